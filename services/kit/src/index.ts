@@ -1,0 +1,4 @@
+export { ConfigError, loadConfig, port, postgresUrl, text, type VarSpec } from './config.js';
+export { connectPool, DatabaseUnreachableError, redactUrl } from './db.js';
+export { type Migration, migrate } from './migrate.js';
+export { EXIT, runService, type ServiceContext, type ServiceDefinition } from './service.js';

@@ -1,0 +1,195 @@
+import { existsSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
+import { execa } from 'execa';
+import type { ToolkitConfig } from '../config.js';
+import { findComposeCli } from '../engine/compose-cli.js';
+import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } from '../engine/docker.js';
+import { postgresBinDir } from '../engine/postgres-binaries.js';
+import { UserError } from '../engine/types.js';
+import { ensureImages, readImagesState } from '../images/build.js';
+import { waitReady } from '../stack/readiness.js';
+import { openRun, startStack } from '../stack/stack.js';
+import { runTests } from '../testing/run-tests.js';
+import { psTable, servicesView } from './format.js';
+
+type Values = Record<string, unknown>;
+
+export interface Command {
+  options?: ParseArgsConfig['options'];
+  /** Arguments go through untouched (to tap). */
+  passThrough?: boolean;
+  run(config: ToolkitConfig, values: Values, positionals: string[]): Promise<number>;
+}
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+function parseScale(values: unknown): Record<string, number> {
+  const scale: Record<string, number> = {};
+  for (const item of (values as string[] | undefined) ?? []) {
+    const m = /^([\w.-]+)=(\d+)$/.exec(item);
+    if (!m || Number(m[2]) < 1)
+      throw new UserError(`--scale ${item}: write SERVICE=N with N at least 1, e.g. --scale api=2`, 2);
+    scale[m[1] as string] = Number(m[2]);
+  }
+  return scale;
+}
+
+export const commands: Record<string, Command> = {
+  up: {
+    options: { scale: { type: 'string', multiple: true } },
+    async run(config, values) {
+      const { engine, instances } = await startStack(config, {
+        scale: parseScale(values.scale),
+        log,
+        prepare: async (e) => {
+          if (e.name === 'docker') await ensureImages(config, log);
+        },
+      });
+      log(`ready: run ${engine.run.runId} on the ${engine.name} engine`);
+      process.stdout.write(`${psTable(instances)}\n`);
+      return 0;
+    },
+  },
+
+  down: {
+    async run(config) {
+      const engine = openRun(config);
+      const results = await engine.stop();
+      for (const r of results)
+        log(`  ${r.instance}: exit ${r.exitCode ?? '-'}${r.graceful ? '' : ' (not a graceful stop)'}`);
+      await engine.down();
+      if (engine instanceof DockerEngine) {
+        const left = await countByLabel(
+          dockerEndpoint(config.env).docker,
+          `${RUN_LABEL}=${engine.run.runId}`,
+        );
+        if (left > 0)
+          throw new UserError(`${left} resources labelled ${RUN_LABEL}=${engine.run.runId} are still there`);
+      }
+      log(`run ${engine.run.runId} is down; nothing of it is left`);
+      return 0;
+    },
+  },
+
+  ps: {
+    options: { json: { type: 'boolean' } },
+    async run(config, values) {
+      const engine = openRun(config);
+      const instances = await engine.instances();
+      if (values.json)
+        process.stdout.write(
+          `${JSON.stringify({ runId: engine.run.runId, services: servicesView(engine, instances) }, null, 2)}\n`,
+        );
+      else process.stdout.write(`run ${engine.run.runId} (${engine.name})\n${psTable(instances)}\n`);
+      return 0;
+    },
+  },
+
+  logs: {
+    options: { follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
+    async run(config, values, positionals) {
+      const engine = openRun(config);
+      const service = positionals[0];
+      if (service && !engine.stack.services.some((s) => s.name === service)) {
+        throw new UserError(
+          `there is no service "${service}"; the services are ${engine.stack.services.map((s) => s.name).join(', ')}.`,
+          2,
+        );
+      }
+      const tail = values.tail === undefined ? undefined : Number(values.tail);
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
+        throw new UserError('--tail takes a whole number of lines', 2);
+      await engine.logs(
+        service,
+        { follow: Boolean(values.follow), ...(tail !== undefined ? { tail } : {}) },
+        process.stdout,
+      );
+      return 0;
+    },
+  },
+
+  wait: {
+    async run(config) {
+      const engine = openRun(config);
+      const instances = await waitReady(engine, { timeoutMs: config.readyTimeoutMs });
+      process.stdout.write(`${psTable(instances)}\n`);
+      return 0;
+    },
+  },
+
+  images: {
+    options: { 'stand-ins': { type: 'boolean' } },
+    async run(config, values) {
+      const { docker, host } = dockerEndpoint(config.env);
+      if (!(await daemonAnswers(docker))) {
+        throw new UserError(
+          `no Docker daemon answers at ${host}: images are only needed by the docker engine. Start dockerd, or use REALSTACK_ENGINE=process.`,
+        );
+      }
+      const started = Date.now();
+      const state = await ensureImages(config, log, { standIns: Boolean(values['stand-ins']) });
+      log(
+        `images ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${state.base?.NODE_IMAGE}, ${state.base?.POSTGRES_IMAGE}`,
+      );
+      return 0;
+    },
+  },
+
+  test: {
+    passThrough: true,
+    run: (config, _values, args) => runTests(config, args, log),
+  },
+
+  doctor: {
+    async run(config) {
+      const checks: { what: string; ok: boolean; detail: string }[] = [];
+      const add = (what: string, ok: boolean, detail: string) => checks.push({ what, ok, detail });
+      const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+      add('node', major > 20 || (major === 20 && minor >= 6), `v${process.versions.node} (needs >= 20.6)`);
+      const { docker, host } = dockerEndpoint(config.env);
+      const daemon = await daemonAnswers(docker);
+      add(
+        'docker daemon',
+        daemon,
+        daemon
+          ? host
+          : `none at ${host}: the process engine will be used (start dockerd for the docker engine)`,
+      );
+      const compose = await findComposeCli(config.env).then(
+        (c) => ({ ok: true, detail: c.version === 2 ? 'docker compose (v2)' : 'docker-compose (v1)' }),
+        (e: Error) => ({ ok: false, detail: e.message }),
+      );
+      add('compose CLI', compose.ok || !daemon, compose.detail);
+      const images = readImagesState(config).base;
+      add(
+        'images',
+        Boolean(images) || !daemon,
+        images
+          ? `${images.NODE_IMAGE}, ${images.POSTGRES_IMAGE}`
+          : 'not built yet: run `npx realstack images`',
+      );
+      const debootstrap =
+        (
+          await execa('sh', ['-c', 'command -v debootstrap || test -x /usr/sbin/debootstrap'], {
+            reject: false,
+          })
+        ).exitCode === 0;
+      add(
+        'debootstrap',
+        debootstrap || !daemon,
+        debootstrap ? 'installed' : 'missing: `apt-get install debootstrap` to build stand-in images',
+      );
+      let pgBin = '';
+      try {
+        pgBin = postgresBinDir(config.env);
+      } catch (e) {
+        pgBin = (e as Error).message;
+      }
+      add('postgres binaries', existsSync(`${pgBin}/postgres`), pgBin);
+      add('compose files', config.composeFiles.every(existsSync), config.composeFiles.join(', '));
+      for (const c of checks)
+        process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.what.padEnd(18)} ${c.detail}\n`);
+      return checks.every((c) => c.ok) ? 0 : 1;
+    },
+  },
+};

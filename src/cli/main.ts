@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { loadToolkitConfig } from '../config.js';
+import { UserError } from '../engine/types.js';
+import { commands } from './commands.js';
+
+const usage = `realstack: run tests against the real stack and measure the services' coverage
+
+usage: realstack <command> [options]
+
+  up [--scale svc=N]...   start a fresh stack and wait until it is ready
+  down                    stop it gracefully and remove everything of its run
+  ps [--json]             each service with its URL, health and engine
+  logs [-f] [--tail N] [service]
+                          the services' output (-f: follow)
+  wait                    wait until the running stack is ready
+  doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
+  images [--stand-ins]    build the images the docker engine runs (cached)
+  test [tap args]         stack up if needed, run the tests, print "N passed, N failed"
+
+environment: REALSTACK_ENGINE=auto|docker|process|external, REALSTACK_COMPOSE_FILES,
+REALSTACK_READY_TIMEOUT_MS, REALSTACK_RUN_ID; see docs/configuration.md`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command)
+    throw new UserError(
+      `unknown command "${name}"; the commands are ${Object.keys(commands).join(', ')}.\n\n${usage}`,
+      2,
+    );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: command.options ?? {},
+      allowPositionals: true,
+      strict: !command.passThrough,
+    });
+  } catch (err) {
+    throw new UserError(`realstack ${name}: ${(err as Error).message}`, 2);
+  }
+  const config = loadToolkitConfig();
+  return command.run(
+    config,
+    parsed.values as Record<string, unknown>,
+    command.passThrough ? rest : parsed.positionals,
+  );
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UserError) {
+      process.stderr.write(`realstack: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(
+        `realstack: unexpected failure (a bug; please report it with this trace):\n${(err as Error).stack}\n`,
+      );
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,315 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import type { StackSpec } from '../stack/compose.js';
+import type { RunState, StateStore } from '../stack/state.js';
+import { type ComposeCli, findComposeCli } from './compose-cli.js';
+import {
+  type Engine,
+  type Health,
+  type Instance,
+  type StopResult,
+  type UpOptions,
+  UserError,
+} from './types.js';
+
+export const RUN_LABEL = 'dev.realstack.run';
+export const STARTED_LABEL = 'dev.realstack.started';
+const PROJECT_LABEL = 'com.docker.compose.project';
+const SERVICE_LABEL = 'com.docker.compose.service';
+const NUMBER_LABEL = 'com.docker.compose.container-number';
+
+/** One endpoint, resolved once, for both compose and dockerode. */
+export function dockerEndpoint(env: NodeJS.ProcessEnv): { host: string; docker: Docker } {
+  const host = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  if (host.startsWith('unix://'))
+    return { host, docker: new Docker({ socketPath: host.slice('unix://'.length) }) };
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return { host, docker: new Docker({ host: url.hostname, port: Number(url.port || 2375) }) };
+}
+
+export async function daemonAnswers(docker: Docker, timeoutMs = 2000): Promise<boolean> {
+  const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
+  const ping = docker.ping().then(
+    () => true,
+    () => false,
+  );
+  return Promise.race([ping, timeout]);
+}
+
+/**
+ * Without a TTY docker frames stdout and stderr into one stream: an 8-byte header
+ * (stream type, 3 zero bytes, big-endian length) before each chunk.
+ */
+export function demux(buf: Buffer): string {
+  let text = '';
+  for (let at = 0; at + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(at + 4);
+    text += buf.toString('utf8', at + 8, at + 8 + size);
+    at += 8 + size;
+  }
+  return text;
+}
+
+/** Known compose failures, turned into what to do about them. */
+function explainComposeFailure(stderr: string): string | undefined {
+  const port =
+    /(?:Bind for |listen tcp4? )([\d.]+:\d+)(?: failed: port is already allocated|: bind: address already in use)/.exec(
+      stderr,
+    );
+  if (port) {
+    return `host port ${port[1]} is already taken by another program. Stop it, or change or unset the *_PORT variable that asks for that port so the stack gets a free one.`;
+  }
+  if (
+    /pull access denied|not found: manifest unknown|failed to resolve reference|Temporary failure in name resolution|dial tcp: lookup/.test(
+      stderr,
+    )
+  ) {
+    return 'a base image could not be pulled. Run `npx realstack images` to build local stand-ins, or set NODE_IMAGE / POSTGRES_IMAGE.';
+  }
+  return undefined;
+}
+
+/**
+ * The compose CLI orchestrates (create, start, remove), dockerode inspects (health, exit codes,
+ * logs, ports). Every resource carries the run's label; `down` checks by label that none is left.
+ */
+export class DockerEngine implements Engine {
+  readonly name = 'docker' as const;
+
+  constructor(
+    readonly stack: StackSpec,
+    readonly run: RunState,
+    private readonly store: StateStore,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly endpoint: { host: string; docker: Docker },
+  ) {}
+
+  private get docker(): Docker {
+    return this.endpoint.docker;
+  }
+
+  /** An overlay that labels every service, the default network and every named volume with the run. */
+  private labelsFile(): string {
+    const labels = { [RUN_LABEL]: this.run.runId, [STARTED_LABEL]: this.run.startedAt };
+    const overlay = {
+      services: Object.fromEntries(this.stack.services.map((s) => [s.name, { labels }])),
+      networks: { default: { labels } },
+      volumes: Object.fromEntries(this.stack.volumes.map((v) => [v, { labels }])),
+    };
+    const file = path.join(this.store.dir(this.run.runId), 'labels.yml');
+    writeFileSync(file, stringify(overlay));
+    return file;
+  }
+
+  private async compose(cli: ComposeCli, args: string[]) {
+    const files = [...this.stack.files, this.labelsFile()].flatMap((f) => ['-f', f]);
+    return execa(
+      cli.command,
+      [
+        ...cli.prefix,
+        '-p',
+        this.run.project,
+        '--project-directory',
+        this.stack.projectDir,
+        ...files,
+        ...args,
+      ],
+      {
+        env: { ...this.env, DOCKER_HOST: this.endpoint.host },
+        reject: false,
+        all: true,
+      },
+    );
+  }
+
+  async up(options: UpOptions): Promise<void> {
+    const cli = await findComposeCli(this.env);
+    const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
+    const result = await this.compose(cli, ['up', '-d', '--no-build', ...scale]);
+    if (result.exitCode !== 0) {
+      const output = String(result.all ?? '');
+      const why = explainComposeFailure(output);
+      throw new UserError(
+        `docker compose up failed for run ${this.run.runId}${why ? `: ${why}` : '.'}\n${output.split('\n').slice(-15).join('\n')}`,
+      );
+    }
+  }
+
+  private async containers(): Promise<Docker.ContainerInfo[]> {
+    return this.docker.listContainers({
+      all: true,
+      filters: { label: [`${PROJECT_LABEL}=${this.run.project}`] },
+    });
+  }
+
+  private static instanceName(c: Docker.ContainerInfo): string {
+    return `${c.Labels[SERVICE_LABEL]}-${c.Labels[NUMBER_LABEL] ?? '1'}`;
+  }
+
+  async instances(): Promise<Instance[]> {
+    const list = await this.containers();
+    const out = await Promise.all(
+      list.map(async (c): Promise<Instance> => {
+        const info = await this.docker.getContainer(c.Id).inspect();
+        const service = c.Labels[SERVICE_LABEL] as string;
+        const spec = this.stack.services.find((s) => s.name === service);
+        const running = info.State.Running;
+        const health: Health = running
+          ? ((info.State.Health?.Status as Health | undefined) ?? 'none')
+          : 'none';
+        const instance: Instance = {
+          service,
+          name: DockerEngine.instanceName(c),
+          state: running ? 'running' : 'exited',
+          health,
+        };
+        if (!running) instance.exitCode = info.State.ExitCode;
+        const binding = spec?.containerPort
+          ? info.NetworkSettings.Ports?.[`${spec.containerPort}/tcp`]?.[0]
+          : undefined;
+        if (binding && spec) {
+          const e = spec.environment;
+          instance.url =
+            spec.role === 'postgres'
+              ? `postgres://${e.POSTGRES_USER ?? 'postgres'}:${encodeURIComponent(e.POSTGRES_PASSWORD ?? '')}@127.0.0.1:${binding.HostPort}/${e.POSTGRES_DB ?? e.POSTGRES_USER ?? 'postgres'}`
+              : `http://127.0.0.1:${binding.HostPort}`;
+        }
+        return instance;
+      }),
+    );
+    return out.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  }
+
+  private async findContainer(instance: string): Promise<Docker.Container | undefined> {
+    const c = (await this.containers()).find((x) => DockerEngine.instanceName(x) === instance);
+    return c ? this.docker.getContainer(c.Id) : undefined;
+  }
+
+  async tail(instance: string, lines: number): Promise<string[]> {
+    const container = await this.findContainer(instance);
+    if (!container) return [];
+    const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    return demux(raw).split('\n').filter(Boolean).slice(-lines);
+  }
+
+  async logs(
+    service: string | undefined,
+    options: { follow: boolean; tail?: number },
+    out: Writable,
+  ): Promise<void> {
+    const list = (await this.containers()).filter((c) => !service || c.Labels[SERVICE_LABEL] === service);
+    await Promise.all(
+      list.map(async (c) => {
+        const prefix = `${DockerEngine.instanceName(c)} | `;
+        let partial = '';
+        const write = (text: string) => {
+          const lines = (partial + text).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) out.write(`${prefix}${line}\n`);
+        };
+        const container = this.docker.getContainer(c.Id);
+        const base = {
+          stdout: true,
+          stderr: true,
+          ...(options.tail !== undefined ? { tail: options.tail } : {}),
+        };
+        if (options.follow) {
+          const stream = await container.logs({ ...base, follow: true });
+          const sink = new PassThrough();
+          sink.on('data', (d: Buffer) => write(d.toString('utf8')));
+          this.docker.modem.demuxStream(stream, sink, sink);
+          await new Promise<void>((resolve) => {
+            stream.on('end', resolve);
+            process.once('SIGINT', () => {
+              (stream as unknown as { destroy(): void }).destroy();
+              resolve();
+            });
+          });
+        } else {
+          write(demux(await container.logs({ ...base, follow: false })));
+        }
+        if (partial) out.write(`${prefix}${partial}\n`);
+      }),
+    );
+  }
+
+  async stop(): Promise<StopResult[]> {
+    const list = await this.containers();
+    const stopAll = (role: 'db' | 'app') =>
+      Promise.all(
+        list
+          .filter(
+            (c) =>
+              (this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL])?.role === 'postgres') ===
+              (role === 'db'),
+          )
+          .map(async (c): Promise<StopResult> => {
+            const spec = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
+            const container = this.docker.getContainer(c.Id);
+            const before = await container.inspect();
+            if (before.State.Running)
+              await container.stop({ t: Math.ceil(spec?.stopGraceSeconds ?? 10) }).catch(() => {});
+            const after = await container.inspect();
+            return {
+              instance: DockerEngine.instanceName(c),
+              exitCode: after.State.ExitCode,
+              // Docker kills with SIGKILL at the end of the grace period: exit 137 means it did.
+              graceful: before.State.Running && after.State.ExitCode !== 137,
+            };
+          }),
+      );
+    const apps = await stopAll('app');
+    const dbs = await stopAll('db');
+    return [...apps, ...dbs];
+  }
+
+  async down(): Promise<void> {
+    const cli = await findComposeCli(this.env);
+    await this.compose(cli, ['down', '--volumes', '--remove-orphans', '--timeout', '15']);
+    await removeByLabel(this.docker, `${RUN_LABEL}=${this.run.runId}`);
+    this.store.remove(this.run.runId);
+  }
+}
+
+/** Removes containers, then networks and volumes, carrying the label; what compose left. */
+export async function removeByLabel(docker: Docker, label: string): Promise<number> {
+  const filters = { label: [label] };
+  let removed = 0;
+  for (const c of await docker.listContainers({ all: true, filters })) {
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => {});
+    removed++;
+  }
+  for (const n of await docker.listNetworks({ filters })) {
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => {});
+    removed++;
+  }
+  const { Volumes } = await docker.listVolumes({ filters });
+  for (const v of Volumes ?? []) {
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => {});
+    removed++;
+  }
+  return removed;
+}
+
+export async function countByLabel(docker: Docker, label: string): Promise<number> {
+  const filters = { label: [label] };
+  const [c, n, v] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  return c.length + n.length + (v.Volumes?.length ?? 0);
+}

@@ -1,0 +1,68 @@
+import type { Writable } from 'node:stream';
+import type { StackSpec } from '../stack/compose.js';
+import { probeHttp, probePostgres } from '../stack/probe.js';
+import type { RunState } from '../stack/state.js';
+import { type Engine, type Instance, type StopResult, UserError } from './types.js';
+
+/** REALSTACK_AUTH_URL for service "auth": how tests and the external engine name a service's URL. */
+export const urlVariable = (service: string): string =>
+  `REALSTACK_${service.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
+
+/**
+ * LIVE_SMOKE: a stack somebody else runs. URLs come from the environment; nothing is
+ * started, stopped or removed.
+ */
+export class ExternalEngine implements Engine {
+  readonly name = 'external' as const;
+
+  constructor(
+    readonly stack: StackSpec,
+    readonly run: RunState,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  private urls(): { service: string; url: string }[] {
+    const missing = this.stack.services.filter((s) => !this.env[urlVariable(s.name)]);
+    if (missing.length > 0) {
+      throw new UserError(
+        `the external engine attaches to a running stack, and needs its URLs: set ${missing.map((s) => urlVariable(s.name)).join(', ')} (in the environment or .env).`,
+      );
+    }
+    return this.stack.services.map((s) => ({
+      service: s.name,
+      url: this.env[urlVariable(s.name)] as string,
+    }));
+  }
+
+  async up(): Promise<void> {
+    this.urls();
+  }
+
+  async instances(): Promise<Instance[]> {
+    return Promise.all(
+      this.urls().map(async ({ service, url }): Promise<Instance> => {
+        const spec = this.stack.services.find((s) => s.name === service);
+        const health = url.startsWith('postgres')
+          ? await probePostgres(url)
+          : spec?.healthPath
+            ? await probeHttp(url, spec.healthPath)
+            : 'none';
+        return { service, name: `${service}-1`, state: 'running', health, url };
+      }),
+    );
+  }
+
+  async tail(): Promise<string[]> {
+    return [];
+  }
+
+  async logs(_service: string | undefined, _options: unknown, out: Writable): Promise<void> {
+    out.write('the external engine has no access to the logs of a stack it did not start\n');
+  }
+
+  async stop(): Promise<StopResult[]> {
+    return [];
+  }
+
+  async down(): Promise<void> {}
+}

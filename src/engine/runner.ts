@@ -1,0 +1,58 @@
+/**
+ * The process engine's supervisor: one per service process, started detached so the stack
+ * outlives the `realstack up` that started it. It runs the command with its output in a log
+ * file, forwards stop signals, and records how the process ended (exit code or signal) in a
+ * file, which a plain detached child could not tell anyone.
+ *
+ * Usage: node runner.js SPEC.json
+ */
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+
+export interface RunnerSpec {
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  logFile: string;
+  /** Written once the process is running: { pid }. */
+  pidFile: string;
+  /** Written when the process ends: { code, signal, at }. */
+  exitFile: string;
+  uid?: number;
+  gid?: number;
+}
+
+function writeAtomic(file: string, value: unknown): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(value));
+  renameSync(`${file}.tmp`, file);
+}
+
+function main(specFile: string): void {
+  const spec = JSON.parse(readFileSync(specFile, 'utf8')) as RunnerSpec;
+  const log = openSync(spec.logFile, 'a');
+  const [cmd, ...args] = spec.command as [string, ...string[]];
+  const child = spawn(cmd, args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio: ['ignore', log, log],
+    ...(spec.uid !== undefined ? { uid: spec.uid, gid: spec.gid } : {}),
+  });
+  child.on('error', (err) => {
+    writeFileSync(log, `realstack runner: cannot start ${cmd}: ${err.message}\n`);
+    writeAtomic(spec.exitFile, { code: 127, signal: null, at: new Date().toISOString() });
+    process.exit(127);
+  });
+  if (child.pid !== undefined) writeAtomic(spec.pidFile, { pid: child.pid });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP'] as const) {
+    process.on(sig, () => child.kill(sig));
+  }
+  child.on('exit', (code, signal) => {
+    // A process killed by a signal reports 128 + its number, as a shell and docker do.
+    const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
+    writeAtomic(spec.exitFile, { code: exitCode, signal, at: new Date().toISOString() });
+    process.exit(0);
+  });
+}
+
+main(process.argv[2] as string);

@@ -1,0 +1,67 @@
+import type { Engine, Instance } from '../engine/types.js';
+import { UserError } from '../engine/types.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ReadyOptions {
+  timeoutMs: number;
+  /** Called when an instance's health changes: progress for the terminal. */
+  onChange?(instance: Instance, elapsedMs: number): void;
+  /** How long a service may answer "unhealthy" before that counts as failure. */
+  unhealthyGraceMs?: number;
+}
+
+async function failure(engine: Engine, inst: Instance, why: string): Promise<UserError> {
+  const lines = await engine.tail(inst.name, 20).catch(() => []);
+  const log =
+    lines.length > 0 ? `\nlast ${lines.length} log lines of ${inst.name}:\n  ${lines.join('\n  ')}` : '';
+  return new UserError(`${inst.name} ${why}${log}`);
+}
+
+/**
+ * Waits until every instance is running and healthy, under one overall timeout. Fails at
+ * once when a process exits, with its exit code and last log lines: waiting on would only
+ * delay the same answer.
+ */
+export async function waitReady(engine: Engine, options: ReadyOptions): Promise<Instance[]> {
+  const start = Date.now();
+  const seen = new Map<string, string>();
+  const unhealthySince = new Map<string, number>();
+  const grace = options.unhealthyGraceMs ?? 10_000;
+  for (;;) {
+    const list = await engine.instances();
+    const now = Date.now();
+    for (const inst of list) {
+      const key = `${inst.state}/${inst.health}`;
+      if (seen.get(inst.name) !== key) {
+        seen.set(inst.name, key);
+        options.onChange?.(inst, now - start);
+      }
+      if (inst.state === 'exited')
+        throw await failure(engine, inst, `exited with code ${inst.exitCode} while starting`);
+      if (inst.state === 'missing')
+        throw await failure(engine, inst, 'is gone: its process ended without a trace');
+      if (inst.health === 'unhealthy') {
+        const since = unhealthySince.get(inst.name) ?? now;
+        unhealthySince.set(inst.name, since);
+        if (now - since >= grace)
+          throw await failure(engine, inst, 'is unhealthy: its health check keeps failing');
+      } else unhealthySince.delete(inst.name);
+    }
+    if (list.length > 0 && list.every((i) => i.health === 'healthy' || i.health === 'none')) return list;
+    if (now - start > options.timeoutMs) {
+      const waiting = list.filter((i) => i.health !== 'healthy' && i.health !== 'none');
+      const first = waiting[0];
+      if (first) {
+        throw await failure(
+          engine,
+          first,
+          `not healthy after ${options.timeoutMs} ms (waiting for: ${waiting.map((i) => `${i.name} ${i.health}`).join(', ')}). ` +
+            'Raise REALSTACK_READY_TIMEOUT_MS if the machine is slow',
+        );
+      }
+      throw new UserError(`no service of the stack appeared within ${options.timeoutMs} ms`);
+    }
+    await sleep(250);
+  }
+}

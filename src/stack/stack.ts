@@ -1,0 +1,134 @@
+import type { ToolkitConfig } from '../config.js';
+import { DockerEngine, daemonAnswers, dockerEndpoint } from '../engine/docker.js';
+import { ExternalEngine } from '../engine/external.js';
+import { ProcessEngine } from '../engine/process.js';
+import { type Engine, type EngineName, type Instance, UserError } from '../engine/types.js';
+import { readImagesState } from '../images/build.js';
+import { loadStack } from './compose.js';
+import { waitReady } from './readiness.js';
+import { newRunId, type RunState, StateStore } from './state.js';
+
+export type Log = (message: string) => void;
+
+/** auto: docker when a daemon answers, else process. Explicit docker without a daemon is an error. */
+export async function chooseEngine(config: ToolkitConfig): Promise<{ name: EngineName; reason: string }> {
+  if (config.engine === 'process' || config.engine === 'external')
+    return { name: config.engine, reason: 'REALSTACK_ENGINE' };
+  const { host, docker } = dockerEndpoint(config.env);
+  const answers = await daemonAnswers(docker);
+  if (config.engine === 'docker') {
+    if (!answers) {
+      throw new UserError(
+        `REALSTACK_ENGINE=docker, but no Docker daemon answers at ${host}. Start dockerd (or Docker Desktop), ` +
+          'set DOCKER_HOST to where it listens, or use REALSTACK_ENGINE=process to run without Docker.',
+      );
+    }
+    return { name: 'docker', reason: 'REALSTACK_ENGINE' };
+  }
+  return answers
+    ? { name: 'docker', reason: `auto: a Docker daemon answers at ${host}` }
+    : { name: 'process', reason: `auto: no Docker daemon at ${host}` };
+}
+
+export function engineFor(config: ToolkitConfig, run: RunState): Engine {
+  const store = new StateStore(config.stateDir);
+  if (run.engine === 'docker') {
+    // The base images `realstack images` chose, under anything the user set.
+    const env = { ...readImagesState(config).base, ...config.env };
+    return new DockerEngine(loadStack(run.files, env), run, store, env, dockerEndpoint(config.env));
+  }
+  const stack = loadStack(run.files, config.env);
+  switch (run.engine) {
+    case 'process':
+      return new ProcessEngine(stack, run, store, config.env);
+    case 'external':
+      return new ExternalEngine(stack, run, config.env);
+  }
+}
+
+/** The run a command acts on: REALSTACK_RUN_ID, else the last one `up` started. */
+export function openRun(config: ToolkitConfig): Engine {
+  const store = new StateStore(config.stateDir);
+  if (config.engine === 'external') return engineFor(config, newRunState(config, 'external'));
+  const runId = config.env.REALSTACK_RUN_ID || store.current();
+  const run = runId ? store.load(runId) : undefined;
+  if (!run) {
+    throw new UserError(
+      runId
+        ? `no run "${runId}" is known in ${config.stateDir}.`
+        : 'no stack is running here: start one with `npx just up`.',
+    );
+  }
+  return engineFor(config, run);
+}
+
+function newRunState(config: ToolkitConfig, engine: EngineName): RunState {
+  const runId = config.env.REALSTACK_RUN_ID || newRunId();
+  return {
+    runId,
+    engine,
+    project: `realstack_${runId}`,
+    files: config.composeFiles,
+    startedAt: new Date().toISOString(),
+    ownerPid: process.pid,
+    detail: {},
+  };
+}
+
+export interface UpOptions {
+  scale?: Record<string, number>;
+  log: Log;
+  /** Called before the engine starts anything; e.g. to build images for docker. */
+  prepare?(engine: Engine): Promise<void>;
+}
+
+/**
+ * Starts a fresh run and waits until it is ready. On any failure, or Ctrl-C while starting,
+ * the half-created stack is taken down before the error reaches the caller.
+ */
+export async function startStack(
+  config: ToolkitConfig,
+  options: UpOptions,
+): Promise<{ engine: Engine; instances: Instance[] }> {
+  // Validate the compose files before anything is created.
+  loadStack(config.composeFiles, config.env);
+  const choice = await chooseEngine(config);
+  options.log(`engine: ${choice.name} (${choice.reason})`);
+  const store = new StateStore(config.stateDir);
+  const run = newRunState(config, choice.name);
+  const engine = engineFor(config, run);
+  for (const [svc] of Object.entries(options.scale ?? {})) {
+    if (!engine.stack.services.some((s) => s.name === svc)) {
+      throw new UserError(
+        `--scale names "${svc}", which is not a service; the services are ${engine.stack.services.map((s) => s.name).join(', ')}.`,
+      );
+    }
+  }
+  if (choice.name !== 'external') {
+    store.save(run);
+    store.setCurrent(run.runId);
+  }
+  const interrupted = () => {
+    options.log('interrupted: taking the stack down');
+    void engine.down().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    await options.prepare?.(engine);
+    options.log(`run ${run.runId}: starting ${engine.stack.services.map((s) => s.name).join(', ')}`);
+    await engine.up({ scale: options.scale ?? {} });
+    const instances = await waitReady(engine, {
+      timeoutMs: config.readyTimeoutMs,
+      onChange: (i, ms) =>
+        options.log(
+          `  ${i.name.padEnd(12)} ${i.state}${i.health !== 'none' ? `, ${i.health}` : ''} (${(ms / 1000).toFixed(1)}s)`,
+        ),
+    });
+    return { engine, instances };
+  } catch (err) {
+    await engine.down().catch((e: Error) => options.log(`cleanup after failure also failed: ${e.message}`));
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', interrupted);
+  }
+}

@@ -1,0 +1,97 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { ToolkitConfig } from '../config.js';
+import { urlVariable } from '../engine/external.js';
+import type { Engine } from '../engine/types.js';
+import { ensureImages } from '../images/build.js';
+import { waitReady } from '../stack/readiness.js';
+import { type Log, openRun, startStack } from '../stack/stack.js';
+import { countResults, summaryLine } from './summary.js';
+
+/** The environment a test receives: the run id and every service's URL. */
+export function testEnv(
+  engine: Engine,
+  instances: { service: string; url?: string }[],
+): Record<string, string> {
+  const env: Record<string, string> = { REALSTACK_RUN_ID: engine.run.runId, REALSTACK_ENGINE: engine.name };
+  for (const svc of engine.stack.services) {
+    const url = instances.find((i) => i.service === svc.name && i.url)?.url;
+    if (url) env[urlVariable(svc.name)] = url;
+  }
+  return env;
+}
+
+/** A running stack of this checkout that answers healthy, or undefined. */
+async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undefined> {
+  let engine: Engine;
+  try {
+    engine = openRun(config);
+  } catch {
+    return undefined;
+  }
+  try {
+    await waitReady(engine, { timeoutMs: 5000 });
+    log(`using the running stack: run ${engine.run.runId} (${engine.name})`);
+    return engine;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `just test`: a stack (the running one, or a fresh one taken down afterwards, also on
+ * Ctrl-C), tap with the stack's URLs, and the closing line counted from tap's own results.
+ */
+export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
+  let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
+  let owned = false;
+  if (!engine) {
+    const started = await startStack(config, {
+      log,
+      prepare: async (e) => {
+        if (e.name === 'docker') await ensureImages(config, log);
+      },
+    });
+    engine = started.engine;
+    owned = true;
+  }
+  const instances = await engine.instances();
+  const resultsDir = path.join(config.projectDir, '.tap', 'test-results');
+  rmSync(resultsDir, { recursive: true, force: true });
+
+  const stopOwned = async () => {
+    if (owned && engine) {
+      log(`taking down run ${engine.run.runId}`);
+      await engine.down();
+      owned = false;
+    }
+  };
+  const onInterrupt = () => {
+    void stopOwned().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onInterrupt);
+  let tapExit: number;
+  try {
+    const tap = await execa('tap', tapArgs, {
+      preferLocal: true,
+      cwd: config.projectDir,
+      env: { ...config.env, ...testEnv(engine, instances) },
+      stdio: 'inherit',
+      reject: false,
+    });
+    tapExit = tap.exitCode ?? 1;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    await stopOwned();
+  }
+
+  const counts = countResults(resultsDir);
+  if (tapExit !== 0 && counts.failed === 0) {
+    counts.failed = 1;
+    counts.failures.push(`tap exited with ${tapExit} without a failing test result`);
+  }
+  for (const f of counts.failures) log(`not ok: ${f}`);
+  process.stdout.write(`${summaryLine(counts)}\n`);
+  return counts.failed > 0 ? 1 : 0;
+}
