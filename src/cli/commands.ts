@@ -42,7 +42,7 @@ export const commands: Record<string, Command> = {
         scale: parseScale(values.scale),
         log,
         prepare: async (e) => {
-          if (e.name === 'docker') await ensureImages(config, log);
+          if (e === 'docker') await ensureImages(config, log, { reuseBase: true });
         },
       });
       log(`ready: run ${engine.run.runId} on the ${engine.name} engine`);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
-import { stringify } from 'yaml';
 import type { StackSpec } from '../stack/compose.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type ComposeCli, findComposeCli } from './compose-cli.js';
@@ -100,8 +99,9 @@ export class DockerEngine implements Engine {
       networks: { default: { labels } },
       volumes: Object.fromEntries(this.stack.volumes.map((v) => [v, { labels }])),
     };
+    // JSON is YAML whose strings are always quoted: compose v1 would read a bare timestamp as a date.
     const file = path.join(this.store.dir(this.run.runId), 'labels.yml');
-    writeFileSync(file, stringify(overlay));
+    writeFileSync(file, JSON.stringify(overlay, null, 2));
     return file;
   }
 

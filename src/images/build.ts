@@ -55,7 +55,7 @@ async function tryOfficial(docker: Docker, tag: string, log: Log): Promise<boole
     `  ${tag}: cannot be pulled (${String((pull as { all?: string }).all ?? '')
       .split('\n')
       .at(-1)
-      ?.slice(0, 120)})`,
+      ?.slice(0, 240)})`,
   );
   return false;
 }
@@ -63,6 +63,8 @@ async function tryOfficial(docker: Docker, tag: string, log: Log): Promise<boole
 export interface ImagesOptions {
   /** Skip the official images and build stand-ins even when a registry answers. */
   standIns?: boolean;
+  /** Keep the base images chosen last time while they are present: no pull attempt on every `up`. */
+  reuseBase?: boolean;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function ensureImages(
     for (const svc of stack.services.filter((s) => s.build && s.role === 'node')) {
       const workspace = `services/${svc.name}`;
       await step(log, `stage production node_modules for ${svc.name}`, async () =>
-        stageProductionModules(dir, workspace, path.join(dir, 'build', svc.name, 'node_modules')),
+        stageProductionModules(dir, workspace, path.join(dir, 'build', svc.name)),
       );
     }
     state.artifacts = sources;
@@ -108,9 +110,20 @@ export async function ensureImages(
   log('images: base images');
   const wanted = { NODE_IMAGE: config.env.NODE_IMAGE, POSTGRES_IMAGE: config.env.POSTGRES_IMAGE };
   let base: { NODE_IMAGE: string; POSTGRES_IMAGE: string };
+  const previous = state.base;
   if (wanted.NODE_IMAGE && wanted.POSTGRES_IMAGE) {
     base = { NODE_IMAGE: wanted.NODE_IMAGE, POSTGRES_IMAGE: wanted.POSTGRES_IMAGE };
     log(`  from the environment: ${base.NODE_IMAGE}, ${base.POSTGRES_IMAGE}`);
+  } else if (
+    options.reuseBase &&
+    previous &&
+    (await present(docker, previous.NODE_IMAGE)) &&
+    (await present(docker, previous.POSTGRES_IMAGE))
+  ) {
+    base = previous;
+    log(
+      `  as chosen before: ${base.NODE_IMAGE}, ${base.POSTGRES_IMAGE} (\`realstack images\` chooses again)`,
+    );
   } else if (
     !options.standIns &&
     (await tryOfficial(docker, OFFICIAL.NODE_IMAGE, log)) &&
@@ -119,7 +132,7 @@ export async function ensureImages(
     base = { ...OFFICIAL };
     log(`  official: ${base.NODE_IMAGE}, ${base.POSTGRES_IMAGE}`);
   } else {
-    log('  building local stand-ins');
+    log('  the official images are out of reach: local stand-ins');
     const standIns = await buildStandIns(docker, path.join(dir, 'images'), config.env, log);
     base = { NODE_IMAGE: standIns.node, POSTGRES_IMAGE: standIns.postgres };
   }

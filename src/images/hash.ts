@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-/** A content hash over files and directories (walked in sorted order) and literal strings. */
-export function hashInputs(parts: { files?: string[]; values?: string[] }): string {
+/** A content hash over files and directories (walked in sorted order, `skip` names left out) and strings. */
+export function hashInputs(parts: { files?: string[]; values?: string[]; skip?: string[] }): string {
+  const skip = new Set(parts.skip ?? []);
   const h = createHash('sha256');
   const walk = (p: string) => {
     let st: ReturnType<typeof statSync>;
@@ -14,8 +15,7 @@ export function hashInputs(parts: { files?: string[]; values?: string[] }): stri
       return;
     }
     if (st.isDirectory()) {
-      // Installed packages are covered by package-lock.json; walking them would take seconds.
-      for (const e of readdirSync(p).sort()) if (e !== 'node_modules') walk(path.join(p, e));
+      for (const e of readdirSync(p).sort()) if (!skip.has(e)) walk(path.join(p, e));
     } else {
       h.update(`${p}\0`);
       h.update(readFileSync(p));

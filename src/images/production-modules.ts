@@ -50,11 +50,11 @@ export function productionClosure(lock: Lockfile, workspace: string): string[] {
   return [...found].sort();
 }
 
-/** Copies a workspace's production node_modules from the host's install into `outDir`. */
+/** Copies a workspace's production packages from the host's install into `outDir`/node_modules. */
 export function stageProductionModules(projectDir: string, workspace: string, outDir: string): number {
   const lock = JSON.parse(readFileSync(path.join(projectDir, 'package-lock.json'), 'utf8')) as Lockfile;
   const packages = productionClosure(lock, workspace);
-  rmSync(outDir, { recursive: true, force: true });
+  rmSync(path.join(outDir, 'node_modules'), { recursive: true, force: true });
   for (const pkg of packages) {
     const from = path.join(projectDir, pkg);
     if (!existsSync(from))

@@ -68,15 +68,20 @@ export async function buildStandIns(
     const root = mkdtempSync(path.join(os.tmpdir(), 'realstack-rootfs-'));
     try {
       await run(which.stdout.trim(), ['--variant=minbase', suite, root, mirror]);
-      await execa('tar', ['-C', root, '-c', '.'], { all: true }).pipe('docker', [
-        'import',
-        '--change',
-        `LABEL ${INPUTS_LABEL}=${debianInputs}`,
-        '--change',
-        'CMD ["bash"]',
-        '-',
-        debian,
-      ]);
+      // Not buffered: the root filesystem is hundreds of MB, past execa's buffer limit.
+      await execa('tar', ['-C', root, '-c', '.'], { buffer: false }).pipe(
+        'docker',
+        [
+          'import',
+          '--change',
+          `LABEL ${INPUTS_LABEL}=${debianInputs}`,
+          '--change',
+          'CMD ["bash"]',
+          '-',
+          debian,
+        ],
+        { all: true },
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -33,7 +33,9 @@ export interface StackSpec {
   volumes: string[];
 }
 
-export class ComposeFileError extends Error {}
+export class ComposeFileError extends Error {
+  override name = 'ComposeFileError';
+}
 
 type Yaml = Record<string, unknown>;
 

@@ -3,7 +3,9 @@
  * ${VAR:?message}, ${VAR?message}, and $$ for a literal dollar. Both compose v1 and v2
  * apply these rules; the process engine needs the same values without running compose.
  */
-export class InterpolationError extends Error {}
+export class InterpolationError extends Error {
+  override name = 'InterpolationError';
+}
 
 const pattern = /\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 

@@ -78,8 +78,8 @@ function newRunState(config: ToolkitConfig, engine: EngineName): RunState {
 export interface UpOptions {
   scale?: Record<string, number>;
   log: Log;
-  /** Called before the engine starts anything; e.g. to build images for docker. */
-  prepare?(engine: Engine): Promise<void>;
+  /** Called before the engine is set up; e.g. to build images for docker. */
+  prepare?(engine: EngineName): Promise<void>;
 }
 
 /**
@@ -94,6 +94,7 @@ export async function startStack(
   loadStack(config.composeFiles, config.env);
   const choice = await chooseEngine(config);
   options.log(`engine: ${choice.name} (${choice.reason})`);
+  await options.prepare?.(choice.name);
   const store = new StateStore(config.stateDir);
   const run = newRunState(config, choice.name);
   const engine = engineFor(config, run);
@@ -106,7 +107,8 @@ export async function startStack(
   }
   if (choice.name !== 'external') {
     store.save(run);
-    store.setCurrent(run.runId);
+    // A run with an id of its own (tests, CI) is addressed by that id and leaves `current` alone.
+    if (!config.env.REALSTACK_RUN_ID) store.setCurrent(run.runId);
   }
   const interrupted = () => {
     options.log('interrupted: taking the stack down');
@@ -114,7 +116,6 @@ export async function startStack(
   };
   process.once('SIGINT', interrupted);
   try {
-    await options.prepare?.(engine);
     options.log(`run ${run.runId}: starting ${engine.stack.services.map((s) => s.name).join(', ')}`);
     await engine.up({ scale: options.scale ?? {} });
     const instances = await waitReady(engine, {

@@ -1,5 +1,3 @@
-import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { execa } from 'execa';
 import type { ToolkitConfig } from '../config.js';
 import { urlVariable } from '../engine/external.js';
@@ -7,7 +5,7 @@ import type { Engine } from '../engine/types.js';
 import { ensureImages } from '../images/build.js';
 import { waitReady } from '../stack/readiness.js';
 import { type Log, openRun, startStack } from '../stack/stack.js';
-import { countResults, summaryLine } from './summary.js';
+import { summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
 export function testEnv(
@@ -50,15 +48,13 @@ export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Lo
     const started = await startStack(config, {
       log,
       prepare: async (e) => {
-        if (e.name === 'docker') await ensureImages(config, log);
+        if (e === 'docker') await ensureImages(config, log, { reuseBase: true });
       },
     });
     engine = started.engine;
     owned = true;
   }
   const instances = await engine.instances();
-  const resultsDir = path.join(config.projectDir, '.tap', 'test-results');
-  rmSync(resultsDir, { recursive: true, force: true });
 
   const stopOwned = async () => {
     if (owned && engine) {
@@ -67,26 +63,37 @@ export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Lo
       owned = false;
     }
   };
+  // The TAP stream goes to the terminal and, as it passes, into the counter.
+  const tap = execa('tap', ['--reporter=tap', ...tapArgs], {
+    preferLocal: true,
+    cwd: config.projectDir,
+    env: { ...config.env, ...testEnv(engine, instances) },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'inherit',
+    buffer: false,
+    reject: false,
+  });
+  const { parser, counts } = tapCounter();
+  tap.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    parser.write(chunk);
+  });
+  // Ctrl-C reaches tap too from a terminal, but not when only this process is signalled.
   const onInterrupt = () => {
+    tap.kill('SIGINT');
     void stopOwned().finally(() => process.exit(130));
   };
   process.once('SIGINT', onInterrupt);
   let tapExit: number;
   try {
-    const tap = await execa('tap', tapArgs, {
-      preferLocal: true,
-      cwd: config.projectDir,
-      env: { ...config.env, ...testEnv(engine, instances) },
-      stdio: 'inherit',
-      reject: false,
-    });
-    tapExit = tap.exitCode ?? 1;
+    tapExit = (await tap).exitCode ?? 1;
   } finally {
     process.removeListener('SIGINT', onInterrupt);
     await stopOwned();
   }
 
-  const counts = countResults(resultsDir);
+  parser.end();
   if (tapExit !== 0 && counts.failed === 0) {
     counts.failed = 1;
     counts.failures.push(`tap exited with ${tapExit} without a failing test result`);

@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Parser, type Result } from 'tap-parser';
 
 export interface Counts {
@@ -10,48 +8,37 @@ export interface Counts {
   failures: string[];
 }
 
-function files(dir: string): string[] {
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir, { recursive: true }) as string[];
-  } catch {
-    return [];
-  }
-  return entries.filter((f) => f.endsWith('.tap')).map((f) => path.join(dir, f));
-}
-
 /**
- * Counts the top-level tests of every test file from the raw TAP that tap saved in
- * .tap/test-results: each `t.test(...)` is one test. A file that failed outside any test
- * (a crash, a bad plan) counts as one failure, so nothing broken reads as passing.
+ * Counts tests from tap's TAP stream as it goes by: each test file is a subtest of the run,
+ * and each `t.test(...)` inside it is one test. A file that failed outside any test (a crash,
+ * a bad plan, a timeout) counts as one failure, so nothing broken reads as passing.
  */
-export function countResults(resultsDir: string): Counts {
+export function tapCounter(): { parser: Parser; counts: Counts } {
   const counts: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
-  for (const file of files(resultsDir)) {
-    const name = path.relative(resultsDir, file).replace(/\.tap$/, '');
-    const points: Result[] = [];
-    let fileOk = true;
-    const parser = new Parser((final) => {
-      fileOk = final.ok;
-    });
-    parser.on('assert', (r: Result) => points.push(r));
-    parser.end(readFileSync(file, 'utf8'));
-    let failedHere = 0;
-    for (const r of points) {
+  const parser = new Parser();
+  const failedIn = new Map<string, number>();
+  parser.on('child', (file: Parser) => {
+    file.on('assert', (r: Result) => {
       if (r.skip || r.todo) counts.skipped++;
       else if (r.ok) counts.passed++;
       else {
-        failedHere++;
-        counts.failures.push(`${name}: ${r.name}`);
+        counts.failed++;
+        failedIn.set(file.name, (failedIn.get(file.name) ?? 0) + 1);
+        counts.failures.push(`${file.name}: ${r.name}`);
       }
+    });
+  });
+  parser.on('assert', (r: Result) => {
+    if (!r.ok && !r.skip && !r.todo && !failedIn.get(r.name)) {
+      counts.failed++;
+      counts.failures.push(`${r.name}: the file failed outside its tests (crash, plan or timeout)`);
     }
-    if (!fileOk && failedHere === 0) {
-      failedHere = 1;
-      counts.failures.push(`${name}: the file failed outside its tests (crash, plan or timeout)`);
-    }
-    counts.failed += failedHere;
-  }
-  return counts;
+  });
+  parser.on('bailout', (reason: string) => {
+    counts.failed++;
+    counts.failures.push(`bail out: ${reason}`);
+  });
+  return { parser, counts };
 }
 
 export const summaryLine = (c: Counts): string =>

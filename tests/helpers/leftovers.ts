@@ -1,0 +1,47 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
+import type { RunState } from '../../src/stack/state.js';
+import { root } from './cli.js';
+
+export const stateFile = (runId: string) => path.join(root, '.realstack', 'runs', runId, 'state.json');
+
+export function readState(runId: string): RunState | undefined {
+  return existsSync(stateFile(runId))
+    ? (JSON.parse(readFileSync(stateFile(runId), 'utf8')) as RunState)
+    : undefined;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** What a run left behind: containers, networks, volumes, processes, temp dirs, state. */
+export async function leftovers(runId: string, pids: number[] = []): Promise<string[]> {
+  const found: string[] = [];
+  if (existsSync(path.dirname(stateFile(runId)))) found.push('state dir');
+  for (const pid of pids) if (alive(pid)) found.push(`process ${pid}`);
+  for (const entry of readdirSync(os.tmpdir()))
+    if (entry.startsWith(`realstack-${runId}-`)) found.push(`temp dir ${entry}`);
+  const { docker } = dockerEndpoint(process.env);
+  const n = await countByLabel(docker, `${RUN_LABEL}=${runId}`).catch(() => 0);
+  if (n > 0) found.push(`${n} docker resources`);
+  return found;
+}
+
+/** The pids of a process-engine run: each runner and the service process it supervises. */
+export function processPids(state: RunState | undefined): number[] {
+  const processes = (state?.detail.processes as { pid: number; dir: string }[] | undefined) ?? [];
+  return processes.flatMap((p) => {
+    const child = path.join(p.dir, 'pid.json');
+    return existsSync(child)
+      ? [p.pid, (JSON.parse(readFileSync(child, 'utf8')) as { pid: number }).pid]
+      : [p.pid];
+  });
+}

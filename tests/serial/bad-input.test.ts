@@ -1,0 +1,91 @@
+import { existsSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import t from 'tap';
+import { hasStackTrace, realstack, root, testRunId } from '../helpers/cli.js';
+import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+
+t.test('REALSTACK_ENGINE=docker without a daemon says where it looked and what to do', async (t) => {
+  const res = await realstack(['up'], {
+    REALSTACK_ENGINE: 'docker',
+    DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+  });
+  t.equal(res.exitCode, 1);
+  t.match(
+    res.stderr,
+    'REALSTACK_ENGINE=docker, but no Docker daemon answers at unix:///nonexistent/docker.sock',
+  );
+  t.match(res.stderr, 'REALSTACK_ENGINE=process');
+  t.notOk(hasStackTrace(res.stderr));
+});
+
+t.test('an unknown engine name lists the engines', async (t) => {
+  const res = await realstack(['ps'], { REALSTACK_ENGINE: 'kubernetes' });
+  t.equal(res.exitCode, 1);
+  t.match(
+    res.stderr,
+    'REALSTACK_ENGINE=kubernetes is not an engine; use one of auto, docker, process, external.',
+  );
+});
+
+t.test('a compose file that does not parse is named with its line, and nothing starts', async (t) => {
+  const id = testRunId('yml');
+  const res = await realstack(['up'], {
+    REALSTACK_RUN_ID: id,
+    REALSTACK_COMPOSE_FILES: 'tests/fixtures/broken-compose.yml',
+  });
+  t.equal(res.exitCode, 1);
+  t.match(res.stderr, /broken-compose\.yml:4:\d+: the compose file does not parse/);
+  t.notOk(hasStackTrace(res.stderr));
+  t.same(await leftovers(id), []);
+});
+
+t.test('commands on no running stack say how to start one', async (t) => {
+  const res = await realstack(['ps'], { REALSTACK_RUN_ID: 'nosuchrun' });
+  t.equal(res.exitCode, 1);
+  t.match(res.stderr, 'no run "nosuchrun" is known');
+});
+
+t.test('bad arguments get usage errors, not stack traces', async (t) => {
+  const scale = await realstack(['up', '--scale', 'api'], { REALSTACK_ENGINE: 'process' });
+  t.equal(scale.exitCode, 2);
+  t.match(scale.stderr, '--scale api: write SERVICE=N');
+  const unknownScale = await realstack(['up', '--scale', 'web=2'], {
+    REALSTACK_ENGINE: 'process',
+    REALSTACK_RUN_ID: testRunId('sc'),
+  });
+  t.equal(unknownScale.exitCode, 1);
+  t.match(
+    unknownScale.stderr,
+    '--scale names "web", which is not a service; the services are postgres, auth, api.',
+  );
+  const command = await realstack(['launch']);
+  t.equal(command.exitCode, 2);
+  t.match(command.stderr, 'unknown command "launch"');
+  for (const r of [scale, unknownScale, command]) t.notOk(hasStackTrace(r.stderr));
+});
+
+t.test('process engine: Ctrl-C during `realstack test` leaves no process and no temp dir', async (t) => {
+  const id = testRunId('int');
+  const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
+  const child = execa(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
+    cwd: root,
+    env: { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },
+    reject: false,
+    all: true,
+  });
+  for (let i = 0; i < 600 && !existsSync(marker); i++) await sleep(100);
+  t.ok(existsSync(marker), 'the test file is running');
+  const pids = processPids(readState(id));
+  t.ok(pids.length >= 6, 'postgres, auth and api run, each under a runner');
+  child.kill('SIGINT');
+  const res = await child;
+  t.equal(res.exitCode, 130, 'exit status 130, as for any Ctrl-C');
+  t.same(await leftovers(id, pids), [], 'no process, temp dir or state left');
+  t.same(
+    readdirSync(os.tmpdir()).filter((e) => e.startsWith(`realstack-${id}`)),
+    [],
+  );
+});

@@ -1,0 +1,136 @@
+import net from 'node:net';
+import t from 'tap';
+import { request } from 'undici';
+import { freePort } from '../../src/util/net.js';
+import { hasStackTrace, realstack, testRunId } from '../helpers/cli.js';
+import { availableEngines } from '../helpers/engines.js';
+import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+
+interface PsJson {
+  runId: string;
+  services: { name: string; engine: string; url: string; health: string }[];
+}
+
+const engines = await availableEngines();
+
+for (const engine of engines) {
+  t.test(`${engine}: up, healthy over HTTP, graceful stop, down leaves nothing`, async (t) => {
+    const id = testRunId(engine.slice(0, 3));
+    const env = { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: id };
+    const up = await realstack(['up'], env);
+    t.equal(up.exitCode, 0, 'up succeeds');
+    t.match(up.all, `ready: run ${id} on the ${engine} engine`);
+
+    const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as PsJson;
+    t.equal(ps.runId, id);
+    t.same(
+      ps.services.map((s) => [s.name, s.engine, s.health]),
+      [
+        ['postgres', engine, 'healthy'],
+        ['auth', engine, 'healthy'],
+        ['api', engine, 'healthy'],
+      ],
+    );
+    for (const svc of ps.services.filter((s) => s.name !== 'postgres')) {
+      t.match(svc.url, /^http:\/\/127\.0\.0\.1:\d+$/, `${svc.name} is published on 127.0.0.1 only`);
+      const res = await request(`${svc.url}/health`);
+      t.equal(res.statusCode, 200, `${svc.name} answers over HTTP`);
+      await res.body.dump();
+    }
+
+    const logs = await realstack(['logs', '--tail', '5', 'auth'], env);
+    t.equal(logs.exitCode, 0);
+    t.match(logs.stdout, /^auth-1 \| /m, 'log lines are prefixed with the instance');
+    const unknown = await realstack(['logs', 'nope'], env);
+    t.equal(unknown.exitCode, 2);
+    t.match(unknown.stderr, 'there is no service "nope"; the services are postgres, auth, api.');
+
+    const pids = processPids(readState(id));
+    const down = await realstack(['down'], env);
+    t.equal(down.exitCode, 0, 'down succeeds');
+    for (const name of ['auth-1', 'api-1', 'postgres-1']) {
+      t.match(
+        down.stderr,
+        new RegExp(`${name}: exit 0\\n`),
+        `${name} stopped gracefully with exit 0 (never 137)`,
+      );
+    }
+    t.same(await leftovers(id, pids), [], 'nothing of the run is left');
+  });
+
+  t.test(`${engine}: two stacks at once get their own ports`, async (t) => {
+    const ids = [testRunId(`${engine.slice(0, 3)}a`), testRunId(`${engine.slice(0, 3)}b`)];
+    const envs = ids.map((id) => ({ REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: id }));
+    const ups = await Promise.all(envs.map((env) => realstack(['up'], env)));
+    t.same(
+      ups.map((u) => u.exitCode),
+      [0, 0],
+      'both come up',
+    );
+    const urls = await Promise.all(
+      envs.map(async (env) =>
+        (JSON.parse((await realstack(['ps', '--json'], env)).stdout) as PsJson).services.map((s) => s.url),
+      ),
+    );
+    const all = urls.flat();
+    t.equal(new Set(all).size, all.length, 'no URL is shared');
+    const pids = ids.flatMap((id) => processPids(readState(id)));
+    const downs = await Promise.all(envs.map((env) => realstack(['down'], env)));
+    t.same(
+      downs.map((d) => d.exitCode),
+      [0, 0],
+    );
+    for (const id of ids) t.same(await leftovers(id, pids), [], `nothing of ${id} is left`);
+  });
+
+  t.test(
+    `${engine}: a service that exits at start fails readiness at once, with its exit code and logs`,
+    async (t) => {
+      const id = testRunId(`${engine.slice(0, 3)}x`);
+      const up = await realstack(['up'], {
+        REALSTACK_ENGINE: engine,
+        REALSTACK_RUN_ID: id,
+        REALSTACK_COMPOSE_FILES: 'docker-compose.yml,tests/fixtures/auth-exits.yml',
+      });
+      t.equal(up.exitCode, 1);
+      t.match(up.stderr, 'auth-1 exited with code 78 while starting');
+      t.match(
+        up.stderr,
+        /last \d+ log lines of auth-1:\n[\s\S]*SHUTDOWN_TIMEOUT_MS="soon" must be a positive whole number/,
+      );
+      t.notOk(hasStackTrace(up.stderr), 'no stack trace');
+      t.same(await leftovers(id), [], 'the half-started stack was taken down');
+    },
+  );
+
+  t.test(`${engine}: a host port already taken is named, and nothing is left`, async (t) => {
+    const port = await freePort();
+    const blocker = net.createServer().listen(port, '127.0.0.1');
+    t.teardown(() => blocker.close());
+    const id = testRunId(`${engine.slice(0, 3)}p`);
+    const up = await realstack(['up'], {
+      REALSTACK_ENGINE: engine,
+      REALSTACK_RUN_ID: id,
+      AUTH_PORT: String(port),
+    });
+    t.equal(up.exitCode, 1);
+    t.match(up.stderr, new RegExp(`port (127\\.0\\.0\\.1:)?${port}( on 127\\.0\\.0\\.1)? .*already taken`));
+    t.match(up.stderr, /unset/);
+    t.notOk(hasStackTrace(up.stderr), 'no stack trace');
+    t.same(await leftovers(id), [], 'nothing of the run is left');
+  });
+}
+
+t.test(
+  'docker engine: an image build that fails names the step',
+  { skip: !engines.includes('docker') && 'no Docker daemon' },
+  async (t) => {
+    const res = await realstack(['images'], {
+      REALSTACK_COMPOSE_FILES: 'docker-compose.yml,tests/fixtures/failing-build.yml',
+    });
+    t.equal(res.exitCode, 1);
+    t.match(res.stderr, 'image build failed at step "build realstack-auth:failing-build-test"');
+    t.match(res.stderr, 'simulated build failure');
+    t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+  },
+);

@@ -1,0 +1,72 @@
+import { execa } from 'execa';
+import t from 'tap';
+import { Agent, request } from 'undici';
+import { freePort } from '../src/util/net.js';
+import { hasStackTrace, root } from './helpers/cli.js';
+import { stack } from './helpers/stack.js';
+
+const s = stack();
+
+/** The auth service as a real process, with only the environment given (no .env file). */
+function startAuth(env: Record<string, string>) {
+  return execa(process.execPath, ['dist/services/auth/src/main.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 60_000,
+  });
+}
+
+t.test('a missing variable is named, with what to set, and the service exits 78', async (t) => {
+  const res = await startAuth({});
+  t.equal(res.exitCode, 78);
+  t.match(res.all, /DATABASE_URL is not set; set it in the environment/);
+  t.notOk(hasStackTrace(res.all), 'no stack trace');
+});
+
+t.test('a bad value is named with what was wrong', async (t) => {
+  const res = await startAuth({ DATABASE_URL: 'mysql://x', PORT: 'eighty' });
+  t.equal(res.exitCode, 78);
+  t.match(res.all, /PORT="eighty" must be a whole number/);
+  t.match(res.all, /DATABASE_URL="mysql:\/\/x" has protocol "mysql:", expected postgres:/);
+  t.notOk(hasStackTrace(res.all), 'no stack trace');
+});
+
+t.test('an unreachable PostgreSQL is named by URL, password hidden, and the service exits 69', async (t) => {
+  const port = await freePort();
+  const res = await startAuth({
+    DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/db`,
+    DB_CONNECT_TIMEOUT_MS: '1000',
+  });
+  t.equal(res.exitCode, 69);
+  t.match(res.all, `cannot reach PostgreSQL at postgres://u:***@127.0.0.1:${port}/db`);
+  t.notMatch(res.all, 'secret');
+  t.match(res.all, /Check that the server is running/);
+  t.notOk(hasStackTrace(res.all), 'no stack trace');
+});
+
+t.test('SIGTERM stops gracefully with a keep-alive client connected: exit 0', async (t) => {
+  const port = await freePort();
+  const child = startAuth({ DATABASE_URL: s.postgres, PORT: String(port), HOST: '127.0.0.1' });
+  const agent = new Agent({ keepAliveTimeout: 60_000 });
+  t.teardown(() => agent.close());
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 200; i++) {
+    status = await request(`http://127.0.0.1:${port}/health`, { dispatcher: agent }).then(
+      async (r) => {
+        await r.body.dump();
+        return r.statusCode;
+      },
+      () => 0,
+    );
+    if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(status, 200, 'healthy before the stop');
+  child.kill('SIGTERM');
+  const res = await child;
+  t.equal(res.exitCode, 0, 'exit status 0');
+  t.match(res.all, /"msg":"stopping gracefully"/);
+  t.match(res.all, /"msg":"stopped"/);
+});
