@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { config as loadDotenv } from 'dotenv';
-import { UserError } from './engine/types.js';
+import { UserError } from './errors.js';
 
 export type EngineChoice = 'auto' | 'docker' | 'process' | 'external';
 

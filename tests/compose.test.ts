@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are compose syntax under test
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -43,6 +43,7 @@ t.test('the reference compose file reads as three services with roles, ports and
 
 t.test('a compose file that does not parse is reported with file and line', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-compose-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'broken.yml');
   writeFileSync(file, 'services:\n  auth:\n    image: x\n   ports: [1\n');
   t.throws(() => loadStack([file], {}), {

@@ -5,7 +5,7 @@ import type { ToolkitConfig } from '../config.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } from '../engine/docker.js';
 import { postgresBinDir } from '../engine/postgres-binaries.js';
-import { UserError } from '../engine/types.js';
+import { UserError } from '../errors.js';
 import { ensureImages, readImagesState } from '../images/build.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadToolkitConfig } from '../config.js';
-import { UserError } from '../engine/types.js';
+import { UserError } from '../errors.js';
 import { commands } from './commands.js';
 
 const usage = `realstack: run tests against the real stack and measure the services' coverage

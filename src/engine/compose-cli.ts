@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { UserError } from './types.js';
+import { UserError } from '../errors.js';
 
 /** The compose CLI found on this machine: v2 as a docker plugin, else v1's docker-compose. */
 export interface ComposeCli {

@@ -3,17 +3,11 @@ import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
+import { UserError } from '../errors.js';
 import type { StackSpec } from '../stack/compose.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type ComposeCli, findComposeCli } from './compose-cli.js';
-import {
-  type Engine,
-  type Health,
-  type Instance,
-  type StopResult,
-  type UpOptions,
-  UserError,
-} from './types.js';
+import type { Engine, Health, Instance, StopResult, UpOptions } from './types.js';
 
 export const RUN_LABEL = 'dev.realstack.run';
 export const STARTED_LABEL = 'dev.realstack.started';

@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
+import { UserError } from '../errors.js';
 import type { StackSpec } from '../stack/compose.js';
 import { probeHttp, probePostgres } from '../stack/probe.js';
 import type { RunState } from '../stack/state.js';
-import { type Engine, type Instance, type StopResult, UserError } from './types.js';
+import type { Engine, Instance, StopResult } from './types.js';
 
 /** REALSTACK_AUTH_URL for service "auth": how tests and the external engine name a service's URL. */
 export const urlVariable = (service: string): string =>

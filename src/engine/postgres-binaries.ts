@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { UserError } from './types.js';
+import { UserError } from '../errors.js';
 
 /**
  * Where the process engine's PostgreSQL comes from: REALSTACK_PG_BIN when set, else the

@@ -15,6 +15,7 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pg from 'pg';
+import { UserError } from '../errors.js';
 import type { ServiceSpec, StackSpec } from '../stack/compose.js';
 import { probeHttp, probePostgres } from '../stack/probe.js';
 import type { RunState, StateStore } from '../stack/state.js';
@@ -22,7 +23,7 @@ import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import type { RunnerSpec } from './runner.js';
-import { type Engine, type Instance, type StopResult, type UpOptions, UserError } from './types.js';
+import type { Engine, Instance, StopResult, UpOptions } from './types.js';
 
 /** What the process engine records per process, in the run state. */
 interface ProcessRecord {

@@ -48,13 +48,3 @@ export interface Engine {
   /** Removes everything the run created. Safe to call twice and after a failed up. */
   down(): Promise<void>;
 }
-
-/** An error whose message is the whole story for a user: printed without a stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}

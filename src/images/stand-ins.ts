@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
-import { UserError } from '../engine/types.js';
+import { UserError } from '../errors.js';
 import { hashInputs } from './hash.js';
 import { type Log, run, step } from './steps.js';
 
@@ -120,9 +120,21 @@ export async function dockerBuild(
   dockerfile = path.join(context, 'Dockerfile'),
 ): Promise<void> {
   const buildArgs = Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  // --force-rm: a failed step must not leave its intermediate container behind.
   await run(
     'docker',
-    ['build', '--label', `${INPUTS_LABEL}=${inputs}`, ...buildArgs, '-f', dockerfile, '-t', tag, context],
+    [
+      'build',
+      '--force-rm',
+      '--label',
+      `${INPUTS_LABEL}=${inputs}`,
+      ...buildArgs,
+      '-f',
+      dockerfile,
+      '-t',
+      tag,
+      context,
+    ],
     {
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
     },

@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { UserError } from '../engine/types.js';
+import { UserError } from '../errors.js';
 
 export type Log = (message: string) => void;
 

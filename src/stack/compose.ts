@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { UserError } from '../errors.js';
 import { InterpolationError, interpolate } from './interpolate.js';
 
 /** What the toolkit needs to know of one service of a compose file. */
@@ -33,7 +34,7 @@ export interface StackSpec {
   volumes: string[];
 }
 
-export class ComposeFileError extends Error {
+export class ComposeFileError extends UserError {
   override name = 'ComposeFileError';
 }
 

@@ -1,5 +1,5 @@
 import type { Engine, Instance } from '../engine/types.js';
-import { UserError } from '../engine/types.js';
+import { UserError } from '../errors.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

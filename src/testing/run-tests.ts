@@ -73,16 +73,29 @@ export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Lo
     stderr: 'inherit',
     buffer: false,
     reject: false,
+    // A group of its own, so an interrupt reaches tap and every test process it started.
+    detached: true,
   });
   const { parser, counts } = tapCounter();
   tap.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     parser.write(chunk);
   });
-  // Ctrl-C reaches tap too from a terminal, but not when only this process is signalled.
+  const signalTests = (signal: NodeJS.Signals) => {
+    try {
+      if (tap.pid) process.kill(-tap.pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
   const onInterrupt = () => {
-    tap.kill('SIGINT');
-    void stopOwned().finally(() => process.exit(130));
+    log('interrupted: stopping the tests');
+    signalTests('SIGINT');
+    setTimeout(() => signalTests('SIGKILL'), 5000).unref();
+    void stopOwned().finally(() => {
+      signalTests('SIGKILL');
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onInterrupt);
   let tapExit: number;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,6 +70,7 @@ t.test('bad arguments get usage errors, not stack traces', async (t) => {
 t.test('process engine: Ctrl-C during `realstack test` leaves no process and no temp dir', async (t) => {
   const id = testRunId('int');
   const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
+  t.teardown(() => rmSync(marker, { force: true }));
   const child = execa(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
     cwd: root,
     env: { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },

@@ -1,0 +1,14 @@
+/**
+ * An error whose message is the whole story for a user (what, why, what to do): the CLI
+ * prints it without a stack trace. Anything else reaching the CLI is a bug, and shows one.
+ */
+export class UserError extends Error {
+  override name = 'UserError';
+
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
