@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
+import { isAlive } from '../../src/engine/process.js';
 import type { RunState } from '../../src/stack/state.js';
 import { root } from './cli.js';
 
@@ -13,20 +14,11 @@ export function readState(runId: string): RunState | undefined {
     : undefined;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** What a run left behind: containers, networks, volumes, processes, temp dirs, state. */
 export async function leftovers(runId: string, pids: number[] = []): Promise<string[]> {
   const found: string[] = [];
   if (existsSync(path.dirname(stateFile(runId)))) found.push('state dir');
-  for (const pid of pids) if (alive(pid)) found.push(`process ${pid}`);
+  for (const pid of pids) if (isAlive(pid)) found.push(`process ${pid}`);
   for (const entry of readdirSync(os.tmpdir()))
     if (entry.startsWith(`realstack-${runId}-`)) found.push(`temp dir ${entry}`);
   const { docker } = dockerEndpoint(process.env);
