@@ -17,6 +17,12 @@ for (const entry of Object.values(lock.packages)) {
     added.push(`${name}@${version}`);
   }
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
-process.stdout.write(added.length ? `added ${added.length} optional entries: ${added.join(', ')}\n` : 'package-lock.json needs no repair\n');
+process.stdout.write(
+  added.length
+    ? `added ${added.length} optional entries: ${added.join(', ')}\n`
+    : 'package-lock.json needs no repair\n',
+);
