@@ -142,8 +142,9 @@ export const commands: Record<string, Command> = {
 
   doctor: {
     async run(config) {
-      const checks: { what: string; ok: boolean; detail: string }[] = [];
-      const add = (what: string, ok: boolean, detail: string) => checks.push({ what, ok, detail });
+      // 'note' is worth knowing but blocks nothing (e.g. images that `up` will build anyway).
+      const checks: { what: string; ok: boolean | 'note'; detail: string }[] = [];
+      const add = (what: string, ok: boolean | 'note', detail: string) => checks.push({ what, ok, detail });
       const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
       add('node', major > 20 || (major === 20 && minor >= 6), `v${process.versions.node} (needs >= 20.6)`);
       const { docker, host } = dockerEndpoint(config.env);
