@@ -164,10 +164,10 @@ export const commands: Record<string, Command> = {
       const images = readImagesState(config).base;
       add(
         'images',
-        Boolean(images) || !daemon,
+        images ? true : 'note',
         images
           ? `${images.NODE_IMAGE}, ${images.POSTGRES_IMAGE}`
-          : 'not built yet: run `npx realstack images`',
+          : 'not built yet: `npx realstack images` builds them (`up` does too)',
       );
       const debootstrap =
         (
@@ -188,8 +188,10 @@ export const commands: Record<string, Command> = {
       }
       add('postgres binaries', existsSync(`${pgBin}/postgres`), pgBin);
       add('compose files', config.composeFiles.every(existsSync), config.composeFiles.join(', '));
-      for (const c of checks)
-        process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.what.padEnd(18)} ${c.detail}\n`);
+      for (const c of checks) {
+        const status = c.ok === 'note' ? 'note' : c.ok ? 'ok  ' : 'FAIL';
+        process.stdout.write(`${status}  ${c.what.padEnd(18)} ${c.detail}\n`);
+      }
       return checks.every((c) => c.ok) ? 0 : 1;
     },
   },
