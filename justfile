@@ -40,3 +40,11 @@ doctor:
 # Build the docker engine's images (official or local stand-ins), cached
 images *args:
     @{{realstack}} images "$@"
+
+# The tests on a fresh stack with the coverage spy; then stop, harvest, reports, gates, down
+test-sidecar-coverage *args:
+    @{{realstack}} test-coverage "$@"
+
+# Coverage of a running instrumented stack: snapshot | report | check
+coverage *args:
+    @{{realstack}} coverage "$@"

@@ -12,6 +12,10 @@ export interface ToolkitConfig {
   composeFiles: string[];
   stateDir: string;
   readyTimeoutMs: number;
+  /** Where harvested dumps (raw/) and reports go. */
+  coverageDir: string;
+  /** Thresholds and accepted gaps (realstack.coverage.json). */
+  coverageConfigFile: string;
   env: NodeJS.ProcessEnv;
 }
 
@@ -48,6 +52,11 @@ export function loadToolkitConfig(
     composeFiles,
     stateDir: path.resolve(projectDir, merged.REALSTACK_STATE_DIR || '.realstack'),
     readyTimeoutMs: timeout,
+    coverageDir: path.resolve(projectDir, merged.REALSTACK_COVERAGE_DIR || 'coverage'),
+    coverageConfigFile: path.resolve(
+      projectDir,
+      merged.REALSTACK_COVERAGE_CONFIG || 'realstack.coverage.json',
+    ),
     env: merged,
   };
 }

@@ -1,20 +1,17 @@
-import { execa } from 'execa';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { freePort } from '../src/util/net.js';
-import { hasStackTrace, root } from './helpers/cli.js';
+import { hasStackTrace, root, run } from './helpers/cli.js';
 import { stack } from './helpers/stack.js';
 
 const s = stack();
 
 /** The auth service as a real process, with only the environment given (no .env file). */
 function startAuth(env: Record<string, string>) {
-  return execa(process.execPath, ['dist/services/auth/src/main.js'], {
+  return run(process.execPath, ['dist/services/auth/src/main.js'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
     extendEnv: false,
-    reject: false,
-    all: true,
     timeout: 60_000,
   });
 }

@@ -2,14 +2,18 @@ import { existsSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { execa } from 'execa';
 import type { ToolkitConfig } from '../config.js';
+import { checkGatesOfLastReport, loadCoverageConfig } from '../coverage/gates.js';
+import { describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } from '../engine/docker.js';
 import { postgresBinDir } from '../engine/postgres-binaries.js';
 import { UserError } from '../errors.js';
 import { ensureImages, readImagesState } from '../images/build.js';
+import { loadStack } from '../stack/compose.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
-import { runTests } from '../testing/run-tests.js';
+import { harvestRun, runTestsWithCoverage, withCoverageOverlay } from '../testing/run-coverage.js';
+import { prepareImages, runTests } from '../testing/run-tests.js';
 import { psTable, servicesView } from './format.js';
 
 type Values = Record<string, unknown>;
@@ -41,9 +45,7 @@ export const commands: Record<string, Command> = {
       const { engine, instances } = await startStack(config, {
         scale: parseScale(values.scale),
         log,
-        prepare: async (e) => {
-          if (e === 'docker') await ensureImages(config, log, { reuseBase: true });
-        },
+        prepare: prepareImages(config, log),
       });
       log(`ready: run ${engine.run.runId} on the ${engine.name} engine`);
       process.stdout.write(`${psTable(instances)}\n`);
@@ -138,6 +140,56 @@ export const commands: Record<string, Command> = {
   test: {
     passThrough: true,
     run: (config, _values, args) => runTests(config, args, log),
+  },
+
+  'test-coverage': {
+    passThrough: true,
+    run: (config, _values, args) => runTestsWithCoverage(config, args, log),
+  },
+
+  coverage: {
+    async run(config, _values, positionals) {
+      const [action] = positionals;
+      const withOverlay = withCoverageOverlay(config);
+      if (action === 'snapshot') {
+        const signal = (config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2') as NodeJS.Signals;
+        const sent = await openRun(withOverlay).signal(signal);
+        if (sent.length === 0)
+          throw new UserError(
+            'no instrumented process is running: start the stack with the coverage overlay (`just test-sidecar-coverage`).',
+          );
+        log(`${signal} sent to ${sent.join(', ')}: each writes a coverage dump now and goes on from zero`);
+        return 0;
+      }
+      if (action === 'harvest') {
+        const engine = openRun(withOverlay);
+        for (const r of await engine.stop())
+          log(`  ${r.instance}: exit ${r.exitCode ?? '-'}${r.graceful ? '' : ' (not graceful)'}`);
+        await harvestRun(engine, withOverlay, log);
+        return 0;
+      }
+      if (action === 'report') {
+        const stack = loadStack(withOverlay.composeFiles, withOverlay.env);
+        const outcome = await reportCoverage(
+          stack,
+          loadCoverageConfig(config.coverageConfigFile),
+          config.coverageDir,
+          log,
+        );
+        return describeOutcome(outcome, log) ? 0 : 1;
+      }
+      if (action === 'check') {
+        const failures = checkGatesOfLastReport(
+          config.projectDir,
+          config.coverageDir,
+          config.coverageConfigFile,
+        );
+        const ok = describeOutcome({ gaps: [], allowedGaps: [], gateFailures: failures, lines: {} }, log);
+        if (ok) log('coverage gates: all met');
+        return ok ? 0 : 1;
+      }
+      throw new UserError(`realstack coverage ${action ?? ''}: use snapshot, harvest, report or check`, 2);
+    },
   },
 
   doctor: {

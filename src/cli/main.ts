@@ -16,6 +16,13 @@ usage: realstack <command> [options]
   doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
   images [--stand-ins]    build the images the docker engine runs (cached)
   test [tap args]         stack up if needed, run the tests, print "N passed, N failed"
+  test-coverage [tap args]
+                          the same on a fresh stack with the coverage spy; then graceful
+                          stop, harvest, reports under coverage/, gaps and gates, down
+  coverage snapshot       every instrumented process writes a dump now, without stopping
+  coverage harvest        stop the running stack gracefully and copy its dumps to coverage/raw/
+  coverage report         reports again from the harvested dumps in coverage/raw/
+  coverage check          the gates of realstack.coverage.json against the last report
 
 environment: REALSTACK_ENGINE=auto|docker|process|external, REALSTACK_COMPOSE_FILES,
 REALSTACK_READY_TIMEOUT_MS, REALSTACK_RUN_ID; see docs/configuration.md`;

@@ -1,13 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
+import tarStream from 'tar-stream';
 import { UserError } from '../errors.js';
 import type { StackSpec } from '../stack/compose.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type ComposeCli, findComposeCli } from './compose-cli.js';
-import type { Engine, Health, Instance, StopResult, UpOptions } from './types.js';
+import type { CopiedCoverage, Engine, Health, Instance, StopResult, UpOptions } from './types.js';
 
 export const RUN_LABEL = 'dev.realstack.run';
 export const STARTED_LABEL = 'dev.realstack.started';
@@ -261,12 +262,86 @@ export class DockerEngine implements Engine {
     return [...apps, ...dbs];
   }
 
+  /** Containers of the run whose environment sets NODE_V8_COVERAGE, with that directory. */
+  private async instrumented(): Promise<
+    { info: Docker.ContainerInfo; dir: string; running: boolean; exitCode: number }[]
+  > {
+    const out = [];
+    for (const c of await this.containers()) {
+      const info = await this.docker.getContainer(c.Id).inspect();
+      const dir = info.Config.Env?.find((e) => e.startsWith('NODE_V8_COVERAGE='))?.slice(
+        'NODE_V8_COVERAGE='.length,
+      );
+      if (dir) out.push({ info: c, dir, running: info.State.Running, exitCode: info.State.ExitCode });
+    }
+    return out;
+  }
+
+  async copyCoverage(dest: string): Promise<CopiedCoverage[]> {
+    const copied: CopiedCoverage[] = [];
+    for (const { info, dir, running, exitCode } of await this.instrumented()) {
+      const instance = DockerEngine.instanceName(info);
+      const to = path.join(dest, instance);
+      mkdirSync(to, { recursive: true });
+      // getArchive reads stopped containers too: the dumps are written at exit.
+      const archive = await this.docker
+        .getContainer(info.Id)
+        .getArchive({ path: dir })
+        .catch((err: { statusCode?: number }) => {
+          if (err.statusCode === 404) return undefined;
+          throw err;
+        });
+      if (archive) await extractFiles(archive, to);
+      copied.push({
+        service: info.Labels[SERVICE_LABEL] as string,
+        instance,
+        dir: to,
+        ...(running ? {} : { exitCode }),
+      });
+    }
+    return copied;
+  }
+
+  async signal(signal: NodeJS.Signals): Promise<string[]> {
+    const sent: string[] = [];
+    for (const { info, running } of await this.instrumented()) {
+      if (!running) continue;
+      await this.docker.getContainer(info.Id).kill({ signal });
+      sent.push(DockerEngine.instanceName(info));
+    }
+    return sent;
+  }
+
   async down(): Promise<void> {
     const cli = await findComposeCli(this.env);
     await this.compose(cli, ['down', '--volumes', '--remove-orphans', '--timeout', '15']);
     await removeByLabel(this.docker, `${RUN_LABEL}=${this.run.runId}`);
     this.store.remove(this.run.runId);
   }
+}
+
+/** Writes the regular files of a tar stream into `dir`, flat: the dumps are one directory's files. */
+async function extractFiles(tar: NodeJS.ReadableStream, dir: string): Promise<void> {
+  const extract = tarStream.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      if (header.type !== 'file') {
+        stream.resume();
+        stream.on('end', next);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (c) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        writeFileSync(path.join(dir, path.basename(header.name)), Buffer.concat(chunks));
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  tar.pipe(extract);
+  await done;
 }
 
 /** Removes containers, then networks and volumes, carrying the label; what compose left. */

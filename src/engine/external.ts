@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import type { StackSpec } from '../stack/compose.js';
 import { probeHttp, probePostgres } from '../stack/probe.js';
 import type { RunState } from '../stack/state.js';
-import type { Engine, Instance, StopResult } from './types.js';
+import type { CopiedCoverage, Engine, Instance, StopResult } from './types.js';
 
 /** REALSTACK_AUTH_URL for service "auth": how tests and the external engine name a service's URL. */
 export const urlVariable = (service: string): string =>
@@ -63,6 +63,16 @@ export class ExternalEngine implements Engine {
 
   async stop(): Promise<StopResult[]> {
     return [];
+  }
+
+  async copyCoverage(): Promise<CopiedCoverage[]> {
+    throw new UserError(
+      'the external engine cannot reach the processes of a stack it did not start: no coverage to collect.',
+    );
+  }
+
+  async signal(): Promise<string[]> {
+    throw new UserError('the external engine cannot signal the processes of a stack it did not start.');
   }
 
   async down(): Promise<void> {}

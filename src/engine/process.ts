@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -23,7 +24,7 @@ import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import type { RunnerSpec } from './runner.js';
-import type { Engine, Instance, StopResult, UpOptions } from './types.js';
+import type { CopiedCoverage, Engine, Instance, StopResult, UpOptions } from './types.js';
 
 /** What the process engine records per process, in the run state. */
 interface ProcessRecord {
@@ -67,6 +68,24 @@ function readJson<T>(file: string): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Rewrites container paths in an environment value (`--require /coverage-spy/index.cjs`) to the
+ * host paths mounted there, longest mount first, matching whole path segments only.
+ */
+export function hostPaths(mounts: { container: string; host: string }[]): (value: string) => string {
+  const sorted = [...mounts].sort((a, b) => b.container.length - a.container.length);
+  return (value) => {
+    for (const m of sorted) {
+      const prefix = m.container.replace(/\/$/, '');
+      value = value.replace(
+        new RegExp(`(^|[\\s=:])${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|$|\\s)`, 'g'),
+        `$1${m.host}`,
+      );
+    }
+    return value;
+  };
 }
 
 /**
@@ -173,15 +192,18 @@ export class ProcessEngine implements Engine {
       : svc.sourceRoot.host;
     const [cmd, ...args] = svc.command as [string, ...string[]];
     const command = [cmd === 'node' ? process.execPath : cmd, ...args];
+    const dir = this.instanceDir(name);
+    const toHost = hostPaths([...svc.binds, svc.sourceRoot]);
     const env: Record<string, string> = {
-      ...svc.environment,
+      ...Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toHost(v)])),
       PORT: String(port),
       HOST: '127.0.0.1',
       REALSTACK_SERVICE: svc.name,
       REALSTACK_INSTANCE: name,
     };
     if (databaseUrl && 'DATABASE_URL' in svc.environment) env.DATABASE_URL = databaseUrl;
-    const dir = this.instanceDir(name);
+    // A directory per process, as each container has its own (see docker-compose.coverage.yml).
+    if (env.NODE_V8_COVERAGE) env.NODE_V8_COVERAGE = path.join(dir, 'coverage');
     this.spawnRunner(svc, name, dir, command, cwd, env, `http://127.0.0.1:${port}`, undefined);
   }
 
@@ -336,6 +358,40 @@ export class ProcessEngine implements Engine {
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(50);
     if (isAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
     return { instance: p.name, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };
+  }
+
+  private instrumented(): ProcessRecord[] {
+    return (this.detail?.processes ?? []).filter(
+      (p) => existsSync(path.join(p.dir, 'runner.json')) && this.coverageDirOf(p),
+    );
+  }
+
+  private coverageDirOf(p: ProcessRecord): string | undefined {
+    const spec = readJson<RunnerSpec>(path.join(p.dir, 'runner.json'));
+    return spec?.env.NODE_V8_COVERAGE;
+  }
+
+  async copyCoverage(dest: string): Promise<CopiedCoverage[]> {
+    return this.instrumented().map((p) => {
+      const to = path.join(dest, p.name);
+      const from = this.coverageDirOf(p) as string;
+      mkdirSync(to, { recursive: true });
+      if (existsSync(from)) cpSync(from, to, { recursive: true });
+      const exit = readJson<{ code: number }>(path.join(p.dir, 'exit.json'));
+      return { service: p.service, instance: p.name, dir: to, ...(exit ? { exitCode: exit.code } : {}) };
+    });
+  }
+
+  async signal(signal: NodeJS.Signals): Promise<string[]> {
+    const sent: string[] = [];
+    for (const p of this.instrumented()) {
+      const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'));
+      if (child && isAlive(child.pid) && !existsSync(path.join(p.dir, 'exit.json'))) {
+        process.kill(child.pid, signal);
+        sent.push(p.name);
+      }
+    }
+    return sent;
   }
 
   async down(): Promise<void> {

@@ -29,6 +29,15 @@ export interface StopResult {
   graceful: boolean;
 }
 
+/** An instance whose coverage directory was copied out, with how it ended if it has. */
+export interface CopiedCoverage {
+  service: string;
+  instance: string;
+  /** Where its files are now: dest/<instance>. */
+  dir: string;
+  exitCode?: number;
+}
+
 export interface Engine {
   readonly name: EngineName;
   readonly stack: StackSpec;
@@ -45,6 +54,13 @@ export interface Engine {
   ): Promise<void>;
   /** Stops every process gracefully (SIGTERM, then the kill after the grace period). */
   stop(): Promise<StopResult[]>;
+  /**
+   * Copies every instrumented instance's NODE_V8_COVERAGE directory, stopped ones included,
+   * to dest/<instance>/. Instances without the variable are not instrumented and left out.
+   */
+  copyCoverage(dest: string): Promise<CopiedCoverage[]>;
+  /** Sends a signal to every running process of the instrumented services (coverage snapshots). */
+  signal(signal: NodeJS.Signals): Promise<string[]>;
   /** Removes everything the run created. Safe to call twice and after a failed up. */
   down(): Promise<void>;
 }

@@ -21,6 +21,8 @@ export interface ServiceSpec {
   healthPath?: string;
   /** Container path and the host path it holds, from the `dev.realstack.source-root` label. */
   sourceRoot?: { container: string; host: string };
+  /** Bind mounts of host paths (`./dir:/path[:ro]`), absolute on both sides. */
+  binds: { container: string; host: string }[];
   stopGraceSeconds: number;
   dependsOn: string[];
 }
@@ -140,10 +142,18 @@ export function loadStack(files: string[], env: Record<string, string | undefine
       : [];
     const roleLabel = labels['dev.realstack.role'];
     const role = roleLabel === 'postgres' || roleLabel === 'node' ? roleLabel : 'other';
+    const binds = (Array.isArray(raw.volumes) ? raw.volumes : [])
+      .map((v) => sub(v).split(':'))
+      .filter(([host, container]) => container && /^[./~]/.test(host as string))
+      .map(([host, container]) => ({
+        host: path.resolve(projectDir, host as string),
+        container: container as string,
+      }));
     const spec: ServiceSpec = {
       name,
       role,
       environment,
+      binds,
       stopGraceSeconds: seconds(raw.stop_grace_period),
       dependsOn: Array.isArray(raw.depends_on)
         ? raw.depends_on.map(String)

@@ -1,11 +1,11 @@
 import { execa } from 'execa';
 import type { ToolkitConfig } from '../config.js';
 import { urlVariable } from '../engine/external.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine, EngineName } from '../engine/types.js';
 import { ensureImages } from '../images/build.js';
 import { waitReady } from '../stack/readiness.js';
 import { type Log, openRun, startStack } from '../stack/stack.js';
-import { summaryLine, tapCounter } from './summary.js';
+import { type Counts, summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
 export function testEnv(
@@ -38,32 +38,17 @@ async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undef
 }
 
 /**
- * `just test`: a stack (the running one, or a fresh one taken down afterwards, also on
- * Ctrl-C), tap with the stack's URLs, and the closing line counted from tap's own results.
+ * tap against the stack's URLs. The TAP stream goes to the terminal and, as it passes, into
+ * the counter. Ctrl-C stops tap's whole process group, runs `cleanup` and exits 130.
  */
-export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
-  let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
-  let owned = false;
-  if (!engine) {
-    const started = await startStack(config, {
-      log,
-      prepare: async (e) => {
-        if (e === 'docker') await ensureImages(config, log, { reuseBase: true });
-      },
-    });
-    engine = started.engine;
-    owned = true;
-  }
+export async function runTap(
+  config: ToolkitConfig,
+  engine: Engine,
+  tapArgs: string[],
+  log: Log,
+  cleanup: () => Promise<void>,
+): Promise<Counts> {
   const instances = await engine.instances();
-
-  const stopOwned = async () => {
-    if (owned && engine) {
-      log(`taking down run ${engine.run.runId}`);
-      await engine.down();
-      owned = false;
-    }
-  };
-  // The TAP stream goes to the terminal and, as it passes, into the counter.
   const tap = execa('tap', ['--reporter=tap', ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,
@@ -92,7 +77,7 @@ export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Lo
     log('interrupted: stopping the tests');
     signalTests('SIGINT');
     setTimeout(() => signalTests('SIGKILL'), 5000).unref();
-    void stopOwned().finally(() => {
+    void cleanup().finally(() => {
       signalTests('SIGKILL');
       process.exit(130);
     });
@@ -103,15 +88,51 @@ export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Lo
     tapExit = (await tap).exitCode ?? 1;
   } finally {
     process.removeListener('SIGINT', onInterrupt);
-    await stopOwned();
   }
-
   parser.end();
   if (tapExit !== 0 && counts.failed === 0) {
     counts.failed = 1;
     counts.failures.push(`tap exited with ${tapExit} without a failing test result`);
   }
+  return counts;
+}
+
+/** Names the failures and prints the closing line, last: "N passed, N failed". */
+export function closingLine(counts: Counts, log: Log): number {
   for (const f of counts.failures) log(`not ok: ${f}`);
   process.stdout.write(`${summaryLine(counts)}\n`);
   return counts.failed > 0 ? 1 : 0;
 }
+
+/**
+ * `just test`: a stack (the running one, or a fresh one taken down afterwards, also on
+ * Ctrl-C), tap with the stack's URLs, and the closing line counted from tap's own results.
+ */
+export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
+  let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
+  let owned = false;
+  if (!engine) {
+    engine = (await startStack(config, { log, prepare: prepareImages(config, log) })).engine;
+    owned = true;
+  }
+  const running = engine;
+  const stopOwned = async () => {
+    if (owned) {
+      owned = false;
+      log(`taking down run ${running.run.runId}`);
+      await running.down();
+    }
+  };
+  let counts: Counts;
+  try {
+    counts = await runTap(config, running, tapArgs, log, stopOwned);
+  } finally {
+    await stopOwned();
+  }
+  return closingLine(counts, log);
+}
+
+/** What `up` needs before the docker engine starts: images, built only when inputs changed. */
+export const prepareImages = (config: ToolkitConfig, log: Log) => async (engine: EngineName) => {
+  if (engine === 'docker') await ensureImages(config, log, { reuseBase: true });
+};

@@ -1,23 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A run id of a test's own, so its stack never meets the suite's or another test's. */
 export const testRunId = (label: string): string => `t${label}${randomBytes(3).toString('hex')}`;
 
-/** The real CLI in a child process, as a user runs it. */
-export function realstack(
+/**
+ * A program as a user runs it. tap adds its own `--import` to NODE_OPTIONS of every process a
+ * test spawns (its process tracking, with signal handlers of its own), and that would reach the
+ * services the CLI starts; env(1) removes it, or sets a test's own NODE_OPTIONS, before the exec.
+ */
+export function run(
+  command: string,
   args: string[],
-  env: Record<string, string | undefined> = {},
-): ResultPromise<{ all: true; reject: false }> {
-  return execa(process.execPath, ['bin/realstack.js', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    reject: false,
-    all: true,
-  });
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    extendEnv?: boolean;
+    timeout?: number;
+    nodeOptions?: string;
+  } = {},
+) {
+  const { nodeOptions, ...rest } = options;
+  const env = nodeOptions === undefined ? ['-u', 'NODE_OPTIONS'] : [`NODE_OPTIONS=${nodeOptions}`];
+  return execa('env', [...env, command, ...args], { ...rest, reject: false, all: true });
+}
+
+/** The real CLI in a child process. */
+export function realstack(args: string[], env: Record<string, string | undefined> = {}) {
+  return run(process.execPath, ['bin/realstack.js', ...args], { cwd: root, env: { ...process.env, ...env } });
 }
 
 /** A user-facing error is one or a few lines of explanation, never a JavaScript stack trace. */

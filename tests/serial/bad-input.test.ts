@@ -2,9 +2,8 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import t from 'tap';
-import { hasStackTrace, realstack, root, testRunId } from '../helpers/cli.js';
+import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
 
 t.test('REALSTACK_ENGINE=docker without a daemon says where it looked and what to do', async (t) => {
@@ -71,11 +70,9 @@ t.test('process engine: Ctrl-C during `realstack test` leaves no process and no 
   const id = testRunId('int');
   const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
   t.teardown(() => rmSync(marker, { force: true }));
-  const child = execa(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
+  const child = run(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
     cwd: root,
     env: { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },
-    reject: false,
-    all: true,
   });
   for (let i = 0; i < 600 && !existsSync(marker); i++) await sleep(100);
   t.ok(existsSync(marker), 'the test file is running');

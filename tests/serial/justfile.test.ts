@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { execa } from 'execa';
 import t from 'tap';
-import { root, testRunId } from '../helpers/cli.js';
+import { root, run, testRunId } from '../helpers/cli.js';
 import { leftovers } from '../helpers/leftovers.js';
 
 const just = path.join(root, 'node_modules', '.bin', 'just');
@@ -11,11 +10,11 @@ t.test(
   async (t) => {
     const id = testRunId('just');
     const env = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id };
-    const run = (...args: string[]) => execa(just, args, { cwd: root, env, reject: false, all: true });
+    const justDo = (...args: string[]) => run(just, args, { cwd: root, env });
 
-    const up = await run('up', '--scale', 'api=2');
+    const up = await justDo('up', '--scale', 'api=2');
     t.equal(up.exitCode, 0, 'just up --scale api=2');
-    const status = await run('status', '--json');
+    const status = await justDo('status', '--json');
     const services = (
       JSON.parse(status.stdout) as {
         services: { name: string; instances: { name: string; health: string }[] }[];
@@ -29,7 +28,7 @@ t.test(
       ],
       'two api replicas, both healthy',
     );
-    const logs = await run('logs', '--tail', '1', 'api');
+    const logs = await justDo('logs', '--tail', '1', 'api');
     t.equal(logs.exitCode, 0);
     t.same(
       logs.stdout
@@ -39,10 +38,10 @@ t.test(
       ['api-1', 'api-2'],
       'one line from each replica',
     );
-    const ready = await run('ensure-services-ready');
+    const ready = await justDo('ensure-services-ready');
     t.equal(ready.exitCode, 0);
     t.match(ready.stdout, /api-2\s+running\s+healthy/);
-    const down = await run('down');
+    const down = await justDo('down');
     t.equal(down.exitCode, 0);
     t.same(await leftovers(id), []);
   },
@@ -51,12 +50,11 @@ t.test(
 t.test('`just logs -f auth` follows until interrupted', async (t) => {
   const id = testRunId('follow');
   const env = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id };
-  t.equal((await execa(just, ['up'], { cwd: root, env, reject: false })).exitCode, 0);
-  t.teardown(() => execa(just, ['down'], { cwd: root, env, reject: false }));
-  const follow = execa(process.execPath, ['bin/realstack.js', 'logs', '-f', 'auth'], {
+  t.equal((await run(just, ['up'], { cwd: root, env })).exitCode, 0);
+  t.teardown(() => run(just, ['down'], { cwd: root, env }));
+  const follow = run(process.execPath, ['bin/realstack.js', 'logs', '-f', 'auth'], {
     cwd: root,
     env,
-    reject: false,
   });
   let seen = '';
   await new Promise<void>((resolve) => {

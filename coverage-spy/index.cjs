@@ -1,0 +1,130 @@
+'use strict';
+/*
+ * realstack coverage spy: preloaded into every service by
+ *   NODE_OPTIONS="--require /coverage-spy/index.cjs"  and  NODE_V8_COVERAGE=<dir>
+ *
+ * Node writes V8 coverage only when the process exits through process.exit() or an empty
+ * event loop; a process ended by a signal's default action writes nothing. So the spy:
+ *   - on SIGTERM/SIGINT lets the service's own handlers run (they are listeners of the same
+ *     signal), and exits itself only when there are none or when they take longer than
+ *     REALSTACK_COVERAGE_FLUSH_MS (keep-alive sockets, a forgotten timer), which the compose
+ *     overlay keeps below stop_grace_period; as PID 1, where a signal without a handler does
+ *     nothing at all, this is what makes the container stoppable;
+ *   - on the snapshot signal (REALSTACK_COVERAGE_SIGNAL, default SIGUSR2; never SIGUSR1,
+ *     which opens the inspector) calls v8.takeCoverage(): a dump now, counters reset;
+ *   - keeps a metadata file beside the dumps: service, instance, host, pid, source root,
+ *     start and stop time, how it stopped. A metadata file without a stop is a process that
+ *     was killed before it could flush, which the harvester reports.
+ * It never breaks the service: its own errors are reported once and swallowed.
+ * Plain JavaScript, no dependencies, Node >= 18; mounted read-only, never baked into an image.
+ */
+(function coverageSpy() {
+  const dir = process.env.NODE_V8_COVERAGE;
+  if (!dir) return;
+
+  let warned = false;
+  function warn(err) {
+    if (warned) return;
+    warned = true;
+    try {
+      process.stderr.write(
+        `[coverage-spy] ${err?.message ?? err}; coverage of this process may be incomplete\n`,
+      );
+    } catch {}
+  }
+  function guarded(fn) {
+    return function guardedListener(...args) {
+      try {
+        return fn.apply(this, args);
+      } catch (err) {
+        warn(err);
+      }
+    };
+  }
+
+  try {
+    const fs = require('node:fs');
+    const os = require('node:os');
+    const path = require('node:path');
+    const v8 = require('node:v8');
+    const env = process.env;
+
+    const started = Date.now();
+    const flushMs =
+      Number(env.REALSTACK_COVERAGE_FLUSH_MS) > 0 ? Number(env.REALSTACK_COVERAGE_FLUSH_MS) : 10000;
+    let snapshotSignal = env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2';
+    if (snapshotSignal === 'SIGUSR1' || !(snapshotSignal in os.constants.signals)) {
+      warn(
+        new Error(
+          `REALSTACK_COVERAGE_SIGNAL=${snapshotSignal} cannot be used (SIGUSR1 opens the inspector); using SIGUSR2`,
+        ),
+      );
+      snapshotSignal = 'SIGUSR2';
+    }
+
+    const meta = {
+      service: env.REALSTACK_SERVICE || path.basename(process.cwd()),
+      instance: env.REALSTACK_INSTANCE || os.hostname(),
+      host: os.hostname(),
+      pid: process.pid,
+      sourceRoot: env.REALSTACK_SOURCE_ROOT || process.cwd(),
+      startedAt: new Date(started).toISOString(),
+      snapshots: [],
+      stop: null,
+    };
+    fs.mkdirSync(dir, { recursive: true });
+    const metaFile = path.join(dir, `realstack-meta-${process.pid}-${started}.json`);
+    const save = () => {
+      // Write then rename: a harvester never reads half a file.
+      fs.writeFileSync(`${metaFile}.tmp`, JSON.stringify(meta, null, 2));
+      fs.renameSync(`${metaFile}.tmp`, metaFile);
+    };
+    save();
+
+    let stopping = false;
+    const onStop = (signal) => {
+      if (stopping) return;
+      stopping = true;
+      meta.stop = { signal, requestedAt: new Date().toISOString(), how: 'service-shutdown' };
+      save();
+      const code = 128 + os.constants.signals[signal];
+      if (process.listenerCount(signal) <= 1) {
+        // No handler of the service's own: exit as the signal would have, but with a flush.
+        meta.stop.how = 'spy-exit';
+        process.exit(code);
+      }
+      const fallback = setTimeout(
+        guarded(() => {
+          meta.stop.how = 'fallback-timer';
+          process.exit(code);
+        }),
+        flushMs,
+      );
+      fallback.unref();
+    };
+    for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, guarded(onStop));
+
+    process.on(
+      snapshotSignal,
+      guarded(() => {
+        v8.takeCoverage();
+        meta.snapshots.push(new Date().toISOString());
+        save();
+      }),
+    );
+
+    process.on(
+      'exit',
+      guarded((code) => {
+        meta.stop = {
+          ...(meta.stop || { how: 'exit' }),
+          exitCode: code,
+          stoppedAt: new Date().toISOString(),
+        };
+        save();
+      }),
+    );
+  } catch (err) {
+    warn(err);
+  }
+})();

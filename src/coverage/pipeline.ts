@@ -1,0 +1,116 @@
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { CoverageMap } from 'istanbul-lib-coverage';
+import type { StackSpec } from '../stack/compose.js';
+import { findGaps, type Gap, readHarvest } from './collect.js';
+import { type CoverageConfig, checkGates, type GateFailure, lineRanges } from './gates.js';
+import { remapDumpFile } from './remap.js';
+import { combine, coverageMapOf, writeReports } from './report.js';
+
+export type Log = (message: string) => void;
+
+export interface CoverageOutcome {
+  /** Gaps not allowed by the config: each fails the run. */
+  gaps: Gap[];
+  allowedGaps: Gap[];
+  gateFailures: GateFailure[];
+  /** Percent of lines covered, per service and "all". */
+  lines: Record<string, number>;
+}
+
+/** Where everything lives under the coverage folder (coverage/ unless REALSTACK_COVERAGE_DIR). */
+export const coveragePaths = (root: string) => ({
+  root,
+  raw: path.join(root, 'raw'),
+  remapped: path.join(root, '.remapped'),
+});
+
+/**
+ * From harvested dumps (coverage/raw/<instance>/) to reports and verdicts: remap each dump to
+ * repository paths, convert per service through c8, write per-service and combined reports
+ * (coverage/<service>/, coverage/all/), then find gaps and apply the gates.
+ */
+export async function reportCoverage(
+  stack: StackSpec,
+  config: CoverageConfig,
+  coverageDir: string,
+  log: Log,
+): Promise<CoverageOutcome> {
+  const paths = coveragePaths(coverageDir);
+  const instances = readHarvest(paths.raw);
+  const grace = (service: string) => stack.services.find((s) => s.name === service)?.stopGraceSeconds ?? 10;
+  const expected = stack.services.filter((s) => s.role === 'node').map((s) => s.name);
+  const gaps = findGaps(instances, expected, grace);
+
+  rmSync(paths.remapped, { recursive: true, force: true });
+  const services = [...new Set(instances.map((i) => i.service))].sort();
+  for (const i of instances) {
+    const label = stack.services.find((s) => s.name === i.service)?.sourceRoot;
+    // The spy records the root as the process saw it: /app in a container, the repo itself
+    // under the process engine. The label says where that is in the repository.
+    const root = label && { container: i.metas[0]?.sourceRoot ?? label.container, host: label.host };
+    if (!root) {
+      gaps.push({
+        service: i.service,
+        instance: i.instance,
+        message: `service ${i.service} has no dev.realstack.source-root label: its dumps cannot be mapped to the repository.`,
+      });
+      continue;
+    }
+    const missing = new Set<string>();
+    for (const dump of i.dumps) {
+      for (const m of remapDumpFile(dump, i.instance, root, path.join(paths.remapped, i.service)).missing)
+        missing.add(m);
+    }
+    if (missing.size > 0) {
+      const list = [...missing].map((m) => path.relative(stack.projectDir, m));
+      gaps.push({
+        service: i.service,
+        instance: i.instance,
+        message: `${i.instance}'s dumps name files that are not in the repository (${list.slice(0, 5).join(', ')}${list.length > 5 ? ', …' : ''}): rebuild (npm run build) or fix the source-root label (${root.container}=${path.relative(stack.projectDir, root.host) || '.'}).`,
+      });
+    }
+  }
+
+  const report = (name: string, map: CoverageMap) => {
+    const dir = path.join(paths.root, name);
+    const title = name === 'all' ? 'all services' : name;
+    log(
+      `\ncoverage of ${title} (${path.relative(stack.projectDir, dir)}/):\n${writeReports(map, dir, stack.projectDir)}`,
+    );
+  };
+  const maps = [];
+  const lines: Record<string, number> = {};
+  for (const service of services) {
+    const dumps = path.join(paths.remapped, service);
+    if (!existsSync(dumps)) continue;
+    const map = await coverageMapOf(dumps, stack.projectDir);
+    maps.push(map);
+    lines[service] = map.getCoverageSummary().lines.pct;
+    report(service, map);
+  }
+  const all = combine(maps);
+  lines.all = all.getCoverageSummary().lines.pct;
+  report('all', all);
+
+  const allowed = (g: Gap) =>
+    config.allowMissing.includes(g.service) ||
+    (g.instance !== undefined && config.allowMissing.includes(g.instance));
+  return {
+    gaps: gaps.filter((g) => !allowed(g)),
+    allowedGaps: gaps.filter(allowed),
+    gateFailures: checkGates(all, config, stack.projectDir),
+    lines,
+  };
+}
+
+/** The verdict in words: gaps first (they make every figure doubtful), then the gates. */
+export function describeOutcome(outcome: CoverageOutcome, log: Log): boolean {
+  for (const g of outcome.allowedGaps) log(`coverage gap (allowed by allowMissing): ${g.message}`);
+  for (const g of outcome.gaps) log(`coverage gap: ${g.message}`);
+  for (const f of outcome.gateFailures) {
+    const lines = f.uncoveredLines?.length ? `; uncovered lines ${lineRanges(f.uncoveredLines)}` : '';
+    log(`coverage gate: ${f.scope} ${f.metric} ${f.actual}% < ${f.wanted}%${lines}`);
+  }
+  return outcome.gaps.length === 0 && outcome.gateFailures.length === 0;
+}

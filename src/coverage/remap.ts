@@ -1,0 +1,107 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface PathMapping {
+  /** Where the service's files are in its container (or process), e.g. /app. */
+  container: string;
+  /** The same files in the repository. */
+  host: string;
+}
+
+interface ScriptCoverage {
+  url: string;
+  [key: string]: unknown;
+}
+
+interface SourceMapCacheEntry {
+  data?: { sources?: string[]; sourceRoot?: string; [key: string]: unknown } | null;
+  [key: string]: unknown;
+}
+
+interface ProcessCoverage {
+  result: ScriptCoverage[];
+  'source-map-cache'?: Record<string, SourceMapCacheEntry>;
+  [key: string]: unknown;
+}
+
+export interface RemapOutcome {
+  /** Scripts of the project kept (node internals and node_modules dropped). */
+  kept: number;
+  dropped: number;
+  /** Host files named by the dump (scripts or their sources) that do not exist. */
+  missing: string[];
+}
+
+/** file:///app/x.js or /app/x.js under the container root → the host path; else undefined. */
+function toHost(url: string, map: PathMapping): string | undefined {
+  let p: string;
+  if (url.startsWith('file://')) p = fileURLToPath(url);
+  else if (url.startsWith('/')) p = url;
+  else return undefined;
+  const root = map.container.replace(/\/$/, '');
+  if (p !== root && !p.startsWith(`${root}/`)) return undefined;
+  return path.join(map.host, p.slice(root.length));
+}
+
+/** The service's own code: not its packages, and not the spy (mounted beside it, or in the repo). */
+const isProjectFile = (hostPath: string) => {
+  const segments = hostPath.split(path.sep);
+  return !segments.includes('node_modules') && !segments.includes('coverage-spy');
+};
+
+/**
+ * Rewrites one V8 dump from container paths to repository paths and keeps only the project's
+ * scripts: `result[].url`, the `source-map-cache` keys, and each map's absolute `sources` and
+ * `sourceRoot`. Relative `sources` need nothing: the layout under the root is the same.
+ */
+export function remapProcessCoverage(
+  cov: ProcessCoverage,
+  map: PathMapping,
+): { cov: ProcessCoverage; outcome: RemapOutcome } {
+  const missing = new Set<string>();
+  const result: ScriptCoverage[] = [];
+  for (const script of cov.result) {
+    const host = toHost(script.url, map);
+    if (!host || !isProjectFile(host)) continue;
+    if (!existsSync(host)) missing.add(host);
+    result.push({ ...script, url: pathToFileURL(host).href });
+  }
+  const cache: Record<string, SourceMapCacheEntry> = {};
+  for (const [key, entry] of Object.entries(cov['source-map-cache'] ?? {})) {
+    const host = toHost(key, map);
+    if (!host || !isProjectFile(host)) continue;
+    const data = entry.data ? { ...entry.data } : entry.data;
+    if (data) {
+      if (data.sourceRoot) data.sourceRoot = toHost(data.sourceRoot, map) ?? data.sourceRoot;
+      data.sources = (data.sources ?? []).map((s) => toHost(s, map) ?? s);
+      for (const s of data.sources) {
+        const resolved = path.resolve(path.dirname(host), data.sourceRoot ?? '', s);
+        if (!existsSync(resolved)) missing.add(resolved);
+      }
+    }
+    cache[pathToFileURL(host).href] = { ...entry, data };
+  }
+  return {
+    cov: { ...cov, result, 'source-map-cache': cache },
+    outcome: {
+      kept: result.length,
+      dropped: cov.result.length - result.length,
+      missing: [...missing].sort(),
+    },
+  };
+}
+
+/** Remaps a dump file into `outDir` under a name unique across instances. */
+export function remapDumpFile(
+  file: string,
+  instance: string,
+  map: PathMapping,
+  outDir: string,
+): RemapOutcome {
+  const cov = JSON.parse(readFileSync(file, 'utf8')) as ProcessCoverage;
+  const { cov: remapped, outcome } = remapProcessCoverage(cov, map);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, `${instance}-${path.basename(file)}`), JSON.stringify(remapped));
+  return outcome;
+}

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import type { ToolkitConfig } from '../config.js';
+import { harvest } from '../coverage/collect.js';
+import { loadCoverageConfig } from '../coverage/gates.js';
+import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
+import type { Engine } from '../engine/types.js';
+import { type Log, startStack } from '../stack/stack.js';
+import { closingLine, prepareImages, runTap } from './run-tests.js';
+
+export const COVERAGE_OVERLAY = 'docker-compose.coverage.yml';
+
+/** The compose files with the coverage overlay last (once). */
+export function withCoverageOverlay(config: ToolkitConfig): ToolkitConfig {
+  const overlay = path.join(config.projectDir, COVERAGE_OVERLAY);
+  return config.composeFiles.includes(overlay)
+    ? config
+    : { ...config, composeFiles: [...config.composeFiles, overlay] };
+}
+
+/** Copies every instrumented process's dumps into the coverage folder's raw/. */
+export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {
+  const raw = coveragePaths(config.coverageDir).raw;
+  const copied = await harvest(engine, raw);
+  log(
+    `harvested the coverage of ${copied} instrumented instances into ${path.relative(config.projectDir, raw)}/`,
+  );
+}
+
+/**
+ * `just test-sidecar-coverage`: a fresh stack with the coverage overlay, the tests, a graceful
+ * stop (the spy flushes), harvest, reports, gaps and gates, and down: also on failure and Ctrl-C.
+ * Fails on failing tests, unmet gates, or dumps that are missing.
+ */
+export async function runTestsWithCoverage(
+  toolkit: ToolkitConfig,
+  tapArgs: string[],
+  log: Log,
+): Promise<number> {
+  const config = withCoverageOverlay(toolkit);
+  // Validated before anything starts: a typo in the gates must not cost a whole run.
+  const gates = loadCoverageConfig(config.coverageConfigFile);
+  const { engine } = await startStack(config, { log, prepare: prepareImages(config, log) });
+  let up = true;
+  const takeDown = async () => {
+    if (up) {
+      up = false;
+      log(`taking down run ${engine.run.runId}`);
+      await engine.down();
+    }
+  };
+  let counts: Awaited<ReturnType<typeof runTap>>;
+  try {
+    counts = await runTap(config, engine, tapArgs, log, takeDown);
+    log('stopping the services gracefully, so that every process flushes its coverage');
+    for (const r of await engine.stop())
+      log(`  ${r.instance}: exit ${r.exitCode ?? '-'}${r.graceful ? '' : ' (not graceful)'}`);
+    await harvestRun(engine, config, log);
+  } finally {
+    await takeDown();
+  }
+  const outcome = await reportCoverage(engine.stack, gates, config.coverageDir, log);
+  const covered = describeOutcome(outcome, log);
+  log(
+    `line coverage: ${Object.entries(outcome.lines)
+      .map(([s, pct]) => `${s} ${pct}%`)
+      .join(', ')}`,
+  );
+  const testsPassed = closingLine(counts, log) === 0;
+  return testsPassed && covered ? 0 : 1;
+}

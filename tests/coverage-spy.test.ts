@@ -1,0 +1,171 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { Agent, request } from 'undici';
+import { root, run } from './helpers/cli.js';
+
+const spy = path.join(root, 'coverage-spy', 'index.cjs');
+const app = path.join(root, 'tests', 'fixtures', 'spy-app.cjs');
+
+interface Started {
+  child: ReturnType<typeof run>;
+  port: number;
+  dir: string;
+}
+
+/** The fixture app as a real process with the spy preloaded, writing coverage into a temp dir. */
+async function start(t: Test, env: Record<string, string>, coverage = true): Promise<Started> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-spy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const vars: Record<string, string> = {
+    NODE_OPTIONS: `--require ${spy}`,
+    ...(coverage ? { NODE_V8_COVERAGE: path.join(dir, 'cov') } : {}),
+    ...env,
+  };
+  const { NODE_OPTIONS, ...rest } = vars;
+  const child = run(process.execPath, [app], {
+    nodeOptions: NODE_OPTIONS,
+    env: { PATH: process.env.PATH ?? '', ...rest },
+    extendEnv: false,
+  });
+  const port = await new Promise<number>((resolve) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { child, port, dir };
+}
+
+const files = (dir: string, prefix: string) => {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.startsWith(prefix))
+      .sort();
+  } catch {
+    return [];
+  }
+};
+const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+
+/** How often V8 counted the function `name` of the app in one dump. */
+function calls(dumpFile: string, name: string): number {
+  const script = json(dumpFile).result.find((s: { url: string }) => s.url.endsWith('spy-app.cjs'));
+  const fn = script?.functions.find((f: { functionName: string }) => f.functionName === name);
+  return fn ? fn.ranges[0].count : 0;
+}
+
+const get = (port: number, p: string, dispatcher?: Agent): Promise<string> =>
+  request(`http://127.0.0.1:${port}${p}`, dispatcher ? { dispatcher } : {}).then((r) => r.body.text());
+
+t.test(
+  'SIGTERM to a service without its own handler: the spy exits as the signal would, with a dump',
+  async (t) => {
+    const s = await start(t, {});
+    await get(s.port, '/a');
+    s.child.kill('SIGTERM');
+    const res = await s.child;
+    t.equal(res.exitCode, 143, 'exit status of a SIGTERM, 128 + 15');
+    const cov = path.join(s.dir, 'cov');
+    const dumps = files(cov, 'coverage-');
+    t.equal(dumps.length, 1, 'one dump');
+    t.equal(calls(path.join(cov, dumps[0] as string), 'routeA'), 1, 'routeA counted once');
+    const meta = json(path.join(cov, files(cov, 'realstack-meta-')[0] as string));
+    t.match(meta, { pid: s.child.pid, stop: { signal: 'SIGTERM', how: 'spy-exit', exitCode: 143 } });
+    t.ok(
+      meta.startedAt && meta.stop.stoppedAt && meta.sourceRoot && meta.host,
+      'start, stop, source root and host recorded',
+    );
+  },
+);
+
+t.test(
+  "SIGTERM to a service with its own handler: the service's shutdown runs and decides the exit",
+  async (t) => {
+    const s = await start(t, {
+      OWN_HANDLER: '1',
+      REALSTACK_SERVICE: 'fixture',
+      REALSTACK_INSTANCE: 'fixture-1',
+    });
+    s.child.kill('SIGTERM');
+    const res = await s.child;
+    t.equal(res.exitCode, 0);
+    const cov = path.join(s.dir, 'cov');
+    t.equal(files(cov, 'coverage-').length, 1);
+    t.match(json(path.join(cov, files(cov, 'realstack-meta-')[0] as string)), {
+      service: 'fixture',
+      instance: 'fixture-1',
+      stop: { how: 'service-shutdown', exitCode: 0 },
+    });
+  },
+);
+
+t.test(
+  'a connection holding the process open: the fallback timer still flushes before the grace period',
+  async (t) => {
+    const s = await start(t, { OWN_HANDLER: '1', REALSTACK_COVERAGE_FLUSH_MS: '500' });
+    const agent = new Agent();
+    t.teardown(() => agent.destroy());
+    await get(s.port, '/b');
+    // A request that never gets its answer: the service's server.close() waits for it.
+    get(s.port, '/hang', agent).catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    s.child.kill('SIGTERM');
+    const res = await s.child;
+    t.equal(res.exitCode, 143, 'the spy ended it');
+    t.ok(Date.now() - started < 10_000, 'well before a 10 s grace period');
+    const cov = path.join(s.dir, 'cov');
+    t.equal(
+      calls(path.join(cov, files(cov, 'coverage-')[0] as string), 'routeB'),
+      1,
+      'routeB is in the dump',
+    );
+    t.match(json(path.join(cov, files(cov, 'realstack-meta-')[0] as string)), {
+      stop: { how: 'fallback-timer' },
+    });
+  },
+);
+
+t.test('the snapshot signal writes a dump while the service runs and resets the counters', async (t) => {
+  const s = await start(t, {});
+  const cov = path.join(s.dir, 'cov');
+  for (let i = 0; i < 3; i++) await get(s.port, '/a');
+  s.child.kill('SIGUSR2');
+  for (let i = 0; i < 100 && files(cov, 'coverage-').length === 0; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  t.equal(files(cov, 'coverage-').length, 1, 'a dump while running');
+  t.equal(await get(s.port, '/a'), 'a', 'the service still answers');
+  s.child.kill('SIGTERM');
+  await s.child;
+  const [first, last] = files(cov, 'coverage-');
+  t.equal(
+    calls(path.join(cov, first as string), 'routeA'),
+    3,
+    'the snapshot holds the three calls before it',
+  );
+  t.equal(calls(path.join(cov, last as string), 'routeA'), 1, 'the final dump only the one after it');
+  t.equal(json(path.join(cov, files(cov, 'realstack-meta-')[0] as string)).snapshots.length, 1);
+});
+
+t.test('a failing spy never takes the service down: it says so once and the service runs on', async (t) => {
+  const blocker = path.join(mkdtempSync(path.join(os.tmpdir(), 'realstack-spy-')), 'a-file');
+  writeFileSync(blocker, '');
+  t.teardown(() => rmSync(path.dirname(blocker), { recursive: true, force: true }));
+  const s = await start(t, { OWN_HANDLER: '1', NODE_V8_COVERAGE: path.join(blocker, 'cov') });
+  t.equal(await get(s.port, '/a'), 'a', 'the service answers');
+  s.child.kill('SIGTERM');
+  const res = await s.child;
+  t.equal(res.exitCode, 0, 'and stops as it always does');
+  t.equal(res.all.match(/\[coverage-spy\]/g)?.length, 1, 'one line from the spy');
+  t.match(res.all, /\[coverage-spy\] .*ENOTDIR/);
+});
+
+t.test('without NODE_V8_COVERAGE the spy does nothing: SIGTERM keeps its default action', async (t) => {
+  const s = await start(t, {}, false);
+  s.child.kill('SIGTERM');
+  const res = await s.child;
+  t.equal(res.signal, 'SIGTERM', 'killed by the signal, as without the spy');
+  t.same(readdirSync(s.dir), [], 'nothing written');
+});

@@ -1,0 +1,72 @@
+import t from 'tap';
+import { remapProcessCoverage } from '../src/coverage/remap.js';
+import { hostPaths } from '../src/engine/process.js';
+import { root } from './helpers/cli.js';
+
+const repo = root.replace(/\/$/, '');
+const map = { container: '/app', host: repo };
+const fn = { functionName: '', isBlockCoverage: false, ranges: [{ startOffset: 0, endOffset: 1, count: 1 }] };
+
+t.test(
+  'remap keeps the project scripts under the root, with repository paths, and drops the rest',
+  async (t) => {
+    const { cov, outcome } = remapProcessCoverage(
+      {
+        result: [
+          { url: 'node:internal/modules/cjs/loader', scriptId: '1', functions: [fn] },
+          { url: 'file:///app/node_modules/fastify/fastify.js', scriptId: '2', functions: [fn] },
+          { url: 'file:///coverage-spy/index.cjs', scriptId: '3', functions: [fn] },
+          { url: 'file:///app/dist/services/kit/src/db.js', scriptId: '4', functions: [fn] },
+          { url: 'file:///app/dist/services/kit/src/gone.js', scriptId: '5', functions: [fn] },
+        ],
+        'source-map-cache': {
+          'file:///app/dist/services/kit/src/db.js': {
+            lineLengths: [1],
+            data: { version: 3, sources: ['../../../../services/kit/src/db.ts'], mappings: '' },
+          },
+          'file:///app/node_modules/x/index.js': {
+            data: { version: 3, sources: ['index.ts'], mappings: '' },
+          },
+          'file:///app/dist/abs.js': {
+            data: { version: 3, sourceRoot: '/app/services', sources: ['kit/src/db.ts'], mappings: '' },
+          },
+        },
+      },
+      map,
+    );
+    t.same(
+      cov.result.map((s) => s.url),
+      [`file://${repo}/dist/services/kit/src/db.js`, `file://${repo}/dist/services/kit/src/gone.js`],
+    );
+    t.same(Object.keys(cov['source-map-cache'] ?? {}), [
+      `file://${repo}/dist/services/kit/src/db.js`,
+      `file://${repo}/dist/abs.js`,
+    ]);
+    t.equal(
+      cov['source-map-cache']?.[`file://${repo}/dist/abs.js`]?.data?.sourceRoot,
+      `${repo}/services`,
+      'absolute sourceRoot remapped',
+    );
+    t.same(
+      outcome.missing,
+      [`${repo}/dist/services/kit/src/gone.js`],
+      'files that are not in the repository',
+    );
+    t.equal(outcome.kept, 2);
+    t.equal(outcome.dropped, 3);
+  },
+);
+
+t.test(
+  'the process engine rewrites mounted container paths in environment values, whole segments only',
+  async (t) => {
+    const toHost = hostPaths([
+      { container: '/coverage-spy', host: '/repo/coverage-spy' },
+      { container: '/app', host: '/repo' },
+    ]);
+    t.equal(toHost('--require /coverage-spy/index.cjs'), '--require /repo/coverage-spy/index.cjs');
+    t.equal(toHost('/app'), '/repo');
+    t.equal(toHost('/application/x'), '/application/x');
+    t.equal(toHost('/tmp/realstack-coverage'), '/tmp/realstack-coverage');
+  },
+);
