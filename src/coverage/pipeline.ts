@@ -1,10 +1,10 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CoverageMap } from 'istanbul-lib-coverage';
 import type { StackSpec } from '../stack/compose.js';
 import { findGaps, type Gap, readHarvest } from './collect.js';
 import { type CoverageConfig, checkGates, type GateFailure, lineRanges } from './gates.js';
-import { remapDumpFile } from './remap.js';
+import { mergeRemapped, type Remapped, remapDumpFile } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
 
 export type Log = (message: string) => void;
@@ -44,6 +44,10 @@ export async function reportCoverage(
 
   rmSync(paths.remapped, { recursive: true, force: true });
   const services = [...new Set(instances.map((i) => i.service))].sort();
+  const perService = new Map<string, Remapped['cov'][]>(services.map((s) => [s, []]));
+  // The same sources are named by every dump of a service: ask the file system once each.
+  const known = new Map<string, boolean>();
+  const exists = (p: string) => known.get(p) ?? (known.set(p, existsSync(p)).get(p) as boolean);
   for (const i of instances) {
     const label = stack.services.find((s) => s.name === i.service)?.sourceRoot;
     // The spy records the root as the process saw it: /app in a container, the repo itself
@@ -59,8 +63,9 @@ export async function reportCoverage(
     }
     const missing = new Set<string>();
     for (const dump of i.dumps) {
-      for (const m of remapDumpFile(dump, i.instance, root, path.join(paths.remapped, i.service)).missing)
-        missing.add(m);
+      const { cov, outcome } = remapDumpFile(dump, root, exists);
+      perService.get(i.service)?.push(cov);
+      for (const m of outcome.missing) missing.add(m);
     }
     if (missing.size > 0) {
       const list = [...missing].map((m) => path.relative(stack.projectDir, m));
@@ -82,8 +87,11 @@ export async function reportCoverage(
   const maps = [];
   const lines: Record<string, number> = {};
   for (const service of services) {
+    const covs = perService.get(service) ?? [];
+    if (covs.length === 0) continue;
     const dumps = path.join(paths.remapped, service);
-    if (!existsSync(dumps)) continue;
+    mkdirSync(dumps, { recursive: true });
+    writeFileSync(path.join(dumps, 'merged.json'), JSON.stringify(mergeRemapped(covs)));
     const map = await coverageMapOf(dumps, stack.projectDir);
     maps.push(map);
     lines[service] = map.getCoverageSummary().lines.pct;

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mergeProcessCovs } from '@bcoe/v8-coverage';
+import { selectScripts } from './select.js';
 
 export interface PathMapping {
   /** Where the service's files are in its container (or process), e.g. /app. */
@@ -26,9 +28,8 @@ interface ProcessCoverage {
 }
 
 export interface RemapOutcome {
-  /** Scripts of the project kept (node internals and node_modules dropped). */
+  /** Scripts of the project kept (node internals, node_modules and the spy dropped). */
   kept: number;
-  dropped: number;
   /** Host files named by the dump (scripts or their sources) that do not exist. */
   missing: string[];
 }
@@ -55,16 +56,22 @@ const isProjectFile = (hostPath: string) => {
  * scripts: `result[].url`, the `source-map-cache` keys, and each map's absolute `sources` and
  * `sourceRoot`. Relative `sources` need nothing: the layout under the root is the same.
  */
+export interface Remapped {
+  cov: ProcessCoverage;
+  outcome: RemapOutcome;
+}
+
 export function remapProcessCoverage(
   cov: ProcessCoverage,
   map: PathMapping,
-): { cov: ProcessCoverage; outcome: RemapOutcome } {
+  exists: (p: string) => boolean = existsSync,
+): Remapped {
   const missing = new Set<string>();
   const result: ScriptCoverage[] = [];
   for (const script of cov.result) {
     const host = toHost(script.url, map);
     if (!host || !isProjectFile(host)) continue;
-    if (!existsSync(host)) missing.add(host);
+    if (!exists(host)) missing.add(host);
     result.push({ ...script, url: pathToFileURL(host).href });
   }
   const cache: Record<string, SourceMapCacheEntry> = {};
@@ -77,7 +84,7 @@ export function remapProcessCoverage(
       data.sources = (data.sources ?? []).map((s) => toHost(s, map) ?? s);
       for (const s of data.sources) {
         const resolved = path.resolve(path.dirname(host), data.sourceRoot ?? '', s);
-        if (!existsSync(resolved)) missing.add(resolved);
+        if (!exists(resolved)) missing.add(resolved);
       }
     }
     cache[pathToFileURL(host).href] = { ...entry, data };
@@ -86,22 +93,41 @@ export function remapProcessCoverage(
     cov: { ...cov, result, 'source-map-cache': cache },
     outcome: {
       kept: result.length,
-      dropped: cov.result.length - result.length,
       missing: [...missing].sort(),
     },
   };
 }
 
-/** Remaps a dump file into `outDir` under a name unique across instances. */
-export function remapDumpFile(
-  file: string,
-  instance: string,
-  map: PathMapping,
-  outDir: string,
-): RemapOutcome {
-  const cov = JSON.parse(readFileSync(file, 'utf8')) as ProcessCoverage;
-  const { cov: remapped, outcome } = remapProcessCoverage(cov, map);
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, `${instance}-${path.basename(file)}`), JSON.stringify(remapped));
-  return outcome;
+/**
+ * Reads one dump and remaps it. The fast path (select.ts) parses only the project's scripts;
+ * a dump of another shape is parsed whole.
+ */
+export function remapDumpFile(file: string, map: PathMapping, exists: (p: string) => boolean): Remapped {
+  const buf = readFileSync(file);
+  const keep = (url: string) => {
+    const host = toHost(url, map);
+    return host !== undefined && isProjectFile(host);
+  };
+  let cov: ProcessCoverage | undefined;
+  const root = map.container.replace(/\/$/, '');
+  const filter = {
+    prefixes: [Buffer.from(`${pathToFileURL(root).href}/`), Buffer.from(`${root}/`)],
+    skip: [Buffer.from('node_modules/')],
+  };
+  try {
+    cov = selectScripts(buf, keep, filter) as ProcessCoverage | undefined;
+  } catch {
+    cov = undefined;
+  }
+  return remapProcessCoverage(cov ?? (JSON.parse(buf.toString('utf8')) as ProcessCoverage), map, exists);
+}
+
+/**
+ * One dump for a whole service: the counts of every process, replica, restart and snapshot
+ * summed (V8's own merge), and the source maps of all of them. c8 then reads one small file.
+ */
+export function mergeRemapped(dumps: Remapped['cov'][]): Remapped['cov'] {
+  const merged = mergeProcessCovs(dumps.map((d) => ({ result: d.result }))) as { result: ScriptCoverage[] };
+  const cache = Object.assign({}, ...dumps.map((d) => d['source-map-cache']));
+  return { result: merged.result, 'source-map-cache': cache };
 }

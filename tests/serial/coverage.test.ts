@@ -77,10 +77,17 @@ t.test(
     const run = coverageRun(t, 'process', 'cov');
     t.equal((await run.cli('up')).exitCode, 0, 'up with the coverage overlay');
     const [auth] = await urls(run.cli, 'auth');
-    await hit(auth as string, 5);
+    await hit(auth as string, 3);
+    const snapshot = await run.cli('coverage', 'snapshot');
+    t.equal(snapshot.exitCode, 0);
+    t.match(snapshot.stderr, 'SIGUSR2 sent to auth-1, api-1');
+    await new Promise((r) => setTimeout(r, 500));
+    await hit(auth as string, 2);
     const harvest = await run.cli('coverage', 'harvest');
     t.equal(harvest.exitCode, 0);
     t.match(harvest.stderr, /harvested the coverage of 2 instrumented instances/);
+    const dumps = readdirSync(path.join(run.dir, 'raw', 'auth-1')).filter((f) => f.startsWith('coverage-'));
+    t.equal(dumps.length, 2, 'the snapshot and the final dump');
     const report = await run.cli('coverage', 'report');
     t.equal(report.exitCode, 0, 'no gaps');
     t.match(report.stderr, /coverage of auth .*\n[\s\S]*service\.ts/);
@@ -88,7 +95,7 @@ t.test(
     const { ok, unavailable } = healthLines();
     t.ok(
       lineHits(finalJson, 'services/kit/src/service.ts', ok) >= 5,
-      `line ${ok} (200 branch) counted for the 5 requests`,
+      `line ${ok} (200 branch) counted for the 5 requests, before and after the snapshot`,
     );
     t.equal(
       lineHits(finalJson, 'services/kit/src/service.ts', unavailable),

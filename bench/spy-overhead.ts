@@ -1,0 +1,148 @@
+/**
+ * The coverage spy's cost on throughput and p99 latency: the same server with coverage off and
+ * on, side by side in one run, rounds interleaved (off, on, off, on, ...) so that drift of the
+ * machine hits both alike. Two targets: the api's database-bound GET /health (a query per
+ * request) and a hello-world fastify route, the floor V8's block coverage sets.
+ *
+ *   node dist/bench/spy-overhead.js [--seconds 5] [--rounds 3] [--connections 10]
+ *
+ * Needs nothing running: it starts a process-engine stack for PostgreSQL and takes it down.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { execa } from 'execa';
+import { request } from 'undici';
+import { freePort } from '../src/util/net.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10' },
+  },
+});
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A server process on a port of its own, with the spy and NODE_V8_COVERAGE when `coverage` is set. */
+async function startServer(
+  script: string,
+  env: Record<string, string>,
+  readyPath: string,
+  coverage: boolean,
+): Promise<Server> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-bench-'));
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--enable-source-maps', script], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      PORT: String(port),
+      ...(coverage
+        ? { NODE_OPTIONS: `--require ${path.join(root, 'coverage-spy', 'index.cjs')}`, NODE_V8_COVERAGE: dir }
+        : {}),
+    },
+    // Drained, never read: a full pipe would stall the server.
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ok = await request(`${url}${readyPath}`).then(
+      async (r) => {
+        await r.body.dump();
+        return r.statusCode === 200;
+      },
+      () => false,
+    );
+    if (ok) break;
+    if (i > 200 || child.exitCode !== null) throw new Error(`${script} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function load(url: string): Promise<{ rps: number; p99: number }> {
+  const result = await autocannon({ url, connections, duration: seconds });
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function measure(name: string, script: string, env: Record<string, string>, pathname: string) {
+  const off = await startServer(script, env, pathname, false);
+  const on = await startServer(script, env, pathname, true);
+  const samples = { off: [] as { rps: number; p99: number }[], on: [] as { rps: number; p99: number }[] };
+  try {
+    await load(`${off.url}${pathname}`); // warm-up, both
+    await load(`${on.url}${pathname}`);
+    for (let i = 0; i < rounds; i++) {
+      samples.off.push(await load(`${off.url}${pathname}`));
+      samples.on.push(await load(`${on.url}${pathname}`));
+    }
+  } finally {
+    await off.stop();
+    await on.stop();
+  }
+  const pick = (xs: { rps: number; p99: number }[]) => ({
+    rps: median(xs.map((x) => x.rps)),
+    p99: median(xs.map((x) => x.p99)),
+  });
+  const o = pick(samples.off);
+  const n = pick(samples.on);
+  return `| ${name} | ${Math.round(o.rps)} | ${Math.round(n.rps)} | ${(n.rps / o.rps).toFixed(2)} | ${o.p99} ms | ${n.p99} ms |`;
+}
+
+const runId = `benchspy${randomBytes(3).toString('hex')}`;
+const stackEnv = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
+await execa(process.execPath, ['bin/realstack.js', 'up'], { cwd: root, env: stackEnv });
+try {
+  const ps = JSON.parse(
+    (await execa(process.execPath, ['bin/realstack.js', 'ps', '--json'], { cwd: root, env: stackEnv }))
+      .stdout,
+  );
+  const database = ps.services.find((s: { name: string }) => s.name === 'postgres').url as string;
+  const rows = [
+    await measure(
+      'api `GET /health` (one PostgreSQL query)',
+      'dist/services/api/src/main.js',
+      {
+        DATABASE_URL: database,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ENV_FILE: '/nonexistent',
+      },
+      '/health',
+    ),
+    await measure('hello-world fastify route', 'dist/bench/hello-server.js', {}, '/'),
+  ];
+  process.stdout.write(
+    `${seconds} s x ${rounds} rounds per mode, ${connections} connections, medians\n\n` +
+      '| route | req/s off | req/s on | on/off | p99 off | p99 on |\n|---|---|---|---|---|---|\n' +
+      `${rows.join('\n')}\n`,
+  );
+} finally {
+  await execa(process.execPath, ['bin/realstack.js', 'down'], { cwd: root, env: stackEnv });
+}
