@@ -5,7 +5,7 @@ import { loadCoverageConfig } from '../coverage/gates.js';
 import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import type { Engine } from '../engine/types.js';
 import { type Log, startStack } from '../stack/stack.js';
-import { closingLine, prepareImages, runTap } from './run-tests.js';
+import { closingLine, downOnce, prepareImages, runTap } from './run-tests.js';
 
 export const COVERAGE_OVERLAY = 'docker-compose.coverage.yml';
 
@@ -40,14 +40,7 @@ export async function runTestsWithCoverage(
   // Validated before anything starts: a typo in the gates must not cost a whole run.
   const gates = loadCoverageConfig(config.coverageConfigFile);
   const { engine } = await startStack(config, { log, prepare: prepareImages(config, log) });
-  let up = true;
-  const takeDown = async () => {
-    if (up) {
-      up = false;
-      log(`taking down run ${engine.run.runId}`);
-      await engine.down();
-    }
-  };
+  const takeDown = downOnce(engine, log);
   let counts: Awaited<ReturnType<typeof runTap>>;
   try {
     counts = await runTap(config, engine, tapArgs, log, takeDown);

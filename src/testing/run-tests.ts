@@ -115,21 +115,25 @@ export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Lo
     engine = (await startStack(config, { log, prepare: prepareImages(config, log) })).engine;
     owned = true;
   }
-  const running = engine;
-  const stopOwned = async () => {
-    if (owned) {
-      owned = false;
-      log(`taking down run ${running.run.runId}`);
-      await running.down();
-    }
-  };
+  const stopOwned = owned ? downOnce(engine, log) : async () => {};
   let counts: Counts;
   try {
-    counts = await runTap(config, running, tapArgs, log, stopOwned);
+    counts = await runTap(config, engine, tapArgs, log, stopOwned);
   } finally {
     await stopOwned();
   }
   return closingLine(counts, log);
+}
+
+/** Takes the stack down the first time it is called (the end of a run, or Ctrl-C), never twice. */
+export function downOnce(engine: Engine, log: Log): () => Promise<void> {
+  let up = true;
+  return async () => {
+    if (!up) return;
+    up = false;
+    log(`taking down run ${engine.run.runId}`);
+    await engine.down();
+  };
 }
 
 /** What `up` needs before the docker engine starts: images, built only when inputs changed. */
