@@ -66,24 +66,38 @@ t.test('bad arguments get usage errors, not stack traces', async (t) => {
   for (const r of [scale, unknownScale, command]) t.notOk(hasStackTrace(r.stderr));
 });
 
-t.test('process engine: Ctrl-C during `realstack test` leaves no process and no temp dir', async (t) => {
-  const id = testRunId('int');
-  const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
-  t.teardown(() => rmSync(marker, { force: true }));
-  const child = run(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
-    cwd: root,
-    env: { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },
-  });
-  for (let i = 0; i < 600 && !existsSync(marker); i++) await sleep(100);
-  t.ok(existsSync(marker), 'the test file is running');
-  const pids = processPids(readState(id));
-  t.ok(pids.length >= 6, 'postgres, auth and api run, each under a runner');
-  child.kill('SIGINT');
-  const res = await child;
-  t.equal(res.exitCode, 130, 'exit status 130, as for any Ctrl-C');
-  t.same(await leftovers(id, pids), [], 'no process, temp dir or state left');
-  t.same(
-    readdirSync(os.tmpdir()).filter((e) => e.startsWith(`realstack-${id}`)),
-    [],
+for (const command of ['test', 'test-coverage']) {
+  t.test(
+    `process engine: Ctrl-C during \`realstack ${command}\` leaves no process and no temp dir`,
+    async (t) => {
+      const id = testRunId('int');
+      const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
+      const coverageDir = path.join(os.tmpdir(), `realstack-intcov-${id}`);
+      t.teardown(() => {
+        rmSync(marker, { force: true });
+        rmSync(coverageDir, { recursive: true, force: true });
+      });
+      const child = run(process.execPath, ['bin/realstack.js', command, 'tests/fixtures/waits.fixture.ts'], {
+        cwd: root,
+        env: {
+          REALSTACK_ENGINE: 'process',
+          REALSTACK_RUN_ID: id,
+          REALSTACK_TEST_MARKER: marker,
+          REALSTACK_COVERAGE_DIR: coverageDir,
+        },
+      });
+      for (let i = 0; i < 600 && !existsSync(marker); i++) await sleep(100);
+      t.ok(existsSync(marker), 'the test file is running');
+      const pids = processPids(readState(id));
+      t.ok(pids.length >= 6, 'postgres, auth and api run, each under a runner');
+      child.kill('SIGINT');
+      const res = await child;
+      t.equal(res.exitCode, 130, 'exit status 130, as for any Ctrl-C');
+      t.same(await leftovers(id, pids), [], 'no process, temp dir or state left');
+      t.same(
+        readdirSync(os.tmpdir()).filter((e) => e.startsWith(`realstack-${id}`)),
+        [],
+      );
+    },
   );
-});
+}
