@@ -243,3 +243,54 @@ t.test(
     t.match(meta, { pid: 1, stop: { signal: 'SIGTERM', how: 'spy-exit', exitCode: 143 } });
   },
 );
+
+t.test(
+  'docker: a restarted container keeps the dumps of both of its processes, and they merge',
+  { skip: !engines.includes('docker') && 'no Docker daemon' },
+  async (t) => {
+    const run = coverageRun(t, 'docker', 'rst');
+    t.equal((await run.cli('up')).exitCode, 0);
+    const [before] = await urls(run.cli, 'api');
+    await hit(before as string, 4);
+    const project = `realstack_${run.env.REALSTACK_RUN_ID}`;
+    const restart = await execa('docker', ['restart', '-t', '30', `${project}_api_1`], {
+      reject: false,
+      all: true,
+    });
+    t.equal(restart.exitCode, 0, restart.all);
+    t.equal((await run.cli('wait')).exitCode, 0, 'healthy again');
+    const [after] = await urls(run.cli, 'api');
+    await hit(after as string, 3);
+    t.equal((await run.cli('coverage', 'harvest')).exitCode, 0);
+    const files = readdirSync(path.join(run.dir, 'raw', 'api-1'));
+    t.equal(
+      files.filter((f) => f.startsWith('realstack-meta-')).length,
+      2,
+      'two processes, one after the other',
+    );
+    t.ok(files.filter((f) => f.startsWith('coverage-')).length >= 2, 'each flushed its dump');
+    t.equal((await run.cli('coverage', 'report')).exitCode, 0, 'no gaps');
+    const { ok } = healthLines();
+    t.ok(
+      lineHits(path.join(run.dir, 'api', 'coverage-final.json'), 'services/kit/src/service.ts', ok) >= 7,
+      'both lives counted',
+    );
+  },
+);
+
+t.test('process: test-coverage fails on an unmet gate even when every test passes', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-gate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'gates.json');
+  writeFileSync(config, JSON.stringify({ global: { lines: 100 } }));
+  const res = await realstack(['test-coverage', 'tests/stack.test.ts'], {
+    REALSTACK_ENGINE: 'process',
+    REALSTACK_RUN_ID: testRunId('gate'),
+    REALSTACK_COVERAGE_DIR: path.join(dir, 'coverage'),
+    REALSTACK_COVERAGE_CONFIG: config,
+  });
+  t.equal(res.exitCode, 1, 'the run fails');
+  t.match(res.stderr, /coverage gate: all services lines [\d.]+% < 100%/);
+  t.match(res.stdout, /^3 passed, 0 failed$/m, 'the tests themselves passed');
+  t.ok(existsSync(path.join(dir, 'coverage', 'all', 'index.html')), 'the reports are written anyway');
+});
