@@ -253,10 +253,12 @@ t.test(
     const [before] = await urls(run.cli, 'api');
     await hit(before as string, 4);
     const project = `realstack_${run.env.REALSTACK_RUN_ID}`;
-    const restart = await execa('docker', ['restart', '-t', '30', `${project}_api_1`], {
-      reject: false,
-      all: true,
-    });
+    // Found by compose's labels: v1 and v2 name containers differently.
+    const filters = [`label=com.docker.compose.project=${project}`, 'label=com.docker.compose.service=api'];
+    const id = (
+      await execa('docker', ['ps', '-q', ...filters.flatMap((f) => ['--filter', f])])
+    ).stdout.trim();
+    const restart = await execa('docker', ['restart', '-t', '30', id], { reject: false, all: true });
     t.equal(restart.exitCode, 0, restart.all);
     t.equal((await run.cli('wait')).exitCode, 0, 'healthy again');
     const [after] = await urls(run.cli, 'api');
