@@ -4,7 +4,11 @@
  * json-summary, cobertura, text). Each run is a fresh process under GNU time (wall time, peak
  * RSS); medians of --runs.
  *
- *   node dist/bench/harvest.js [--dumps 200] [--runs 3]
+ *   node dist/bench/harvest.js [--dumps 200] [--runs 3] [--suite coverage/raw]
+ *
+ * Two sets of dumps: the test suite's, as the last `just test-sidecar-coverage` harvested them
+ * (--suite; skipped when absent), and a real service's snapshots (below). For c8 the dumps'
+ * container paths are rewritten to the repository's; realstack remaps them itself.
  *
  * The dumps come from a real service: the api under the spy, one request and one snapshot
  * (SIGUSR2) at a time, --dumps times, on a process-engine stack it starts and takes down.
@@ -12,7 +16,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +37,11 @@ import { freePort } from '../src/util/net.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
-  options: { dumps: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' } },
+  options: {
+    dumps: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '3' },
+    suite: { type: 'string', default: path.join(root, 'coverage', 'raw') },
+  },
 });
 const dumps = Number(values.dumps);
 const runs = Number(values.runs);
@@ -91,42 +109,21 @@ const reporters = [
   ...['--exclude', 'coverage-spy/**'],
 ];
 
-const runId = `benchharvest${randomBytes(3).toString('hex')}`;
-const stackEnv = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
-const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-harvest-bench-'));
-await execa(process.execPath, ['bin/realstack.js', 'up'], { cwd: root, env: stackEnv });
-try {
-  const ps = JSON.parse(
-    (await execa(process.execPath, ['bin/realstack.js', 'ps', '--json'], { cwd: root, env: stackEnv }))
-      .stdout,
-  );
-  const raw = path.join(work, 'ours', 'raw', 'api-1');
-  mkdirSync(raw, { recursive: true });
-  await makeDumps(ps.services.find((s: { name: string }) => s.name === 'postgres').url, raw);
-  const flat = path.join(work, 'c8-input');
-  mkdirSync(flat);
-  let bytes = 0;
-  for (const f of readdirSync(raw).filter((x) => x.startsWith('coverage-'))) {
-    copyFileSync(path.join(raw, f), path.join(flat, f));
-    bytes += statSync(path.join(raw, f)).size;
-  }
-  const variants: [string, string[]][] = [
+/**
+ * Times the three pipelines on one set of dumps: `oursDir/raw/<instance>/` for realstack, and
+ * the same dumps flat in `flat/` for c8, whose paths must already be the repository's.
+ */
+function compare(title: string, oursDir: string, flat: string): string {
+  const variants: [string, string[], string][] = [
     [
       'realstack (remap, then c8 per service)',
-      [process.execPath, 'dist/bench/harvest-ours.js', path.join(work, 'ours')],
+      [process.execPath, 'dist/bench/harvest-ours.js', oursDir],
+      path.join(oursDir, 'all'),
     ],
     [
       '`c8 report`',
-      [
-        process.execPath,
-        c8,
-        'report',
-        '--temp-directory',
-        flat,
-        '--reports-dir',
-        path.join(work, 'c8'),
-        ...reporters,
-      ],
+      [process.execPath, c8, 'report', '--temp-directory', flat, '--reports-dir', `${flat}-c8`, ...reporters],
+      `${flat}-c8`,
     ],
     [
       '`c8 report --merge-async`',
@@ -138,41 +135,79 @@ try {
         '--temp-directory',
         flat,
         '--reports-dir',
-        path.join(work, 'c8a'),
+        `${flat}-c8a`,
         ...reporters,
       ],
+      `${flat}-c8a`,
     ],
   ];
-  const rows: string[] = [];
-  const results: Record<string, Sample> = {};
-  for (const [name, args] of variants) {
+  const results = variants.map(([, args]) => {
     const samples = Array.from({ length: runs }, () => timed(args));
-    results[name] = {
-      seconds: median(samples.map((s) => s.seconds)),
-      maxRssMb: median(samples.map((s) => s.maxRssMb)),
+    return {
+      seconds: median(samples.map((x) => x.seconds)),
+      maxRssMb: median(samples.map((x) => x.maxRssMb)),
     };
-  }
-  const ours = results[variants[0]?.[0] as string] as Sample;
-  // The same answer, or the timing means nothing: lines covered / total from each json-summary.
-  const summaries = [path.join(work, 'ours', 'all'), path.join(work, 'c8'), path.join(work, 'c8a')].map(
-    (dir) => {
-      const total = JSON.parse(readFileSync(path.join(dir, 'coverage-summary.json'), 'utf8')).total.lines;
-      return `${total.covered}/${total.total}`;
-    },
-  );
-  variants.forEach(([name], i) => {
-    const r = results[name] as Sample;
-    const ratio = (r.seconds / ours.seconds).toFixed(2);
-    rows.push(
-      `| ${name} | ${r.seconds.toFixed(2)} s | ${Math.round(r.maxRssMb)} MB | ${ratio} | ${summaries[i]} |`,
-    );
   });
-  process.stdout.write(
-    `${dumps} dumps of the api, ${(bytes / 1024 / 1024).toFixed(0)} MB, medians of ${runs} runs\n\n` +
-      '| pipeline | wall time | peak RSS | time / realstack | lines covered |\n|---|---|---|---|---|\n' +
-      `${rows.join('\n')}\n`,
+  const ours = results[0] as Sample;
+  // The same answer, or the timing means nothing: lines covered / total from each json-summary.
+  const rows = variants.map(([name, , reports], i) => {
+    const r = results[i] as Sample;
+    const total = JSON.parse(readFileSync(path.join(reports, 'coverage-summary.json'), 'utf8')).total.lines;
+    const ratio = (r.seconds / ours.seconds).toFixed(2);
+    return `| ${name} | ${r.seconds.toFixed(2)} s | ${Math.round(r.maxRssMb)} MB | ${ratio} | ${total.covered}/${total.total} |`;
+  });
+  const bytes = readdirSync(flat).reduce((n, f) => n + statSync(path.join(flat, f)).size, 0);
+  return (
+    `${title}: ${readdirSync(flat).length} dumps, ${(bytes / 1024 / 1024).toFixed(0)} MB, medians of ${runs} runs\n\n` +
+    '| pipeline | wall time | peak RSS | time / realstack | lines covered |\n|---|---|---|---|---|\n' +
+    `${rows.join('\n')}\n\n`
   );
+}
+
+/** Copies dumps for c8 with container paths rewritten to the repository's (`file:///app/`). */
+function flatForC8(rawDir: string, flat: string): void {
+  mkdirSync(flat, { recursive: true });
+  for (const instance of readdirSync(rawDir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+    const dir = path.join(rawDir, instance.name);
+    for (const f of readdirSync(dir).filter((x) => x.startsWith('coverage-'))) {
+      const text = readFileSync(path.join(dir, f), 'utf8').replaceAll(
+        'file:///app/',
+        `file://${root.replace(/\/$/, '')}/`,
+      );
+      writeFileSync(path.join(flat, `${instance.name}-${f}`), text);
+    }
+  }
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-harvest-bench-'));
+let out = '';
+try {
+  if (existsSync(values.suite as string)) {
+    cpSync(values.suite as string, path.join(work, 'suite', 'raw'), { recursive: true });
+    flatForC8(path.join(work, 'suite', 'raw'), path.join(work, 'suite-flat'));
+    out += compare(
+      `the test suite's dumps (${path.relative(root, values.suite as string)})`,
+      path.join(work, 'suite'),
+      path.join(work, 'suite-flat'),
+    );
+  }
+  const runId = `benchharvest${randomBytes(3).toString('hex')}`;
+  const stackEnv = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
+  await execa(process.execPath, ['bin/realstack.js', 'up'], { cwd: root, env: stackEnv });
+  try {
+    const ps = JSON.parse(
+      (await execa(process.execPath, ['bin/realstack.js', 'ps', '--json'], { cwd: root, env: stackEnv }))
+        .stdout,
+    );
+    const raw = path.join(work, 'api', 'raw', 'api-1');
+    mkdirSync(raw, { recursive: true });
+    await makeDumps(ps.services.find((s: { name: string }) => s.name === 'postgres').url, raw);
+  } finally {
+    await execa(process.execPath, ['bin/realstack.js', 'down'], { cwd: root, env: stackEnv });
+  }
+  flatForC8(path.join(work, 'api', 'raw'), path.join(work, 'api-flat'));
+  out += compare(`${dumps} snapshots of the api`, path.join(work, 'api'), path.join(work, 'api-flat'));
+  process.stdout.write(out);
 } finally {
-  await execa(process.execPath, ['bin/realstack.js', 'down'], { cwd: root, env: stackEnv });
   rmSync(work, { recursive: true, force: true });
 }
