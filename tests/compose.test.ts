@@ -25,13 +25,14 @@ t.test('the reference compose file reads as three services with roles, ports and
     spec.services.map((s) => [s.name, s.role, s.containerPort, s.hostPort]),
     [
       ['postgres', 'postgres', 5432, undefined],
-      ['auth', 'node', 3000, undefined],
+      ['auth', 'node', 3000, 4000],
       ['api', 'node', 3000, undefined],
     ],
   );
   const auth = spec.services.find((s) => s.name === 'auth');
   t.same(auth?.sourceRoot, { container: '/app', host: root.replace(/\/$/, '') });
   t.equal(auth?.healthPath, '/health');
+  t.equal(auth?.knownPortVar, 'AUTH_PORT', 'auth must know its public URL: the toolkit chooses its port');
   t.same(auth?.dependsOn, ['postgres']);
   t.equal(auth?.stopGraceSeconds, 15);
   t.same(spec.volumes, ['pgdata']);

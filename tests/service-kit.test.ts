@@ -28,12 +28,14 @@ t.test('a bad value is named with what was wrong', async (t) => {
   t.equal(res.exitCode, 78);
   t.match(res.all, /PORT="eighty" must be a whole number/);
   t.match(res.all, /DATABASE_URL="mysql:\/\/x" has protocol "mysql:", expected postgres:/);
+  t.match(res.all, /ISSUER is not set; set it in the environment/, 'every problem at once');
   t.notOk(hasStackTrace(res.all), 'no stack trace');
 });
 
 t.test('an unreachable PostgreSQL is named by URL, password hidden, and the service exits 69', async (t) => {
   const port = await freePort();
   const res = await startAuth({
+    ISSUER: 'http://127.0.0.1:4000',
     DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/db`,
     DB_CONNECT_TIMEOUT_MS: '1000',
   });
@@ -46,7 +48,12 @@ t.test('an unreachable PostgreSQL is named by URL, password hidden, and the serv
 
 t.test('SIGTERM stops gracefully with a keep-alive client connected: exit 0', async (t) => {
   const port = await freePort();
-  const child = startAuth({ DATABASE_URL: s.postgres, PORT: String(port), HOST: '127.0.0.1' });
+  const child = startAuth({
+    ISSUER: `http://127.0.0.1:${port}`,
+    DATABASE_URL: s.postgres,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
   const agent = new Agent({ keepAliveTimeout: 60_000 });
   t.teardown(() => agent.close());
   let status = 0;

@@ -24,7 +24,7 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
   const api = await client.query('SELECT id FROM api.schema_migrations ORDER BY id');
   t.same(
     auth.rows.map((r) => r.id),
-    ['001_users'],
+    ['001_users', '002_signing_keys'],
   );
   t.same(
     api.rows.map((r) => r.id),
@@ -35,7 +35,13 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
   );
   t.same(
     tables.rows.map((r) => r.t),
-    ['api.organisations', 'api.schema_migrations', 'auth.schema_migrations', 'auth.users'],
+    [
+      'api.organisations',
+      'api.schema_migrations',
+      'auth.schema_migrations',
+      'auth.signing_keys',
+      'auth.users',
+    ],
   );
 });
 

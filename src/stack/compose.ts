@@ -18,6 +18,12 @@ export interface ServiceSpec {
   containerPort?: number;
   /** Fixed host port asked for, or undefined for an ephemeral one. */
   hostPort?: number;
+  /**
+   * The variable that sets the host port (`127.0.0.1:${AUTH_PORT:-}:3000`), for a service
+   * labelled dev.realstack.known-port: such a service must know its own public URL (an OAuth
+   * issuer), so the toolkit chooses a free port and sets the variable before anything starts.
+   */
+  knownPortVar?: string;
   healthPath?: string;
   /** Container path and the host path it holds, from the `dev.realstack.source-root` label. */
   sourceRoot?: { container: string; host: string };
@@ -140,6 +146,14 @@ export function loadStack(files: string[], env: Record<string, string | undefine
     const ports = Array.isArray(raw.ports)
       ? raw.ports.map((p) => parsePort(isMap(p) ? p : sub(p), where))
       : [];
+    const portVar = Array.isArray(raw.ports)
+      ? /:\$\{(\w+)(?::?-[^}]*)?\}:\d+/.exec(String(raw.ports[0]))
+      : null;
+    if (labels['dev.realstack.known-port'] === 'true' && !portVar) {
+      throw new ComposeFileError(
+        `${where}: dev.realstack.known-port needs its first port published as "127.0.0.1:\${VAR:-}:PORT"`,
+      );
+    }
     const roleLabel = labels['dev.realstack.role'];
     const role = roleLabel === 'postgres' || roleLabel === 'node' ? roleLabel : 'other';
     const binds = (Array.isArray(raw.volumes) ? raw.volumes : [])
@@ -180,6 +194,7 @@ export function loadStack(files: string[], env: Record<string, string | undefine
       if (first.host !== undefined) spec.hostPort = first.host;
     }
     if (labels['dev.realstack.health-path']) spec.healthPath = labels['dev.realstack.health-path'];
+    if (labels['dev.realstack.known-port'] === 'true' && portVar) spec.knownPortVar = portVar[1];
     const root = labels['dev.realstack.source-root'];
     if (root) {
       const [container, host] = root.split('=');

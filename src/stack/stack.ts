@@ -5,7 +5,8 @@ import { ProcessEngine } from '../engine/process.js';
 import type { Engine, EngineName, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import { readImagesState } from '../images/build.js';
-import { loadStack } from './compose.js';
+import { freePort } from '../util/net.js';
+import { loadStack, type ServiceSpec } from './compose.js';
 import { waitReady } from './readiness.js';
 import { newRunId, type RunState, StateStore } from './state.js';
 
@@ -76,6 +77,28 @@ function newRunState(config: ToolkitConfig, engine: EngineName): RunState {
   };
 }
 
+/**
+ * Services that must know their own public URL get a free port chosen now (unless the user
+ * fixed one), set in the environment both engines interpolate the compose file with.
+ */
+async function withKnownPorts(
+  config: ToolkitConfig,
+  services: ServiceSpec[],
+  scale: Record<string, number>,
+): Promise<ToolkitConfig> {
+  const env = { ...config.env };
+  for (const svc of services.filter((s) => s.knownPortVar)) {
+    const variable = svc.knownPortVar as string;
+    if ((scale[svc.name] ?? 1) > 1) {
+      throw new UserError(
+        `--scale ${svc.name}=${scale[svc.name]}: ${svc.name} publishes one known port (its public URL, ${variable}), so it runs once.`,
+      );
+    }
+    if (!env[variable]) env[variable] = String(await freePort());
+  }
+  return { ...config, env };
+}
+
 export interface UpOptions {
   scale?: Record<string, number>;
   log: Log;
@@ -92,7 +115,8 @@ export async function startStack(
   options: UpOptions,
 ): Promise<{ engine: Engine; instances: Instance[] }> {
   // Validate the compose files before anything is created.
-  loadStack(config.composeFiles, config.env);
+  const spec = loadStack(config.composeFiles, config.env);
+  config = await withKnownPorts(config, spec.services, options.scale ?? {});
   const choice = await chooseEngine(config);
   options.log(`engine: ${choice.name} (${choice.reason})`);
   await options.prepare?.(choice.name);

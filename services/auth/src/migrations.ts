@@ -10,4 +10,18 @@ export const migrations: Migration[] = [
       created_at timestamptz NOT NULL DEFAULT now()
     )`,
   },
+  {
+    id: '002_signing_keys',
+    // Private keys live in the database so that every replica signs with the same key; a
+    // retired key stays published in the JWKS until the tokens it signed have expired.
+    sql: `CREATE TABLE signing_keys (
+      kid text PRIMARY KEY,
+      alg text NOT NULL,
+      private_jwk jsonb NOT NULL,
+      public_jwk jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      retired_at timestamptz
+    );
+    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL`,
+  },
 ];
