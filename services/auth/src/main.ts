@@ -1,7 +1,9 @@
 import { runService, text } from '../../kit/src/index.js';
+import { installErrorHandler } from './errors.js';
 import { ensureSigningKey, publicKeys } from './keys.js';
 import { serverMetadata } from './metadata.js';
 import { migrations } from './migrations.js';
+import { registration } from './registration.js';
 
 /** An issuer is an https (or loopback http) URL without query or fragment (RFC 8414 §2). */
 const issuerUrl = (raw: string): string => {
@@ -25,6 +27,7 @@ await runService({
     ISSUER: { parse: issuerUrl, hint: 'the URL clients reach this server at, e.g. http://127.0.0.1:4000' },
   },
   async register({ app, pool, config }) {
+    installErrorHandler(app);
     await ensureSigningKey(pool);
     const metadata = serverMetadata(config.ISSUER);
     app.get('/.well-known/oauth-authorization-server', async () => metadata);
@@ -32,5 +35,6 @@ await runService({
       reply.header('cache-control', 'public, max-age=60');
       return { keys: await publicKeys(pool, ACCESS_TOKEN_SECONDS) };
     });
+    registration(app, pool, config.ISSUER);
   },
 });

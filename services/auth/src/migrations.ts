@@ -24,4 +24,15 @@ export const migrations: Migration[] = [
     );
     CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((retired_at IS NULL)) WHERE retired_at IS NULL`,
   },
+  {
+    id: '003_clients',
+    // Secrets and registration tokens are stored only as hashes (tokens.ts).
+    sql: `CREATE TABLE clients (
+      client_id text PRIMARY KEY,
+      client_secret_hash text,
+      registration_token_hash text NOT NULL,
+      metadata jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`,
+  },
 ];

@@ -1,0 +1,28 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** RFC 6749 §5.2 shape: every error is JSON with `error` and `error_description`, never cached. */
+export function oauthError(reply: FastifyReply, status: number, error: string, description: string) {
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .send({ error, error_description: description });
+}
+
+/**
+ * Bodies that do not parse, and content types the server does not read, become
+ * `invalid_request` instead of fastify's own error shape; anything unexpected is a 500 with
+ * no details (the log has them).
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return oauthError(reply, 400, 'invalid_request', err.message);
+    }
+    request.log.error({ err }, 'unexpected failure');
+    return oauthError(reply, 500, 'server_error', 'the server failed; the failure is logged');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    oauthError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}
