@@ -15,7 +15,6 @@
  * Process-engine dumps name host paths already, so c8 reads them as they are.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -31,9 +30,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { execa } from 'execa';
 import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
+import { withPostgres } from './postgres.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -191,20 +190,9 @@ try {
       path.join(work, 'suite-flat'),
     );
   }
-  const runId = `benchharvest${randomBytes(3).toString('hex')}`;
-  const stackEnv = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
-  await execa(process.execPath, ['bin/realstack.js', 'up'], { cwd: root, env: stackEnv });
-  try {
-    const ps = JSON.parse(
-      (await execa(process.execPath, ['bin/realstack.js', 'ps', '--json'], { cwd: root, env: stackEnv }))
-        .stdout,
-    );
-    const raw = path.join(work, 'api', 'raw', 'api-1');
-    mkdirSync(raw, { recursive: true });
-    await makeDumps(ps.services.find((s: { name: string }) => s.name === 'postgres').url, raw);
-  } finally {
-    await execa(process.execPath, ['bin/realstack.js', 'down'], { cwd: root, env: stackEnv });
-  }
+  const raw = path.join(work, 'api', 'raw', 'api-1');
+  mkdirSync(raw, { recursive: true });
+  await withPostgres((database) => makeDumps(database, raw));
   flatForC8(path.join(work, 'api', 'raw'), path.join(work, 'api-flat'));
   out += compare(`${dumps} snapshots of the api`, path.join(work, 'api'), path.join(work, 'api-flat'));
   process.stdout.write(out);

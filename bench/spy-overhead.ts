@@ -9,16 +9,15 @@
  * Needs nothing running: it starts a process-engine stack for PostgreSQL and takes it down.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { execa } from 'execa';
 import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
+import { withPostgres } from './postgres.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -114,35 +113,17 @@ async function measure(name: string, script: string, env: Record<string, string>
   return `| ${name} | ${Math.round(o.rps)} | ${Math.round(n.rps)} | ${(n.rps / o.rps).toFixed(2)} | ${o.p99} ms | ${n.p99} ms |`;
 }
 
-const runId = `benchspy${randomBytes(3).toString('hex')}`;
-const stackEnv = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
-await execa(process.execPath, ['bin/realstack.js', 'up'], { cwd: root, env: stackEnv });
-try {
-  const ps = JSON.parse(
-    (await execa(process.execPath, ['bin/realstack.js', 'ps', '--json'], { cwd: root, env: stackEnv }))
-      .stdout,
-  );
-  const database = ps.services.find((s: { name: string }) => s.name === 'postgres').url as string;
-  const rows = [
-    await measure(
-      'api `GET /health` (one PostgreSQL query)',
-      'dist/services/api/src/main.js',
-      {
-        DATABASE_URL: database,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        ENV_FILE: '/nonexistent',
-      },
-      '/health',
-    ),
-    await measure('hello-world fastify route', 'dist/bench/hello-server.js', {}, '/'),
-  ];
-  process.stdout.write(
-    `${seconds} s x ${rounds} rounds per mode, ${connections} connections, medians\n\n` +
-      '| route | req/s off | req/s on | on/off | p99 off | p99 on |\n|---|---|---|---|---|---|\n' +
-      `${rows.join('\n')}\n`,
-  );
-} finally {
-  await execa(process.execPath, ['bin/realstack.js', 'down'], { cwd: root, env: stackEnv });
-}
+const rows = await withPostgres(async (database) => [
+  await measure(
+    'api `GET /health` (one PostgreSQL query)',
+    'dist/services/api/src/main.js',
+    { DATABASE_URL: database, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ENV_FILE: '/nonexistent' },
+    '/health',
+  ),
+  await measure('hello-world fastify route', 'dist/bench/hello-server.js', {}, '/'),
+]);
+process.stdout.write(
+  `${seconds} s x ${rounds} rounds per mode, ${connections} connections, medians\n\n` +
+    '| route | req/s off | req/s on | on/off | p99 off | p99 on |\n|---|---|---|---|---|---|\n' +
+    `${rows.join('\n')}\n`,
+);

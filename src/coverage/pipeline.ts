@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CoverageMap } from 'istanbul-lib-coverage';
+import type { Log } from '../log.js';
 import type { StackSpec } from '../stack/compose.js';
 import { findGaps, type Gap, readHarvest } from './collect.js';
 import { type CoverageConfig, checkGates, type GateFailure, lineRanges } from './gates.js';
 import { mergeRemapped, type Remapped, remapDumpFile } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
-
-export type Log = (message: string) => void;
 
 export interface CoverageOutcome {
   /** Gaps not allowed by the config: each fails the run. */

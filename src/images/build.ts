@@ -4,11 +4,12 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ToolkitConfig } from '../config.js';
 import { dockerEndpoint } from '../engine/docker.js';
+import type { Log } from '../log.js';
 import { loadStack } from '../stack/compose.js';
 import { hashInputs } from './hash.js';
 import { stageProductionModules } from './production-modules.js';
 import { buildStandIns, cached, dockerBuild } from './stand-ins.js';
-import { type Log, run, step } from './steps.js';
+import { run, step } from './steps.js';
 
 export const OFFICIAL = {
   NODE_IMAGE: 'node:20-bookworm-slim',

@@ -4,8 +4,9 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { UserError } from '../errors.js';
+import type { Log } from '../log.js';
 import { hashInputs } from './hash.js';
-import { type Log, run, step } from './steps.js';
+import { run, step } from './steps.js';
 
 const INPUTS_LABEL = 'dev.realstack.inputs';
 

@@ -1,7 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { UserError } from '../errors.js';
-
-export type Log = (message: string) => void;
+import type { Log } from '../log.js';
 
 /**
  * Runs one named build step with its output kept, printing a line when it starts and ends;

@@ -5,12 +5,11 @@ import { ProcessEngine } from '../engine/process.js';
 import type { Engine, EngineName, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import { readImagesState } from '../images/build.js';
+import type { Log } from '../log.js';
 import { freePort } from '../util/net.js';
 import { loadStack, type ServiceSpec } from './compose.js';
 import { waitReady } from './readiness.js';
 import { newRunId, type RunState, StateStore } from './state.js';
-
-export type Log = (message: string) => void;
 
 /** auto: docker when a daemon answers, else process. Explicit docker without a daemon is an error. */
 export async function chooseEngine(config: ToolkitConfig): Promise<{ name: EngineName; reason: string }> {

@@ -4,7 +4,8 @@ import { harvest } from '../coverage/collect.js';
 import { loadCoverageConfig } from '../coverage/gates.js';
 import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import type { Engine } from '../engine/types.js';
-import { type Log, startStack } from '../stack/stack.js';
+import type { Log } from '../log.js';
+import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, prepareImages, runTap } from './run-tests.js';
 
 export const COVERAGE_OVERLAY = 'docker-compose.coverage.yml';

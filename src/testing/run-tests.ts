@@ -3,8 +3,9 @@ import type { ToolkitConfig } from '../config.js';
 import { urlVariable } from '../engine/external.js';
 import type { Engine, EngineName } from '../engine/types.js';
 import { ensureImages } from '../images/build.js';
+import type { Log } from '../log.js';
 import { waitReady } from '../stack/readiness.js';
-import { type Log, openRun, startStack } from '../stack/stack.js';
+import { openRun, startStack } from '../stack/stack.js';
 import { type Counts, summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
