@@ -36,6 +36,7 @@ t.test('an unreachable PostgreSQL is named by URL, password hidden, and the serv
   const port = await freePort();
   const res = await startAuth({
     ISSUER: 'http://127.0.0.1:4000',
+    REALSTACK_ADMIN_TOKEN: 'x'.repeat(32),
     DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/db`,
     DB_CONNECT_TIMEOUT_MS: '1000',
   });
@@ -50,6 +51,7 @@ t.test('SIGTERM stops gracefully with a keep-alive client connected: exit 0', as
   const port = await freePort();
   const child = startAuth({
     ISSUER: `http://127.0.0.1:${port}`,
+    REALSTACK_ADMIN_TOKEN: 'x'.repeat(32),
     DATABASE_URL: s.postgres,
     PORT: String(port),
     HOST: '127.0.0.1',

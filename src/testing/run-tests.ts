@@ -4,6 +4,7 @@ import { urlVariable } from '../engine/external.js';
 import type { Engine, EngineName } from '../engine/types.js';
 import { ensureImages } from '../images/build.js';
 import type { Log } from '../log.js';
+import { ensureAdminToken } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { type Counts, summaryLine, tapCounter } from './summary.js';
@@ -109,7 +110,8 @@ export function closingLine(counts: Counts, log: Log): number {
  * `just test`: a stack (the running one, or a fresh one taken down afterwards, also on
  * Ctrl-C), tap with the stack's URLs, and the closing line counted from tap's own results.
  */
-export async function runTests(config: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
+export async function runTests(toolkit: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
+  const config = ensureAdminToken(toolkit);
   let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
   let owned = false;
   if (!engine) {

@@ -1,4 +1,5 @@
 import { runService, text } from '../../kit/src/index.js';
+import { admin } from './admin.js';
 import { installErrorHandler } from './errors.js';
 import { ensureSigningKey, publicKeys } from './keys.js';
 import { serverMetadata } from './metadata.js';
@@ -16,6 +17,11 @@ const issuerUrl = (raw: string): string => {
   return raw.replace(/\/$/, '');
 };
 
+const adminToken = (raw: string): string => {
+  if (raw.length < 32) throw new Error('is too short: use at least 32 random characters');
+  return raw;
+};
+
 /** How long an access token lives; a retired signing key stays published at least this long. */
 const ACCESS_TOKEN_SECONDS = 300;
 
@@ -25,6 +31,10 @@ await runService({
   migrations,
   config: {
     ISSUER: { parse: issuerUrl, hint: 'the URL clients reach this server at, e.g. http://127.0.0.1:4000' },
+    REALSTACK_ADMIN_TOKEN: {
+      parse: adminToken,
+      hint: 'the admin API credential; `npx realstack up` generates one into .env',
+    },
   },
   async register({ app, pool, config }) {
     installErrorHandler(app);
@@ -36,5 +46,6 @@ await runService({
       return { keys: await publicKeys(pool, ACCESS_TOKEN_SECONDS) };
     });
     registration(app, pool, config.ISSUER);
+    admin(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });

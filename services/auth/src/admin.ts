@@ -1,0 +1,60 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { oauthError } from './errors.js';
+import { hashPassword } from './passwords.js';
+import { hashSecret, secretMatches } from './tokens.js';
+
+const USERNAME = /^[^\s/]{1,100}$/;
+
+/**
+ * The admin API the tests (and `just test-cleanup` later) use to manage users:
+ * `Authorization: Bearer <REALSTACK_ADMIN_TOKEN>`, compared in constant time, never logged.
+ */
+export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): void {
+  const expected = hashSecret(adminToken);
+  const allowed = (request: FastifyRequest, reply: FastifyReply) => {
+    const token = /^bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (token && secretMatches(token, expected)) return true;
+    oauthError(
+      reply.header('www-authenticate', 'Bearer'),
+      401,
+      'invalid_token',
+      'send the admin token as Authorization: Bearer',
+    );
+    return false;
+  };
+
+  app.post('/admin/users', async (request, reply) => {
+    if (!allowed(request, reply)) return reply;
+    const body = request.body as { username?: unknown; password?: unknown } | undefined;
+    const username = body?.username;
+    const password = body?.password;
+    if (typeof username !== 'string' || !USERNAME.test(username)) {
+      return oauthError(
+        reply,
+        400,
+        'invalid_request',
+        'username must be 1 to 100 characters, without spaces or slashes',
+      );
+    }
+    if (typeof password !== 'string' || password.length < 8 || password.length > 1000) {
+      return oauthError(reply, 400, 'invalid_request', 'password must be 8 to 1000 characters');
+    }
+    const res = await pool.query<{ created_at: Date }>(
+      `INSERT INTO auth.users (username, password_hash) VALUES ($1, $2)
+       ON CONFLICT (username) DO NOTHING RETURNING created_at`,
+      [username, await hashPassword(password)],
+    );
+    const row = res.rows[0];
+    if (!row) return oauthError(reply, 409, 'user_exists', `a user "${username}" exists already`);
+    return reply.code(201).send({ username, created_at: row.created_at.toISOString() });
+  });
+
+  app.delete<{ Params: { username: string } }>('/admin/users/:username', async (request, reply) => {
+    if (!allowed(request, reply)) return reply;
+    const res = await pool.query('DELETE FROM auth.users WHERE username = $1', [request.params.username]);
+    if (res.rowCount === 0)
+      return oauthError(reply, 404, 'not_found', `no user "${request.params.username}"`);
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,91 @@
+// The auth service's admin API for users (POST /admin/users, DELETE /admin/users/{username}),
+// against the running stack, with the admin token realstack generated into .env.
+import pg from 'pg';
+import t from 'tap';
+import { request } from 'undici';
+import { stack } from './helpers/stack.js';
+
+const s = stack();
+const token = process.env.REALSTACK_ADMIN_TOKEN as string;
+const admin = { authorization: `Bearer ${token}` };
+
+async function call(
+  method: 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = admin,
+) {
+  const res = await request(`${s.auth}${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
+t.test('the admin token reaches the tests from .env, as realstack generated it', async (t) => {
+  t.ok(token && token.length >= 32, 'REALSTACK_ADMIN_TOKEN is set');
+});
+
+t.test('an admin creates a user, stored with a scrypt hash only, and deletes it', async (t) => {
+  const username = `TEST ${s.runId} alice`.replaceAll(' ', '_');
+  const created = await call('POST', '/admin/users', { username, password: 'correct horse battery' });
+  t.equal(created.status, 201);
+  t.match(created.body, { username, created_at: String });
+  t.teardown(() => call('DELETE', `/admin/users/${encodeURIComponent(username)}`));
+
+  const db = new pg.Client({ connectionString: s.postgres });
+  await db.connect();
+  t.teardown(() => db.end());
+  const row = (await db.query('SELECT password_hash FROM auth.users WHERE username = $1', [username]))
+    .rows[0];
+  t.match(row?.password_hash, /^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/, 'scrypt, with its parameters');
+  t.notMatch(row?.password_hash, 'correct horse', 'never the password');
+
+  const again = await call('POST', '/admin/users', { username, password: 'another password' });
+  t.equal(again.status, 409);
+  t.equal(again.body.error, 'user_exists');
+
+  t.equal((await call('DELETE', `/admin/users/${encodeURIComponent(username)}`)).status, 204);
+  const gone = await call('DELETE', `/admin/users/${encodeURIComponent(username)}`);
+  t.equal(gone.status, 404);
+  t.equal(gone.body.error, 'not_found');
+});
+
+t.test('without the admin token, or with another, nothing happens: 401', async (t) => {
+  for (const headers of [
+    {},
+    { authorization: 'Bearer not-the-token' },
+    { authorization: `Basic ${token}` },
+  ] as Record<string, string>[]) {
+    const res = await call(
+      'POST',
+      '/admin/users',
+      { username: `TEST_${s.runId}_mallory`, password: 'long enough pw' },
+      headers,
+    );
+    t.equal(res.status, 401, JSON.stringify(Object.keys(headers)));
+    t.equal(res.body.error, 'invalid_token');
+  }
+  const probe = await call('DELETE', `/admin/users/TEST_${s.runId}_mallory`, undefined, {});
+  t.equal(probe.status, 401);
+});
+
+t.test('bad user bodies are 400 invalid_request with what to fix', async (t) => {
+  for (const body of [
+    {},
+    { username: '', password: 'long enough pw' },
+    { username: 'a b', password: 'long enough pw' },
+    { username: `TEST_${s.runId}_bob`, password: 'short' },
+    { username: 5, password: 'long enough pw' },
+  ]) {
+    const res = await call('POST', '/admin/users', body);
+    t.equal(res.status, 400, JSON.stringify(body));
+    t.match(res.body, { error: 'invalid_request', error_description: /username|password/ });
+  }
+});
