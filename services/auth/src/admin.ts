@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { oauthError } from './errors.js';
 import { hashPassword } from './passwords.js';
-import { hashSecret, secretMatches } from './tokens.js';
+import { bearerToken, hashSecret, secretMatches } from './tokens.js';
 
 const USERNAME = /^[^\s/]{1,100}$/;
 
@@ -13,7 +13,7 @@ const USERNAME = /^[^\s/]{1,100}$/;
 export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): void {
   const expected = hashSecret(adminToken);
   const allowed = (request: FastifyRequest, reply: FastifyReply) => {
-    const token = /^bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearerToken(request.headers.authorization);
     if (token && secretMatches(token, expected)) return true;
     oauthError(
       reply.header('www-authenticate', 'Bearer'),

@@ -7,19 +7,13 @@ import {
   READ_ONLY_FIELDS,
 } from './client-metadata.js';
 import { oauthError } from './errors.js';
-import { hashSecret, newSecret, secretMatches } from './tokens.js';
+import { bearerToken, hashSecret, newSecret, secretMatches } from './tokens.js';
 
 interface ClientRow {
   client_id: string;
   metadata: ClientMetadata;
   registration_token_hash: string;
   issued_at: string;
-}
-
-/** The registration access token of RFC 7592 §3, from `Authorization: Bearer`. */
-function bearer(request: FastifyRequest): string | undefined {
-  const m = /^bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  return m?.[1];
 }
 
 const invalidToken = (reply: FastifyReply, description: string) =>
@@ -45,7 +39,7 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
 
   /** The client named in the path, if the bearer token is its registration token. */
   async function authorised(request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
-    const token = bearer(request);
+    const token = bearerToken(request.headers.authorization);
     if (!token) {
       invalidToken(reply, 'send the registration access token as Authorization: Bearer');
       return undefined;
