@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
 
 // scrypt's cost: N=2^15 takes tens of milliseconds here, which slows guessing without slowing logins.
 const N = 32768;
@@ -14,17 +14,12 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
   );
 }
 
-/** `scrypt$N$r$p$salt$hash`: the parameters travel with the hash, so they can be raised later. */
+/**
+ * `scrypt$N$r$p$salt$hash`: the parameters travel with the hash, so they can be raised later.
+ * (Verification arrives with the login page.)
+ */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await derive(password, salt, N, R, P);
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const key = await derive(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
-  const expected = Buffer.from(hash, 'base64url');
-  return key.length === expected.length && timingSafeEqual(key, expected);
 }
