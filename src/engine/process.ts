@@ -360,23 +360,19 @@ export class ProcessEngine implements Engine {
     return { instance: p.name, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };
   }
 
-  private instrumented(): ProcessRecord[] {
-    return (this.detail?.processes ?? []).filter(
-      (p) => existsSync(path.join(p.dir, 'runner.json')) && this.coverageDirOf(p),
-    );
-  }
-
-  private coverageDirOf(p: ProcessRecord): string | undefined {
-    const spec = readJson<RunnerSpec>(path.join(p.dir, 'runner.json'));
-    return spec?.env.NODE_V8_COVERAGE;
+  /** Processes whose environment sets NODE_V8_COVERAGE, with that directory, read once. */
+  private instrumented(): { p: ProcessRecord; dir: string }[] {
+    return (this.detail?.processes ?? []).flatMap((p) => {
+      const dir = readJson<RunnerSpec>(path.join(p.dir, 'runner.json'))?.env.NODE_V8_COVERAGE;
+      return dir ? [{ p, dir }] : [];
+    });
   }
 
   async copyCoverage(dest: string): Promise<CopiedCoverage[]> {
-    return this.instrumented().map((p) => {
+    return this.instrumented().map(({ p, dir }) => {
       const to = path.join(dest, p.name);
-      const from = this.coverageDirOf(p) as string;
       mkdirSync(to, { recursive: true });
-      if (existsSync(from)) cpSync(from, to, { recursive: true });
+      if (existsSync(dir)) cpSync(dir, to, { recursive: true });
       const exit = readJson<{ code: number }>(path.join(p.dir, 'exit.json'));
       return { service: p.service, instance: p.name, dir: to, ...(exit ? { exitCode: exit.code } : {}) };
     });
@@ -384,7 +380,7 @@ export class ProcessEngine implements Engine {
 
   async signal(signal: NodeJS.Signals): Promise<string[]> {
     const sent: string[] = [];
-    for (const p of this.instrumented()) {
+    for (const { p } of this.instrumented()) {
       const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'));
       if (child && isAlive(child.pid) && !existsSync(path.join(p.dir, 'exit.json'))) {
         process.kill(child.pid, signal);
