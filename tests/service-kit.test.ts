@@ -37,6 +37,8 @@ t.test('an unreachable PostgreSQL is named by URL, password hidden, and the serv
   const res = await startAuth({
     ISSUER: 'http://127.0.0.1:4000',
     REALSTACK_ADMIN_TOKEN: 'x'.repeat(32),
+    REALSTACK_RESOURCE_SECRET: 'y'.repeat(32),
+    RESOURCES: 'https://api.realstack.test',
     DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/db`,
     DB_CONNECT_TIMEOUT_MS: '1000',
   });
@@ -52,6 +54,8 @@ t.test('SIGTERM stops gracefully with a keep-alive client connected: exit 0', as
   const child = startAuth({
     ISSUER: `http://127.0.0.1:${port}`,
     REALSTACK_ADMIN_TOKEN: 'x'.repeat(32),
+    REALSTACK_RESOURCE_SECRET: 'y'.repeat(32),
+    RESOURCES: 'https://api.realstack.test',
     DATABASE_URL: s.postgres,
     PORT: String(port),
     HOST: '127.0.0.1',

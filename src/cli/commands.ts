@@ -9,7 +9,7 @@ import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } 
 import { postgresBinDir } from '../engine/postgres-binaries.js';
 import { UserError } from '../errors.js';
 import { ensureImages, readImagesState } from '../images/build.js';
-import { ensureAdminToken } from '../secrets.js';
+import { ensureSecrets } from '../secrets.js';
 import { loadStack } from '../stack/compose.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
@@ -43,7 +43,7 @@ export const commands: Record<string, Command> = {
   up: {
     options: { scale: { type: 'string', multiple: true } },
     async run(config, values) {
-      const { engine, instances } = await startStack(ensureAdminToken(config), {
+      const { engine, instances } = await startStack(ensureSecrets(config), {
         scale: parseScale(values.scale),
         log,
         prepare: prepareImages(config, log),

@@ -70,6 +70,8 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * Rewrites container paths in an environment value (`--require /coverage-spy/index.cjs`) to the
  * host paths mounted there, longest mount first, matching whole path segments only.
@@ -79,13 +81,25 @@ export function hostPaths(mounts: { container: string; host: string }[]): (value
   return (value) => {
     for (const m of sorted) {
       const prefix = m.container.replace(/\/$/, '');
-      value = value.replace(
-        new RegExp(`(^|[\\s=:])${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=/|$|\\s)`, 'g'),
-        `$1${m.host}`,
-      );
+      value = value.replace(new RegExp(`(^|[\\s=:])${escapeRegExp(prefix)}(?=/|$|\\s)`, 'g'), `$1${m.host}`);
     }
     return value;
   };
+}
+
+/**
+ * Rewrites the compose network's service addresses (`http://auth:3000`) in an environment value
+ * to the host URL of that service's first process, started earlier in file order.
+ */
+export function peerUrls(services: ServiceSpec[], started: { service: string; name: string; url: string }[]) {
+  const peers = started.flatMap((p) => {
+    const svc = services.find((s) => s.name === p.service);
+    return svc?.role === 'node' && p.name === `${p.service}-1` && svc.containerPort
+      ? [{ from: `http://${p.service}:${svc.containerPort}`, to: p.url }]
+      : [];
+  });
+  return (value: string) =>
+    peers.reduce((v, p) => v.replace(new RegExp(`${escapeRegExp(p.from)}(?=/|$|\\s)`, 'g'), p.to), value);
 }
 
 /**
@@ -194,8 +208,9 @@ export class ProcessEngine implements Engine {
     const command = [cmd === 'node' ? process.execPath : cmd, ...args];
     const dir = this.instanceDir(name);
     const toHost = hostPaths([...svc.binds, svc.sourceRoot]);
+    const toPeers = peerUrls(this.stack.services, this.detail.processes);
     const env: Record<string, string> = {
-      ...Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toHost(v)])),
+      ...Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toPeers(toHost(v))])),
       PORT: String(port),
       HOST: '127.0.0.1',
       REALSTACK_SERVICE: svc.name,

@@ -5,7 +5,7 @@ import { loadCoverageConfig } from '../coverage/gates.js';
 import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import type { Engine } from '../engine/types.js';
 import type { Log } from '../log.js';
-import { ensureAdminToken } from '../secrets.js';
+import { ensureSecrets } from '../secrets.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, prepareImages, runTap } from './run-tests.js';
 
@@ -38,7 +38,7 @@ export async function runTestsWithCoverage(
   tapArgs: string[],
   log: Log,
 ): Promise<number> {
-  const config = ensureAdminToken(withCoverageOverlay(toolkit));
+  const config = ensureSecrets(withCoverageOverlay(toolkit));
   // Validated before anything starts: a typo in the gates must not cost a whole run.
   const gates = loadCoverageConfig(config.coverageConfigFile);
   const { engine } = await startStack(config, { log, prepare: prepareImages(config, log) });

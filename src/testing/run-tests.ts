@@ -4,7 +4,7 @@ import { urlVariable } from '../engine/external.js';
 import type { Engine, EngineName } from '../engine/types.js';
 import { ensureImages } from '../images/build.js';
 import type { Log } from '../log.js';
-import { ensureAdminToken } from '../secrets.js';
+import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { type Counts, summaryLine, tapCounter } from './summary.js';
@@ -111,7 +111,7 @@ export function closingLine(counts: Counts, log: Log): number {
  * Ctrl-C), tap with the stack's URLs, and the closing line counted from tap's own results.
  */
 export async function runTests(toolkit: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
-  const config = ensureAdminToken(toolkit);
+  const config = ensureSecrets(toolkit);
   let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
   let owned = false;
   if (!engine) {

@@ -1,13 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { oauthError } from './errors.js';
+import { rotateSigningKey } from './keys.js';
 import { hashPassword } from './passwords.js';
 import { bearerToken, hashSecret, secretMatches } from './tokens.js';
 
 const USERNAME = /^[^\s/]{1,100}$/;
 
 /**
- * The admin API the tests (and `just test-cleanup` later) use to manage users:
+ * The admin API the tests (and `just test-cleanup` later) use to manage users and rotate the
+ * signing key:
  * `Authorization: Bearer <REALSTACK_ADMIN_TOKEN>`, compared in constant time, never logged.
  */
 export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): void {
@@ -48,6 +50,12 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
     const row = res.rows[0];
     if (!row) return oauthError(reply, 409, 'user_exists', `a user "${username}" exists already`);
     return reply.code(201).send({ username, created_at: row.created_at.toISOString() });
+  });
+
+  // RFC 9068 tokens keep verifying: the retired key stays in the JWKS until they expire.
+  app.post('/admin/keys/rotate', async (request, reply) => {
+    if (!allowed(request, reply)) return reply;
+    return reply.code(201).send(await rotateSigningKey(pool));
   });
 
   app.delete<{ Params: { username: string } }>('/admin/users/:username', async (request, reply) => {

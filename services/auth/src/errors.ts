@@ -16,8 +16,9 @@ export function oauthError(reply: FastifyReply, status: number, error: string, d
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode ?? 500;
+    // A body over the limit keeps its 413; every other client error is an invalid request.
     if (status >= 400 && status < 500) {
-      return oauthError(reply, 400, 'invalid_request', err.message);
+      return oauthError(reply, status === 413 ? 413 : 400, 'invalid_request', err.message);
     }
     request.log.error({ err }, 'unexpected failure');
     return oauthError(reply, 500, 'server_error', 'the server failed; the failure is logged');

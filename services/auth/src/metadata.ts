@@ -1,5 +1,5 @@
 /** RFC 8414 authorization server metadata, built once from the issuer. */
-export function serverMetadata(issuer: string) {
+export function serverMetadata(issuer: string, scopes: string[]) {
   const at = (path: string) => new URL(path, `${issuer}/`).href;
   return {
     issuer,
@@ -15,8 +15,8 @@ export function serverMetadata(issuer: string) {
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
     authorization_response_iss_parameter_supported: true,
-    scopes_supported: ['openid', 'profile', 'organisations:read', 'organisations:write'],
+    scopes_supported: scopes,
   };
 }

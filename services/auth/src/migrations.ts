@@ -35,4 +35,59 @@ export const migrations: Migration[] = [
       created_at timestamptz NOT NULL DEFAULT now()
     )`,
   },
+  {
+    id: '004_authorization',
+    // A grant is one user's consent to one client for one resource: the "family" its code,
+    // refresh tokens and access tokens belong to, revoked as a whole on replay or reuse.
+    // Every secret value (request ids, sessions, codes, refresh tokens) is stored as a hash.
+    sql: `CREATE TABLE sessions (
+      id_hash text PRIMARY KEY,
+      user_id uuid NOT NULL REFERENCES users ON DELETE CASCADE,
+      expires_at timestamptz NOT NULL
+    );
+    CREATE TABLE authorization_requests (
+      id_hash text PRIMARY KEY,
+      browser_hash text NOT NULL,
+      client_id text NOT NULL REFERENCES clients ON DELETE CASCADE,
+      redirect_uri text NOT NULL,
+      scope text NOT NULL,
+      state text,
+      code_challenge text NOT NULL,
+      resource text NOT NULL,
+      user_id uuid REFERENCES users ON DELETE CASCADE,
+      expires_at timestamptz NOT NULL
+    );
+    CREATE TABLE grants (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      client_id text NOT NULL REFERENCES clients ON DELETE CASCADE,
+      user_id uuid NOT NULL REFERENCES users ON DELETE CASCADE,
+      scope text NOT NULL,
+      resource text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      revoked_at timestamptz
+    );
+    CREATE TABLE codes (
+      code_hash text PRIMARY KEY,
+      grant_id uuid NOT NULL REFERENCES grants ON DELETE CASCADE,
+      redirect_uri text NOT NULL,
+      code_challenge text NOT NULL,
+      expires_at timestamptz NOT NULL,
+      redeemed_at timestamptz
+    );
+    CREATE TABLE refresh_tokens (
+      token_hash text PRIMARY KEY,
+      grant_id uuid NOT NULL REFERENCES grants ON DELETE CASCADE,
+      expires_at timestamptz NOT NULL,
+      rotated_at timestamptz
+    );
+    CREATE TABLE access_tokens (
+      jti text PRIMARY KEY,
+      grant_id uuid NOT NULL REFERENCES grants ON DELETE CASCADE,
+      expires_at timestamptz NOT NULL,
+      revoked_at timestamptz
+    );
+    CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id);
+    CREATE INDEX access_tokens_grant ON access_tokens (grant_id);
+    CREATE INDEX codes_grant ON codes (grant_id)`,
+  },
 ];

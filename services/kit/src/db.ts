@@ -38,3 +38,19 @@ export async function connectPool(url: string, timeoutMs: number): Promise<pg.Po
       'Check that the server is running, that host and port are right, and the user and password.',
   );
 }
+
+/** Runs `fn` in one transaction on one connection: committed if it returns, rolled back if it throws. */
+export async function transaction<T>(pool: pg.Pool, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    const result = await fn(db);
+    await db.query('COMMIT');
+    return result;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}

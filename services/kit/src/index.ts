@@ -1,4 +1,5 @@
 export { ConfigError, loadConfig, port, postgresUrl, text, type VarSpec } from './config.js';
-export { connectPool, DatabaseUnreachableError, redactUrl } from './db.js';
+export { connectPool, DatabaseUnreachableError, redactUrl, transaction } from './db.js';
 export { type Migration, migrate } from './migrate.js';
+export { type AccessToken, type ResourceServerOptions, resourceServer } from './resource-server.js';
 export { EXIT, runService, type ServiceContext, type ServiceDefinition } from './service.js';
