@@ -27,3 +27,12 @@ export const queryOf = (url: string): string => {
   const at = url.indexOf('?');
   return at === -1 ? '' : url.slice(at + 1);
 };
+
+/** The raw body of an application/x-www-form-urlencoded request, else undefined. */
+export function formBody(request: {
+  body: unknown;
+  headers: { 'content-type'?: string };
+}): string | undefined {
+  const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '');
+  return form && typeof request.body === 'string' ? request.body : undefined;
+}

@@ -5,7 +5,7 @@ import { transaction } from '../../kit/src/index.js';
 import { authenticateClient, type Client } from './client-auth.js';
 import { oauthError } from './errors.js';
 import { type Grant, issueTokens, revokeGrant } from './grants.js';
-import { type Params, parseParams, queryOf } from './params.js';
+import { formBody, type Params, parseParams, queryOf } from './params.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { hashSecret } from './tokens.js';
 
@@ -32,7 +32,8 @@ const s256 = (verifier: string) => createHash('sha256').update(verifier).digest(
  * parameter twice (checklist C7, C8).
  */
 export function formParams(request: FastifyRequest, reply: FastifyReply): Params | undefined {
-  if (typeof request.body !== 'string') {
+  const body = formBody(request);
+  if (body === undefined) {
     const type = request.headers['content-type'] ?? 'nothing';
     oauthError(
       reply,
@@ -46,7 +47,7 @@ export function formParams(request: FastifyRequest, reply: FastifyReply): Params
     oauthError(reply, 400, 'invalid_request', 'parameters belong in the body, not in the query string');
     return undefined;
   }
-  const params = parseParams(request.body);
+  const params = parseParams(body);
   if (params.duplicated.length > 0) {
     oauthError(reply, 400, 'invalid_request', `${params.duplicated.join(', ')} sent more than once`);
     return undefined;
