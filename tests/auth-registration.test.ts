@@ -3,6 +3,7 @@
 // deleted in teardown through the management API itself.
 import t, { type Test } from 'tap';
 import { request } from 'undici';
+import { authorizeUrl, codeFor, get, newClient, pkce, redeem } from './helpers/oauth.js';
 import { stack } from './helpers/stack.js';
 
 const s = stack();
@@ -275,3 +276,30 @@ t.test('G6 DELETE → 204; the client and its registration token are gone', asyn
     'a second delete is refused',
   );
 });
+
+t.test(
+  'G6 after DELETE the client fails at /authorize (an error page) and at /token (401 invalid_client)',
+  async (t) => {
+    const client = await newClient(t);
+    const { code, verifier } = await codeFor(t, client);
+    const del = await call(
+      'DELETE',
+      client.registration_client_uri,
+      undefined,
+      auth(client as unknown as Registered),
+    );
+    t.equal(del.status, 204);
+    const page = await get(
+      authorizeUrl(client, {
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+        scope: 'profile',
+      }),
+    );
+    t.equal(page.status, 400, '/authorize shows an error page');
+    t.notOk(page.headers.location, 'and redirects nowhere');
+    const token = await redeem(client, code, verifier);
+    t.equal(token.status, 401);
+    t.equal(token.json.error, 'invalid_client');
+  },
+);
