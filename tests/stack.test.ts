@@ -24,7 +24,7 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
   const api = await client.query('SELECT id FROM api.schema_migrations ORDER BY id');
   t.same(
     auth.rows.map((r) => r.id),
-    ['001_users', '002_signing_keys', '003_clients'],
+    ['001_users', '002_signing_keys', '003_clients', '004_authorization'],
   );
   t.same(
     api.rows.map((r) => r.id),
@@ -38,8 +38,14 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
     [
       'api.organisations',
       'api.schema_migrations',
+      'auth.access_tokens',
+      'auth.authorization_requests',
       'auth.clients',
+      'auth.codes',
+      'auth.grants',
+      'auth.refresh_tokens',
       'auth.schema_migrations',
+      'auth.sessions',
       'auth.signing_keys',
       'auth.users',
     ],
