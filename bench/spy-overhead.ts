@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
-import { withPostgres } from './postgres.js';
+import { withPostgres } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -117,7 +117,16 @@ const rows = await withPostgres(async (database) => [
   await measure(
     'api `GET /health` (one PostgreSQL query)',
     'dist/services/api/src/main.js',
-    { DATABASE_URL: database, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ENV_FILE: '/nonexistent' },
+    {
+      DATABASE_URL: database,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ENV_FILE: '/nonexistent',
+      // Needed to start; /health never contacts the auth service.
+      ISSUER: 'http://127.0.0.1:4000',
+      AUTH_URL: 'http://127.0.0.1:4000',
+      RESOURCE: 'https://api.realstack.test',
+    },
     '/health',
   ),
   await measure('hello-world fastify route', 'dist/bench/hello-server.js', {}, '/'),

@@ -8,6 +8,7 @@ import {
   Browser,
   basic,
   hiddenField,
+  introspect,
   location,
   newClient,
   newUser,
@@ -93,6 +94,22 @@ t.test('X3 repeated wrong passwords for one user → 429 with Retry-After; other
   t.match(limited.text, /Too many failed sign-ins/);
   const ok = await browser.post('/login', { ...fields, ...other });
   t.equal(ok.status, 303, 'another user signs in');
+});
+
+t.test('X3 repeated bad introspection credentials → 429 for that caller only', async (t) => {
+  const { tokens } = await tokensFor(t);
+  // A made-up resource: the api's own credential must stay usable for the tests beside this one.
+  const caller = `https://guesser-${s.runId}.example`;
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    statuses.push(
+      (await post('/introspect', { token: tokens.access_token }, basic(caller, `guess-${i}`))).status,
+    );
+  }
+  t.same(statuses, [401, 401, 401, 401, 401, 429]);
+  const limited = await post('/introspect', { token: tokens.access_token }, basic(caller, 'again'));
+  t.match(limited.headers['retry-after'], /^\d+$/);
+  t.equal((await introspect(tokens.access_token)).json.active, true, 'the api is still heard');
 });
 
 t.test(

@@ -287,3 +287,23 @@ t.test('A12 the consent page shows the client name, the redirect host and the sc
   const second = await browser.get(authorizeUrl(client, good));
   t.match(location(second), /^\/consent\?request=/, 'a signed-in person goes straight to consent');
 });
+
+t.test('2.1 §4.1.1: redirect_uri may be left out only by a client that registered exactly one', async (t) => {
+  const one = await newClient(t);
+  const res = await get(
+    authorizeUrl(one, { ...good, redirect_uri: undefined }).replace(/&redirect_uri=[^&]*/, ''),
+  );
+  t.match(location(res), /^\/login\?request=/, 'one registered: it is used');
+  const two = await newClient(t, { redirect_uris: [REDIRECT, 'http://127.0.0.1:8765/other'] });
+  await errorPage(
+    t,
+    authorizeUrl(two, { ...good }).replace(/&redirect_uri=[^&]*/, ''),
+    'two registered, none sent',
+  );
+});
+
+t.test('A9 a client not registered for the authorization_code grant → unauthorized_client', async (t) => {
+  const client = await newClient(t, { grant_types: ['refresh_token'] });
+  await errorRedirect(t, client, good, 'unauthorized_client');
+  await errorRedirect(t, client, { ...good, response_type: undefined }, 'invalid_request');
+});

@@ -110,6 +110,8 @@ t.test(
       ['/callback'],
       ['https://*.example/cb'],
       ['http://app.example/cb'],
+      ['javascript:alert(1)'],
+      ['ftp://app.example/cb'],
       [],
       undefined,
     ]) {
@@ -301,5 +303,35 @@ t.test(
     const token = await redeem(client, code, verifier);
     t.equal(token.status, 401);
     t.equal(token.json.error, 'invalid_client');
+  },
+);
+
+t.test(
+  'G4 a PUT is validated like a registration, and cannot change the authentication method',
+  async (t) => {
+    const c = await register(t, { redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
+    const base = { client_id: c.client_id, token_endpoint_auth_method: 'none' };
+    const bad = await call(
+      'PUT',
+      c.registration_client_uri,
+      { ...base, redirect_uris: ['http://app.example/cb'] },
+      auth(c),
+    );
+    t.equal(bad.status, 400);
+    t.equal(bad.body.error, 'invalid_redirect_uri');
+    const method = await call(
+      'PUT',
+      c.registration_client_uri,
+      { ...base, redirect_uris: [redirect], token_endpoint_auth_method: 'client_secret_basic' },
+      auth(c),
+    );
+    t.equal(method.status, 400);
+    t.equal(method.body.error, 'invalid_client_metadata');
+    t.match(method.body.error_description, /token_endpoint_auth_method cannot change/);
+    t.same(
+      (await call('GET', c.registration_client_uri, undefined, auth(c))).body.redirect_uris,
+      [redirect],
+      'unchanged',
+    );
   },
 );

@@ -251,6 +251,15 @@ t.test(
       'invalid_client',
     );
     oauthError(t, await post('/token', body, basic(pub.client_id, 'made-up')), 401, 'invalid_client');
+    oauthError(t, await post('/token', body), 401, 'invalid_client');
+    const malformed = { authorization: `Basic ${Buffer.from('a%ZZ:b').toString('base64')}` };
+    const res = await post('/token', body, malformed);
+    oauthError(t, res, 401, 'invalid_client');
+    t.match(
+      res.headers['www-authenticate'],
+      /^Basic/,
+      'unreadable Basic credentials are answered with Basic',
+    );
   },
 );
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import {
   type ClientMetadata,
-  MetadataError,
+  type MetadataError,
   parseClientMetadata,
   READ_ONLY_FIELDS,
 } from './client-metadata.js';
@@ -70,18 +70,25 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
     return true;
   };
 
+  /** The client metadata of a request body, or undefined once the 400 is sent. */
+  const metadataOrError = (body: unknown, reply: FastifyReply): ClientMetadata | undefined => {
+    try {
+      return parseClientMetadata(body);
+    } catch (err) {
+      // parseClientMetadata throws MetadataError only: every input problem is one.
+      const e = err as MetadataError;
+      oauthError(reply, 400, e.error, e.message);
+      return undefined;
+    }
+  };
+
   const noStore = (reply: FastifyReply) =>
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 
   app.post('/register', async (request, reply) => {
     if (notJson(request, reply)) return reply;
-    let metadata: ClientMetadata;
-    try {
-      metadata = parseClientMetadata(request.body);
-    } catch (err) {
-      if (err instanceof MetadataError) return oauthError(reply, 400, err.error, err.message);
-      throw err;
-    }
+    const metadata = metadataOrError(request.body, reply);
+    if (!metadata) return reply;
     const clientId = newSecret();
     const registrationToken = newSecret();
     const secret = metadata.token_endpoint_auth_method === 'none' ? undefined : newSecret();
@@ -131,14 +138,9 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
         'client_id must be sent and equal this client’s id',
       );
     }
-    let metadata: ClientMetadata;
-    try {
-      // RFC 7592 §2.2: the request replaces the metadata; omitted fields go back to defaults.
-      metadata = parseClientMetadata(body);
-    } catch (err) {
-      if (err instanceof MetadataError) return oauthError(reply, 400, err.error, err.message);
-      throw err;
-    }
+    // RFC 7592 §2.2: the request replaces the metadata; omitted fields go back to defaults.
+    const metadata = metadataOrError(body, reply);
+    if (!metadata) return reply;
     if (metadata.token_endpoint_auth_method !== row.metadata.token_endpoint_auth_method) {
       return oauthError(
         reply,

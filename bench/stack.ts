@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The reference stack for a benchmark: a process-engine stack started through the CLI, each
+ * service's URL handed to `work` (with the run id and the environment the stack got, .env's
+ * credentials included), and the stack taken down afterwards, whatever happens.
+ */
+export async function withStack<T>(work: (urls: Record<string, string>) => Promise<T>): Promise<T> {
+  const runId = `bench${randomBytes(4).toString('hex')}`;
+  const env = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
+  const cli = (...args: string[]) =>
+    execa(process.execPath, ['bin/realstack.js', ...args], { cwd: root, env });
+  await cli('up');
+  try {
+    const ps = JSON.parse((await cli('ps', '--json')).stdout) as {
+      services: { name: string; url: string }[];
+    };
+    return await work({ runId, ...Object.fromEntries(ps.services.map((s) => [s.name, s.url])) });
+  } finally {
+    await cli('down');
+  }
+}
+
+/** A real PostgreSQL for a benchmark (the reference stack's), its URL handed to `work`. */
+export const withPostgres = <T>(work: (databaseUrl: string) => Promise<T>): Promise<T> =>
+  withStack((urls) => work(urls.postgres as string));
