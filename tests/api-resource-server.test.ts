@@ -5,7 +5,7 @@
 // Sources: RFC 9728, RFC 9068 §4, RFC 6750 §2-3, RFC 8725.
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import t, { type Test } from 'tap';
-import { serverKey, signWithServerKey } from './helpers/jwt.js';
+import { accessTokenClaims, serverKey, signWithServerKey } from './helpers/jwt.js';
 import {
   API_RESOURCE,
   callApi,
@@ -121,22 +121,12 @@ t.test('S6 RFC 9068 §4: a wrong iss → 401; jku, x5u and jwk headers are never
   refused(t, await callApi(await signWithServerKey(t, { iss: 'http://127.0.0.1:1' })), 'wrong iss');
   const attacker = await generateKeyPair('ES256', { extractable: true });
   const attackerJwk = await exportJWK(attacker.publicKey);
-  const claims = {
-    iss: new URL(s.auth).origin,
-    aud: API_RESOURCE,
-    sub: 'x',
-    client_id: 'x',
-    scope: 'profile',
-    jti: 'j',
-    iat: now(),
-    exp: now() + 300,
-  };
   for (const extra of [
     { jwk: attackerJwk },
     { jku: 'http://127.0.0.1:1/jwks.json' },
     { x5u: 'http://127.0.0.1:1/cert.pem' },
   ]) {
-    const token = await new SignJWT(claims)
+    const token = await new SignJWT(accessTokenClaims())
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'attacker', ...extra })
       .sign(attacker.privateKey);
     refused(t, await callApi(token), `header ${Object.keys(extra)[0]}`);

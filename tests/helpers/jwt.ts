@@ -21,14 +21,10 @@ export async function serverKey(t: Test): Promise<{ kid: string; jwk: JWK }> {
   return { kid: row.kid, jwk: row.private_jwk };
 }
 
-export async function signWithServerKey(
-  t: Test,
-  claims: Record<string, unknown> = {},
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  const { kid, jwk } = await serverKey(t);
+/** A valid access token's claims for the api, with `claims` changed (undefined removes one). */
+export function accessTokenClaims(claims: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  const payload = {
+  const payload: Record<string, unknown> = {
     iss: new URL(s.auth).origin,
     aud: API_RESOURCE,
     sub: 'test-subject',
@@ -39,9 +35,17 @@ export async function signWithServerKey(
     jti: randomBytes(16).toString('base64url'),
     ...claims,
   };
-  for (const [k, v] of Object.entries(payload))
-    if (v === undefined) delete (payload as Record<string, unknown>)[k];
-  return new SignJWT(payload)
+  for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
+  return payload;
+}
+
+export async function signWithServerKey(
+  t: Test,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  const { kid, jwk } = await serverKey(t);
+  return new SignJWT(accessTokenClaims(claims))
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid, ...header })
     .sign(await importJWK(jwk, 'ES256'));
 }
