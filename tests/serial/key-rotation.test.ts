@@ -2,6 +2,8 @@
 // new kid until its JWKS refetch cooldown allows one fetch, which would fail tests running beside it.
 import t from 'tap';
 import { request } from 'undici';
+import { realstack } from '../helpers/cli.js';
+import { signWithServerKey } from '../helpers/jwt.js';
 import { callApi, get, tokensFor } from '../helpers/oauth.js';
 import { stack } from '../helpers/stack.js';
 
@@ -36,5 +38,28 @@ t.test(
     }
     t.equal(status, 200, 'the new kid is accepted');
     t.equal((await callApi(before.tokens.access_token)).status, 200, 'tokens of the retired key still work');
+  },
+);
+
+t.test(
+  'S7 refetches are throttled: twenty unknown kids in a row cost the api at most one JWKS fetch or two',
+  async (t) => {
+    // The auth service logs every request; its log is the count of the api's JWKS fetches.
+    const fetches = async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const res = await realstack(['logs', 'auth']);
+      return (res.stdout.match(/"url":"\/\.well-known\/jwks\.json"/g) ?? []).length;
+    };
+    const before = await fetches();
+    t.ok(before > 0, 'the log shows the JWKS requests made so far (the way of counting works)');
+    for (let i = 0; i < 20; i++) {
+      const res = await callApi(await signWithServerKey(t, {}, { kid: `unknown-${i}` }));
+      t.equal(res.status, 401, `unknown kid ${i}: 401`);
+    }
+    const fetched = (await fetches()) - before;
+    t.ok(
+      fetched >= 0 && fetched <= 2,
+      `${fetched} JWKS fetches for 20 unknown kids (JWKS_COOLDOWN_MS is 5 s)`,
+    );
   },
 );
