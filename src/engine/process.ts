@@ -311,6 +311,12 @@ export class ProcessEngine implements Engine {
 
   async logs(service: string | undefined, options: { follow: boolean; tail?: number }, out: Writable) {
     const processes = (this.detail?.processes ?? []).filter((p) => !service || p.service === service);
+    // Listening before the first line is written: a reader may press Ctrl-C as soon as it sees one.
+    let stopped = false;
+    const onInterrupt = () => {
+      stopped = true;
+    };
+    if (options.follow) process.once('SIGINT', onInterrupt);
     const offsets = new Map<string, number>();
     for (const p of processes) {
       const file = path.join(p.dir, 'output.log');
@@ -320,11 +326,6 @@ export class ProcessEngine implements Engine {
       offsets.set(p.name, existsSync(file) ? statSync(file).size : 0);
     }
     if (!options.follow) return;
-    const stop = new Promise<void>((resolve) => process.once('SIGINT', resolve));
-    let stopped = false;
-    stop.then(() => {
-      stopped = true;
-    });
     while (!stopped) {
       for (const p of processes) {
         const file = path.join(p.dir, 'output.log');
@@ -336,9 +337,10 @@ export class ProcessEngine implements Engine {
           offsets.set(p.name, size);
         }
       }
-      if (processes.every((p) => !isAlive(p.pid))) return;
+      if (processes.every((p) => !isAlive(p.pid))) break;
       await sleep(200);
     }
+    process.off('SIGINT', onInterrupt);
   }
 
   async stop(): Promise<StopResult[]> {
