@@ -28,7 +28,7 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
   );
   t.same(
     api.rows.map((r) => r.id),
-    ['001_organisations'],
+    ['001_organisations', '002_tenancy'],
   );
   const tables = await client.query(
     "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('auth', 'api') ORDER BY 1",
@@ -36,8 +36,11 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
   t.same(
     tables.rows.map((r) => r.t),
     [
+      'api.audit',
+      'api.memberships',
       'api.organisations',
       'api.schema_migrations',
+      'api.users',
       'auth.access_tokens',
       'auth.authorization_requests',
       'auth.clients',
@@ -56,6 +59,6 @@ t.test('an unknown route is a JSON 404, not an HTML page or a stack trace', asyn
   const res = await request(`${s.api}/no-such-route`);
   t.equal(res.statusCode, 404);
   t.match(res.headers['content-type'], /application\/json/);
-  const body = (await res.body.json()) as { message: string };
-  t.match(body.message, /not found/i);
+  const body = (await res.body.json()) as { error: string; error_description: string };
+  t.same(body, { error: 'not_found', error_description: 'no route GET /no-such-route' });
 });

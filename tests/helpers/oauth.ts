@@ -200,8 +200,13 @@ export async function authorizeAs(
 }
 
 /** A code for `client` and a new user, through the whole browser flow. */
-export async function codeFor(t: Test, client: Client, params: Record<string, string | undefined> = {}) {
-  const user = await newUser(t);
+export async function codeFor(
+  t: Test,
+  client: Client,
+  params: Record<string, string | undefined> = {},
+  existing?: User,
+) {
+  const user = existing ?? (await newUser(t));
   const { verifier, challenge } = pkce();
   const back = await authorizeAs(
     new Browser(),
@@ -240,9 +245,10 @@ export async function tokensFor(
   t: Test,
   params: Record<string, string | undefined> = {},
   metadata: Record<string, unknown> = {},
+  existing?: User,
 ) {
   const client = await newClient(t, metadata);
-  const { code, verifier, user } = await codeFor(t, client, params);
+  const { code, verifier, user } = await codeFor(t, client, params, existing);
   const res = await redeem(client, code, verifier);
   if (res.status !== 200) throw new Error(`token request failed: ${res.text}`);
   return {

@@ -1,5 +1,7 @@
-import { resourceServer, runService, text } from '../../kit/src/index.js';
+import swagger from '@fastify/swagger';
+import { installJsonErrors, resourceServer, runService, text } from '../../kit/src/index.js';
 import { migrations } from './migrations.js';
+import { organisations } from './organisations.js';
 
 const whole = (raw: string): number => {
   const n = Number(raw);
@@ -27,7 +29,23 @@ await runService({
     },
     JWKS_COOLDOWN_MS: { parse: whole, default: '30000', hint: 'the shortest time between two JWKS fetches' },
   },
-  register({ app, config }) {
+  async register({ app, pool, config }) {
+    installJsonErrors(app);
+    // The OpenAPI document is built from the routes' own schemas, which also validate requests.
+    await app.register(swagger, {
+      openapi: {
+        info: {
+          title: 'realstack reference api',
+          version: '0.1.0',
+          description: 'Organisations (tenants) and their members; see docs/api.md.',
+        },
+        components: {
+          securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' } },
+        },
+        security: [{ bearer: [] }],
+      },
+    });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     const { requireScope } = resourceServer(app, {
       resource: config.RESOURCE,
       issuer: config.ISSUER,
@@ -36,11 +54,35 @@ await runService({
       jwksCooldownMs: config.JWKS_COOLDOWN_MS,
       ...(config.REALSTACK_RESOURCE_SECRET ? { introspectionSecret: config.REALSTACK_RESOURCE_SECRET } : {}),
     });
-    // Who the token speaks for; tenancy routes arrive with the api service issue.
-    app.get('/v1/me', { preHandler: requireScope('profile') }, async (request) => ({
-      sub: request.token?.sub,
-      client_id: request.token?.client_id,
-      scope: request.token?.scope,
-    }));
+    // Who the token speaks for.
+    app.get(
+      '/v1/me',
+      {
+        preHandler: requireScope('profile'),
+        schema: {
+          tags: ['identity'],
+          summary: 'The subject, client and scope of the access token',
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                sub: { type: 'string' },
+                client_id: { type: 'string' },
+                scope: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+      async (request) => ({
+        sub: request.token?.sub,
+        client_id: request.token?.client_id,
+        scope: request.token?.scope,
+      }),
+    );
+    organisations(app, pool, {
+      read: requireScope('organisations:read'),
+      write: requireScope('organisations:write'),
+    });
   },
 });

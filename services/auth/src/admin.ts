@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { oauthError } from './errors.js';
+import { jsonError } from '../../kit/src/index.js';
 import { rotateSigningKey } from './keys.js';
 import { hashPassword } from './passwords.js';
 import { bearerToken, hashSecret, secretMatches } from './tokens.js';
@@ -17,7 +17,7 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
   const allowed = (request: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(request.headers.authorization);
     if (token && secretMatches(token, expected)) return true;
-    oauthError(
+    jsonError(
       reply.header('www-authenticate', 'Bearer'),
       401,
       'invalid_token',
@@ -32,7 +32,7 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
     const username = body?.username;
     const password = body?.password;
     if (typeof username !== 'string' || !USERNAME.test(username)) {
-      return oauthError(
+      return jsonError(
         reply,
         400,
         'invalid_request',
@@ -40,7 +40,7 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
       );
     }
     if (typeof password !== 'string' || password.length < 8 || password.length > 1000) {
-      return oauthError(reply, 400, 'invalid_request', 'password must be 8 to 1000 characters');
+      return jsonError(reply, 400, 'invalid_request', 'password must be 8 to 1000 characters');
     }
     const res = await pool.query<{ created_at: Date }>(
       `INSERT INTO auth.users (username, password_hash) VALUES ($1, $2)
@@ -48,7 +48,7 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
       [username, await hashPassword(password)],
     );
     const row = res.rows[0];
-    if (!row) return oauthError(reply, 409, 'user_exists', `a user "${username}" exists already`);
+    if (!row) return jsonError(reply, 409, 'user_exists', `a user "${username}" exists already`);
     return reply.code(201).send({ username, created_at: row.created_at.toISOString() });
   });
 
@@ -61,8 +61,7 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
   app.delete<{ Params: { username: string } }>('/admin/users/:username', async (request, reply) => {
     if (!allowed(request, reply)) return reply;
     const res = await pool.query('DELETE FROM auth.users WHERE username = $1', [request.params.username]);
-    if (res.rowCount === 0)
-      return oauthError(reply, 404, 'not_found', `no user "${request.params.username}"`);
+    if (res.rowCount === 0) return jsonError(reply, 404, 'not_found', `no user "${request.params.username}"`);
     return reply.code(204).send();
   });
 }

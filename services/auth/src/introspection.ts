@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { jsonError } from '../../kit/src/index.js';
 import { basicCredentials } from './client-auth.js';
-import { oauthError } from './errors.js';
 import { readAccessToken } from './grants.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { formParams, postOnly } from './token.js';
@@ -29,7 +29,7 @@ export function introspection(app: FastifyInstance, pool: pg.Pool, options: Intr
     const basic = basicCredentials(request.headers.authorization ?? '');
     const wait = basic ? options.limiter.retryAfter(`resource:${basic.id}`) : 0;
     if (wait > 0) {
-      oauthError(
+      jsonError(
         reply.header('retry-after', String(wait)),
         429,
         'invalid_client',
@@ -42,7 +42,7 @@ export function introspection(app: FastifyInstance, pool: pg.Pool, options: Intr
       return basic.id;
     }
     if (basic) options.limiter.fail(`resource:${basic.id}`);
-    oauthError(
+    jsonError(
       reply.header('www-authenticate', 'Basic realm="introspection"'),
       401,
       'invalid_client',
@@ -58,7 +58,7 @@ export function introspection(app: FastifyInstance, pool: pg.Pool, options: Intr
     const resource = caller(request, reply);
     if (!resource) return reply;
     const token = params.get('token');
-    if (token === undefined) return oauthError(reply, 400, 'invalid_request', 'token is required');
+    if (token === undefined) return jsonError(reply, 400, 'invalid_request', 'token is required');
 
     const claims = await readAccessToken(pool, options.issuer, token);
     if (!claims || claims.aud !== resource) return { active: false };

@@ -1,7 +1,6 @@
-import { runService, text } from '../../kit/src/index.js';
+import { installJsonErrors, runService, text } from '../../kit/src/index.js';
 import { admin } from './admin.js';
 import { authorize } from './authorize.js';
-import { installErrorHandler } from './errors.js';
 import { LIFETIME } from './grants.js';
 import { introspection } from './introspection.js';
 import { ensureSigningKey, publicKeys } from './keys.js';
@@ -62,7 +61,7 @@ await runService({
     },
   },
   async register({ app, pool, config }) {
-    installErrorHandler(app);
+    installJsonErrors(app);
     // Form bodies are parsed by the routes (params.ts), which must see duplicated parameters.
     app.addContentTypeParser(
       'application/x-www-form-urlencoded',

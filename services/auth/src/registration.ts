@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { jsonError } from '../../kit/src/index.js';
 import {
   type ClientMetadata,
   type MetadataError,
   parseClientMetadata,
   READ_ONLY_FIELDS,
 } from './client-metadata.js';
-import { oauthError } from './errors.js';
 import { bearerToken, hashSecret, newSecret, secretMatches } from './tokens.js';
 
 interface ClientRow {
@@ -17,7 +17,7 @@ interface ClientRow {
 }
 
 const invalidToken = (reply: FastifyReply, description: string) =>
-  oauthError(
+  jsonError(
     reply.header('www-authenticate', 'Bearer error="invalid_token"'),
     401,
     'invalid_token',
@@ -61,12 +61,7 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
   const notJson = (request: FastifyRequest, reply: FastifyReply) => {
     const type = request.headers['content-type'] ?? '';
     if (/^application\/json\s*(;|$)/i.test(type)) return false;
-    oauthError(
-      reply,
-      400,
-      'invalid_request',
-      `the body must be application/json, not "${type || 'nothing'}"`,
-    );
+    jsonError(reply, 400, 'invalid_request', `the body must be application/json, not "${type || 'nothing'}"`);
     return true;
   };
 
@@ -77,7 +72,7 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
     } catch (err) {
       // parseClientMetadata throws MetadataError only: every input problem is one.
       const e = err as MetadataError;
-      oauthError(reply, 400, e.error, e.message);
+      jsonError(reply, 400, e.error, e.message);
       return undefined;
     }
   };
@@ -123,7 +118,7 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
     const body = (request.body ?? {}) as Record<string, unknown>;
     const readOnly = READ_ONLY_FIELDS.filter((f) => f in body);
     if (readOnly.length > 0) {
-      return oauthError(
+      return jsonError(
         reply,
         400,
         'invalid_client_metadata',
@@ -131,7 +126,7 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
       );
     }
     if (body.client_id !== row.client_id) {
-      return oauthError(
+      return jsonError(
         reply,
         400,
         'invalid_client_metadata',
@@ -142,7 +137,7 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
     const metadata = metadataOrError(body, reply);
     if (!metadata) return reply;
     if (metadata.token_endpoint_auth_method !== row.metadata.token_endpoint_auth_method) {
-      return oauthError(
+      return jsonError(
         reply,
         400,
         'invalid_client_metadata',

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { jsonError } from '../../kit/src/index.js';
 import { authenticateClient } from './client-auth.js';
-import { oauthError } from './errors.js';
 import { readAccessToken, revokeGrant } from './grants.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { formParams, postOnly } from './token.js';
@@ -26,10 +26,10 @@ export function revocation(
     const auth = await authenticateClient(pool, options.limiter, request.headers.authorization, params);
     if ('failure' in auth) {
       for (const [k, v] of Object.entries(auth.failure.headers)) reply.header(k, v);
-      return oauthError(reply, auth.failure.status, auth.failure.error, auth.failure.description);
+      return jsonError(reply, auth.failure.status, auth.failure.error, auth.failure.description);
     }
     const token = params.get('token');
-    if (token === undefined) return oauthError(reply, 400, 'invalid_request', 'token is required');
+    if (token === undefined) return jsonError(reply, 400, 'invalid_request', 'token is required');
     const clientId = auth.client.client_id;
 
     const refresh = await pool.query<{ grant_id: string }>(

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { transaction } from '../../kit/src/index.js';
+import { jsonError, transaction } from '../../kit/src/index.js';
 import { authenticateClient, type Client } from './client-auth.js';
-import { oauthError } from './errors.js';
 import { type Grant, issueTokens, revokeGrant } from './grants.js';
 import { formBody, type Params, parseParams, queryOf } from './params.js';
 import type { FailureLimiter } from './rate-limit.js';
@@ -35,7 +34,7 @@ export function formParams(request: FastifyRequest, reply: FastifyReply): Params
   const body = formBody(request);
   if (body === undefined) {
     const type = request.headers['content-type'] ?? 'nothing';
-    oauthError(
+    jsonError(
       reply,
       400,
       'invalid_request',
@@ -44,12 +43,12 @@ export function formParams(request: FastifyRequest, reply: FastifyReply): Params
     return undefined;
   }
   if (queryOf(request.url) !== '') {
-    oauthError(reply, 400, 'invalid_request', 'parameters belong in the body, not in the query string');
+    jsonError(reply, 400, 'invalid_request', 'parameters belong in the body, not in the query string');
     return undefined;
   }
   const params = parseParams(body);
   if (params.duplicated.length > 0) {
-    oauthError(reply, 400, 'invalid_request', `${params.duplicated.join(', ')} sent more than once`);
+    jsonError(reply, 400, 'invalid_request', `${params.duplicated.join(', ')} sent more than once`);
     return undefined;
   }
   return params;
@@ -61,7 +60,7 @@ export function postOnly(app: FastifyInstance, path: string): void {
     method: ['GET', 'PUT', 'PATCH', 'DELETE'],
     url: path,
     handler: (request, reply) =>
-      oauthError(
+      jsonError(
         reply.header('allow', 'POST'),
         405,
         'invalid_request',
@@ -79,9 +78,9 @@ export function token(app: FastifyInstance, pool: pg.Pool, options: TokenOptions
     const params = formParams(request, reply);
     if (!params) return reply;
     const grantType = params.get('grant_type');
-    if (grantType === undefined) return oauthError(reply, 400, 'invalid_request', 'grant_type is required');
+    if (grantType === undefined) return jsonError(reply, 400, 'invalid_request', 'grant_type is required');
     if (grantType !== 'authorization_code' && grantType !== 'refresh_token') {
-      return oauthError(
+      return jsonError(
         reply,
         400,
         'unsupported_grant_type',
@@ -92,10 +91,10 @@ export function token(app: FastifyInstance, pool: pg.Pool, options: TokenOptions
     if ('failure' in auth) {
       const f = auth.failure;
       for (const [k, v] of Object.entries(f.headers)) reply.header(k, v);
-      return oauthError(reply, f.status, f.error, f.description);
+      return jsonError(reply, f.status, f.error, f.description);
     }
     if (!auth.client.metadata.grant_types.includes(grantType)) {
-      return oauthError(
+      return jsonError(
         reply,
         400,
         'unauthorized_client',
@@ -109,7 +108,7 @@ export function token(app: FastifyInstance, pool: pg.Pool, options: TokenOptions
           : await refresh(auth.client, params);
       return reply.send(body);
     } catch (err) {
-      if (err instanceof GrantError) return oauthError(reply, 400, err.error, err.message);
+      if (err instanceof GrantError) return jsonError(reply, 400, err.error, err.message);
       throw err;
     }
   });
