@@ -126,6 +126,7 @@ const rows = await withPostgres(async (database) => [
       ISSUER: 'http://127.0.0.1:4000',
       AUTH_URL: 'http://127.0.0.1:4000',
       RESOURCE: 'https://api.realstack.test',
+      REALSTACK_ADMIN_TOKEN: 'bench-admin-token-of-32-characters',
     },
     '/health',
   ),

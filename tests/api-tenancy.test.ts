@@ -3,6 +3,7 @@
 // token from the real OAuth flow; organisations are named "TEST <run id> ...".
 import pg from 'pg';
 import t, { type Test } from 'tap';
+import { request } from 'undici';
 import { stack } from './helpers/stack.js';
 import { ALL_SCOPES, callAs, createOrganisation, newTenant } from './helpers/tenant.js';
 
@@ -359,3 +360,32 @@ t.test('the OpenAPI document at /openapi.json describes every route, with its er
     }
   }
 });
+
+t.test(
+  'test data: the admin endpoint lists and deletes a run’s TEST organisations and users, across tenants',
+  async (t) => {
+    const alice = await newTenant(t);
+    // A run id of this test's own, so that the deletion touches nothing of the tests beside it.
+    const run = `${s.runId}-admin`;
+    const created = await alice.call('POST', '/v1/organisations', { name: `TEST ${run} Doomed` });
+    t.equal(created.status, 201);
+    await alice.call('POST', `/v1/organisations/${created.json.id}/members`, {
+      user: `TEST ${run} ghost`,
+      role: 'member',
+    });
+    const admin = { authorization: `Bearer ${process.env.REALSTACK_ADMIN_TOKEN}` };
+    const call = async (method: 'GET' | 'DELETE', headers: Record<string, string>) => {
+      const res = await request(`${s.api}/admin/test-data?run=${run}`, { method, headers });
+      return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
+    };
+    t.equal((await call('GET', {})).status, 401, 'without the admin token: 401');
+    const listed = await call('GET', admin);
+    t.same(listed.json, {
+      organisations: [{ id: created.json.id, name: `TEST ${run} Doomed` }],
+      users: [`TEST ${run} ghost`],
+    });
+    t.same((await call('DELETE', admin)).json, { organisations: 1, users: 1 });
+    t.same((await call('GET', admin)).json, { organisations: [], users: [] }, 'nothing of the run is left');
+    t.equal((await alice.call('GET', `/v1/organisations/${created.json.id}`)).status, 404);
+  },
+);

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
-import { installJsonErrors, resourceServer, runService, text } from '../../kit/src/index.js';
+import { installJsonErrors, resourceServer, runService, secret, text } from '../../kit/src/index.js';
+import { testDataAdmin } from './admin.js';
 import { migrations } from './migrations.js';
 import { organisations } from './organisations.js';
 
@@ -28,6 +29,10 @@ await runService({
       hint: 'the introspection credential; when set, every token is also checked for revocation',
     },
     JWKS_COOLDOWN_MS: { parse: whole, default: '30000', hint: 'the shortest time between two JWKS fetches' },
+    REALSTACK_ADMIN_TOKEN: {
+      parse: secret,
+      hint: 'the admin API credential; `npx realstack up` generates one into .env',
+    },
   },
   async register({ app, pool, config }) {
     installJsonErrors(app);
@@ -84,5 +89,6 @@ await runService({
       read: requireScope('organisations:read'),
       write: requireScope('organisations:write'),
     });
+    testDataAdmin(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });

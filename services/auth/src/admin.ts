@@ -1,30 +1,17 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { jsonError } from '../../kit/src/index.js';
+import { adminGuard, jsonError } from '../../kit/src/index.js';
 import { rotateSigningKey } from './keys.js';
 import { hashPassword } from './passwords.js';
-import { bearerToken, hashSecret, secretMatches } from './tokens.js';
 
 const USERNAME = /^[^\s/]{1,100}$/;
 
 /**
  * The admin API the tests (and `just test-cleanup` later) use to manage users and rotate the
- * signing key:
- * `Authorization: Bearer <REALSTACK_ADMIN_TOKEN>`, compared in constant time, never logged.
+ * signing key, behind the kit's adminGuard.
  */
 export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): void {
-  const expected = hashSecret(adminToken);
-  const allowed = (request: FastifyRequest, reply: FastifyReply) => {
-    const token = bearerToken(request.headers.authorization);
-    if (token && secretMatches(token, expected)) return true;
-    jsonError(
-      reply.header('www-authenticate', 'Bearer'),
-      401,
-      'invalid_token',
-      'send the admin token as Authorization: Bearer',
-    );
-    return false;
-  };
+  const allowed = adminGuard(adminToken);
 
   app.post('/admin/users', async (request, reply) => {
     if (!allowed(request, reply)) return reply;

@@ -1,4 +1,4 @@
-import { installJsonErrors, runService, text } from '../../kit/src/index.js';
+import { installJsonErrors, runService, secret, text } from '../../kit/src/index.js';
 import { admin } from './admin.js';
 import { authorize } from './authorize.js';
 import { LIFETIME } from './grants.js';
@@ -20,11 +20,6 @@ const issuerUrl = (raw: string): string => {
   }
   if (url.search || url.hash) throw new Error('must have no query and no fragment');
   return raw.replace(/\/$/, '');
-};
-
-const secret = (raw: string): string => {
-  if (raw.length < 32) throw new Error('is too short: use at least 32 random characters');
-  return raw;
 };
 
 /** RFC 8707 §2: resource indicators are absolute URIs without a fragment. */

@@ -40,6 +40,12 @@ export const text: VarSpec<string>['parse'] = (raw) => {
   return raw;
 };
 
+/** A credential: long enough that guessing it is hopeless. */
+export const secret: VarSpec<string>['parse'] = (raw) => {
+  if (raw.length < 32) throw new Error('is too short: use at least 32 random characters');
+  return raw;
+};
+
 type Specs = Record<string, VarSpec<unknown>>;
 type Parsed<S extends Specs> = { [K in keyof S]: S[K] extends VarSpec<infer T> ? T : never };
 

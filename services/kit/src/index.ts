@@ -1,4 +1,5 @@
-export { ConfigError, loadConfig, port, postgresUrl, text, type VarSpec } from './config.js';
+export { adminGuard } from './admin-guard.js';
+export { ConfigError, loadConfig, port, postgresUrl, secret, text, type VarSpec } from './config.js';
 export { connectPool, DatabaseUnreachableError, redactUrl, transaction } from './db.js';
 export { installJsonErrors, jsonError } from './errors.js';
 export { type Migration, migrate } from './migrate.js';
