@@ -1,5 +1,7 @@
 import swagger from '@fastify/swagger';
 import { installJsonErrors, resourceServer, runService, secret, text } from '../../kit/src/index.js';
+import { ActiveOrganisationCache } from './active-cache.js';
+import { activeOrganisation } from './active-organisation.js';
 import { testDataAdmin } from './admin.js';
 import { migrations } from './migrations.js';
 import { organisations } from './organisations.js';
@@ -85,10 +87,14 @@ await runService({
         scope: request.token?.scope,
       }),
     );
-    organisations(app, pool, {
-      read: requireScope('organisations:read'),
-      write: requireScope('organisations:write'),
-    });
+    const scopes = { read: requireScope('organisations:read'), write: requireScope('organisations:write') };
+    organisations(app, pool, scopes);
+    const cache = new ActiveOrganisationCache();
+    await cache.listen(config.DATABASE_URL, (err) =>
+      app.log.error({ err }, 'active-organisation cache: listener lost; caching stops'),
+    );
+    app.addHook('onClose', () => cache.close());
+    activeOrganisation(app, pool, cache, scopes);
     testDataAdmin(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });

@@ -19,7 +19,7 @@ interface Paging {
 const ORG_COLUMNS = 'o.id, o.name, o.description, o.owner, o.is_default, o.created_at, o.updated_at';
 
 /** A missing organisation and another tenant's answer alike: nothing to learn from the difference. */
-const notFound = (reply: FastifyReply, id: string) =>
+export const notFound = (reply: FastifyReply, id: string) =>
   jsonError(reply, 404, 'not_found', `no organisation ${id}`);
 const forbidden = (reply: FastifyReply, why: string) => jsonError(reply, 403, 'forbidden', why);
 const conflict = (reply: FastifyReply, why: string) => jsonError(reply, 409, 'conflict', why);
@@ -35,7 +35,7 @@ async function roleIn(db: Db, sub: string, organisationId: string): Promise<Role
   return res.rows[0]?.role;
 }
 
-async function organisationOf(db: Db, sub: string, id: string) {
+export async function organisationOf(db: Db, sub: string, id: string) {
   const res = await db.query(
     `SELECT ${ORG_COLUMNS}, m.role FROM api.organisations o
      JOIN api.memberships m ON m.organisation_id = o.id AND m.user_sub = $1 WHERE o.id = $2`,
@@ -388,70 +388,6 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
           [id, limit, offset],
         );
         return { items: items.rows, total: Number(total.rows[0]?.n), limit, offset };
-      });
-    },
-  );
-
-  app.get(
-    '/v1/active-organisation',
-    {
-      preHandler: read,
-      schema: {
-        tags,
-        summary:
-          "The caller's active organisation; chosen on first read (the default one, else the first joined)",
-        response: { 200: schema.organisation, ...schema.errors(401, 403) },
-      },
-    },
-    async (request) => {
-      const me = sub(request);
-      return asTenant(pool, me, async (db) => {
-        const current = (
-          await db.query<{ active_organisation: string | null }>(
-            'SELECT active_organisation FROM api.users WHERE sub = $1',
-            [me],
-          )
-        ).rows[0];
-        const org = current?.active_organisation
-          ? await organisationOf(db, me, current.active_organisation)
-          : undefined;
-        if (org) return org;
-        // Unset, or the caller left it: switch to the default membership, else the oldest one.
-        const next = await db.query<{ id: string }>(
-          `SELECT o.id FROM api.organisations o JOIN api.memberships m ON m.organisation_id = o.id AND m.user_sub = $1
-           ORDER BY o.is_default DESC, m.created_at, o.id LIMIT 1`,
-          [me],
-        );
-        const id = next.rows[0]?.id as string;
-        await db.query('UPDATE api.users SET active_organisation = $2 WHERE sub = $1', [me, id]);
-        return organisationOf(db, me, id);
-      });
-    },
-  );
-
-  app.put<{ Body: { id: string } }>(
-    '/v1/active-organisation',
-    {
-      preHandler: write,
-      schema: {
-        tags,
-        summary: 'Set the active organisation (one the caller belongs to)',
-        body: {
-          type: 'object',
-          properties: { id: { type: 'string', format: 'uuid' } },
-          required: ['id'],
-          additionalProperties: false,
-        },
-        response: { 200: schema.organisation, ...schema.errors(400, 401, 403, 404) },
-      },
-    },
-    async (request, reply) => {
-      const me = sub(request);
-      return asTenant(pool, me, async (db) => {
-        const org = await organisationOf(db, me, request.body.id);
-        if (!org) return notFound(reply, request.body.id);
-        await db.query('UPDATE api.users SET active_organisation = $2 WHERE sub = $1', [me, request.body.id]);
-        return org;
       });
     },
   );
