@@ -349,6 +349,14 @@ t.test('the OpenAPI document at /openapi.json describes every route, with its er
     ['/v1/organisations/{id}/stats', ['get']],
     ['/v1/organisations/{id}/audit', ['get']],
     ['/v1/active-organisation', ['get', 'put']],
+    ['/v1/active-organisation/cache', ['delete']],
+    ['/v1/registers', ['get', 'post']],
+    ['/v1/registers/{id}', ['get', 'delete']],
+    ['/v1/schemas', ['get', 'post']],
+    ['/v1/schemas/{id}', ['get', 'delete']],
+    ['/v1/objects', ['get', 'post']],
+    ['/v1/objects/bulk', ['post']],
+    ['/v1/objects/{id}', ['get', 'delete']],
     ['/v1/me', ['get']],
   ] as const) {
     for (const m of methods) {

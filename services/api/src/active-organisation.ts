@@ -5,6 +5,41 @@ import { notFound, organisationOf, type RouteOptions } from './organisations.js'
 import * as schema from './schemas.js';
 import { asTenant, type Db } from './tenant-db.js';
 
+async function choose(db: Db, cache: ActiveOrganisationCache, me: string, id: string) {
+  await db.query('UPDATE api.users SET active_organisation = $2 WHERE sub = $1', [me, id]);
+  await cache.invalidate(db, me);
+}
+
+/**
+ * The caller's active organisation, chosen and stored on first use (the default membership,
+ * else the oldest) and chosen again if the caller has left it. `mark` is the cache's mark taken
+ * before the transaction began.
+ */
+export async function resolveActive(db: Db, cache: ActiveOrganisationCache, me: string, mark: number) {
+  let id = cache.get(me);
+  if (!id) {
+    const res = await db.query<{ active_organisation: string | null }>(
+      'SELECT active_organisation FROM api.users WHERE sub = $1',
+      [me],
+    );
+    id = res.rows[0]?.active_organisation ?? undefined;
+  }
+  // Membership is checked every time: leaving an organisation needs no cache invalidation.
+  const org = id ? await organisationOf(db, me, id) : undefined;
+  if (org) {
+    cache.set(me, org.id, mark);
+    return org;
+  }
+  const next = await db.query<{ id: string }>(
+    `SELECT o.id FROM api.organisations o JOIN api.memberships m ON m.organisation_id = o.id AND m.user_sub = $1
+     ORDER BY o.is_default DESC, m.created_at, o.id LIMIT 1`,
+    [me],
+  );
+  const chosen = next.rows[0]?.id as string;
+  await choose(db, cache, me, chosen);
+  return organisationOf(db, me, chosen);
+}
+
 /**
  * Each user's active organisation (tenancy-scenarios.md areas 4 and 7): kept in `api.users`,
  * so it outlives requests, logins and replicas, and cached per replica (active-cache.ts).
@@ -17,21 +52,6 @@ export function activeOrganisation(
 ): void {
   const tags = ['active organisation'];
   const sub = (request: { token?: { sub: string } }) => request.token?.sub as string;
-
-  async function stored(db: Db, me: string): Promise<string | null | undefined> {
-    const cached = cache.get(me);
-    if (cached) return cached;
-    const res = await db.query<{ active_organisation: string | null }>(
-      'SELECT active_organisation FROM api.users WHERE sub = $1',
-      [me],
-    );
-    return res.rows[0]?.active_organisation;
-  }
-
-  async function choose(db: Db, me: string, id: string) {
-    await db.query('UPDATE api.users SET active_organisation = $2 WHERE sub = $1', [me, id]);
-    await cache.invalidate(db, me);
-  }
 
   app.get(
     '/v1/active-organisation',
@@ -47,24 +67,7 @@ export function activeOrganisation(
     async (request) => {
       const me = sub(request);
       const mark = cache.mark();
-      return asTenant(pool, me, async (db) => {
-        const id = await stored(db, me);
-        // Membership is checked every time: leaving an organisation needs no cache invalidation.
-        const org = id ? await organisationOf(db, me, id) : undefined;
-        if (org) {
-          cache.set(me, org.id, mark);
-          return org;
-        }
-        // Unset, or the caller left it: switch to the default membership, else the oldest one.
-        const next = await db.query<{ id: string }>(
-          `SELECT o.id FROM api.organisations o JOIN api.memberships m ON m.organisation_id = o.id AND m.user_sub = $1
-           ORDER BY o.is_default DESC, m.created_at, o.id LIMIT 1`,
-          [me],
-        );
-        const chosen = next.rows[0]?.id as string;
-        await choose(db, me, chosen);
-        return organisationOf(db, me, chosen);
-      });
+      return asTenant(pool, me, (db) => resolveActive(db, cache, me, mark));
     },
   );
 
@@ -89,7 +92,7 @@ export function activeOrganisation(
       return asTenant(pool, me, async (db) => {
         const org = await organisationOf(db, me, request.body.id);
         if (!org) return notFound(reply, request.body.id);
-        await choose(db, me, request.body.id);
+        await choose(db, cache, me, request.body.id);
         return org;
       });
     },

@@ -3,6 +3,7 @@ import { installJsonErrors, resourceServer, runService, secret, text } from '../
 import { ActiveOrganisationCache } from './active-cache.js';
 import { activeOrganisation } from './active-organisation.js';
 import { testDataAdmin } from './admin.js';
+import { entities } from './entities.js';
 import { migrations } from './migrations.js';
 import { organisations } from './organisations.js';
 
@@ -95,6 +96,7 @@ await runService({
     );
     app.addHook('onClose', () => cache.close());
     activeOrganisation(app, pool, cache, scopes);
+    entities(app, pool, cache, scopes);
     testDataAdmin(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });

@@ -82,4 +82,55 @@ export const migrations: Migration[] = [
     CREATE POLICY member_reads ON audit FOR SELECT USING (organisation_id IN (SELECT my_organisations()));
     CREATE POLICY member_writes ON audit FOR INSERT WITH CHECK (organisation_id IN (SELECT my_organisations()))`,
   },
+  {
+    id: '003_entities',
+    // Registers, schemas and objects belong to one organisation. An object's register and schema
+    // are referenced together with the object's organisation, so the database itself refuses an
+    // object whose register or schema belongs to another organisation.
+    sql: `CREATE TABLE registers (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      organisation_id uuid NOT NULL REFERENCES organisations ON DELETE CASCADE,
+      name text NOT NULL,
+      description text NOT NULL DEFAULT '',
+      created_by text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      UNIQUE (id, organisation_id)
+    );
+    CREATE TABLE schemas (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      organisation_id uuid NOT NULL REFERENCES organisations ON DELETE CASCADE,
+      name text NOT NULL,
+      description text NOT NULL DEFAULT '',
+      created_by text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      UNIQUE (id, organisation_id)
+    );
+    CREATE TABLE objects (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      organisation_id uuid NOT NULL REFERENCES organisations ON DELETE CASCADE,
+      register_id uuid NOT NULL,
+      schema_id uuid NOT NULL,
+      name text NOT NULL,
+      data jsonb NOT NULL DEFAULT '{}',
+      created_by text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      FOREIGN KEY (register_id, organisation_id) REFERENCES registers (id, organisation_id),
+      FOREIGN KEY (schema_id, organisation_id) REFERENCES schemas (id, organisation_id)
+    );
+    CREATE INDEX registers_organisation ON registers (organisation_id, name);
+    CREATE INDEX schemas_organisation ON schemas (organisation_id, name);
+    CREATE INDEX objects_organisation ON objects (organisation_id, name);
+    CREATE INDEX objects_register ON objects (register_id);
+    CREATE INDEX objects_schema ON objects (schema_id);
+    GRANT SELECT, INSERT, UPDATE, DELETE ON registers, schemas, objects TO api_tenant;
+    ALTER TABLE registers ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE schemas ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE objects ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY members ON registers USING (organisation_id IN (SELECT my_organisations()));
+    CREATE POLICY members ON schemas USING (organisation_id IN (SELECT my_organisations()));
+    CREATE POLICY members ON objects USING (organisation_id IN (SELECT my_organisations()))`,
+  },
 ];

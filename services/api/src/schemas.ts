@@ -80,3 +80,63 @@ export const description = { type: 'string', maxLength: DESCRIPTION_MAX } as con
 
 /** Errors a route may answer with, for the OpenAPI document. */
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, errorBody]));
+
+const timestamps = {
+  created_by: { type: 'string' },
+  created_at: { type: 'string', format: 'date-time' },
+  updated_at: { type: 'string', format: 'date-time' },
+} as const;
+
+/** A register or a schema: a named thing of one organisation. */
+export const namedEntity = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    organisation_id: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    ...timestamps,
+  },
+  required: ['id', 'organisation_id', 'name', 'description', 'created_by', 'created_at', 'updated_at'],
+} as const;
+
+export const object = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    organisation_id: { type: 'string', format: 'uuid' },
+    register: { type: 'string', format: 'uuid' },
+    schema: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    data: { type: 'object', additionalProperties: true },
+    ...timestamps,
+  },
+  required: [
+    'id',
+    'organisation_id',
+    'register',
+    'schema',
+    'name',
+    'data',
+    'created_by',
+    'created_at',
+    'updated_at',
+  ],
+} as const;
+
+export const newObject = {
+  type: 'object',
+  properties: {
+    name,
+    register: { type: 'string', format: 'uuid' },
+    schema: { type: 'string', format: 'uuid' },
+    data: { type: 'object', additionalProperties: true, default: {} },
+  },
+  required: ['name', 'register', 'schema'],
+  additionalProperties: false,
+} as const;
+
+export const searchPaging = {
+  ...paging,
+  properties: { ...paging.properties, name: { type: 'string', maxLength: NAME_MAX } },
+} as const;
