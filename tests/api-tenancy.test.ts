@@ -90,6 +90,7 @@ t.test('2 organisation CRUD: create, read, update, search with paging, and the e
 t.test('3 membership: add, many organisations, leave, and the refusals', async (t) => {
   const alice = await newTenant(t);
   const bob = await newTenant(t);
+  await bob.call('GET', '/v1/organisations'); // a first visit: bob joins the default
   const one = await createOrganisation(t, alice, 'One');
   const two = await createOrganisation(t, alice, 'Two');
   for (const org of [one, two]) {
@@ -163,6 +164,7 @@ t.test('3 concurrent joins and leaves lose nothing; two leaves cannot strand a u
   t.equal((await alice.call('GET', `/v1/organisations/${org.id}/stats`)).json.members, 7, 'and every leave');
 
   const bob = await newTenant(t);
+  await bob.call('GET', '/v1/organisations'); // a first visit: bob joins the default
   await alice.call('POST', `/v1/organisations/${org.id}/members`, { user: bob.sub, role: 'member' });
   const mine = (await bob.call('GET', '/v1/organisations')).json.items as { id: string }[];
   t.equal(mine.length, 2);
@@ -189,6 +191,7 @@ t.test(
     t.equal((await again.call('GET', '/v1/active-organisation')).json.id, org.id, 'kept across logins');
 
     const bob = await newTenant(t);
+    await bob.call('GET', '/v1/organisations'); // a first visit: bob joins the default
     await alice.call('POST', `/v1/organisations/${org.id}/members`, { user: bob.sub, role: 'member' });
     await bob.call('PUT', '/v1/active-organisation', { id: org.id });
     await bob.call('DELETE', `/v1/organisations/${org.id}/members/${bob.sub}`);

@@ -36,7 +36,11 @@ t.test('an admin creates a user, stored with a scrypt hash only, and deletes it'
   const username = `TEST ${s.runId} alice`.replaceAll(' ', '_');
   const created = await call('POST', '/admin/users', { username, password: 'correct horse battery' });
   t.equal(created.status, 201);
-  t.match(created.body, { username, created_at: String });
+  t.match(
+    created.body,
+    { id: /^[0-9a-f-]{36}$/, username, created_at: String },
+    'the id is the sub of their tokens',
+  );
   t.teardown(() => call('DELETE', `/admin/users/${encodeURIComponent(username)}`));
 
   const db = new pg.Client({ connectionString: s.postgres });

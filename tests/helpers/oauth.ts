@@ -70,6 +70,8 @@ export function pkce() {
 export interface User {
   username: string;
   password: string;
+  /** The auth service's id of the user: the `sub` of their tokens. */
+  id: string;
 }
 
 const adminHeaders = {
@@ -92,7 +94,7 @@ export async function newUser(t: Test, name = 'user'): Promise<User> {
       headers: { authorization: adminHeaders.authorization },
     }),
   );
-  return user;
+  return { ...user, id: res.json.id as string };
 }
 
 export interface Client {

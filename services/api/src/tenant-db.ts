@@ -5,7 +5,8 @@ export type Db = pg.PoolClient;
 
 /**
  * Runs `fn` in one transaction as the caller: first the caller's first visit is recorded (a new
- * user joins the default organisation), then the transaction drops to the api_tenant role with
+ * user who belongs nowhere yet joins the default organisation; one invited before their first
+ * visit stays where they were invited), then the transaction drops to the api_tenant role with
  * the caller's id set, so row-level security applies to every query `fn` makes, whatever its
  * own WHERE clauses say.
  */
@@ -20,7 +21,8 @@ export function asTenant<T>(pool: pg.Pool, sub: string, fn: (db: Db) => Promise<
     if (first.rowCount) {
       await db.query(
         `INSERT INTO api.memberships (organisation_id, user_sub, role)
-         SELECT id, $1, 'member' FROM api.organisations WHERE is_default ON CONFLICT DO NOTHING`,
+         SELECT id, $1, 'member' FROM api.organisations
+         WHERE is_default AND NOT EXISTS (SELECT 1 FROM api.memberships WHERE user_sub = $1)`,
         [sub],
       );
     }

@@ -29,14 +29,15 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
     if (typeof password !== 'string' || password.length < 8 || password.length > 1000) {
       return jsonError(reply, 400, 'invalid_request', 'password must be 8 to 1000 characters');
     }
-    const res = await pool.query<{ created_at: Date }>(
+    const res = await pool.query<{ id: string; created_at: Date }>(
       `INSERT INTO auth.users (username, password_hash) VALUES ($1, $2)
-       ON CONFLICT (username) DO NOTHING RETURNING created_at`,
+       ON CONFLICT (username) DO NOTHING RETURNING id, created_at`,
       [username, await hashPassword(password)],
     );
     const row = res.rows[0];
     if (!row) return jsonError(reply, 409, 'user_exists', `a user "${username}" exists already`);
-    return reply.code(201).send({ username, created_at: row.created_at.toISOString() });
+    // The id is the `sub` of the user's tokens: what the api knows them by (e.g. to invite them).
+    return reply.code(201).send({ id: row.id, username, created_at: row.created_at.toISOString() });
   });
 
   // RFC 9068 tokens keep verifying: the retired key stays in the JWKS until they expire.
