@@ -4,6 +4,7 @@ import { ActiveOrganisationCache } from './active-cache.js';
 import { activeOrganisation } from './active-organisation.js';
 import { testDataAdmin } from './admin.js';
 import { entities } from './entities.js';
+import { mcp } from './mcp.js';
 import { migrations } from './migrations.js';
 import { organisations } from './organisations.js';
 
@@ -97,6 +98,7 @@ await runService({
     app.addHook('onClose', () => cache.close());
     activeOrganisation(app, pool, cache, scopes);
     entities(app, pool, cache, scopes);
+    mcp(app, scopes);
     testDataAdmin(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });
