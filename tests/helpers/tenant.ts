@@ -52,10 +52,17 @@ export async function createOrganisation(t: Test, owner: Tenant, name: string, d
   const id = res.json.id as string;
   t.teardown(async () => {
     // Members who are only here must go first: nobody is left without an organisation.
-    const members = await owner.call('GET', `/v1/organisations/${id}/members?limit=100`);
-    for (const m of (members.json.items as { user: string; role: string }[] | undefined) ?? []) {
-      if (m.role !== 'owner')
-        await owner.call('DELETE', `/v1/organisations/${id}/members/${encodeURIComponent(m.user)}`);
+    for (;;) {
+      const page = await owner.call('GET', `/v1/organisations/${id}/members?limit=100`);
+      const others = ((page.json.items as { user: string; role: string }[] | undefined) ?? []).filter(
+        (m) => m.role !== 'owner',
+      );
+      if (others.length === 0) break;
+      await Promise.all(
+        others.map((m) =>
+          owner.call('DELETE', `/v1/organisations/${id}/members/${encodeURIComponent(m.user)}`),
+        ),
+      );
     }
     await owner.call('DELETE', `/v1/organisations/${id}`);
   });
