@@ -15,9 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
-import { withPostgres } from './stack.js';
+import { waitUntilUp, withPostgres } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -59,18 +58,7 @@ async function startServer(
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const ok = await request(`${url}${readyPath}`).then(
-      async (r) => {
-        await r.body.dump();
-        return r.statusCode === 200;
-      },
-      () => false,
-    );
-    if (ok) break;
-    if (i > 200 || child.exitCode !== null) throw new Error(`${script} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntilUp(`${url}${readyPath}`, child);
   return {
     url,
     stop: async () => {

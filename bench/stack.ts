@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { request } from 'undici';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -28,3 +29,20 @@ export async function withStack<T>(work: (urls: Record<string, string>) => Promi
 /** A real PostgreSQL for a benchmark (the reference stack's), its URL handed to `work`. */
 export const withPostgres = <T>(work: (databaseUrl: string) => Promise<T>): Promise<T> =>
   withStack((urls) => work(urls.postgres as string));
+
+/** Waits until `url` answers 200 (10 s at most), or fails early if `child` exits. */
+export async function waitUntilUp(url: string, child?: { exitCode: number | null }): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await request(url).then(
+      async (r) => {
+        await r.body.dump();
+        return r.statusCode === 200;
+      },
+      () => false,
+    );
+    if (ok) return;
+    if (child && child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
