@@ -55,7 +55,7 @@ export async function createOrganisation(t: Test, owner: Tenant, name: string, d
     for (;;) {
       const page = await owner.call('GET', `/v1/organisations/${id}/members?limit=100`);
       const others = ((page.json.items as { user: string; role: string }[] | undefined) ?? []).filter(
-        (m) => m.role !== 'owner',
+        (m) => m.user !== owner.sub,
       );
       if (others.length === 0) break;
       await Promise.all(

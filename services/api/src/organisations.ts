@@ -304,7 +304,15 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
         if (!target) return jsonError(reply, 404, 'not_found', `${user} is not a member`);
         if (user !== me && role === 'member')
           return forbidden(reply, 'only an owner or an admin removes members');
-        if (target === 'owner') return conflict(reply, 'the owner stays; delete the organisation instead');
+        const founder = await db.query<{ owner: string }>(
+          'SELECT owner FROM api.organisations WHERE id = $1',
+          [id],
+        );
+        if (user === founder.rows[0]?.owner) {
+          return conflict(reply, 'the owner stays; delete the organisation instead');
+        }
+        if (user !== me && target === 'owner' && role !== 'owner')
+          return forbidden(reply, 'only an owner removes an owner');
         // One user's membership changes queue here, so that two leaves at once cannot both pass the check.
         await db.query('SELECT 1 FROM api.users WHERE sub = $1 FOR UPDATE', [me]);
         if (user === me) {
