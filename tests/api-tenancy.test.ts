@@ -4,6 +4,7 @@
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
+import { asTenant } from '../services/api/src/tenant-db.js';
 import { stack } from './helpers/stack.js';
 import { ALL_SCOPES, callAs, createOrganisation, newTenant } from './helpers/tenant.js';
 
@@ -295,6 +296,15 @@ t.test(
     t.same(await readAs(alice.sub), [1, 1, 1], 'its owner reads it');
     t.same(await readAs(bob.sub), [0, 0, 0], 'another tenant reads nothing');
     t.same(await readAs(null), [0, 0, 0], 'no tenant context reads nothing');
+    // The api's own transaction wrapper, the one every route uses: the same rule holds inside it.
+    const pool = new pg.Pool({ connectionString: s.postgres, max: 1 });
+    t.teardown(() => pool.end());
+    const inside = await asTenant(pool, bob.sub, async (tx) => ({
+      user: (await tx.query('SELECT current_user AS u')).rows[0].u,
+      unfiltered: (await tx.query('SELECT id FROM api.organisations')).rows.map((r) => r.id),
+    }));
+    t.equal(inside.user, 'api_tenant', 'routes run their queries as api_tenant');
+    t.notOk(inside.unfiltered.includes(org.id), 'and an unfiltered SELECT there shows no other tenant');
     const role = await db.query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'api_tenant'");
     t.same(role.rows[0], { rolsuper: false, rolbypassrls: false }, 'the api role can bypass nothing');
   },

@@ -3,6 +3,11 @@ import { transaction } from '../../kit/src/index.js';
 
 export type Db = pg.PoolClient;
 
+// Users whose first visit is on record (committed): their requests skip that bookkeeping write.
+// Bounded, so a flood of one-off users cannot grow it without limit; forgetting costs one upsert.
+const seen = new Set<string>();
+const SEEN_MAX = 100_000;
+
 /**
  * Runs `fn` in one transaction as the caller: first the caller's first visit is recorded (a new
  * user who belongs nowhere yet joins the default organisation; one invited before their first
@@ -10,26 +15,35 @@ export type Db = pg.PoolClient;
  * the caller's id set, so row-level security applies to every query `fn` makes, whatever its
  * own WHERE clauses say.
  */
-export function asTenant<T>(pool: pg.Pool, sub: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  return transaction(pool, async (db) => {
-    const first = await db.query(
-      `INSERT INTO api.users (sub, first_seen) VALUES ($1, now())
-       ON CONFLICT (sub) DO UPDATE SET first_seen = now() WHERE users.first_seen IS NULL
-       RETURNING sub`,
-      [sub],
-    );
-    if (first.rowCount) {
-      await db.query(
-        `INSERT INTO api.memberships (organisation_id, user_sub, role)
-         SELECT id, $1, 'member' FROM api.organisations
-         WHERE is_default AND NOT EXISTS (SELECT 1 FROM api.memberships WHERE user_sub = $1)`,
-        [sub],
-      );
-    }
-    await db.query("SELECT set_config('app.user_sub', $1, true)", [sub]);
-    await db.query('SET LOCAL ROLE api_tenant');
+export async function asTenant<T>(pool: pg.Pool, sub: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const result = await transaction(pool, async (db) => {
+    if (!seen.has(sub)) await firstVisit(db, sub);
+    // One round trip for both: the caller's id for the policies, and the role they apply to.
+    await db.query("SELECT set_config('app.user_sub', $1, true), set_config('role', 'api_tenant', true)", [
+      sub,
+    ]);
     return fn(db);
   });
+  if (seen.size >= SEEN_MAX) seen.clear();
+  seen.add(sub);
+  return result;
+}
+
+async function firstVisit(db: Db, sub: string): Promise<void> {
+  const first = await db.query(
+    `INSERT INTO api.users (sub, first_seen) VALUES ($1, now())
+     ON CONFLICT (sub) DO UPDATE SET first_seen = now() WHERE users.first_seen IS NULL
+     RETURNING sub`,
+    [sub],
+  );
+  if (first.rowCount) {
+    await db.query(
+      `INSERT INTO api.memberships (organisation_id, user_sub, role)
+       SELECT id, $1, 'member' FROM api.organisations
+       WHERE is_default AND NOT EXISTS (SELECT 1 FROM api.memberships WHERE user_sub = $1)`,
+      [sub],
+    );
+  }
 }
 
 /** One audit entry, in the organisation it concerns, in the same transaction as the change. */
