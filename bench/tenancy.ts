@@ -141,8 +141,11 @@ await withStack(async (urls) => {
     const db = await pool.connect();
     try {
       await db.query('BEGIN');
-      await db.query("SELECT set_config('app.user_sub', $1, true)", [alice.sub]);
-      if (rls) await db.query('SET LOCAL ROLE api_tenant');
+      // The same round trips either way, as the api makes them (tenant-db.ts); only the role differs.
+      await db.query("SELECT set_config('app.user_sub', $1, true), set_config('role', $2, true)", [
+        alice.sub,
+        rls ? 'api_tenant' : 'none',
+      ]);
       await db.query(sql, [alice.sub]);
       await db.query(members, [big.id]);
       await db.query('COMMIT');
