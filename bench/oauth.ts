@@ -13,9 +13,8 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import type { Test } from 'tap';
 import { resourceServer } from '../services/kit/src/index.js';
-import { withStack } from './stack.js';
+import { helpersFor, withStack } from './stack.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,23 +34,8 @@ const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)] as number;
 
 await withStack(async (urls) => {
-  // The test helpers run the real flow (admin API, registration, login form, PKCE); they read
-  // the stack from the environment, as under `just test`.
-  Object.assign(process.env, {
-    REALSTACK_RUN_ID: urls.runId,
-    REALSTACK_AUTH_URL: urls.auth,
-    REALSTACK_API_URL: urls.api,
-    REALSTACK_POSTGRES_URL: urls.postgres,
-  });
-  const { loadToolkitConfig } = await import('../src/config.js');
-  const { env } = loadToolkitConfig(process.cwd(), process.env);
-  Object.assign(process.env, {
-    REALSTACK_ADMIN_TOKEN: env.REALSTACK_ADMIN_TOKEN,
-    REALSTACK_RESOURCE_SECRET: env.REALSTACK_RESOURCE_SECRET,
-  });
-  const oauth = await import('../tests/helpers/oauth.js');
-  const cleanups: (() => unknown)[] = [];
-  const scope = { name: 'bench', teardown: (fn: () => unknown) => void cleanups.push(fn) } as unknown as Test;
+  // The test helpers run the real flow: admin API, registration, login form, PKCE.
+  const { oauth, secrets, scope, cleanup } = await helpersFor(urls);
 
   // 1. The refresh grant.
   const families = await Promise.all(Array.from({ length: workers }, () => oauth.tokensFor(scope)));
@@ -82,13 +66,13 @@ await withStack(async (urls) => {
         authUrl: urls.auth as string,
         scopes: ['profile'],
         jwksCooldownMs: 30_000,
-        ...(introspect ? { introspectionSecret: env.REALSTACK_RESOURCE_SECRET as string } : {}),
+        ...(introspect ? { introspectionSecret: secrets.resourceSecret } : {}),
       });
       const handler = async () => ({ ok: true });
       app.get('/open', handler);
       app.get('/checked', { preHandler: requireScope('profile') }, handler);
       await app.listen({ port: 0, host: '127.0.0.1' });
-      cleanups.push(() => app.close());
+      scope.teardown(() => app.close());
       return { introspect, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
     }),
   );
@@ -118,7 +102,7 @@ await withStack(async (urls) => {
     return `| ${v.name} | ${Math.round(rps)} | ${median(xs.map((x) => x.p99))} ms | ${(rps / base).toFixed(2)} | ${v === variants[0] ? '' : `${perRequest.toFixed(2)} ms`} |`;
   });
 
-  for (const fn of cleanups.reverse()) await fn();
+  await cleanup();
   process.stdout.write(
     `refresh: ${workers} sequential clients for ${seconds} s\n\n| path | req/s | p99 |\n|---|---|---|\n${refreshRow}\n\n` +
       `api verification: ${seconds} s x ${rounds} rounds per variant, ${connections} connections, medians\n\n` +

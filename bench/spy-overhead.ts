@@ -1,12 +1,15 @@
 /**
  * The coverage spy's cost on throughput and p99 latency: the same server with coverage off and
  * on, side by side in one run, rounds interleaved (off, on, off, on, ...) so that drift of the
- * machine hits both alike. Two targets: the api's database-bound GET /health (a query per
- * request) and a hello-world fastify route, the floor V8's block coverage sets.
+ * machine hits both alike. Three targets: the api's real tenant-scoped read (GET
+ * /v1/organisations with a token: JWT checks, a transaction under row-level security, two
+ * queries), its GET /health (one query), and a hello-world fastify route, the floor V8's block
+ * coverage sets.
  *
  *   node dist/bench/spy-overhead.js [--seconds 5] [--rounds 3] [--connections 10]
  *
- * Needs nothing running: it starts a process-engine stack for PostgreSQL and takes it down.
+ * Needs nothing running: it starts a process-engine stack (PostgreSQL, and auth for the token and
+ * its JWKS) and takes it down. The measured api processes check JWTs without introspection.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort } from '../src/util/net.js';
-import { waitUntilUp, withPostgres } from './stack.js';
+import { helpersFor, waitUntilUp, withStack } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -70,23 +73,34 @@ async function startServer(
   };
 }
 
-async function load(url: string): Promise<{ rps: number; p99: number }> {
-  const result = await autocannon({ url, connections, duration: seconds });
+async function load(url: string, headers: Record<string, string>): Promise<{ rps: number; p99: number }> {
+  const result = await autocannon({ url, connections, duration: seconds, headers });
+  if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} answers were not 2xx`);
   return { rps: result.requests.average, p99: result.latency.p99 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-async function measure(name: string, script: string, env: Record<string, string>, pathname: string) {
-  const off = await startServer(script, env, pathname, false);
-  const on = await startServer(script, env, pathname, true);
+/** `pathname` measured with `headers`; `ready` answers 200 once the server is up. */
+async function measure(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  {
+    pathname,
+    ready = pathname,
+    headers = {},
+  }: { pathname: string; ready?: string; headers?: Record<string, string> },
+) {
+  const off = await startServer(script, env, ready, false);
+  const on = await startServer(script, env, ready, true);
   const samples = { off: [] as { rps: number; p99: number }[], on: [] as { rps: number; p99: number }[] };
   try {
-    await load(`${off.url}${pathname}`); // warm-up, both
-    await load(`${on.url}${pathname}`);
+    await load(`${off.url}${pathname}`, headers); // warm-up, both
+    await load(`${on.url}${pathname}`, headers);
     for (let i = 0; i < rounds; i++) {
-      samples.off.push(await load(`${off.url}${pathname}`));
-      samples.on.push(await load(`${on.url}${pathname}`));
+      samples.off.push(await load(`${off.url}${pathname}`, headers));
+      samples.on.push(await load(`${on.url}${pathname}`, headers));
     }
   } finally {
     await off.stop();
@@ -101,25 +115,33 @@ async function measure(name: string, script: string, env: Record<string, string>
   return `| ${name} | ${Math.round(o.rps)} | ${Math.round(n.rps)} | ${(n.rps / o.rps).toFixed(2)} | ${o.p99} ms | ${n.p99} ms |`;
 }
 
-const rows = await withPostgres(async (database) => [
-  await measure(
-    'api `GET /health` (one PostgreSQL query)',
-    'dist/services/api/src/main.js',
-    {
-      DATABASE_URL: database,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      ENV_FILE: '/nonexistent',
-      // Needed to start; /health never contacts the auth service.
-      ISSUER: 'http://127.0.0.1:4000',
-      AUTH_URL: 'http://127.0.0.1:4000',
-      RESOURCE: 'https://api.realstack.test',
-      REALSTACK_ADMIN_TOKEN: 'bench-admin-token-of-32-characters',
-    },
-    '/health',
-  ),
-  await measure('hello-world fastify route', 'dist/bench/hello-server.js', {}, '/'),
-]);
+const rows = await withStack(async (urls) => {
+  const { tenant, secrets, scope, cleanup } = await helpersFor(urls);
+  const alice = await tenant.newTenant(scope);
+  for (let i = 0; i < 20; i++) await tenant.createOrganisation(scope, alice, `Spy ${i}`);
+  const api = {
+    DATABASE_URL: urls.postgres as string,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ENV_FILE: '/nonexistent',
+    ISSUER: new URL(urls.auth as string).origin,
+    AUTH_URL: urls.auth as string,
+    RESOURCE: 'https://api.realstack.test',
+    REALSTACK_ADMIN_TOKEN: secrets.adminToken,
+  };
+  const script = 'dist/services/api/src/main.js';
+  const measured = [
+    await measure('api `GET /v1/organisations` (token, RLS transaction, 2 queries)', script, api, {
+      pathname: '/v1/organisations',
+      ready: '/health',
+      headers: { authorization: `Bearer ${alice.token}` },
+    }),
+    await measure('api `GET /health` (one PostgreSQL query)', script, api, { pathname: '/health' }),
+    await measure('hello-world fastify route', 'dist/bench/hello-server.js', {}, { pathname: '/' }),
+  ];
+  await cleanup();
+  return measured;
+});
 process.stdout.write(
   `${seconds} s x ${rounds} rounds per mode, ${connections} connections, medians\n\n` +
     '| route | req/s off | req/s on | on/off | p99 off | p99 on |\n|---|---|---|---|---|---|\n' +

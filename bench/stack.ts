@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import type { Test } from 'tap';
 import { request } from 'undici';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -45,4 +46,39 @@ export async function waitUntilUp(url: string, child?: { exitCode: number | null
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${url} did not come up`);
+}
+
+/**
+ * The test helpers (tests/helpers: the real OAuth flow, tenants), pointed at a benchmark's stack
+ * the way `just test` points them at the test stack: through the environment. Returns the
+ * credentials from .env too, and a stand-in for tap's `t` whose teardowns run at `cleanup()`.
+ */
+export async function helpersFor(urls: Record<string, string>) {
+  Object.assign(process.env, {
+    REALSTACK_RUN_ID: urls.runId,
+    REALSTACK_AUTH_URL: urls.auth,
+    REALSTACK_API_URL: urls.api,
+    REALSTACK_POSTGRES_URL: urls.postgres,
+  });
+  const { loadToolkitConfig } = await import('../src/config.js');
+  const { env } = loadToolkitConfig(process.cwd(), process.env);
+  const secrets = {
+    adminToken: env.REALSTACK_ADMIN_TOKEN as string,
+    resourceSecret: env.REALSTACK_RESOURCE_SECRET as string,
+  };
+  Object.assign(process.env, {
+    REALSTACK_ADMIN_TOKEN: secrets.adminToken,
+    REALSTACK_RESOURCE_SECRET: secrets.resourceSecret,
+  });
+  const cleanups: (() => unknown)[] = [];
+  const scope = { name: 'bench', teardown: (fn: () => unknown) => void cleanups.push(fn) } as unknown as Test;
+  return {
+    oauth: await import('../tests/helpers/oauth.js'),
+    tenant: await import('../tests/helpers/tenant.js'),
+    secrets,
+    scope,
+    cleanup: async () => {
+      for (const fn of cleanups.reverse()) await fn();
+    },
+  };
 }

@@ -16,9 +16,8 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import type { Test } from 'tap';
 import { freePort } from '../src/util/net.js';
-import { waitUntilUp, withStack } from './stack.js';
+import { helpersFor, waitUntilUp, withStack } from './stack.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,20 +32,8 @@ const connections = Number(values.connections);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 await withStack(async (urls) => {
-  Object.assign(process.env, {
-    REALSTACK_RUN_ID: urls.runId,
-    REALSTACK_AUTH_URL: urls.auth,
-    REALSTACK_API_URL: urls.api,
-    REALSTACK_POSTGRES_URL: urls.postgres,
-  });
-  const { loadToolkitConfig } = await import('../src/config.js');
-  const { env } = loadToolkitConfig(process.cwd(), process.env);
-  Object.assign(process.env, {
-    REALSTACK_ADMIN_TOKEN: env.REALSTACK_ADMIN_TOKEN,
-    REALSTACK_RESOURCE_SECRET: env.REALSTACK_RESOURCE_SECRET,
-  });
-  const { newTenant, createOrganisation } = await import('../tests/helpers/tenant.js');
-  const scope = { name: 'bench', teardown: () => undefined } as unknown as Test;
+  const { tenant, secrets, scope } = await helpersFor(urls);
+  const { newTenant, createOrganisation } = tenant;
 
   // The data: alice owns "Big" (120 more members) and 55 more organisations.
   const alice = await newTenant(scope);
@@ -78,7 +65,7 @@ await withStack(async (urls) => {
       ISSUER: new URL(urls.auth as string).origin,
       AUTH_URL: urls.auth as string,
       RESOURCE: 'https://api.realstack.test',
-      REALSTACK_ADMIN_TOKEN: env.REALSTACK_ADMIN_TOKEN as string,
+      REALSTACK_ADMIN_TOKEN: secrets.adminToken,
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
