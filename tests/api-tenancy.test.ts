@@ -211,6 +211,30 @@ t.test(
   },
 );
 
+t.test('7 the active-organisation cache is per user: never shared, cleared on demand', async (t) => {
+  const alice = await newTenant(t);
+  const bob = await newTenant(t);
+  const mine = await createOrganisation(t, alice, 'Cache alice');
+  const theirs = await createOrganisation(t, bob, 'Cache bob');
+  await alice.call('PUT', '/v1/active-organisation', { id: mine.id });
+  await bob.call('PUT', '/v1/active-organisation', { id: theirs.id });
+  for (let i = 0; i < 3; i++) {
+    const [a, b] = await Promise.all([
+      alice.call('GET', '/v1/active-organisation'),
+      bob.call('GET', '/v1/active-organisation'),
+    ]);
+    t.equal(a.json.id, mine.id, `read ${i}: alice gets hers`);
+    t.equal(b.json.id, theirs.id, `read ${i}: bob gets his`);
+  }
+  t.equal((await alice.call('DELETE', '/v1/active-organisation/cache')).status, 204, 'cleared on demand');
+  t.equal(
+    (await alice.call('GET', '/v1/active-organisation')).json.id,
+    mine.id,
+    'the stored choice answers again',
+  );
+  t.equal((await bob.call('GET', '/v1/active-organisation')).json.id, theirs.id, 'and bob is untouched');
+});
+
 t.test(
   '9 edge cases: no token, malformed JSON, SQL injection, limits, Unicode, nulls; never a 500',
   async (t) => {
