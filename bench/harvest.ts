@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
-import { withPostgres } from './stack.js';
+import { apiEnvironment, waitUntilUp, withStack } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -47,17 +47,13 @@ const runs = Number(values.runs);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The api under the spy; `dumps` snapshots, each after one request; then a graceful stop. */
-async function makeDumps(database: string, dir: string): Promise<void> {
+async function makeDumps(urls: Record<string, string>, dir: string): Promise<void> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--enable-source-maps', 'dist/services/api/src/main.js'], {
     cwd: root,
     env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: database,
+      ...apiEnvironment(urls),
       PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      ENV_FILE: '/nonexistent',
       REALSTACK_SERVICE: 'api',
       REALSTACK_SOURCE_ROOT: root,
       NODE_OPTIONS: `--require ${path.join(root, 'coverage-spy', 'index.cjs')}`,
@@ -73,7 +69,7 @@ async function makeDumps(database: string, dir: string): Promise<void> {
       },
       () => 0,
     );
-  while ((await hit()) !== 200) await sleep(50);
+  await waitUntilUp(`http://127.0.0.1:${port}/health`, child);
   const count = () => readdirSync(dir).filter((f) => f.startsWith('coverage-')).length;
   for (let i = 1; i < dumps; i++) {
     await hit();
@@ -192,7 +188,7 @@ try {
   }
   const raw = path.join(work, 'api', 'raw', 'api-1');
   mkdirSync(raw, { recursive: true });
-  await withPostgres((database) => makeDumps(database, raw));
+  await withStack((urls) => makeDumps(urls, raw));
   flatForC8(path.join(work, 'api', 'raw'), path.join(work, 'api-flat'));
   out += compare(`${dumps} snapshots of the api`, path.join(work, 'api'), path.join(work, 'api-flat'));
   process.stdout.write(out);

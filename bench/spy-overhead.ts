@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort } from '../src/util/net.js';
-import { helpersFor, waitUntilUp, withStack } from './stack.js';
+import { apiEnvironment, helpersFor, waitUntilUp, withStack } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -116,19 +116,10 @@ async function measure(
 }
 
 const rows = await withStack(async (urls) => {
-  const { tenant, secrets, scope, cleanup } = await helpersFor(urls);
+  const { tenant, scope, cleanup } = await helpersFor(urls);
   const alice = await tenant.newTenant(scope);
   for (let i = 0; i < 20; i++) await tenant.createOrganisation(scope, alice, `Spy ${i}`);
-  const api = {
-    DATABASE_URL: urls.postgres as string,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    ENV_FILE: '/nonexistent',
-    ISSUER: new URL(urls.auth as string).origin,
-    AUTH_URL: urls.auth as string,
-    RESOURCE: 'https://api.realstack.test',
-    REALSTACK_ADMIN_TOKEN: secrets.adminToken,
-  };
+  const api = apiEnvironment(urls);
   const script = 'dist/services/api/src/main.js';
   const measured = [
     await measure('api `GET /v1/organisations` (token, RLS transaction, 2 queries)', script, api, {

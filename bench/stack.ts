@@ -27,10 +27,6 @@ export async function withStack<T>(work: (urls: Record<string, string>) => Promi
   }
 }
 
-/** A real PostgreSQL for a benchmark (the reference stack's), its URL handed to `work`. */
-export const withPostgres = <T>(work: (databaseUrl: string) => Promise<T>): Promise<T> =>
-  withStack((urls) => work(urls.postgres as string));
-
 /** Waits until `url` answers 200 (10 s at most), or fails early if `child` exits. */
 export async function waitUntilUp(url: string, child?: { exitCode: number | null }): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -80,5 +76,24 @@ export async function helpersFor(urls: Record<string, string>) {
     cleanup: async () => {
       for (const fn of cleanups.reverse()) await fn();
     },
+  };
+}
+
+/**
+ * The environment of an api process a benchmark starts on a stack's database: JWT checks against
+ * the stack's auth service, no introspection, quiet logs, no .env.
+ */
+export function apiEnvironment(urls: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: urls.postgres as string,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ENV_FILE: '/nonexistent',
+    ISSUER: new URL(urls.auth as string).origin,
+    AUTH_URL: urls.auth as string,
+    RESOURCE: 'https://api.realstack.test',
+    // Required to start; no benchmark calls the admin endpoint.
+    REALSTACK_ADMIN_TOKEN: 'bench-admin-token-of-32-characters',
   };
 }

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../src/util/net.js';
-import { helpersFor, waitUntilUp, withStack } from './stack.js';
+import { apiEnvironment, helpersFor, waitUntilUp, withStack } from './stack.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +32,7 @@ const connections = Number(values.connections);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 await withStack(async (urls) => {
-  const { tenant, secrets, scope } = await helpersFor(urls);
+  const { tenant, scope } = await helpersFor(urls);
   const { newTenant, createOrganisation } = tenant;
 
   // The data: alice owns "Big" (120 more members) and 55 more organisations.
@@ -58,18 +58,7 @@ await withStack(async (urls) => {
   // 1. Through a JWT-only api process on the same database.
   const port = await freePort();
   const api = spawn(process.execPath, ['dist/services/api/src/main.js'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      ENV_FILE: '/nonexistent',
-      DATABASE_URL: urls.postgres as string,
-      ISSUER: new URL(urls.auth as string).origin,
-      AUTH_URL: urls.auth as string,
-      RESOURCE: 'https://api.realstack.test',
-      REALSTACK_ADMIN_TOKEN: secrets.adminToken,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-    },
+    env: { ...apiEnvironment(urls), PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
