@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { ActiveOrganisationCache } from './active-cache.js';
 import { notFound, organisationOf, type RouteOptions } from './organisations.js';
 import * as schema from './schemas.js';
-import { asTenant, type Db } from './tenant-db.js';
+import { asTenant, caller, type Db } from './tenant-db.js';
 
 async function choose(db: Db, cache: ActiveOrganisationCache, me: string, id: string) {
   await db.query('UPDATE api.users SET active_organisation = $2 WHERE sub = $1', [me, id]);
@@ -51,7 +51,6 @@ export function activeOrganisation(
   { read, write }: RouteOptions,
 ): void {
   const tags = ['active organisation'];
-  const sub = (request: { token?: { sub: string } }) => request.token?.sub as string;
 
   app.get(
     '/v1/active-organisation',
@@ -65,7 +64,7 @@ export function activeOrganisation(
       },
     },
     async (request) => {
-      const me = sub(request);
+      const me = caller(request);
       const mark = cache.mark();
       return asTenant(pool, me, (db) => resolveActive(db, cache, me, mark));
     },
@@ -88,7 +87,7 @@ export function activeOrganisation(
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       return asTenant(pool, me, async (db) => {
         const org = await organisationOf(db, me, request.body.id);
         if (!org) return notFound(reply, request.body.id);
@@ -109,7 +108,7 @@ export function activeOrganisation(
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       await asTenant(pool, me, (db) => cache.invalidate(db, me));
       return reply.code(204).send();
     },

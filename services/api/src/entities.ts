@@ -5,7 +5,7 @@ import type { ActiveOrganisationCache } from './active-cache.js';
 import { resolveActive } from './active-organisation.js';
 import type { RouteOptions } from './organisations.js';
 import * as schema from './schemas.js';
-import { asTenant, audit, type Db } from './tenant-db.js';
+import { asTenant, audit, caller, type Db, likeTerm, pageOf } from './tenant-db.js';
 
 interface Paging {
   limit: number;
@@ -20,7 +20,6 @@ interface NewObject {
   data: Record<string, unknown>;
 }
 
-const likeTerm = (term: string | undefined) => (term ? `%${term.replace(/[\\%_]/g, '\\$&')}%` : null);
 const OBJECT_COLUMNS =
   'id, organisation_id, register_id AS register, schema_id AS schema, name, data, created_by, created_at, updated_at';
 const BULK_MAX = 100;
@@ -37,7 +36,6 @@ export function entities(
   cache: ActiveOrganisationCache,
   { read, write }: RouteOptions,
 ): void {
-  const sub = (request: { token?: { sub: string } }) => request.token?.sub as string;
   const notFound = (reply: FastifyReply, what: string, id: string) =>
     jsonError(reply, 404, 'not_found', `no ${what} ${id} in your active organisation`);
 
@@ -72,16 +70,15 @@ export function entities(
       },
       async (request) => {
         const { limit, offset, name } = request.query;
-        return inActive(sub(request), async (db, org) => {
-          const where = `FROM api.${table} WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)`;
-          const total = await db.query<{ n: string }>(`SELECT count(*) AS n ${where}`, [org, likeTerm(name)]);
-          const items = await db.query(`SELECT ${COLUMNS} ${where} ORDER BY name, id LIMIT $3 OFFSET $4`, [
-            org,
-            likeTerm(name),
+        return inActive(caller(request), async (db, org) => {
+          return pageOf(db, {
+            columns: COLUMNS,
+            from: `FROM api.${table} WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)`,
+            args: [org, likeTerm(name)],
+            orderBy: 'name, id',
             limit,
             offset,
-          ]);
-          return { items: items.rows, total: Number(total.rows[0]?.n), limit, offset };
+          });
         });
       },
     );
@@ -103,7 +100,7 @@ export function entities(
         },
       },
       async (request, reply) => {
-        const me = sub(request);
+        const me = caller(request);
         const created = await inActive(me, async (db, org) => {
           const res = await db.query(
             `INSERT INTO api.${table} (organisation_id, name, description, created_by) VALUES ($1, $2, $3, $4)
@@ -129,7 +126,7 @@ export function entities(
         },
       },
       async (request, reply) => {
-        const row = await inActive(sub(request), async (db, org) => {
+        const row = await inActive(caller(request), async (db, org) => {
           const res = await db.query(
             `SELECT ${COLUMNS} FROM api.${table} WHERE id = $1 AND organisation_id = $2`,
             [request.params.id, org],
@@ -152,7 +149,7 @@ export function entities(
         },
       },
       async (request, reply) => {
-        const me = sub(request);
+        const me = caller(request);
         return inActive(me, async (db, org) => {
           const role = await db.query<{ role: string }>(
             'SELECT role FROM api.memberships WHERE organisation_id = $1 AND user_sub = $2',
@@ -228,16 +225,16 @@ export function entities(
     },
     async (request) => {
       const { limit, offset, name, register, schema: schemaId } = request.query;
-      return inActive(sub(request), async (db, org) => {
-        const where = `FROM api.objects WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)
-                       AND ($3::uuid IS NULL OR register_id = $3) AND ($4::uuid IS NULL OR schema_id = $4)`;
-        const args = [org, likeTerm(name), register ?? null, schemaId ?? null];
-        const total = await db.query<{ n: string }>(`SELECT count(*) AS n ${where}`, args);
-        const items = await db.query(
-          `SELECT ${OBJECT_COLUMNS} ${where} ORDER BY name, id LIMIT $5 OFFSET $6`,
-          [...args, limit, offset],
-        );
-        return { items: items.rows, total: Number(total.rows[0]?.n), limit, offset };
+      return inActive(caller(request), async (db, org) => {
+        return pageOf(db, {
+          columns: OBJECT_COLUMNS,
+          from: `FROM api.objects WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)
+                 AND ($3::uuid IS NULL OR register_id = $3) AND ($4::uuid IS NULL OR schema_id = $4)`,
+          args: [org, likeTerm(name), register ?? null, schemaId ?? null],
+          orderBy: 'name, id',
+          limit,
+          offset,
+        });
       });
     },
   );
@@ -254,7 +251,7 @@ export function entities(
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const out = await inActive(me, (db, org) => insertObjects(db, org, me, [request.body]));
       if ('missing' in out)
         return jsonError(reply, 404, 'not_found', `no ${out.missing} in your active organisation`);
@@ -286,7 +283,7 @@ export function entities(
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const out = await inActive(me, (db, org) => insertObjects(db, org, me, request.body.items));
       if ('missing' in out)
         return jsonError(reply, 404, 'not_found', `no ${out.missing} in your active organisation`);
@@ -306,7 +303,7 @@ export function entities(
       },
     },
     async (request, reply) => {
-      const row = await inActive(sub(request), async (db, org) => {
+      const row = await inActive(caller(request), async (db, org) => {
         const res = await db.query(
           `SELECT ${OBJECT_COLUMNS} FROM api.objects WHERE id = $1 AND organisation_id = $2`,
           [request.params.id, org],
@@ -329,7 +326,7 @@ export function entities(
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       return inActive(me, async (db, org) => {
         const res = await db.query('DELETE FROM api.objects WHERE id = $1 AND organisation_id = $2', [
           request.params.id,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from '
 import type pg from 'pg';
 import { jsonError } from '../../kit/src/index.js';
 import * as schema from './schemas.js';
-import { asTenant, audit, type Db } from './tenant-db.js';
+import { asTenant, audit, caller, type Db, likeTerm, pageOf } from './tenant-db.js';
 
 type Role = 'owner' | 'admin' | 'member';
 
@@ -23,9 +23,6 @@ export const notFound = (reply: FastifyReply, id: string) =>
   jsonError(reply, 404, 'not_found', `no organisation ${id}`);
 const forbidden = (reply: FastifyReply, why: string) => jsonError(reply, 403, 'forbidden', why);
 const conflict = (reply: FastifyReply, why: string) => jsonError(reply, 409, 'conflict', why);
-
-/** LIKE's own characters in a search term match themselves. */
-const likeTerm = (term: string) => `%${term.replace(/[\\%_]/g, '\\$&')}%`;
 
 async function roleIn(db: Db, sub: string, organisationId: string): Promise<Role | undefined> {
   const res = await db.query<{ role: Role }>(
@@ -50,7 +47,6 @@ export async function organisationOf(db: Db, sub: string, id: string) {
  */
 export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write }: RouteOptions): void {
   const tags = ['organisations'];
-  const sub = (request: { token?: { sub: string } }) => request.token?.sub as string;
 
   app.get<{ Querystring: Paging & { name?: string } }>(
     '/v1/organisations',
@@ -68,18 +64,18 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
     },
     async (request) => {
       const { limit, offset, name } = request.query;
-      const me = sub(request);
-      return asTenant(pool, me, async (db) => {
-        const filter = `FROM api.organisations o JOIN api.memberships m ON m.organisation_id = o.id AND m.user_sub = $1
-                        WHERE ($2::text IS NULL OR o.name ILIKE $2)`;
-        const term = name ? likeTerm(name) : null;
-        const total = await db.query<{ n: string }>(`SELECT count(*) AS n ${filter}`, [me, term]);
-        const items = await db.query(
-          `SELECT ${ORG_COLUMNS}, m.role ${filter} ORDER BY o.name, o.id LIMIT $3 OFFSET $4`,
-          [me, term, limit, offset],
-        );
-        return { items: items.rows, total: Number(total.rows[0]?.n), limit, offset };
-      });
+      const me = caller(request);
+      return asTenant(pool, me, (db) =>
+        pageOf(db, {
+          columns: `${ORG_COLUMNS}, m.role`,
+          from: `FROM api.organisations o JOIN api.memberships m ON m.organisation_id = o.id AND m.user_sub = $1
+                 WHERE ($2::text IS NULL OR o.name ILIKE $2)`,
+          args: [me, likeTerm(name)],
+          orderBy: 'o.name, o.id',
+          limit,
+          offset,
+        }),
+      );
     },
   );
 
@@ -100,7 +96,7 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const created = await asTenant(pool, me, async (db) => {
         const id = (await db.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]?.id as string;
         await db.query(
@@ -130,8 +126,8 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const org = await asTenant(pool, sub(request), (db) =>
-        organisationOf(db, sub(request), request.params.id),
+      const org = await asTenant(pool, caller(request), (db) =>
+        organisationOf(db, caller(request), request.params.id),
       );
       return org ?? notFound(reply, request.params.id);
     },
@@ -155,7 +151,7 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id } = request.params;
       return asTenant(pool, me, async (db) => {
         const role = await roleIn(db, me, id);
@@ -184,7 +180,7 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id } = request.params;
       return asTenant(pool, me, async (db) => {
         const role = await roleIn(db, me, id);
@@ -217,21 +213,19 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id } = request.params;
       const { limit, offset } = request.query;
       return asTenant(pool, me, async (db) => {
         if (!(await roleIn(db, me, id))) return notFound(reply, id);
-        const total = await db.query<{ n: string }>(
-          'SELECT count(*) AS n FROM api.memberships WHERE organisation_id = $1',
-          [id],
-        );
-        const items = await db.query(
-          `SELECT user_sub AS user, role, created_at FROM api.memberships WHERE organisation_id = $1
-           ORDER BY created_at, user_sub LIMIT $2 OFFSET $3`,
-          [id, limit, offset],
-        );
-        return { items: items.rows, total: Number(total.rows[0]?.n), limit, offset };
+        return pageOf(db, {
+          columns: 'user_sub AS user, role, created_at',
+          from: 'FROM api.memberships WHERE organisation_id = $1',
+          args: [id],
+          orderBy: 'created_at, user_sub',
+          limit,
+          offset,
+        });
       });
     },
   );
@@ -257,7 +251,7 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id } = request.params;
       return asTenant(pool, me, async (db) => {
         const role = await roleIn(db, me, id);
@@ -295,7 +289,7 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id, user } = request.params;
       return asTenant(pool, me, async (db) => {
         const role = await roleIn(db, me, id);
@@ -353,7 +347,7 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id } = request.params;
       return asTenant(pool, me, async (db) => {
         if (!(await roleIn(db, me, id))) return notFound(reply, id);
@@ -382,20 +376,19 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       },
     },
     async (request, reply) => {
-      const me = sub(request);
+      const me = caller(request);
       const { id } = request.params;
       const { limit, offset } = request.query;
       return asTenant(pool, me, async (db) => {
         if (!(await roleIn(db, me, id))) return notFound(reply, id);
-        const total = await db.query<{ n: string }>(
-          'SELECT count(*) AS n FROM api.audit WHERE organisation_id = $1',
-          [id],
-        );
-        const items = await db.query(
-          'SELECT id::int, organisation_id, actor, action, detail, at FROM api.audit WHERE organisation_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3',
-          [id, limit, offset],
-        );
-        return { items: items.rows, total: Number(total.rows[0]?.n), limit, offset };
+        return pageOf(db, {
+          columns: 'id::int, organisation_id, actor, action, detail, at',
+          from: 'FROM api.audit WHERE organisation_id = $1',
+          args: [id],
+          orderBy: 'id DESC',
+          limit,
+          offset,
+        });
       });
     },
   );

@@ -61,3 +61,27 @@ export async function audit(
     detail,
   ]);
 }
+
+/** The caller a route acts for: the `sub` of the token its preHandler verified. */
+export const caller = (request: { token?: { sub: string } }): string => request.token?.sub as string;
+
+/** A name search: LIKE's own characters in the term match themselves; no term, no filter (null). */
+export const likeTerm = (term: string | undefined): string | null =>
+  term ? `%${term.replace(/[\\%_]/g, '\\$&')}%` : null;
+
+/**
+ * One page of a list and the list's total, as every list route answers: `from` is the FROM and
+ * WHERE clause over `args`; LIMIT and OFFSET become the next two parameters.
+ */
+export async function pageOf(
+  db: Db,
+  q: { columns: string; from: string; args: unknown[]; orderBy: string; limit: number; offset: number },
+) {
+  const total = await db.query<{ n: string }>(`SELECT count(*) AS n ${q.from}`, q.args);
+  const n = q.args.length;
+  const items = await db.query(
+    `SELECT ${q.columns} ${q.from} ORDER BY ${q.orderBy} LIMIT $${n + 1} OFFSET $${n + 2}`,
+    [...q.args, q.limit, q.offset],
+  );
+  return { items: items.rows, total: Number(total.rows[0]?.n), limit: q.limit, offset: q.offset };
+}

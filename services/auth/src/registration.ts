@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { jsonError } from '../../kit/src/index.js';
+import { bearerToken, jsonError } from '../../kit/src/index.js';
 import {
   type ClientMetadata,
   type MetadataError,
   parseClientMetadata,
   READ_ONLY_FIELDS,
 } from './client-metadata.js';
-import { bearerToken, hashSecret, newSecret, secretMatches } from './tokens.js';
+import { hashSecret, newSecret, secretMatches } from './tokens.js';
 
 interface ClientRow {
   client_id: string;

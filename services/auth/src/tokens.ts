@@ -15,8 +15,3 @@ export function secretMatches(secret: string, stored: string | null | undefined)
   const b = Buffer.from(stored);
   return a.length === b.length && timingSafeEqual(a, b);
 }
-
-/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive). */
-export function bearerToken(header: string | undefined): string | undefined {
-  return /^bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
-}

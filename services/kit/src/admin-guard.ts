@@ -2,6 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jsonError } from './errors.js';
 
+/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive). */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+}
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
@@ -12,7 +17,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function adminGuard(adminToken: string) {
   const expected = digest(adminToken);
   return (request: FastifyRequest, reply: FastifyReply): boolean => {
-    const token = /^bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearerToken(request.headers.authorization);
     if (token && timingSafeEqual(digest(token), expected)) return true;
     jsonError(
       reply.header('www-authenticate', 'Bearer'),

@@ -1,4 +1,4 @@
-export { adminGuard } from './admin-guard.js';
+export { adminGuard, bearerToken } from './admin-guard.js';
 export { ConfigError, loadConfig, port, postgresUrl, secret, text, type VarSpec } from './config.js';
 export { connectPool, DatabaseUnreachableError, redactUrl, transaction } from './db.js';
 export { installJsonErrors, jsonError } from './errors.js';
