@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
+import { median } from './measure.js';
 import { apiEnvironment, waitUntilUp, withStack } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -96,7 +97,6 @@ function timed(args: string[]): Sample {
   return { seconds, maxRssMb: kb / 1024 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const c8 = path.join(root, 'node_modules', 'c8', 'bin', 'c8.js');
 // The same reports as realstack's, and without the spy's own file, which realstack leaves out.
 const reporters = [

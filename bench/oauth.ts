@@ -10,26 +10,14 @@
  *
  *   node dist/bench/oauth.js [--seconds 5] [--rounds 3] [--connections 10] [--workers 8]
  */
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { resourceServer } from '../services/kit/src/index.js';
+import { loadOptions, median } from './measure.js';
 import { helpersFor, withStack } from './stack.js';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
-    workers: { type: 'string', default: '8' },
-  },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const connections = Number(values.connections);
-const workers = Number(values.workers);
+const { seconds, rounds, connections, workers } = loadOptions({ workers: 8 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)] as number;
 

@@ -16,22 +16,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { freePort } from '../src/util/net.js';
+import { loadOptions, median } from './measure.js';
 import { apiEnvironment, helpersFor, waitUntilUp, withStack } from './stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
-  },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const connections = Number(values.connections);
+const { seconds, rounds, connections } = loadOptions();
 
 interface Server {
   url: string;
@@ -78,8 +69,6 @@ async function load(url: string, headers: Record<string, string>): Promise<{ rps
   if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} answers were not 2xx`);
   return { rps: result.requests.average, p99: result.latency.p99 };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** `pathname` measured with `headers`; `ready` answers 200 once the server is up. */
 async function measure(

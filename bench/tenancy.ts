@@ -13,23 +13,13 @@
  *   node dist/bench/tenancy.js [--seconds 5] [--rounds 3] [--connections 10]
  */
 import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../src/util/net.js';
+import { loadOptions, median } from './measure.js';
 import { apiEnvironment, helpersFor, waitUntilUp, withStack } from './stack.js';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
-  },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const connections = Number(values.connections);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const { seconds, rounds, connections } = loadOptions();
 
 await withStack(async (urls) => {
   const { tenant, scope } = await helpersFor(urls);
