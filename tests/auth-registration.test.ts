@@ -258,6 +258,36 @@ t.test('G5 PUT with read-only fields → 400', async (t) => {
   t.equal(other.status, 400, 'client_id must be its own');
 });
 
+t.test('RFC 7591 §2: software_id stays the same across updates; a PUT must repeat it', async (t) => {
+  const c = await register(t, {
+    redirect_uris: [redirect],
+    token_endpoint_auth_method: 'none',
+    software_id: `TEST ${s.runId}`,
+  });
+  t.equal(c.software_id, `TEST ${s.runId}`, 'registered and returned');
+  const put = (software_id?: string) =>
+    call(
+      'PUT',
+      c.registration_client_uri,
+      {
+        client_id: c.client_id,
+        redirect_uris: [redirect],
+        token_endpoint_auth_method: 'none',
+        ...(software_id !== undefined ? { software_id } : {}),
+      },
+      auth(c),
+    );
+  for (const [label, res] of [
+    ['changed', await put('another')],
+    ['left out', await put()],
+  ] as const) {
+    t.equal(res.status, 400, label);
+    t.equal(res.body.error, 'invalid_client_metadata', label);
+    t.match(res.body.error_description, `software_id cannot change (it is "TEST ${s.runId}")`, label);
+  }
+  t.equal((await put(`TEST ${s.runId}`)).status, 200, 'repeated: accepted');
+});
+
 t.test('G6 DELETE → 204; the client and its registration token are gone', async (t) => {
   const res = await call('POST', `${s.auth}/register`, {
     client_name: `TEST ${s.runId} G6`,

@@ -2,11 +2,11 @@ import swagger from '@fastify/swagger';
 import { installJsonErrors, resourceServer, runService, secret, text } from '../../kit/src/index.js';
 import { ActiveOrganisationCache } from './active-cache.js';
 import { activeOrganisation } from './active-organisation.js';
-import { testDataAdmin } from './admin.js';
 import { entities } from './entities.js';
 import { mcp } from './mcp.js';
 import { migrations } from './migrations.js';
 import { organisations } from './organisations.js';
+import { testData } from './test-data.js';
 
 const whole = (raw: string): number => {
   const n = Number(raw);
@@ -99,6 +99,6 @@ await runService({
     activeOrganisation(app, pool, cache, scopes);
     entities(app, pool, cache, scopes);
     mcp(app, scopes);
-    testDataAdmin(app, pool, config.REALSTACK_ADMIN_TOKEN);
+    testData(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });

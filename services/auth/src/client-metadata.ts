@@ -10,6 +10,8 @@ export interface ClientMetadata {
   client_name?: string;
   client_uri?: string;
   scope?: string;
+  /** RFC 7591 §2: names the client software, the same across its updates. */
+  software_id?: string;
 }
 
 export class MetadataError extends Error {
@@ -115,5 +117,7 @@ export function parseClientMetadata(body: unknown): ClientMetadata {
   if (uri !== undefined) metadata.client_uri = uri;
   const scope = optionalString(b, 'scope', 1000);
   if (scope !== undefined) metadata.scope = scope;
+  const softwareId = optionalString(b, 'software_id', 200);
+  if (softwareId !== undefined) metadata.software_id = softwareId;
   return metadata;
 }

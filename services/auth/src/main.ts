@@ -9,6 +9,7 @@ import { migrations } from './migrations.js';
 import { FailureLimiter } from './rate-limit.js';
 import { registration } from './registration.js';
 import { revocation } from './revocation.js';
+import { testData } from './test-data.js';
 import { token } from './token.js';
 
 /** An issuer is an https (or loopback http) URL without query or fragment (RFC 8414 §2). */
@@ -82,5 +83,6 @@ await runService({
       limiter,
     });
     admin(app, pool, config.REALSTACK_ADMIN_TOKEN);
+    testData(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });

@@ -144,6 +144,16 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
         'token_endpoint_auth_method cannot change; register a new client',
       );
     }
+    // RFC 7591 §2: software_id "SHOULD remain the same across multiple updates"; here it must,
+    // which is also what lets `just test-cleanup` find a test client whose name was changed.
+    if (metadata.software_id !== row.metadata.software_id) {
+      return jsonError(
+        reply,
+        400,
+        'invalid_client_metadata',
+        `software_id cannot change (it is ${row.metadata.software_id === undefined ? 'unset' : `"${row.metadata.software_id}"`}); send it as registered`,
+      );
+    }
     await pool.query('UPDATE auth.clients SET metadata = $2 WHERE client_id = $1', [row.client_id, metadata]);
     return noStore(reply).send(view({ ...row, metadata }));
   });

@@ -5,3 +5,4 @@ export { installJsonErrors, jsonError } from './errors.js';
 export { type Migration, migrate } from './migrate.js';
 export { type AccessToken, type ResourceServerOptions, resourceServer } from './resource-server.js';
 export { EXIT, runService, type ServiceContext, type ServiceDefinition } from './service.js';
+export { type TestDataHandlers, type TestRecord, type TestScope, testDataRoutes } from './test-data.js';

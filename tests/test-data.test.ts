@@ -1,0 +1,77 @@
+// The test-data protocol both services speak to `realstack cleanup` (services/kit/src/test-data.ts):
+// POST /admin/test-data/list and /delete, behind the admin token, scoped to one run. Each test
+// uses run ids of its own, so deleting touches nothing of the tests beside it.
+import t from 'tap';
+import { request } from 'undici';
+import { testRunId } from './helpers/cli.js';
+import { stack } from './helpers/stack.js';
+import { newTenant } from './helpers/tenant.js';
+
+const s = stack();
+const admin = { authorization: `Bearer ${process.env.REALSTACK_ADMIN_TOKEN}` };
+
+async function call(url: string, body: unknown, headers: Record<string, string> = admin) {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: JSON of many shapes, each checked by the assertions
+  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
+}
+
+t.test('both services refuse the test-data API without the admin token, and a malformed scope', async (t) => {
+  for (const base of [s.auth, s.api]) {
+    for (const action of ['list', 'delete']) {
+      const url = `${base}/admin/test-data/${action}`;
+      t.equal((await call(url, {}, {})).status, 401, `${url} without the token`);
+      t.equal(
+        (await call(url, {}, { authorization: 'Bearer wrong' })).status,
+        401,
+        `${url} with a wrong one`,
+      );
+      const bad = await call(url, { run: 'a b' });
+      t.equal(bad.status, 400, `${url} with a run id that is not one`);
+      t.equal(bad.json.error, 'invalid_request');
+    }
+  }
+});
+
+t.test('a run scope finds that run’s data only; deleting it leaves another run’s', async (t) => {
+  const alice = await newTenant(t);
+  const [mine, theirs] = [testRunId('mine'), testRunId('theirs')];
+  for (const run of [mine, theirs])
+    t.equal((await alice.call('POST', '/v1/organisations', { name: `TEST ${run} org` })).status, 201);
+  const list = (run: string) => call(`${s.api}/admin/test-data/list`, { run });
+  t.same(
+    (await list(mine)).json.records.organisations.map((o: { name: string }) => o.name),
+    [`TEST ${mine} org`],
+  );
+  t.same((await call(`${s.api}/admin/test-data/delete`, { run: mine })).json, {
+    service: 'api',
+    removed: { organisations: 1, objects: 0, users: 0 },
+  });
+  t.same((await list(mine)).json.records.organisations, [], 'gone');
+  t.equal((await list(theirs)).json.records.organisations.length, 1, 'the other run’s is still there');
+  await call(`${s.api}/admin/test-data/delete`, { run: theirs });
+});
+
+t.test('auth lists a run’s users as subjects, which the api owns data for', async (t) => {
+  const run = testRunId('subj');
+  const user = await call(`${s.auth}/admin/users`, {
+    username: `TEST_${run}_w0_x`,
+    password: 'long enough pw',
+  });
+  t.equal(user.status, 201);
+  const listed = await call(`${s.auth}/admin/test-data/list`, { run });
+  t.same(listed.json.subjects, [user.json.id]);
+  t.same(
+    listed.json.records.users.map((u: { name: string }) => u.name),
+    [`TEST_${run}_w0_x`],
+  );
+  t.same((await call(`${s.auth}/admin/test-data/delete`, { run })).json.removed, {
+    clients: 0,
+    users: 1,
+    tokens: 0,
+  });
+});
