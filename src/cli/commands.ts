@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { execa } from 'execa';
+import { runCleanup } from '../cleanup/cleanup.js';
 import type { ToolkitConfig } from '../config.js';
 import { checkGatesOfLastReport, loadCoverageConfig } from '../coverage/gates.js';
 import { describeOutcome, reportCoverage } from '../coverage/pipeline.js';
+import { describeFindings, diagnose } from '../diagnose/diagnose.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } from '../engine/docker.js';
 import { postgresBinDir } from '../engine/postgres-binaries.js';
@@ -45,6 +47,7 @@ export const commands: Record<string, Command> = {
     async run(config, values) {
       const { engine, instances } = await startStack(ensureSecrets(config), {
         scale: parseScale(values.scale),
+        keep: true,
         log,
         prepare: prepareImages(config, log),
       });
@@ -141,6 +144,36 @@ export const commands: Record<string, Command> = {
   test: {
     passThrough: true,
     run: (config, _values, args) => runTests(config, args, log),
+  },
+
+  cleanup: {
+    options: {
+      show: { type: 'boolean' },
+      run: { type: 'string' },
+      'older-than': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    run: (config, values) =>
+      runCleanup(
+        config,
+        {
+          show: Boolean(values.show),
+          json: Boolean(values.json),
+          ...(values.run !== undefined ? { run: values.run as string } : {}),
+          ...(values['older-than'] !== undefined ? { olderThan: values['older-than'] as string } : {}),
+        },
+        log,
+      ),
+  },
+
+  diagnose: {
+    async run(config) {
+      const found = await diagnose(config);
+      process.stdout.write(`${describeFindings(found)}\n`);
+      const failed = found.filter((f) => f.status === 'FAIL').length;
+      log(failed ? `${failed} problem${failed === 1 ? '' : 's'} found` : 'no problem found');
+      return failed ? 1 : 0;
+    },
   },
 
   'test-coverage': {

@@ -15,10 +15,16 @@ usage: realstack <command> [options]
   wait                    wait until the running stack is ready
   doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
   images [--stand-ins]    build the images the docker engine runs (cached)
-  test [tap args]         stack up if needed, run the tests, print "N passed, N failed"
+  test [--set S] [--jobs N|auto] [--by-module] [--update-golden] [tap args]
+                          stack up if needed, run the tests (set: all, serial,
+                          parallel-safe, smoke, golden), print "N passed, N failed"
   test-coverage [tap args]
                           the same on a fresh stack with the coverage spy; then graceful
                           stop, harvest, reports under coverage/, gaps and gates, down
+  cleanup [--show] [--run ID] [--older-than 24h] [--json]
+                          test data in the services ("TEST " names, or one run's) and
+                          resources of dead runs: listed (--show) or removed
+  diagnose                what is wrong with the stack or the last run, and what to do
   coverage snapshot       every instrumented process writes a dump now, without stopping
   coverage harvest        stop the running stack gracefully and copy its dumps to coverage/raw/
   coverage report         reports again from the harvested dumps in coverage/raw/

@@ -12,6 +12,8 @@ import type { CopiedCoverage, Engine, Health, Instance, StopResult, UpOptions } 
 
 export const RUN_LABEL = 'dev.realstack.run';
 export const STARTED_LABEL = 'dev.realstack.started';
+/** The run's state file: the reaper asks it whether the run is still alive. */
+export const STATE_LABEL = 'dev.realstack.state';
 const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
 const NUMBER_LABEL = 'com.docker.compose.container-number';
@@ -88,7 +90,11 @@ export class DockerEngine implements Engine {
 
   /** An overlay that labels every service, the default network and every named volume with the run. */
   private labelsFile(): string {
-    const labels = { [RUN_LABEL]: this.run.runId, [STARTED_LABEL]: this.run.startedAt };
+    const labels = {
+      [RUN_LABEL]: this.run.runId,
+      [STARTED_LABEL]: this.run.startedAt,
+      [STATE_LABEL]: this.store.file(this.run.runId),
+    };
     const overlay = {
       services: Object.fromEntries(this.stack.services.map((s) => [s.name, { labels }])),
       networks: { default: { labels } },

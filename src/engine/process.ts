@@ -47,6 +47,13 @@ const runnerScript = fileURLToPath(new URL('./runner.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Running, not merely a zombie: a runner whose parent has exited waits for init to reap it. */
+/** A run's temp dir is `<tmp>/realstack-run-<run id>-XXXXXX`: how the reaper recognises one. */
+export const RUN_TMP_PREFIX = 'realstack-run-';
+export const runOfTmpDir = (entry: string): string | undefined =>
+  entry.startsWith(RUN_TMP_PREFIX)
+    ? /^(.+)-[A-Za-z0-9]{6}$/.exec(entry.slice(RUN_TMP_PREFIX.length))?.[1]
+    : undefined;
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -126,7 +133,7 @@ export class ProcessEngine implements Engine {
   }
 
   async up(options: UpOptions): Promise<void> {
-    const tmpDir = mkdtempSync(path.join(os.tmpdir(), `realstack-${this.run.runId}-`));
+    const tmpDir = mkdtempSync(path.join(os.tmpdir(), `${RUN_TMP_PREFIX}${this.run.runId}-`));
     // PostgreSQL runs as `nobody` when we are root, and must reach its data dir.
     chmodSync(tmpDir, 0o755);
     this.run.detail = { tmpDir, processes: [] } satisfies Detail;

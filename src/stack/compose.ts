@@ -25,6 +25,11 @@ export interface ServiceSpec {
    */
   knownPortVar?: string;
   healthPath?: string;
+  /**
+   * A path of an OAuth-protected service that answers 200 to any valid access token
+   * (label dev.realstack.token-probe): where `diagnose` ends its token round trip.
+   */
+  tokenProbe?: string;
   /** Container path and the host path it holds, from the `dev.realstack.source-root` label. */
   sourceRoot?: { container: string; host: string };
   /** Bind mounts of host paths (`./dir:/path[:ro]`), absolute on both sides. */
@@ -194,6 +199,7 @@ export function loadStack(files: string[], env: Record<string, string | undefine
       if (first.host !== undefined) spec.hostPort = first.host;
     }
     if (labels['dev.realstack.health-path']) spec.healthPath = labels['dev.realstack.health-path'];
+    if (labels['dev.realstack.token-probe']) spec.tokenProbe = labels['dev.realstack.token-probe'];
     if (labels['dev.realstack.known-port'] === 'true' && portVar) spec.knownPortVar = portVar[1];
     const root = labels['dev.realstack.source-root'];
     if (root) {

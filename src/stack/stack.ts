@@ -63,7 +63,7 @@ export function openRun(config: ToolkitConfig): Engine {
   return engineFor(config, run);
 }
 
-function newRunState(config: ToolkitConfig, engine: EngineName): RunState {
+function newRunState(config: ToolkitConfig, engine: EngineName, keep = false): RunState {
   const runId = config.env.REALSTACK_RUN_ID || newRunId();
   return {
     runId,
@@ -71,7 +71,7 @@ function newRunState(config: ToolkitConfig, engine: EngineName): RunState {
     project: `realstack_${runId}`,
     files: config.composeFiles,
     startedAt: new Date().toISOString(),
-    ownerPid: process.pid,
+    ownerPid: keep ? null : process.pid,
     detail: {},
   };
 }
@@ -101,6 +101,8 @@ async function withKnownPorts(
 export interface UpOptions {
   scale?: Record<string, number>;
   log: Log;
+  /** The stack outlives this process (`up`); otherwise it is this process's, to be reaped with it. */
+  keep?: boolean;
   /** Called before the engine is set up; e.g. to build images for docker. */
   prepare?(engine: EngineName): Promise<void>;
 }
@@ -120,7 +122,7 @@ export async function startStack(
   options.log(`engine: ${choice.name} (${choice.reason})`);
   await options.prepare?.(choice.name);
   const store = new StateStore(config.stateDir);
-  const run = newRunState(config, choice.name);
+  const run = newRunState(config, choice.name, options.keep);
   const engine = engineFor(config, run);
   for (const [svc] of Object.entries(options.scale ?? {})) {
     if (!engine.stack.services.some((s) => s.name === svc)) {

@@ -11,7 +11,11 @@ export interface RunState {
   project: string;
   files: string[];
   startedAt: string;
-  ownerPid: number;
+  /**
+   * The process the stack lives and dies with (`just test` on a fresh stack), or null for a
+   * stack kept until `down` (`just up`). The reaper takes a run whose owner is gone as dead.
+   */
+  ownerPid: number | null;
   /** Per-engine details: the process engine's pids, ports, temp dir. */
   detail: Record<string, unknown>;
 }
@@ -27,6 +31,11 @@ export class StateStore {
     return path.join(this.root, 'runs', runId);
   }
 
+  /** Where a run's state is kept: the docker engine labels every resource with it. */
+  file(runId: string): string {
+    return path.join(this.runDir(runId), 'state.json');
+  }
+
   dir(runId: string): string {
     const dir = this.runDir(runId);
     mkdirSync(dir, { recursive: true });
@@ -34,7 +43,8 @@ export class StateStore {
   }
 
   save(state: RunState): void {
-    const file = path.join(this.dir(state.runId), 'state.json');
+    this.dir(state.runId);
+    const file = this.file(state.runId);
     // Write then rename: a reader never sees half a file.
     writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
@@ -42,7 +52,7 @@ export class StateStore {
 
   load(runId: string): RunState | undefined {
     try {
-      return JSON.parse(readFileSync(path.join(this.runDir(runId), 'state.json'), 'utf8')) as RunState;
+      return JSON.parse(readFileSync(this.file(runId), 'utf8')) as RunState;
     } catch {
       return undefined;
     }

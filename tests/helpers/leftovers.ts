@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
-import { isAlive } from '../../src/engine/process.js';
+import { isAlive, runOfTmpDir } from '../../src/engine/process.js';
 import type { RunState } from '../../src/stack/state.js';
 import { root } from './cli.js';
 
@@ -20,7 +20,7 @@ export async function leftovers(runId: string, pids: number[] = []): Promise<str
   if (existsSync(path.dirname(stateFile(runId)))) found.push('state dir');
   for (const pid of pids) if (isAlive(pid)) found.push(`process ${pid}`);
   for (const entry of readdirSync(os.tmpdir()))
-    if (entry.startsWith(`realstack-${runId}-`)) found.push(`temp dir ${entry}`);
+    if (runOfTmpDir(entry) === runId) found.push(`temp dir ${entry}`);
   const { docker } = dockerEndpoint(process.env);
   const n = await countByLabel(docker, `${RUN_LABEL}=${runId}`).catch(() => 0);
   if (n > 0) found.push(`${n} docker resources`);

@@ -1,0 +1,122 @@
+import type { ToolkitConfig } from '../config.js';
+import type { Engine } from '../engine/types.js';
+import { UserError } from '../errors.js';
+import type { Log } from '../log.js';
+import { openRun } from '../stack/stack.js';
+import { parseAge, type RunVerdict, reapRun, surveyRuns } from './reaper.js';
+import { deleteTestData, listTestData, recordCount, type ServiceTestData } from './test-data.js';
+
+export interface CleanupOptions {
+  /** List only (`test-cleanup-show`). */
+  show: boolean;
+  /** Only this run's test data ("TEST <run> ..."); all "TEST " data without it. */
+  run?: string;
+  /** Kept runs older than this are dead too (default 24h). */
+  olderThan?: string;
+  json: boolean;
+}
+
+const DEFAULT_MAX_AGE = '24h';
+
+/** The stack whose services hold the test data: the one ps/logs/down act on, if it answers. */
+async function dataStack(config: ToolkitConfig, runs: RunVerdict[], log: Log): Promise<Engine | undefined> {
+  let engine: Engine;
+  try {
+    engine = openRun(config);
+  } catch (err) {
+    log(`test data: ${(err as Error).message.replace(/\.$/, '')}; no service to ask`);
+    return undefined;
+  }
+  if (runs.some((r) => r.runId === engine.run.runId && r.dead)) {
+    log(`test data: run ${engine.run.runId} is dead; its data goes with it`);
+    return undefined;
+  }
+  return engine;
+}
+
+function describeData(services: ServiceTestData[], scope: string): string {
+  const lines = [`test data (${scope}):`];
+  for (const s of services) {
+    if (s.unsupported) {
+      lines.push(`  ${s.service}: no test-data API (POST /admin/test-data/list answered 404)`);
+      continue;
+    }
+    lines.push(`  ${s.service}:`);
+    for (const [kind, records] of Object.entries(s.records)) {
+      lines.push(`    ${kind}: ${records.length}`);
+      for (const r of records) {
+        const detail = Object.entries(r.detail ?? {})
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ');
+        lines.push(
+          `      ${r.name === r.id ? r.id : `${r.name}  (${r.id})`}${detail ? `  [${detail}]` : ''}`,
+        );
+      }
+    }
+  }
+  lines.push(`  ${recordCount(services)} records in all`);
+  return lines.join('\n');
+}
+
+function describeRuns(runs: RunVerdict[]): string {
+  if (runs.length === 0) return 'runs: none on this machine';
+  return [
+    'runs:',
+    ...runs.map(
+      (r) =>
+        `  ${r.dead ? 'dead' : 'live'}  ${r.runId}  ${r.reason}${r.resources.length ? `\n        ${r.resources.join(', ')}` : ''}`,
+    ),
+  ].join('\n');
+}
+
+/**
+ * `just test-cleanup-show` / `just test-cleanup`: the running stack's test data, listed or
+ * deleted through the services' admin APIs, and the resources of dead runs, listed or reaped.
+ */
+export async function runCleanup(config: ToolkitConfig, options: CleanupOptions, log: Log): Promise<number> {
+  const olderThan = options.olderThan ?? DEFAULT_MAX_AGE;
+  const maxAgeMs = parseAge(olderThan);
+  if (maxAgeMs === undefined)
+    throw new UserError(`--older-than ${olderThan}: write a number with m, h or d, e.g. 90m, 24h, 2d.`, 2);
+  if (options.run !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(options.run))
+    throw new UserError(`--run ${options.run}: a run id is 1 to 64 letters, digits, _ or -.`, 2);
+  const adminToken = config.env.REALSTACK_ADMIN_TOKEN;
+  const runs = await surveyRuns(config, maxAgeMs);
+  const engine = await dataStack(config, runs, log);
+  if (engine && !adminToken)
+    throw new UserError(
+      'REALSTACK_ADMIN_TOKEN is not set (environment or .env): the services’ admin APIs need it.',
+    );
+  const scope = `run ${engine?.run.runId} (${engine?.name}), ${options.run ? `data of run ${options.run}` : 'every "TEST " record'}`;
+  const data = engine ? await listTestData(engine, adminToken as string, options.run) : undefined;
+
+  if (options.show) {
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ testData: data?.services ?? null, runs }, null, 2)}\n`);
+    } else {
+      if (data) process.stdout.write(`${describeData(data.services, scope)}\n`);
+      process.stdout.write(`${describeRuns(runs)}\n`);
+      if (runs.some((r) => r.dead)) log('`just test-cleanup` removes the test data and the dead runs');
+    }
+    return 0;
+  }
+
+  const removed = engine ? await deleteTestData(engine, adminToken as string, options.run) : [];
+  for (const r of removed) {
+    const what = Object.entries(r.removed).map(([k, n]) => `${n} ${k}`);
+    log(`removed from ${r.service}: ${what.length ? what.join(', ') : 'nothing'}`);
+  }
+  for (const run of runs.filter((r) => r.dead)) {
+    log(`reaping run ${run.runId}: ${run.reason}`);
+    await reapRun(config, run, log);
+  }
+  const left = engine
+    ? recordCount((await listTestData(engine, adminToken as string, options.run)).services)
+    : 0;
+  const reaped = runs.filter((r) => r.dead).length;
+  log(`cleanup done: ${reaped} dead run${reaped === 1 ? '' : 's'} reaped; ${left} test records left`);
+  if (options.json)
+    process.stdout.write(`${JSON.stringify({ removed, reaped: runs.filter((r) => r.dead) }, null, 2)}\n`);
+  return left === 0 ? 0 : 1;
+}

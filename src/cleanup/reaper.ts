@@ -1,0 +1,189 @@
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { ToolkitConfig } from '../config.js';
+import {
+  daemonAnswers,
+  dockerEndpoint,
+  RUN_LABEL,
+  removeByLabel,
+  STARTED_LABEL,
+  STATE_LABEL,
+} from '../engine/docker.js';
+import { isAlive, runOfTmpDir } from '../engine/process.js';
+import type { Log } from '../log.js';
+import { engineFor } from '../stack/stack.js';
+import { type RunState, StateStore } from '../stack/state.js';
+
+/** A run the reaper found: its resources, and whether (and why) it counts as dead. */
+export interface RunVerdict {
+  runId: string;
+  dead: boolean;
+  reason: string;
+  /** "3 containers", "temp dir /tmp/realstack-...", "state .realstack/runs/..." */
+  resources: string[];
+}
+
+interface Found {
+  state?: RunState;
+  stateFile?: string;
+  started?: string;
+  docker: { containers: number; networks: number; volumes: number };
+  tmpDirs: string[];
+}
+
+/** How old a kept run may get: `--older-than 24h`, `90m`, `2d`. */
+export function parseAge(text: string): number | undefined {
+  const m = /^(\d+)(m|h|d)$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+}
+
+const hours = (ms: number) =>
+  ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
+
+function readState(file: string): RunState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RunState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function dockerResources(docker: Docker, found: Map<string, Found>, at: (id: string) => Found) {
+  const filters = { label: [RUN_LABEL] };
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  const note = (labels: Record<string, string> | undefined, kind: keyof Found['docker']) => {
+    const id = labels?.[RUN_LABEL];
+    if (!id) return;
+    const f = at(id);
+    f.docker[kind]++;
+    f.stateFile ??= labels?.[STATE_LABEL];
+    f.started ??= labels?.[STARTED_LABEL];
+  };
+  for (const c of containers) note(c.Labels, 'containers');
+  for (const n of networks) note(n.Labels, 'networks');
+  for (const v of volumes.Volumes ?? []) note(v.Labels ?? undefined, 'volumes');
+  return found;
+}
+
+/**
+ * Every run this machine holds something of (this checkout's state, docker resources labelled
+ * realstack, the process engine's temp dirs), each judged: dead when its owner process is gone,
+ * when it is older than `maxAgeMs`, or when nothing records it any more (a `down` that never
+ * finished). Live runs are listed too, so a user sees what was left alone and why.
+ */
+export async function surveyRuns(
+  config: ToolkitConfig,
+  maxAgeMs: number,
+  now = Date.now(),
+): Promise<RunVerdict[]> {
+  const store = new StateStore(config.stateDir);
+  const found = new Map<string, Found>();
+  const at = (id: string): Found => {
+    let f = found.get(id);
+    if (!f) {
+      f = { docker: { containers: 0, networks: 0, volumes: 0 }, tmpDirs: [] };
+      found.set(id, f);
+    }
+    return f;
+  };
+  for (const state of store.all()) {
+    const f = at(state.runId);
+    f.state = state;
+    f.stateFile = store.file(state.runId);
+  }
+  const { docker } = dockerEndpoint(config.env);
+  if (await daemonAnswers(docker)) await dockerResources(docker, found, at);
+  for (const entry of readdirSync(os.tmpdir())) {
+    const runId = runOfTmpDir(entry);
+    if (runId) at(runId).tmpDirs.push(path.join(os.tmpdir(), entry));
+  }
+
+  return [...found].map(([runId, f]): RunVerdict => {
+    // A run of another checkout is judged by its own state file, which its labels name.
+    f.state ??= f.stateFile && existsSync(f.stateFile) ? readState(f.stateFile) : undefined;
+    const resources = [
+      ...(['containers', 'networks', 'volumes'] as const)
+        .filter((k) => f.docker[k] > 0)
+        .map((k) => `${f.docker[k]} ${f.docker[k] === 1 ? k.slice(0, -1) : k}`),
+      ...f.tmpDirs.map((d) => `temp dir ${d}`),
+      ...(f.state && f.stateFile
+        ? [`state ${path.relative(config.projectDir, f.stateFile) || f.stateFile}`]
+        : []),
+    ];
+    const started = Date.parse(f.state?.startedAt ?? f.started ?? '');
+    const age = Number.isNaN(started) ? undefined : now - started;
+    const verdict = (dead: boolean, reason: string) => ({ runId, dead, reason, resources });
+    if (!f.state) {
+      // Temp dirs alone may belong to another checkout's process-engine run: their processes say.
+      if (f.docker.containers + f.docker.networks + f.docker.volumes === 0 && f.tmpDirs.some(hasLiveProcess))
+        return verdict(false, 'processes of it still run, and no state here names it: left alone');
+      return verdict(true, 'no state records it any more (its `down` never finished)');
+    }
+    if (f.state.engine === 'external') return verdict(false, 'external: not ours to remove');
+    if (f.state.ownerPid !== null && !isAlive(f.state.ownerPid))
+      return verdict(true, `its owner, process ${f.state.ownerPid}, is gone (killed or crashed)`);
+    if (age !== undefined && age > maxAgeMs)
+      return verdict(true, `started ${hours(age)} ago, older than the limit of ${hours(maxAgeMs)}`);
+    return verdict(
+      false,
+      f.state.ownerPid === null
+        ? `kept by \`up\` until \`down\`, ${age === undefined ? '' : `${hours(age)} old`}`
+        : `owned by process ${f.state.ownerPid}, which runs`,
+    );
+  });
+}
+
+/** pid.json files of a process-engine temp dir: the service processes its runners started. */
+function childPids(tmpDir: string): number[] {
+  let services: string[] = [];
+  try {
+    services = readdirSync(tmpDir);
+  } catch {}
+  return services.flatMap((s) => {
+    try {
+      return [(JSON.parse(readFileSync(path.join(tmpDir, s, 'pid.json'), 'utf8')) as { pid: number }).pid];
+    } catch {
+      return [];
+    }
+  });
+}
+
+const hasLiveProcess = (tmpDir: string) => childPids(tmpDir).some(isAlive);
+
+/**
+ * Removes a dead run: through its engine when its state is known (a graceful stop, then
+ * everything it created), and by label and path for whatever is left without one.
+ */
+export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: Log): Promise<void> {
+  const store = new StateStore(config.stateDir);
+  const state = store.load(verdict.runId);
+  if (state) {
+    try {
+      await engineFor(config, state).down();
+    } catch (err) {
+      log(
+        `  ${verdict.runId}: its engine could not take it down (${(err as Error).message}); removing what is left`,
+      );
+    }
+  }
+  const { docker } = dockerEndpoint(config.env);
+  if (await daemonAnswers(docker)) await removeByLabel(docker, `${RUN_LABEL}=${verdict.runId}`);
+  for (const entry of readdirSync(os.tmpdir())) {
+    if (runOfTmpDir(entry) !== verdict.runId) continue;
+    const dir = path.join(os.tmpdir(), entry);
+    for (const pid of childPids(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  store.remove(verdict.runId);
+}

@@ -1,0 +1,243 @@
+// `just test-cleanup-show` / `just test-cleanup` on real leftovers: test data left on purpose in
+// the running services (one renamed, so only the run id can find it) beside records that are
+// not test data and must survive; and the reaper on a run killed with SIGKILL. Serial: cleaning
+// up deletes "TEST " data and reaps dead runs machine-wide.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { request } from 'undici';
+import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
+import { availableEngines } from '../helpers/engines.js';
+import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+import { API_RESOURCE, authorizeAs, authorizeUrl, Browser, get, pkce, redeem } from '../helpers/oauth.js';
+import { stack } from '../helpers/stack.js';
+import { callAs } from '../helpers/tenant.js';
+
+const s = stack();
+const just = path.join(root, 'node_modules', '.bin', 'just');
+const justDo = (...args: string[]) => run(just, args, { cwd: root, env: process.env });
+const admin = {
+  authorization: `Bearer ${process.env.REALSTACK_ADMIN_TOKEN}`,
+  'content-type': 'application/json',
+};
+
+async function json(
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  body?: unknown,
+  headers = {},
+) {
+  const res = await request(url, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body ? JSON.stringify(body) : null,
+  });
+  const text = await res.body.text();
+  // biome-ignore lint/suspicious/noExplicitAny: JSON of many shapes, each checked by the assertions
+  return { status: res.statusCode, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+/** A person and a client of their own, with an api token: what a test leaves behind. */
+async function person(username: string, client: Record<string, unknown>) {
+  const password = randomBytes(12).toString('base64url');
+  const user = await json('POST', `${s.auth}/admin/users`, { username, password }, admin);
+  const registered = await json('POST', `${s.auth}/register`, {
+    redirect_uris: ['http://127.0.0.1:8765/callback'],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    ...client,
+  });
+  const c = registered.json as {
+    client_id: string;
+    redirect_uris: string[];
+    registration_client_uri: string;
+    registration_access_token: string;
+  };
+  const { verifier, challenge } = pkce();
+  const back = await authorizeAs(
+    new Browser(),
+    authorizeUrl(c as never, {
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      scope: 'profile organisations:read organisations:write',
+      resource: API_RESOURCE,
+    }),
+    { username, password, id: user.json.id },
+  );
+  const tokens = await redeem(c as never, back.searchParams.get('code') as string, verifier);
+  return { sub: user.json.id as string, client: c, token: tokens.json.access_token as string };
+}
+
+interface Listing {
+  testData: {
+    service: string;
+    records: Record<string, { id: string; name: string; detail?: Record<string, number> }[]>;
+  }[];
+  runs: { runId: string; dead: boolean; reason: string; resources: string[] }[];
+}
+
+t.test(
+  'test-cleanup-show finds a run’s leftovers, renamed ones too; test-cleanup removes them and nothing else',
+  async (t) => {
+    const left = testRunId('left');
+    // Leftovers on purpose: nothing here deletes them in teardown; `just test-cleanup` must.
+    const leaver = await person(`TEST_${left}_w0_leaver`, {
+      client_name: `TEST ${left} w0 leaver's client`,
+      software_id: `TEST ${left}`,
+    });
+    const renamedClient = await json(
+      'PUT',
+      leaver.client.registration_client_uri,
+      {
+        client_id: leaver.client.client_id,
+        client_name: 'Renamed during a test',
+        software_id: `TEST ${left}`,
+        redirect_uris: leaver.client.redirect_uris,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+      { authorization: `Bearer ${leaver.client.registration_access_token}` },
+    );
+    t.equal(renamedClient.status, 200, 'the client renamed: no "TEST " in its name any more');
+    const org = await callAs(leaver.token, 'POST', '/v1/organisations', { name: `TEST ${left} w0 leftover` });
+    await callAs(leaver.token, 'PATCH', `/v1/organisations/${org.json.id}`, { name: 'Renamed organisation' });
+    await callAs(leaver.token, 'PUT', '/v1/active-organisation', { id: org.json.id });
+    await callAs(leaver.token, 'POST', '/v1/registers', { name: 'left register' });
+    await callAs(leaver.token, 'POST', `/v1/organisations/${org.json.id}/members`, {
+      user: `TEST ${left} ghost`,
+      role: 'member',
+    });
+
+    // Not test data: a person, their client and their organisation, named like anyone's.
+    const keeper = await person(`keeper_${left}`, { client_name: `Keeper ${left}` });
+    const kept = await callAs(keeper.token, 'POST', '/v1/organisations', { name: `Keeper ${left}` });
+    t.teardown(async () => {
+      await callAs(keeper.token, 'DELETE', `/v1/organisations/${kept.json.id}`);
+      await json('DELETE', keeper.client.registration_client_uri, undefined, {
+        authorization: `Bearer ${keeper.client.registration_access_token}`,
+      });
+      await json('DELETE', `${s.auth}/admin/users/keeper_${left}`, undefined, {
+        authorization: admin.authorization,
+      });
+    });
+
+    const show = await justDo('test-cleanup-show', '--run', left, '--json');
+    t.equal(show.exitCode, 0, show.stderr);
+    const listing = JSON.parse(show.stdout) as Listing;
+    const auth = listing.testData.find((x) => x.service === 'auth')?.records ?? {};
+    const api = listing.testData.find((x) => x.service === 'api')?.records ?? {};
+    t.same(
+      auth.clients?.map((c) => [c.id, c.name]),
+      [[leaver.client.client_id, 'Renamed during a test']],
+      'the renamed client, found by its software_id',
+    );
+    t.ok((auth.clients?.[0]?.detail?.['access tokens'] ?? 0) >= 1, 'with its access token');
+    t.ok((auth.clients?.[0]?.detail?.['refresh tokens'] ?? 0) >= 1, 'and refresh token');
+    t.same(
+      auth.users?.map((u) => u.name),
+      [`TEST_${left}_w0_leaver`],
+    );
+    t.same(
+      api.organisations?.map((o) => [o.id, o.name, o.detail?.registers]),
+      [[org.json.id, 'Renamed organisation', 1]],
+      'the renamed organisation, found by its owner, with its register',
+    );
+    t.same(api.users?.map((u) => u.id).sort(), [`TEST ${left} ghost`, leaver.sub].sort());
+
+    const human = await justDo('test-cleanup-show', '--run', left);
+    t.match(human.stdout, /auth:\n {4}clients: 1\n {6}Renamed during a test/, 'a list a person can read');
+
+    const clean = await justDo('test-cleanup', '--run', left);
+    t.equal(clean.exitCode, 0, clean.stderr);
+    t.match(clean.stderr, /removed from auth: 1 clients, 1 users, [2-9]\d* tokens/);
+    t.match(clean.stderr, /removed from api: 1 organisations, 0 objects, 2 users/);
+    t.match(clean.stderr, /0 test records left/);
+    const after = JSON.parse((await justDo('test-cleanup-show', '--run', left, '--json')).stdout) as Listing;
+    t.same(
+      after.testData.map((x) => Object.values(x.records).flat().length),
+      [0, 0],
+      'nothing of the run is left',
+    );
+    t.equal(
+      (await callAs(leaver.token, 'GET', '/v1/me')).status,
+      401,
+      "the leftover client's token is gone too",
+    );
+
+    t.equal(
+      (await callAs(keeper.token, 'GET', `/v1/organisations/${kept.json.id}`)).status,
+      200,
+      'the keeper’s organisation survives',
+    );
+    t.equal(
+      (
+        await get(keeper.client.registration_client_uri, {
+          authorization: `Bearer ${keeper.client.registration_access_token}`,
+        })
+      ).status,
+      200,
+      'the keeper’s client survives',
+    );
+  },
+);
+
+t.test('test-cleanup without a stack to ask, and with bad options, says so plainly', async (t) => {
+  const noStack = await realstack(['cleanup', '--show'], { REALSTACK_RUN_ID: 'nosuchrun' });
+  t.equal(noStack.exitCode, 0);
+  t.match(noStack.stderr, 'test data: no run "nosuchrun" is known');
+  const age = await realstack(['cleanup', '--show', '--older-than', 'soon']);
+  t.equal(age.exitCode, 2);
+  t.match(age.stderr, '--older-than soon: write a number with m, h or d');
+  const badRun = await realstack(['cleanup', '--run', 'a b']);
+  t.equal(badRun.exitCode, 2);
+  const token = await realstack(['cleanup', '--show'], { REALSTACK_ADMIN_TOKEN: 'wrong' });
+  t.equal(token.exitCode, 1);
+  t.match(token.stderr, 'auth refused the admin token');
+  for (const r of [noStack, age, badRun, token]) t.notOk(hasStackTrace(r.stderr));
+});
+
+for (const engine of await availableEngines()) {
+  t.test(
+    `${engine}: a run killed with SIGKILL is found dead by test-cleanup-show and reaped by test-cleanup`,
+    async (t) => {
+      const id = testRunId(`reap${engine.slice(0, 1)}`);
+      const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
+      t.teardown(() => rmSync(marker, { force: true }));
+      const child = run(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
+        cwd: root,
+        env: { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },
+      });
+      for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
+      t.ok(existsSync(marker), 'the run is up and its test is running');
+      const pids = processPids(readState(id));
+      // tap runs in a process group of its own: it goes too, as in a crash, leaving the stack.
+      const testPid = Number(readFileSync(marker, 'utf8'));
+      const stat = readFileSync(`/proc/${testPid}/stat`, 'utf8');
+      const tapGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      child.kill('SIGKILL');
+      process.kill(-tapGroup, 'SIGKILL');
+      await child;
+      t.ok((await leftovers(id, pids)).length > 0, 'the killed run left its stack behind');
+
+      const show = await realstack(['cleanup', '--show', '--json']);
+      const verdict = (JSON.parse(show.stdout) as Listing).runs.find((r) => r.runId === id);
+      t.equal(verdict?.dead, true, 'listed as dead');
+      t.match(verdict?.reason, /its owner, process \d+, is gone/);
+      t.ok(
+        verdict?.resources.some((r) => (engine === 'docker' ? /containers/ : /temp dir/).test(r)),
+        verdict?.resources.join(', ') ?? 'none',
+      );
+      const suite = (JSON.parse(show.stdout) as Listing).runs.find((r) => r.runId === s.runId);
+      t.equal(suite?.dead, false, 'the suite’s own run is alive and left alone');
+
+      const reap = await realstack(['cleanup']);
+      t.equal(reap.exitCode, 0, reap.stderr);
+      t.match(reap.stderr, `reaping run ${id}: its owner`);
+      t.same(await leftovers(id, pids), [], 'no process, container, temp dir or state of it is left');
+    },
+  );
+}
