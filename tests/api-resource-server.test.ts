@@ -43,7 +43,7 @@ t.test('M4 RFC 9728 §3.2: the api publishes its protected resource metadata', a
 });
 
 t.test(
-  'S1 RFC 6750 §3.1: no token → 401 with WWW-Authenticate: Bearer resource_metadata, no error',
+  'smoke: S1 RFC 6750 §3.1: no token → 401 with WWW-Authenticate: Bearer resource_metadata, no error',
   async (t) => {
     const res = await callApi(undefined);
     t.equal(res.status, 401);

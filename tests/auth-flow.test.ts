@@ -21,7 +21,7 @@ import { stack } from './helpers/stack.js';
 const s = stack();
 
 t.test(
-  'end to end: register, authorize, log in, consent, redeem, call the api, refresh, revoke',
+  'smoke: end to end: register, authorize, log in, consent, redeem, call the api, refresh, revoke',
   async (t) => {
     const client = await newClient(t);
     const user = await newUser(t);

@@ -14,31 +14,34 @@ async function getJson(url: string) {
   };
 }
 
-t.test('M1 RFC 8414 §3: metadata names the issuer it was fetched from and every endpoint', async (t) => {
-  const { status, body } = await getJson(`${s.auth}/.well-known/oauth-authorization-server`);
-  t.equal(status, 200);
-  // §3.3: the issuer must be identical to the one the metadata URL was built from.
-  t.equal(body.issuer, s.auth);
-  for (const [field, path] of [
-    ['authorization_endpoint', '/authorize'],
-    ['token_endpoint', '/token'],
-    ['registration_endpoint', '/register'],
-    ['revocation_endpoint', '/revoke'],
-    ['introspection_endpoint', '/introspect'],
-    ['jwks_uri', '/.well-known/jwks.json'],
-  ]) {
-    t.equal(body[field as string], `${s.auth}${path}`, field);
-  }
-  t.same(body.response_types_supported, ['code']);
-  t.same(body.code_challenge_methods_supported, ['S256'], 'S256 only');
-  t.same(
-    body.grant_types_supported,
-    ['authorization_code', 'refresh_token'],
-    'explicit, no implicit or password',
-  );
-  t.ok(Array.isArray(body.token_endpoint_auth_methods_supported), 'token endpoint auth methods listed');
-  t.equal(body.authorization_response_iss_parameter_supported, true, 'RFC 9207');
-});
+t.test(
+  'smoke: M1 RFC 8414 §3: metadata names the issuer it was fetched from and every endpoint',
+  async (t) => {
+    const { status, body } = await getJson(`${s.auth}/.well-known/oauth-authorization-server`);
+    t.equal(status, 200);
+    // §3.3: the issuer must be identical to the one the metadata URL was built from.
+    t.equal(body.issuer, s.auth);
+    for (const [field, path] of [
+      ['authorization_endpoint', '/authorize'],
+      ['token_endpoint', '/token'],
+      ['registration_endpoint', '/register'],
+      ['revocation_endpoint', '/revoke'],
+      ['introspection_endpoint', '/introspect'],
+      ['jwks_uri', '/.well-known/jwks.json'],
+    ]) {
+      t.equal(body[field as string], `${s.auth}${path}`, field);
+    }
+    t.same(body.response_types_supported, ['code']);
+    t.same(body.code_challenge_methods_supported, ['S256'], 'S256 only');
+    t.same(
+      body.grant_types_supported,
+      ['authorization_code', 'refresh_token'],
+      'explicit, no implicit or password',
+    );
+    t.ok(Array.isArray(body.token_endpoint_auth_methods_supported), 'token endpoint auth methods listed');
+    t.equal(body.authorization_response_iss_parameter_supported, true, 'RFC 9207');
+  },
+);
 
 t.test('M3 the JWKS holds public keys only, each with a unique kid', async (t) => {
   const meta = await getJson(`${s.auth}/.well-known/oauth-authorization-server`);

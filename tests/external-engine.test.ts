@@ -1,15 +1,10 @@
 import t from 'tap';
 import { request } from 'undici';
 import { hasStackTrace, realstack } from './helpers/cli.js';
-import { stack } from './helpers/stack.js';
+import { externalEnv, stack } from './helpers/stack.js';
 
 const s = stack();
-const external = {
-  REALSTACK_ENGINE: 'external',
-  REALSTACK_AUTH_URL: s.auth,
-  REALSTACK_API_URL: s.api,
-  REALSTACK_POSTGRES_URL: s.postgres,
-};
+const external = externalEnv(s);
 
 t.test(
   'external engine: attaches to a running stack by its URLs, healthy, and starts or stops nothing',

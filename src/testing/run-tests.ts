@@ -2,12 +2,15 @@ import { execa } from 'execa';
 import type { ToolkitConfig } from '../config.js';
 import { urlVariable } from '../engine/external.js';
 import type { Engine, EngineName } from '../engine/types.js';
+import { UserError } from '../errors.js';
 import { ensureImages } from '../images/build.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
-import { type Counts, summaryLine, tapCounter } from './summary.js';
+import { keepServiceLogs, resultRecorder } from './results.js';
+import { parseTestRun, tapArgsFor } from './selection.js';
+import { type Counts, fileTable, summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
 export function testEnv(
@@ -64,9 +67,11 @@ export async function runTap(
     detached: true,
   });
   const { parser, counts } = tapCounter();
+  const recorder = resultRecorder(config);
   tap.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     parser.write(chunk);
+    recorder.write(chunk);
   });
   const signalTests = (signal: NodeJS.Signals) => {
     try {
@@ -96,6 +101,8 @@ export async function runTap(
     counts.failed = 1;
     counts.failures.push(`tap exited with ${tapExit} without a failing test result`);
   }
+  recorder.finish(counts, { runId: engine.run.runId, engine: engine.name });
+  if (counts.failed > 0) await keepServiceLogs(config, engine);
   return counts;
 }
 
@@ -110,8 +117,17 @@ export function closingLine(counts: Counts, log: Log): number {
  * `just test`: a stack (the running one, or a fresh one taken down afterwards, also on
  * Ctrl-C), tap with the stack's URLs, and the closing line counted from tap's own results.
  */
-export async function runTests(toolkit: ToolkitConfig, tapArgs: string[], log: Log): Promise<number> {
-  const config = ensureSecrets(toolkit);
+export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log): Promise<number> {
+  const run = parseTestRun(args);
+  if (run.updateGolden && toolkit.env.CI === 'true') {
+    throw new UserError(
+      'refusing to rewrite the golden snapshots under CI=true: a changed response is a reviewed change. Run `npx just test-golden-update` on your machine, look at the diff of tap-snapshots/, and commit it.',
+      2,
+    );
+  }
+  const tapArgs = await tapArgsFor(run, toolkit.projectDir);
+  // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
+  const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);
   let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
   let owned = false;
   if (!engine) {
@@ -125,6 +141,7 @@ export async function runTests(toolkit: ToolkitConfig, tapArgs: string[], log: L
   } finally {
     await stopOwned();
   }
+  if (run.byModule) process.stdout.write(`${fileTable(counts.files)}\n`);
   return closingLine(counts, log);
 }
 

@@ -1,11 +1,24 @@
 import { Parser, type Result } from 'tap-parser';
 
+/** One test file's outcome: the --by-module table. */
+export interface FileCounts {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** tap's own time for the file, when it reported one. */
+  ms: number | null;
+  /** When its result came by (epoch ms): with `ms`, the window its requests were made in. */
+  endedAt: number | null;
+}
+
 export interface Counts {
   passed: number;
   failed: number;
   skipped: number;
   /** "file: test name" of each failure, for the closing report. */
   failures: string[];
+  files: FileCounts[];
 }
 
 /**
@@ -14,23 +27,36 @@ export interface Counts {
  * a bad plan, a timeout) counts as one failure, so nothing broken reads as passing.
  */
 export function tapCounter(): { parser: Parser; counts: Counts } {
-  const counts: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  const counts: Counts = { passed: 0, failed: 0, skipped: 0, failures: [], files: [] };
   const parser = new Parser();
-  const failedIn = new Map<string, number>();
+  const byName = new Map<string, FileCounts>();
   parser.on('child', (file: Parser) => {
+    const own: FileCounts = { file: file.name, passed: 0, failed: 0, skipped: 0, ms: null, endedAt: null };
+    byName.set(file.name, own);
+    counts.files.push(own);
     file.on('assert', (r: Result) => {
-      if (r.skip || r.todo) counts.skipped++;
-      else if (r.ok) counts.passed++;
-      else {
+      if (r.skip || r.todo) {
+        counts.skipped++;
+        own.skipped++;
+      } else if (r.ok) {
+        counts.passed++;
+        own.passed++;
+      } else {
         counts.failed++;
-        failedIn.set(file.name, (failedIn.get(file.name) ?? 0) + 1);
+        own.failed++;
         counts.failures.push(`${file.name}: ${r.name}`);
       }
     });
   });
   parser.on('assert', (r: Result) => {
-    if (!r.ok && !r.skip && !r.todo && !failedIn.get(r.name)) {
+    const own = byName.get(r.name);
+    if (own) {
+      own.ms = r.time;
+      own.endedAt = Date.now();
+    }
+    if (!r.ok && !r.skip && !r.todo && !own?.failed) {
       counts.failed++;
+      if (own) own.failed++;
       counts.failures.push(`${r.name}: the file failed outside its tests (crash, plan or timeout)`);
     }
   });
@@ -43,3 +69,15 @@ export function tapCounter(): { parser: Parser; counts: Counts } {
 
 export const summaryLine = (c: Counts): string =>
   `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
+
+/** The --by-module table: one line per file, slowest first. */
+export function fileTable(files: FileCounts[]): string {
+  const width = Math.max(4, ...files.map((f) => f.file.length));
+  const rows = [...files]
+    .sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0))
+    .map(
+      (f) =>
+        `${f.file.padEnd(width)}  ${String(f.passed).padStart(6)}  ${String(f.failed).padStart(6)}  ${String(f.skipped).padStart(7)}  ${f.ms === null ? '      -' : `${(f.ms / 1000).toFixed(1).padStart(6)}s`}`,
+    );
+  return [`${'file'.padEnd(width)}  passed  failed  skipped    time`, ...rows].join('\n');
+}

@@ -81,7 +81,7 @@ const adminHeaders = {
 
 export async function newUser(t: Test, name = 'user'): Promise<User> {
   const user = {
-    username: `TEST_${s.runId}_${name}_${randomBytes(4).toString('hex')}`,
+    username: `TEST_${s.tag.replace(' ', '_')}_${name}_${randomBytes(4).toString('hex')}`,
     password: randomBytes(12).toString('base64url'),
   };
   const res = await send('POST', `${s.auth}/admin/users`, {
@@ -110,7 +110,9 @@ export async function newClient(t: Test, metadata: Record<string, unknown> = {})
   const res = await send('POST', `${s.auth}/register`, {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      client_name: `TEST ${s.runId} ${t.name}`.slice(0, 200),
+      client_name: `TEST ${s.tag} ${t.name}`.slice(0, 200),
+      // Stays with the client whatever its name becomes: how cleanup finds a renamed one.
+      software_id: `TEST ${s.runId}`,
       redirect_uris: [REDIRECT],
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],

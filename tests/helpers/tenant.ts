@@ -45,7 +45,7 @@ export async function newTenant(t: Test, scope = ALL_SCOPES, existing?: User): P
 
 export async function createOrganisation(t: Test, owner: Tenant, name: string, description?: string | null) {
   const res = await owner.call('POST', '/v1/organisations', {
-    name: `TEST ${s.runId} ${name}`,
+    name: `TEST ${s.tag} ${name}`,
     ...(description !== undefined ? { description } : {}),
   });
   if (res.status !== 201) throw new Error(`creating an organisation failed: ${res.text}`);

@@ -1,0 +1,91 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { JUnit } from '@tapjs/reporter';
+import type { ToolkitConfig } from '../config.js';
+import type { Engine } from '../engine/types.js';
+import type { Counts } from './summary.js';
+
+/** What `diagnose-tests` reads back: the last run's verdict and its failing tests. */
+export interface LastRun {
+  runId: string;
+  engine: string;
+  finishedAt: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  failures: string[];
+  /** Each failing file and when it ran (epoch ms): where to look in the services' logs. */
+  failedFiles: { file: string; from: number; to: number }[];
+  junit: string;
+}
+
+export const junitFile = (config: ToolkitConfig) =>
+  path.resolve(config.projectDir, config.env.REALSTACK_JUNIT_FILE || 'test-results/junit.xml');
+
+const lastRunFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-run.json');
+
+/** Write then rename, so a reader (a CI system, diagnose) never sees half a file. */
+function writeWhole(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * The run's records beside the terminal output: a JUnit XML file for CI systems (tap's own
+ * JUnit reporter, fed the same TAP stream) and the last run's summary for diagnosis.
+ */
+export function resultRecorder(config: ToolkitConfig) {
+  const junit = new JUnit();
+  const xml: string[] = [];
+  junit.on('data', (chunk: string | Buffer) => xml.push(chunk.toString()));
+  return {
+    write: (chunk: Buffer) => junit.write(chunk),
+    finish(counts: Counts, run: { runId: string; engine: string }): void {
+      junit.end();
+      writeWhole(junitFile(config), xml.join(''));
+      const last: LastRun = {
+        ...run,
+        finishedAt: new Date().toISOString(),
+        passed: counts.passed,
+        failed: counts.failed,
+        skipped: counts.skipped,
+        failures: counts.failures,
+        failedFiles: counts.files
+          .filter((f) => f.failed > 0 && f.endedAt !== null)
+          .map((f) => ({ file: f.file, from: (f.endedAt as number) - (f.ms ?? 0), to: f.endedAt as number })),
+        junit: junitFile(config),
+      };
+      writeWhole(lastRunFile(config), `${JSON.stringify(last, null, 2)}\n`);
+      // Logs of an earlier failing run would be read as this run's.
+      rmSync(lastRunLogsFile(config), { force: true });
+    },
+  };
+}
+
+export const lastRunLogsFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-run-services.log');
+
+/**
+ * The services' last lines when tests failed, kept past `down`: `diagnose-tests` shows the
+ * ones that look like errors beside the failing tests.
+ */
+export async function keepServiceLogs(config: ToolkitConfig, engine: Engine, lines = 2000): Promise<void> {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  await engine.logs(undefined, { follow: false, tail: lines }, out).catch(() => undefined);
+  writeWhole(lastRunLogsFile(config), chunks.join(''));
+}
+
+export function readLastRun(config: ToolkitConfig): LastRun | undefined {
+  try {
+    return JSON.parse(readFileSync(lastRunFile(config), 'utf8')) as LastRun;
+  } catch {
+    return undefined;
+  }
+}

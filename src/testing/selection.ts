@@ -1,0 +1,136 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { UserError } from '../errors.js';
+
+/**
+ * Which test files a recipe runs. `serial` is tap's own `serial` setting (package.json), so
+ * "serial" means one thing to tap and to us; `golden` is tests/golden/; `smoke` is every file
+ * with a top-level test named "smoke: ...", and only those tests run.
+ */
+export const TEST_SETS = ['all', 'serial', 'parallel-safe', 'smoke', 'golden'] as const;
+export type TestSet = (typeof TEST_SETS)[number];
+
+export const SMOKE_PREFIX = 'smoke: ';
+const GOLDEN_DIR = 'tests/golden';
+
+export interface TestRun {
+  set: TestSet;
+  /** tap's --jobs; undefined leaves tap's default (one per core). */
+  jobs?: number;
+  /** Print a per-file table before the closing line. */
+  byModule: boolean;
+  /** Rewrite tap's snapshots instead of comparing with them. */
+  updateGolden: boolean;
+  /** What goes to tap untouched, after the set's own arguments. */
+  tapArgs: string[];
+}
+
+const usage =
+  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [tap args]';
+
+/**
+ * realstack's own options come first; everything from the first other argument on is tap's,
+ * quoted arguments intact.
+ */
+export function parseTestRun(args: string[], cores = os.availableParallelism()): TestRun {
+  const run: TestRun = { set: 'all', byModule: false, updateGolden: false, tapArgs: [] };
+  let i = 0;
+  const flagValue = (flag: string): string => {
+    const arg = args[i] as string;
+    if (arg.includes('=')) return arg.slice(arg.indexOf('=') + 1);
+    const next = args[++i];
+    if (next === undefined) throw new UserError(`${flag} needs a value: ${usage}`, 2);
+    return next;
+  };
+  for (; i < args.length; i++) {
+    const arg = args[i] as string;
+    const flag = arg.split('=')[0];
+    if (flag === '--set') {
+      const set = flagValue('--set') as TestSet;
+      if (!TEST_SETS.includes(set))
+        throw new UserError(`--set ${set}: the test sets are ${TEST_SETS.join(', ')}.`, 2);
+      run.set = set;
+    } else if (flag === '--jobs' || flag === '-j') {
+      const value = flagValue('--jobs');
+      const n = value === 'auto' ? cores : Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 64)
+        throw new UserError(`--jobs ${value}: give a whole number from 1 to 64, or auto (${cores} here).`, 2);
+      run.jobs = n;
+    } else if (arg === '--by-module') run.byModule = true;
+    else if (arg === '--update-golden') run.updateGolden = true;
+    else break;
+  }
+  run.tapArgs = args.slice(arg0(args, i));
+  if (run.updateGolden && run.set !== 'golden')
+    throw new UserError('--update-golden rewrites the golden snapshots: use it with --set golden.', 2);
+  return run;
+}
+
+const arg0 = (args: string[], i: number) => (args[i] === '--' ? i + 1 : i);
+
+/** The test files tap would run, as it lists them (its include globs and the files given). */
+async function tapList(projectDir: string, files: string[]): Promise<string[]> {
+  const res = await execa('tap', ['list', ...files], { preferLocal: true, cwd: projectDir, reject: false });
+  if (res.exitCode !== 0) return [];
+  return res.stdout.split('\n').filter(Boolean);
+}
+
+function serialDirs(projectDir: string): string[] {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8')) as {
+      tap?: { serial?: string[] };
+    };
+    return pkg.tap?.serial ?? [];
+  } catch {
+    return [];
+  }
+}
+
+const within = (file: string, dirs: string[]) =>
+  dirs.some((d) => `${file}/`.startsWith(`${d.replace(/\/+$/, '')}/`));
+
+const hasSmoke = (projectDir: string, file: string) =>
+  new RegExp(`\\.test\\(\\s*['"\`]${SMOKE_PREFIX}`).test(readFileSync(path.join(projectDir, file), 'utf8'));
+
+/** Arguments that name test files or folders (tap's other arguments start with a dash). */
+const namedPaths = (projectDir: string, tapArgs: string[]) =>
+  tapArgs.filter((a) => !a.startsWith('-') && existsSync(path.resolve(projectDir, a)));
+
+/**
+ * tap's arguments for a run: the jobs, the set's files (or the files the user named, each
+ * checked to belong to the set), then the user's own arguments.
+ */
+export async function tapArgsFor(run: TestRun, projectDir: string): Promise<string[]> {
+  const args = run.jobs ? [`--jobs=${run.jobs}`] : [];
+  if (run.set === 'all') return [...args, ...run.tapArgs];
+  const named = namedPaths(projectDir, run.tapArgs);
+  const all = await tapList(projectDir, named);
+  const serial = serialDirs(projectDir);
+  const inSet: Record<TestSet, (f: string) => boolean> = {
+    all: () => true,
+    serial: (f) => within(f, serial),
+    'parallel-safe': (f) => !within(f, serial),
+    smoke: (f) => hasSmoke(projectDir, f),
+    golden: (f) => within(f, [GOLDEN_DIR]),
+  };
+  const files = all.filter(inSet[run.set]);
+  if (named.length > 0 && files.length < all.length) {
+    const outside = all.filter((f) => !inSet[run.set](f));
+    throw new UserError(
+      `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not in the ${run.set} set; name files of the set, or use \`just test\` for any file.`,
+      2,
+    );
+  }
+  if (files.length === 0)
+    throw new UserError(
+      `no test files in the ${run.set} set${named.length ? ` among ${named.join(', ')}` : ''}.`,
+      2,
+    );
+  // Not --filter-quietly: tap would report the tests it leaves out as passing.
+  if (run.set === 'smoke') args.push(`--grep=^${SMOKE_PREFIX}`);
+  if (run.updateGolden) args.push('--snapshot');
+  // Files the user named stay where they wrote them, among their own arguments.
+  return [...args, ...(named.length > 0 ? [] : files), ...run.tapArgs];
+}
