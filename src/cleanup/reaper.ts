@@ -187,3 +187,15 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
   }
   store.remove(verdict.runId);
 }
+
+/**
+ * Before a new stack starts: runs whose owner is gone or that nothing records are reaped. Age
+ * alone is no reason here: a stack kept by `up` is only removed on request (`test-cleanup`).
+ */
+export async function reapOrphans(config: ToolkitConfig, log: Log): Promise<void> {
+  for (const verdict of await surveyRuns(config, Number.POSITIVE_INFINITY)) {
+    if (!verdict.dead) continue;
+    log(`reaping run ${verdict.runId}: ${verdict.reason}`);
+    await reapRun(config, verdict, log);
+  }
+}

@@ -16,7 +16,7 @@ import { loadStack } from '../stack/compose.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { harvestRun, runTestsWithCoverage, withCoverageOverlay } from '../testing/run-coverage.js';
-import { prepareImages, runTests } from '../testing/run-tests.js';
+import { prepareRun, runTests } from '../testing/run-tests.js';
 import { psTable, servicesView } from './format.js';
 
 type Values = Record<string, unknown>;
@@ -49,7 +49,7 @@ export const commands: Record<string, Command> = {
         scale: parseScale(values.scale),
         keep: true,
         log,
-        prepare: prepareImages(config, log),
+        prepare: prepareRun(config, log),
       });
       log(`ready: run ${engine.run.runId} on the ${engine.name} engine`);
       process.stdout.write(`${psTable(instances)}\n`);

@@ -7,7 +7,7 @@ import type { Engine } from '../engine/types.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { startStack } from '../stack/stack.js';
-import { closingLine, downOnce, prepareImages, runTap } from './run-tests.js';
+import { closingLine, downOnce, prepareRun, runTap } from './run-tests.js';
 
 export const COVERAGE_OVERLAY = 'docker-compose.coverage.yml';
 
@@ -41,7 +41,7 @@ export async function runTestsWithCoverage(
   const config = ensureSecrets(withCoverageOverlay(toolkit));
   // Validated before anything starts: a typo in the gates must not cost a whole run.
   const gates = loadCoverageConfig(config.coverageConfigFile);
-  const { engine } = await startStack(config, { log, prepare: prepareImages(config, log) });
+  const { engine } = await startStack(config, { log, prepare: prepareRun(config, log) });
   const takeDown = downOnce(engine, log);
   let counts: Awaited<ReturnType<typeof runTap>>;
   try {

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { reapOrphans } from '../cleanup/reaper.js';
 import type { ToolkitConfig } from '../config.js';
 import { urlVariable } from '../engine/external.js';
 import type { Engine, EngineName } from '../engine/types.js';
@@ -131,7 +132,7 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
   let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
   let owned = false;
   if (!engine) {
-    engine = (await startStack(config, { log, prepare: prepareImages(config, log) })).engine;
+    engine = (await startStack(config, { log, prepare: prepareRun(config, log) })).engine;
     owned = true;
   }
   const stopOwned = owned ? downOnce(engine, log) : async () => {};
@@ -156,7 +157,11 @@ export function downOnce(engine: Engine, log: Log): () => Promise<void> {
   };
 }
 
-/** What `up` needs before the docker engine starts: images, built only when inputs changed. */
-export const prepareImages = (config: ToolkitConfig, log: Log) => async (engine: EngineName) => {
+/**
+ * What a new stack needs first: what killed runs left behind reaped (so a killed `just test`
+ * is cleaned up by the next run), and for docker the images, built only when inputs changed.
+ */
+export const prepareRun = (config: ToolkitConfig, log: Log) => async (engine: EngineName) => {
+  await reapOrphans(config, log);
   if (engine === 'docker') await ensureImages(config, log, { reuseBase: true });
 };

@@ -201,43 +201,49 @@ t.test('test-cleanup without a stack to ask, and with bad options, says so plain
 });
 
 for (const engine of await availableEngines()) {
-  t.test(
-    `${engine}: a run killed with SIGKILL is found dead by test-cleanup-show and reaped by test-cleanup`,
-    async (t) => {
-      const id = testRunId(`reap${engine.slice(0, 1)}`);
-      const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
-      t.teardown(() => rmSync(marker, { force: true }));
-      const child = run(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
-        cwd: root,
-        env: { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },
-      });
-      for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
-      t.ok(existsSync(marker), 'the run is up and its test is running');
-      const pids = processPids(readState(id));
-      // tap runs in a process group of its own: it goes too, as in a crash, leaving the stack.
-      const testPid = Number(readFileSync(marker, 'utf8'));
-      const stat = readFileSync(`/proc/${testPid}/stat`, 'utf8');
-      const tapGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      child.kill('SIGKILL');
-      process.kill(-tapGroup, 'SIGKILL');
-      await child;
-      t.ok((await leftovers(id, pids)).length > 0, 'the killed run left its stack behind');
+  t.test(`${engine}: a run killed with SIGKILL is found dead by test-cleanup-show and reaped`, async (t) => {
+    const id = testRunId(`reap${engine.slice(0, 1)}`);
+    const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
+    t.teardown(() => rmSync(marker, { force: true }));
+    const child = run(process.execPath, ['bin/realstack.js', 'test', 'tests/fixtures/waits.fixture.ts'], {
+      cwd: root,
+      env: { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: id, REALSTACK_TEST_MARKER: marker },
+    });
+    for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
+    t.ok(existsSync(marker), 'the run is up and its test is running');
+    const pids = processPids(readState(id));
+    // tap runs in a process group of its own: it goes too, as in a crash, leaving the stack.
+    const testPid = Number(readFileSync(marker, 'utf8'));
+    const stat = readFileSync(`/proc/${testPid}/stat`, 'utf8');
+    const tapGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    child.kill('SIGKILL');
+    process.kill(-tapGroup, 'SIGKILL');
+    await child;
+    t.ok((await leftovers(id, pids)).length > 0, 'the killed run left its stack behind');
 
-      const show = await realstack(['cleanup', '--show', '--json']);
-      const verdict = (JSON.parse(show.stdout) as Listing).runs.find((r) => r.runId === id);
-      t.equal(verdict?.dead, true, 'listed as dead');
-      t.match(verdict?.reason, /its owner, process \d+, is gone/);
-      t.ok(
-        verdict?.resources.some((r) => (engine === 'docker' ? /containers/ : /temp dir/).test(r)),
-        verdict?.resources.join(', ') ?? 'none',
-      );
-      const suite = (JSON.parse(show.stdout) as Listing).runs.find((r) => r.runId === s.runId);
-      t.equal(suite?.dead, false, 'the suite’s own run is alive and left alone');
+    const show = await realstack(['cleanup', '--show', '--json']);
+    const verdict = (JSON.parse(show.stdout) as Listing).runs.find((r) => r.runId === id);
+    t.equal(verdict?.dead, true, 'listed as dead');
+    t.match(verdict?.reason, /its owner, process \d+, is gone/);
+    t.ok(
+      verdict?.resources.some((r) => (engine === 'docker' ? /containers/ : /temp dir/).test(r)),
+      verdict?.resources.join(', ') ?? 'none',
+    );
+    const suite = (JSON.parse(show.stdout) as Listing).runs.find((r) => r.runId === s.runId);
+    t.equal(suite?.dead, false, 'the suite’s own run is alive and left alone');
 
+    if (engine === 'docker') {
       const reap = await realstack(['cleanup']);
       t.equal(reap.exitCode, 0, reap.stderr);
-      t.match(reap.stderr, `reaping run ${id}: its owner`);
-      t.same(await leftovers(id, pids), [], 'no process, container, temp dir or state of it is left');
-    },
-  );
+      t.match(reap.stderr, `reaping run ${id}: its owner`, 'test-cleanup reaps it');
+    } else {
+      // Or the next run that starts a stack does, before it starts.
+      const next = { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: testRunId('next') };
+      const up = await realstack(['up'], next);
+      t.teardown(() => realstack(['down'], next));
+      t.equal(up.exitCode, 0, up.stderr);
+      t.match(up.stderr, `reaping run ${id}: its owner`, 'the next `up` reaps it');
+    }
+    t.same(await leftovers(id, pids), [], 'no process, container, temp dir or state of it is left');
+  });
 }
