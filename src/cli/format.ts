@@ -1,4 +1,5 @@
 import type { Engine, Instance } from '../engine/types.js';
+import { hidePassword } from '../util/net.js';
 
 export interface ServiceView {
   name: string;
@@ -41,7 +42,7 @@ export function psTable(instances: Instance[]): string {
       i.name,
       i.state === 'exited' ? `exited (${i.exitCode})` : i.state,
       i.health,
-      (i.url ?? '').replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'),
+      hidePassword(i.url ?? ''),
     ]),
   ]);
 }

@@ -8,6 +8,7 @@ import type { Engine, Instance } from '../engine/types.js';
 import { readImagesState } from '../images/build.js';
 import { chooseEngine, openRun } from '../stack/stack.js';
 import { lastRunLogsFile, readLastRun } from '../testing/results.js';
+import { hidePassword } from '../util/net.js';
 import { tokenRoundTrip } from './round-trip.js';
 
 export interface Finding {
@@ -34,7 +35,9 @@ function matchingLines(logs: string[], window: { from: number; to: number }): st
 async function engineFindings(config: ToolkitConfig): Promise<Finding[]> {
   try {
     const choice = await chooseEngine(config);
-    const found: Finding[] = [{ what: 'engine', status: 'ok', detail: `${choice.name} (${choice.reason})` }];
+    const found: Finding[] = [
+      { what: 'engine', status: 'ok', detail: `${choice.name} for new stacks (${choice.reason})` },
+    ];
     if (choice.name !== 'docker') return found;
     const base = readImagesState(config).base;
     const { docker } = dockerEndpoint(config.env);
@@ -75,7 +78,7 @@ async function serviceFindings(engine: Engine, instances: Instance[]): Promise<F
       found.push({
         what: `service ${i.name}`,
         status: 'ok',
-        detail: `${i.state}, ${i.health}${i.url ? `, ${i.url}` : ''}`,
+        detail: `${i.state}, ${i.health}${i.url ? `, ${hidePassword(i.url)}` : ''}`,
       });
       continue;
     }

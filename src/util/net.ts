@@ -20,3 +20,6 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
     server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
+
+/** A URL fit to print: the password of `scheme://user:password@host` replaced by ***. */
+export const hidePassword = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

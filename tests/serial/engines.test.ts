@@ -62,10 +62,12 @@ for (const engine of engines) {
     const ids = [testRunId(`${engine.slice(0, 3)}a`), testRunId(`${engine.slice(0, 3)}b`)];
     const envs = ids.map((id) => ({ REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: id }));
     const ups = await Promise.all(envs.map((env) => realstack(['up'], env)));
+    // Whatever fails below, neither stack outlives the test (down is safe to repeat).
+    t.teardown(() => Promise.all(envs.map((env) => realstack(['down'], env))));
     t.same(
       ups.map((u) => u.exitCode),
       [0, 0],
-      'both come up',
+      `both come up\n${ups.map((u) => u.stderr).join('\n')}`,
     );
     const urls = await Promise.all(
       envs.map(async (env) =>
@@ -79,6 +81,7 @@ for (const engine of engines) {
     t.same(
       downs.map((d) => d.exitCode),
       [0, 0],
+      downs.map((d) => d.stderr).join('\n'),
     );
     for (const id of ids) t.same(await leftovers(id, pids), [], `nothing of ${id} is left`);
   });

@@ -149,7 +149,7 @@ t.test('diagnose-tests: engine, services, admin credential and a token round tri
   const state = path.join(scratch, 'state-ok');
   const res = await justDo(['diagnose-tests'], { ...external, REALSTACK_STATE_DIR: state });
   t.equal(res.exitCode, 0, res.stdout + res.stderr);
-  t.match(res.stdout, /^ok\s+engine\s+external/m);
+  t.match(res.stdout, /^ok\s+engine\s+external for new stacks/m);
   for (const svc of ['postgres-1', 'auth-1', 'api-1'])
     t.match(res.stdout, new RegExp(`^ok\\s+service ${svc}\\s`, 'm'));
   t.match(res.stdout, /^ok\s+admin credential/m);
