@@ -4,7 +4,7 @@
  * json-summary, cobertura, text). Each run is a fresh process under GNU time (wall time, peak
  * RSS); medians of --runs.
  *
- *   node dist/bench/harvest.js [--dumps 200] [--runs 3] [--suite coverage/raw]
+ *   node dist/bench/harvest.js [--dumps 200] [--runs 3] [--suite coverage/raw] [--keep]
  *
  * Two sets of dumps: the test suite's, as the last `just test-sidecar-coverage` harvested them
  * (--suite; skipped when absent), and a real service's snapshots (below). For c8 the dumps'
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     dumps: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
     suite: { type: 'string', default: path.join(root, 'coverage', 'raw') },
+    // Leave the dumps (and reports) for profiling: `node --cpu-prof dist/bench/harvest-ours.js DIR/api`.
+    keep: { type: 'boolean' },
   },
 });
 const dumps = Number(values.dumps);
@@ -100,7 +102,7 @@ function timed(args: string[]): Sample {
 const c8 = path.join(root, 'node_modules', 'c8', 'bin', 'c8.js');
 // The same reports as realstack's, and without the spy's own file, which realstack leaves out.
 const reporters = [
-  ...['html', 'lcov', 'json', 'json-summary', 'cobertura', 'text'].flatMap((r) => ['--reporter', r]),
+  ...['html', 'lcovonly', 'json', 'json-summary', 'cobertura', 'text'].flatMap((r) => ['--reporter', r]),
   ...['--exclude', 'coverage-spy/**'],
 ];
 
@@ -193,5 +195,6 @@ try {
   out += compare(`${dumps} snapshots of the api`, path.join(work, 'api'), path.join(work, 'api-flat'));
   process.stdout.write(out);
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (values.keep) process.stderr.write(`dumps and reports kept in ${work}\n`);
+  else rmSync(work, { recursive: true, force: true });
 }

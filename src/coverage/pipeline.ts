@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CoverageMap } from 'istanbul-lib-coverage';
 import type { Log } from '../log.js';
 import type { StackSpec } from '../stack/compose.js';
+import { readAhead } from '../util/files.js';
 import { findGaps, type Gap, readHarvest } from './collect.js';
 import { type CoverageConfig, checkGates, type GateFailure, lineRanges } from './gates.js';
-import { mergeRemapped, type Remapped, remapDumpFile } from './remap.js';
+import { mergeRemapped, type Remapped, remapDump } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
 
 export interface CoverageOutcome {
@@ -44,6 +45,7 @@ export async function reportCoverage(
   rmSync(paths.remapped, { recursive: true, force: true });
   const services = [...new Set(instances.map((i) => i.service))].sort();
   const perService = new Map<string, Remapped['cov'][]>(services.map((s) => [s, []]));
+  const mapsSeen = new Map<string, Set<string>>(services.map((s) => [s, new Set()]));
   // The same sources are named by every dump of a service: ask the file system once each.
   const known = new Map<string, boolean>();
   const exists = (p: string) => known.get(p) ?? (known.set(p, existsSync(p)).get(p) as boolean);
@@ -61,8 +63,8 @@ export async function reportCoverage(
       continue;
     }
     const missing = new Set<string>();
-    for (const dump of i.dumps) {
-      const { cov, outcome } = remapDumpFile(dump, root, exists);
+    for await (const dump of readAhead(i.dumps)) {
+      const { cov, outcome } = remapDump(dump, root, exists, mapsSeen.get(i.service));
       perService.get(i.service)?.push(cov);
       for (const m of outcome.missing) missing.add(m);
     }
@@ -98,7 +100,13 @@ export async function reportCoverage(
   }
   const all = combine(maps);
   lines.all = all.getCoverageSummary().lines.pct;
-  report('all', all);
+  const [only] = Object.keys(lines).filter((k) => k !== 'all');
+  if (maps.length === 1 && only) {
+    // One service's reports are the combined ones: linked, not written again.
+    rmSync(path.join(paths.root, 'all'), { recursive: true, force: true });
+    symlinkSync(only, path.join(paths.root, 'all'));
+    log(`\ncoverage of all services: ${only}'s (coverage/all/ links to coverage/${only}/)`);
+  } else report('all', all);
 
   const allowed = (g: Gap) =>
     config.allowMissing.includes(g.service) ||

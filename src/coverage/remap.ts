@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mergeProcessCovs } from '@bcoe/v8-coverage';
@@ -99,14 +99,24 @@ export function remapProcessCoverage(
 }
 
 /**
- * Reads one dump and remaps it. The fast path (select.ts) parses only the project's scripts;
- * a dump of another shape is parsed whole.
+ * Remaps one dump's bytes. The fast path (select.ts) parses only the project's scripts, and
+ * only the source maps not in `mapsSeen` (the service's maps already read from an earlier
+ * dump, by their URL in the dump); a dump of another shape is parsed whole.
  */
-export function remapDumpFile(file: string, map: PathMapping, exists: (p: string) => boolean): Remapped {
-  const buf = readFileSync(file);
+export function remapDump(
+  buf: Buffer,
+  map: PathMapping,
+  exists: (p: string) => boolean,
+  mapsSeen: Set<string> = new Set(),
+): Remapped {
   const keep = (url: string) => {
     const host = toHost(url, map);
     return host !== undefined && isProjectFile(host);
+  };
+  const keepMap = (url: string) => {
+    if (mapsSeen.has(url) || !keep(url)) return false;
+    mapsSeen.add(url);
+    return true;
   };
   let cov: ProcessCoverage | undefined;
   const root = map.container.replace(/\/$/, '');
@@ -115,7 +125,7 @@ export function remapDumpFile(file: string, map: PathMapping, exists: (p: string
     skip: [Buffer.from('node_modules/')],
   };
   try {
-    cov = selectScripts(buf, keep, filter) as ProcessCoverage | undefined;
+    cov = selectScripts(buf, keep, filter, keepMap) as ProcessCoverage | undefined;
   } catch {
     cov = undefined;
   }

@@ -55,12 +55,14 @@ function candidate(buf: Buffer, at: number, filter: UrlFilter | undefined): bool
 
 /**
  * `keep` decides on each URL the filter lets through: a dump names hundreds of scripts and
- * source maps, of which a handful are the project's.
+ * source maps, of which a handful are the project's. `keepMap` decides on source maps (by
+ * default as `keep`): every dump of a service carries the same maps, worth parsing once.
  */
 export function selectScripts(
   buf: Buffer,
   keep: (url: string) => boolean,
   filter?: UrlFilter,
+  keepMap: (url: string) => boolean = keep,
 ): SelectedCoverage | undefined {
   if (!matchAt(buf, 0, RESULT_START)) return undefined;
 
@@ -99,7 +101,7 @@ export function selectScripts(
       if (!candidate(buf, e.open + 1, filter)) continue;
       const key = plainString(buf, e.open + 1);
       if (!key || key.end !== e.value - 2) return undefined;
-      if (!keep(key.value)) continue;
+      if (!keepMap(key.value)) continue;
       const next = entries[i + 1];
       // Up to the comma before the next key, or the cache's closing brace.
       const end = next ? next.open - 1 : buf.length - 2;

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 /** The last `lines` lines of a file, reading at most its last 64 KiB. */
 export function tailFile(file: string, lines: number): string[] {
@@ -18,5 +19,47 @@ export function tailFile(file: string, lines: number): string[] {
     return all.slice(-lines);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Reads all of `file` into `buf` (grown when too small) and returns the part it fills. */
+async function readInto(file: string, slot: { buf: Buffer }): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (slot.buf.length < size) slot.buf = Buffer.allocUnsafe(Math.max(size, slot.buf.length * 2));
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await fh.read(slot.buf, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return slot.buf.subarray(0, filled);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The files' contents in order, read `ahead` at a time before the caller needs them: the reads
+ * run on libuv's threads while the caller works on the file before. The buffers are reused:
+ * each one is valid until the caller asks for the next (hundreds of fresh megabyte buffers
+ * would keep the garbage collector busy).
+ */
+export async function* readAhead(files: string[], ahead = 4): AsyncGenerator<Buffer> {
+  const slots = Array.from({ length: ahead + 1 }, () => ({ buf: Buffer.alloc(0) }));
+  const pending: Promise<Buffer>[] = [];
+  let next = 0;
+  const more = () => {
+    while (next < files.length && pending.length < ahead) {
+      pending.push(readInto(files[next] as string, slots[next % slots.length] as { buf: Buffer }));
+      next++;
+    }
+  };
+  more();
+  while (pending.length > 0) {
+    const buf = await (pending.shift() as Promise<Buffer>);
+    more();
+    yield buf;
   }
 }
