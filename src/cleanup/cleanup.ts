@@ -88,10 +88,9 @@ export async function runCleanup(config: ToolkitConfig, options: CleanupOptions,
     throw new UserError(
       'REALSTACK_ADMIN_TOKEN is not set (environment or .env): the services’ admin APIs need it.',
     );
-  const scope = `run ${engine?.run.runId} (${engine?.name}), ${options.run ? `data of run ${options.run}` : 'every "TEST " record'}`;
-  const data = engine ? await listTestData(engine, adminToken as string, options.run) : undefined;
-
   if (options.show) {
+    const data = engine ? await listTestData(engine, adminToken as string, options.run) : undefined;
+    const scope = `run ${engine?.run.runId} (${engine?.name}), ${options.run ? `data of run ${options.run}` : 'every "TEST " record'}`;
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ testData: data?.services ?? null, runs }, null, 2)}\n`);
     } else {
