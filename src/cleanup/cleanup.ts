@@ -3,7 +3,7 @@ import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { openRun } from '../stack/stack.js';
-import { parseAge, type RunVerdict, reapRun, surveyRuns } from './reaper.js';
+import { parseAge, type RunVerdict, reapDead, surveyRuns } from './reaper.js';
 import { deleteTestData, listTestData, recordCount, type ServiceTestData } from './test-data.js';
 
 export interface CleanupOptions {
@@ -106,16 +106,13 @@ export async function runCleanup(config: ToolkitConfig, options: CleanupOptions,
     const what = Object.entries(r.removed).map(([k, n]) => `${n} ${k}`);
     log(`removed from ${r.service}: ${what.length ? what.join(', ') : 'nothing'}`);
   }
-  for (const run of runs.filter((r) => r.dead)) {
-    log(`reaping run ${run.runId}: ${run.reason}`);
-    await reapRun(config, run, log);
-  }
+  const reaped = await reapDead(config, runs, log);
   const left = engine
     ? recordCount((await listTestData(engine, adminToken as string, options.run)).services)
     : 0;
-  const reaped = runs.filter((r) => r.dead).length;
-  log(`cleanup done: ${reaped} dead run${reaped === 1 ? '' : 's'} reaped; ${left} test records left`);
-  if (options.json)
-    process.stdout.write(`${JSON.stringify({ removed, reaped: runs.filter((r) => r.dead) }, null, 2)}\n`);
+  log(
+    `cleanup done: ${reaped.length} dead run${reaped.length === 1 ? '' : 's'} reaped; ${left} test records left`,
+  );
+  if (options.json) process.stdout.write(`${JSON.stringify({ removed, reaped }, null, 2)}\n`);
   return left === 0 ? 0 : 1;
 }

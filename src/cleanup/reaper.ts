@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -14,7 +14,7 @@ import {
 import { isAlive, runOfTmpDir } from '../engine/process.js';
 import type { Log } from '../log.js';
 import { engineFor } from '../stack/stack.js';
-import { type RunState, StateStore } from '../stack/state.js';
+import { type RunState, readRunState, StateStore } from '../stack/state.js';
 
 /** A run the reaper found: its resources, and whether (and why) it counts as dead. */
 export interface RunVerdict {
@@ -42,14 +42,6 @@ export function parseAge(text: string): number | undefined {
 
 const hours = (ms: number) =>
   ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
-
-function readState(file: string): RunState | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RunState;
-  } catch {
-    return undefined;
-  }
-}
 
 async function dockerResources(docker: Docker, found: Map<string, Found>, at: (id: string) => Found) {
   const filters = { label: [RUN_LABEL] };
@@ -107,7 +99,7 @@ export async function surveyRuns(
 
   return [...found].map(([runId, f]): RunVerdict => {
     // A run of another checkout is judged by its own state file, which its labels name.
-    f.state ??= f.stateFile && existsSync(f.stateFile) ? readState(f.stateFile) : undefined;
+    f.state ??= f.stateFile ? readRunState(f.stateFile) : undefined;
     const resources = [
       ...(['containers', 'networks', 'volumes'] as const)
         .filter((k) => f.docker[k] > 0)
@@ -193,9 +185,15 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
  * alone is no reason here: a stack kept by `up` is only removed on request (`test-cleanup`).
  */
 export async function reapOrphans(config: ToolkitConfig, log: Log): Promise<void> {
-  for (const verdict of await surveyRuns(config, Number.POSITIVE_INFINITY)) {
-    if (!verdict.dead) continue;
+  await reapDead(config, await surveyRuns(config, Number.POSITIVE_INFINITY), log);
+}
+
+/** Reaps each dead run of a survey, saying which and why; returns those it reaped. */
+export async function reapDead(config: ToolkitConfig, runs: RunVerdict[], log: Log): Promise<RunVerdict[]> {
+  const dead = runs.filter((r) => r.dead);
+  for (const verdict of dead) {
     log(`reaping run ${verdict.runId}: ${verdict.reason}`);
     await reapRun(config, verdict, log);
   }
+  return dead;
 }

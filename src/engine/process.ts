@@ -46,7 +46,6 @@ interface Detail {
 const runnerScript = fileURLToPath(new URL('./runner.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Running, not merely a zombie: a runner whose parent has exited waits for init to reap it. */
 /** A run's temp dir is `<tmp>/realstack-run-<run id>-XXXXXX`: how the reaper recognises one. */
 export const RUN_TMP_PREFIX = 'realstack-run-';
 export const runOfTmpDir = (entry: string): string | undefined =>
@@ -54,6 +53,7 @@ export const runOfTmpDir = (entry: string): string | undefined =>
     ? /^(.+)-[A-Za-z0-9]{6}$/.exec(entry.slice(RUN_TMP_PREFIX.length))?.[1]
     : undefined;
 
+/** Running, not merely a zombie: a runner whose parent has exited waits for init to reap it. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EngineName } from '../engine/types.js';
+import { writeFileWhole } from '../util/files.js';
 
 /** What a run leaves on disk so that a later command (ps, logs, down) can find it again. */
 export interface RunState {
@@ -24,6 +25,15 @@ export function newRunId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
+/** A run's state file, wherever it is (another checkout's too), or undefined if unreadable. */
+export function readRunState(file: string): RunState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RunState;
+  } catch {
+    return undefined;
+  }
+}
+
 export class StateStore {
   constructor(readonly root: string) {}
 
@@ -43,19 +53,11 @@ export class StateStore {
   }
 
   save(state: RunState): void {
-    this.dir(state.runId);
-    const file = this.file(state.runId);
-    // Write then rename: a reader never sees half a file.
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
+    writeFileWhole(this.file(state.runId), `${JSON.stringify(state, null, 2)}\n`);
   }
 
   load(runId: string): RunState | undefined {
-    try {
-      return JSON.parse(readFileSync(this.file(runId), 'utf8')) as RunState;
-    } catch {
-      return undefined;
-    }
+    return readRunState(this.file(runId));
   }
 
   remove(runId: string): void {

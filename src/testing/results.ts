@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { JUnit } from '@tapjs/reporter';
 import type { ToolkitConfig } from '../config.js';
 import type { Engine } from '../engine/types.js';
+import { writeFileWhole } from '../util/files.js';
 import type { Counts } from './summary.js';
 
 /** What `diagnose-tests` reads back: the last run's verdict and its failing tests. */
@@ -25,13 +26,6 @@ export const junitFile = (config: ToolkitConfig) =>
 
 const lastRunFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-run.json');
 
-/** Write then rename, so a reader (a CI system, diagnose) never sees half a file. */
-function writeWhole(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-}
-
 /**
  * The run's records beside the terminal output: a JUnit XML file for CI systems (tap's own
  * JUnit reporter, fed the same TAP stream) and the last run's summary for diagnosis.
@@ -44,7 +38,7 @@ export function resultRecorder(config: ToolkitConfig) {
     write: (chunk: Buffer) => junit.write(chunk),
     finish(counts: Counts, run: { runId: string; engine: string }): void {
       junit.end();
-      writeWhole(junitFile(config), xml.join(''));
+      writeFileWhole(junitFile(config), xml.join(''));
       const last: LastRun = {
         ...run,
         finishedAt: new Date().toISOString(),
@@ -57,7 +51,7 @@ export function resultRecorder(config: ToolkitConfig) {
           .map((f) => ({ file: f.file, from: (f.endedAt as number) - (f.ms ?? 0), to: f.endedAt as number })),
         junit: junitFile(config),
       };
-      writeWhole(lastRunFile(config), `${JSON.stringify(last, null, 2)}\n`);
+      writeFileWhole(lastRunFile(config), `${JSON.stringify(last, null, 2)}\n`);
       // Logs of an earlier failing run would be read as this run's.
       rmSync(lastRunLogsFile(config), { force: true });
     },
@@ -79,7 +73,7 @@ export async function keepServiceLogs(config: ToolkitConfig, engine: Engine, lin
     },
   });
   await engine.logs(undefined, { follow: false, tail: lines }, out).catch(() => undefined);
-  writeWhole(lastRunLogsFile(config), chunks.join(''));
+  writeFileWhole(lastRunLogsFile(config), chunks.join(''));
 }
 
 export function readLastRun(config: ToolkitConfig): LastRun | undefined {

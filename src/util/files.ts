@@ -1,5 +1,13 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Writes `text` to `file` (its folder made if need be), then renames: a reader never sees half a file. */
+export function writeFileWhole(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
 
 /** The last `lines` lines of a file, reading at most its last 64 KiB. */
 export function tailFile(file: string, lines: number): string[] {

@@ -5,7 +5,8 @@ import { testDataRoutes } from '../../kit/src/index.js';
 /**
  * The api's test data: organisations named "TEST ..." or owned by a test user (so a renamed
  * one is still found), with everything in them, and the test users' own records (memberships,
- * active organisation), including people invited under a "TEST ..." id who never signed in. The default organisation is never test data.
+ * active organisation), including people invited under a "TEST ..." id who never signed in.
+ * The default organisation is never test data.
  */
 const ORGANISATIONS = `SELECT o.id::text AS id, o.name,
     (SELECT count(*) FROM api.memberships m WHERE m.organisation_id = o.id)::int AS members,
