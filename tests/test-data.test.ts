@@ -2,23 +2,16 @@
 // POST /admin/test-data/list and /delete, behind the admin token, scoped to one run. Each test
 // uses run ids of its own, so deleting touches nothing of the tests beside it.
 import t from 'tap';
-import { request } from 'undici';
 import { testRunId } from './helpers/cli.js';
+import { sendJson } from './helpers/oauth.js';
 import { stack } from './helpers/stack.js';
 import { newTenant } from './helpers/tenant.js';
 
 const s = stack();
 const admin = { authorization: `Bearer ${process.env.REALSTACK_ADMIN_TOKEN}` };
 
-async function call(url: string, body: unknown, headers: Record<string, string> = admin) {
-  const res = await request(url, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: JSON of many shapes, each checked by the assertions
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, any> };
-}
+const call = (url: string, body: unknown, headers: Record<string, string> = admin) =>
+  sendJson('POST', url, body, headers);
 
 t.test('both services refuse the test-data API without the admin token, and a malformed scope', async (t) => {
   for (const base of [s.auth, s.api]) {

@@ -35,6 +35,24 @@ async function send(
   return { status: res.statusCode, headers: res.headers, text, json };
 }
 
+/**
+ * A JSON request to any service, the body sent as JSON when given; the answer's JSON loosely
+ * typed, for tests that read deep into bodies of many shapes and assert on each part.
+ */
+export async function sendJson(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const res = await send(method, url, {
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: JSON of many shapes, each checked by the assertions
+  return { status: res.status, json: res.json as Record<string, any> };
+}
+
 export const form = (fields: Record<string, string | undefined>) =>
   Object.entries(fields)
     .filter(([, v]) => v !== undefined)

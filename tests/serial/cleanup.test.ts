@@ -9,11 +9,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { request } from 'undici';
 import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
 import { availableEngines } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
-import { API_RESOURCE, authorizeAs, authorizeUrl, Browser, get, pkce, redeem } from '../helpers/oauth.js';
+import {
+  API_RESOURCE,
+  authorizeAs,
+  authorizeUrl,
+  Browser,
+  get,
+  pkce,
+  redeem,
+  sendJson,
+} from '../helpers/oauth.js';
 import { stack } from '../helpers/stack.js';
 import { callAs } from '../helpers/tenant.js';
 
@@ -25,27 +33,11 @@ const admin = {
   'content-type': 'application/json',
 };
 
-async function json(
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-  url: string,
-  body?: unknown,
-  headers = {},
-) {
-  const res = await request(url, {
-    method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : null,
-  });
-  const text = await res.body.text();
-  // biome-ignore lint/suspicious/noExplicitAny: JSON of many shapes, each checked by the assertions
-  return { status: res.statusCode, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
-
 /** A person and a client of their own, with an api token: what a test leaves behind. */
 async function person(username: string, client: Record<string, unknown>) {
   const password = randomBytes(12).toString('base64url');
-  const user = await json('POST', `${s.auth}/admin/users`, { username, password }, admin);
-  const registered = await json('POST', `${s.auth}/register`, {
+  const user = await sendJson('POST', `${s.auth}/admin/users`, { username, password }, admin);
+  const registered = await sendJson('POST', `${s.auth}/register`, {
     redirect_uris: ['http://127.0.0.1:8765/callback'],
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
@@ -89,7 +81,7 @@ t.test(
       client_name: `TEST ${left} w0 leaver's client`,
       software_id: `TEST ${left}`,
     });
-    const renamedClient = await json(
+    const renamedClient = await sendJson(
       'PUT',
       leaver.client.registration_client_uri,
       {
@@ -117,10 +109,10 @@ t.test(
     const kept = await callAs(keeper.token, 'POST', '/v1/organisations', { name: `Keeper ${left}` });
     t.teardown(async () => {
       await callAs(keeper.token, 'DELETE', `/v1/organisations/${kept.json.id}`);
-      await json('DELETE', keeper.client.registration_client_uri, undefined, {
+      await sendJson('DELETE', keeper.client.registration_client_uri, undefined, {
         authorization: `Bearer ${keeper.client.registration_access_token}`,
       });
-      await json('DELETE', `${s.auth}/admin/users/keeper_${left}`, undefined, {
+      await sendJson('DELETE', `${s.auth}/admin/users/keeper_${left}`, undefined, {
         authorization: admin.authorization,
       });
     });
