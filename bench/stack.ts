@@ -56,7 +56,7 @@ export async function helpersFor(urls: Record<string, string>) {
     REALSTACK_API_URL: urls.api,
     REALSTACK_POSTGRES_URL: urls.postgres,
   });
-  const { loadToolkitConfig } = await import('../src/config.js');
+  const { loadToolkitConfig } = await import('../src/config/toolkit.js');
   const { env } = loadToolkitConfig(process.cwd(), process.env);
   const secrets = {
     adminToken: env.REALSTACK_ADMIN_TOKEN as string,

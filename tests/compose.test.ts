@@ -1,11 +1,32 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are compose syntax under test
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The compose model realstack reads of a stack, from compose files as people write them.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { loadToolkitConfig } from '../src/config/toolkit.js';
+import { runFile } from '../src/engine/run-file.js';
 import { loadStack } from '../src/stack/compose.js';
 import { interpolate } from '../src/stack/interpolate.js';
+import type { ServiceSpec, StackSpec } from '../src/stack/spec.js';
+import { projectStack } from '../src/stack/stack.js';
 import { root } from './helpers/cli.js';
+
+/** A project folder of its own with these files, removed after the test. */
+function project(t: Test, files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-compose-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+const stackOf = (dir: string, env: Record<string, string> = {}) =>
+  projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH, ...env }));
+const svc = (s: StackSpec, name: string) => s.services.find((x) => x.name === name) as ServiceSpec;
+const notes = (s: ServiceSpec, kind: string) => s.notes.filter((n) => n.kind === kind).map((n) => n.text);
 
 t.test('interpolation follows compose: defaults, required, $$', async (t) => {
   const env = { SET: 'x', EMPTY: '' };
@@ -19,34 +40,281 @@ t.test('interpolation follows compose: defaults, required, $$', async (t) => {
   t.equal(interpolate('127.0.0.1:${AUTH_PORT:-}:3000', {}), '127.0.0.1::3000');
 });
 
-t.test('the reference compose file reads as three services with roles, ports and source roots', async (t) => {
-  const spec = loadStack([path.join(root, 'docker-compose.yml')], {});
+t.test('the reference stack: compose file and realstack.json, nothing hand-labelled', async (t) => {
+  const spec = projectStack(loadToolkitConfig(root, {}));
   t.same(
     spec.services.map((s) => [s.name, s.role, s.containerPort, s.hostPort]),
     [
       ['postgres', 'postgres', 5432, undefined],
-      ['auth', 'node', 3000, 4000],
+      ['auth', 'node', 3000, undefined],
       ['api', 'node', 3000, undefined],
     ],
   );
-  const auth = spec.services.find((s) => s.name === 'auth');
-  t.same(auth?.sourceRoot, { container: '/app', host: root.replace(/\/$/, '') });
-  t.equal(auth?.healthPath, '/health');
-  t.equal(auth?.knownPortVar, 'AUTH_PORT', 'auth must know its public URL: the toolkit chooses its port');
-  t.same(auth?.dependsOn, ['postgres']);
-  t.equal(auth?.stopGraceSeconds, 15);
-  t.same(spec.volumes, ['pgdata']);
-  t.equal(
-    loadStack([path.join(root, 'docker-compose.yml')], { AUTH_PORT: '4100' }).services[1]?.hostPort,
-    4100,
+  const auth = svc(spec, 'auth');
+  t.same(
+    auth.sourceRoot,
+    { container: '/app', host: root.replace(/\/$/, '') },
+    'inferred from the build context',
   );
+  t.same(auth.entry, ['dist/services/auth/src/main.js'], 'inferred from the command');
+  t.equal(auth.healthPath, '/health');
+  t.equal(auth.knownPortVar, 'AUTH_PORT', 'auth must know its public URL: the toolkit chooses its port');
+  t.same(auth.dependsOn, [{ service: 'postgres', condition: 'service_healthy' }]);
+  t.equal(auth.stopGraceSeconds, 15);
+  t.same(spec.volumes, ['pgdata']);
+  t.equal(svc(projectStack(loadToolkitConfig(root, { AUTH_PORT: '4100' })), 'auth').hostPort, 4100);
+});
+
+t.test('dev.realstack.* labels still say what realstack.json says', async (t) => {
+  const dir = project(t, {
+    'docker-compose.yml': `services:
+  app:
+    image: busybox
+    command: ["/bin/app"]
+    ports: ["3000"]
+    labels:
+      dev.realstack.role: node
+      dev.realstack.source-root: /srv=./app
+      dev.realstack.health-path: /ready
+      dev.realstack.entry: bin/www.js
+`,
+  });
+  const app = svc(stackOf(dir), 'app');
+  t.equal(app.role, 'node');
+  t.same(app.sourceRoot, { container: '/srv', host: path.join(dir, 'app') });
+  t.equal(app.healthPath, '/ready');
+  t.same(app.entry, ['bin/www.js']);
+});
+
+t.test('a service of the literal form: roles, source root and entry are inferred', async (t) => {
+  const dir = project(t, {
+    'docker-compose.yml': `services:
+  db:
+    image: postgres:15.6-alpine
+    container_name: app-db
+    ports: ["5432:5432"]
+  web:
+    image: node:22-alpine
+    working_dir: /usr/src/app/server
+    volumes: [".:/usr/src/app", "./data:/data:ro"]
+    command: sh -c "node migrate.js && exec node --enable-source-maps index.js"
+    tty: true
+    depends_on: [db]
+  legacy:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: sh -c "npm start"
+  cache:
+    image: redis:7
+`,
+    'package.json': JSON.stringify({
+      scripts: { prestart: 'node scripts/seed.js', start: 'node dist/main.js' },
+    }),
+  });
+  const s = stackOf(dir);
+  t.equal(svc(s, 'db').role, 'postgres');
+  t.equal(svc(s, 'cache').role, 'other');
+  const web = svc(s, 'web');
+  t.equal(web.role, 'node');
+  t.same(web.sourceRoot, { container: '/usr/src/app', host: dir }, 'the bind mount that covers working_dir');
+  t.same(web.entry, ['server/index.js'], 'the last node script, relative to the source root');
+  t.match(
+    notes(web, 'inferred').join('\n'),
+    /server\/migrate\.js before it is a helper, left out of coverage/,
+  );
+  t.equal(web.tty, true);
+  t.same(web.dependsOn, [{ service: 'db', condition: 'service_started' }], 'the short form of depends_on');
+  t.same(svc(s, 'legacy').entry, ['dist/main.js'], 'through npm start and its prestart');
+  t.match(
+    notes(svc(s, 'legacy'), 'warning').join(),
+    /runs in sh as the container's PID 1, which ignores SIGTERM/,
+  );
+  t.same(notes(web, 'warning'), [], '`exec` hands PID 1 to node');
+  t.match(notes(svc(s, 'db'), 'changed').join('\n'), /container_name app-db is dropped/);
+});
+
+t.test('host ports: ephemeral on 127.0.0.1, unless chosen for the run or pinned', async (t) => {
+  const dir = project(t, {
+    'docker-compose.yml': `services:
+  a:
+    image: nginx
+    ports: ["8080:80", "0.0.0.0:8443:443/tcp", "9000"]
+  b:
+    image: nginx
+    ports: ["\${B_PORT:-7000}:80"]
+  c:
+    image: nginx
+    ports: [{ target: 80, published: 8081, host_ip: 0.0.0.0 }]
+`,
+    'realstack.json': JSON.stringify({ services: { c: { pinPorts: true } } }),
+  });
+  const s = stackOf(dir);
+  t.same(
+    svc(s, 'a').ports.map((p) => [p.hostIp, p.host, p.container]),
+    [
+      ['127.0.0.1', undefined, 80],
+      ['127.0.0.1', undefined, 443],
+      ['127.0.0.1', undefined, 9000],
+    ],
+  );
+  t.match(
+    notes(svc(s, 'a'), 'changed').join('\n'),
+    /port 8080:80 is published on an ephemeral port of 127\.0\.0\.1/,
+  );
+  t.equal(svc(s, 'b').hostPort, undefined, "a default is not the user's choice");
+  t.equal(svc(stackOf(dir, { B_PORT: '7100' }), 'b').hostPort, 7100, 'a variable set for the run is');
+  t.same(svc(s, 'c').ports, [{ container: 80, protocol: 'tcp', hostIp: '0.0.0.0', host: 8081 }], 'pinned');
+});
+
+t.test('profiles: only active services, and a dependency on an inactive one is named', async (t) => {
+  const dir = project(t, {
+    'docker-compose.yml': `services:
+  web:
+    image: node:22
+    command: node server.js
+  debug:
+    image: node:22
+    command: node debug.js
+    profiles: [debug]
+`,
+  });
+  t.same(
+    stackOf(dir).services.map((s) => s.name),
+    ['web'],
+  );
+  t.same(stackOf(dir).inactive, [{ name: 'debug', profiles: ['debug'] }]);
+  t.same(
+    stackOf(dir, { COMPOSE_PROFILES: 'debug' }).services.map((s) => s.name),
+    ['web', 'debug'],
+  );
+  const dep = project(t, {
+    'docker-compose.yml': `services:
+  web:
+    image: node:22
+    depends_on: [seed]
+  seed:
+    image: node:22
+    profiles: [dev]
+`,
+  });
+  t.throws(() => stackOf(dep), {
+    message:
+      'service "web" depends on "seed", which only starts with the profile dev: set COMPOSE_PROFILES=dev (or compose.profiles in realstack.json).',
+  });
+  const none = project(t, { 'compose.yaml': 'services:\n  a:\n    image: x\n    profiles: [p]\n' });
+  t.throws(() => stackOf(none), {
+    message: /no service of the stack is active: every one has a profile \(p\)/,
+  });
+});
+
+t.test('environment: env_file, then environment, and bare names from the environment', async (t) => {
+  const dir = project(t, {
+    'docker-compose.yml': `services:
+  web:
+    image: node:22
+    env_file: [.env.web, { path: .env.local, required: false }]
+    environment:
+      - FROM_FILE_OVERRIDDEN=compose
+      - PASSED
+      - UNSET_HERE
+`,
+    '.env.web': 'FROM_FILE=1\nFROM_FILE_OVERRIDDEN=file\n',
+  });
+  t.same(svc(stackOf(dir, { PASSED: 'yes' }), 'web').environment, {
+    FROM_FILE: '1',
+    FROM_FILE_OVERRIDDEN: 'compose',
+    PASSED: 'yes',
+  });
+  const missing = project(t, {
+    'docker-compose.yml': 'services:\n  a:\n    image: x\n    env_file: .env.missing\n',
+  });
+  t.throws(() => stackOf(missing), { message: /env_file \.env\.missing does not exist/ });
+});
+
+t.test('realstack.json is checked once, naming the key that is wrong', async (t) => {
+  const compose = 'services:\n  web:\n    image: node:22\n';
+  const cases: [unknown, RegExp][] = [
+    [
+      { services: { web: { healthpath: '/h' } } },
+      /services\.web has "healthpath", which realstack does not know/,
+    ],
+    [
+      { services: { web: { healthPath: 'health' } } },
+      /services\.web\.healthPath must be a path starting with "\/"/,
+    ],
+    [
+      { services: { web: { sourceRoot: 'app' } } },
+      /services\.web\.sourceRoot must read CONTAINER_PATH=HOST_PATH/,
+    ],
+    [
+      { services: { api: {} } },
+      /realstack\.json names service "api", which no compose file has; the services are web/,
+    ],
+    [{ coverage: { global: { lines: 120 } } }, /coverage\.global\.lines must be a percentage from 0 to 100/],
+    [{ diagnose: { checks: [{ name: 'x' }] } }, /diagnose\.checks\[0\]\.command is missing/],
+  ];
+  for (const [config, message] of cases) {
+    const dir = project(t, { 'docker-compose.yml': compose, 'realstack.json': JSON.stringify(config) });
+    t.throws(() => stackOf(dir), { name: 'UserError', message }, JSON.stringify(config));
+  }
+  const broken = project(t, { 'docker-compose.yml': compose, 'realstack.json': '{"services": ' });
+  t.throws(() => stackOf(broken), { message: /realstack\.json is not valid JSON/ });
+});
+
+t.test("the docker run's compose file: what a run changes, and nothing else", async (t) => {
+  const dir = project(t, {
+    'docker-compose.yml': `services:
+  web:
+    image: node:22-alpine
+    container_name: web
+    profiles: [app]
+    environment:
+      PRICE: "$$5"
+    volumes: ["./src:/app/src", "data:/data"]
+    ports: ["8080:8080"]
+    networks: [back, outside]
+volumes:
+  data: {}
+  shared: { external: true }
+networks:
+  back: {}
+  outside: { external: true }
+`,
+  });
+  const stack = stackOf(dir, { COMPOSE_PROFILES: 'app' });
+  const labels = { 'dev.realstack.run': 'r1' };
+  const file = runFile(stack, { labels, images: { web: 'realstack/node:20' }, buildArgs: {} }) as {
+    services: { web: Record<string, unknown> };
+    volumes: Record<string, unknown>;
+    networks: Record<string, unknown>;
+  };
+  const web = file.services.web;
+  t.notOk('container_name' in web, 'no container name');
+  t.notOk('profiles' in web, 'no profiles: the run has chosen');
+  t.same(web.ports, ['127.0.0.1::8080']);
+  t.equal(web.image, 'realstack/node:20');
+  t.same(
+    (web.environment as Record<string, string>).PRICE,
+    '$$5',
+    'a literal $ survives compose interpolating again',
+  );
+  t.same(
+    web.volumes,
+    [`${dir}/src:/app/src`, 'data:/data'],
+    'bind mounts absolute: the file lives under .realstack/',
+  );
+  t.same(web.labels, labels);
+  t.same(file.volumes.data, { labels });
+  t.same(file.volumes.shared, { external: true }, 'external volumes are not ours to label');
+  t.same(file.networks.back, { labels });
+  t.same(file.networks.outside, { external: true });
+  t.same(file.networks.default, { labels });
 });
 
 t.test('a compose file that does not parse is reported with file and line', async (t) => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-compose-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = project(t, { 'broken.yml': 'services:\n  auth:\n    image: x\n   ports: [1\n' });
   const file = path.join(dir, 'broken.yml');
-  writeFileSync(file, 'services:\n  auth:\n    image: x\n   ports: [1\n');
   t.throws(() => loadStack([file], {}), {
     name: 'ComposeFileError',
     message: new RegExp(`${file}:4:\\d+: the compose file does not parse`),

@@ -1,51 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
 import { LineCounter, parseDocument } from 'yaml';
+import type { ProjectConfig, ServiceConfig } from '../config/project.js';
 import { UserError } from '../errors.js';
+import { inferService } from './infer.js';
 import { InterpolationError, interpolate } from './interpolate.js';
-
-/** What the toolkit needs to know of one service of a compose file. */
-export interface ServiceSpec {
-  name: string;
-  role: 'postgres' | 'node' | 'other';
-  image?: string;
-  /** Absolute build context, Dockerfile and build args, for services built from source. */
-  build?: { context: string; dockerfile: string; args: Record<string, string> };
-  command?: string[];
-  workingDir?: string;
-  environment: Record<string, string>;
-  /** Container port published to the host, the first one listed. */
-  containerPort?: number;
-  /** Fixed host port asked for, or undefined for an ephemeral one. */
-  hostPort?: number;
-  /**
-   * The variable that sets the host port (`127.0.0.1:${AUTH_PORT:-}:3000`), for a service
-   * labelled dev.realstack.known-port: such a service must know its own public URL (an OAuth
-   * issuer), so the toolkit chooses a free port and sets the variable before anything starts.
-   */
-  knownPortVar?: string;
-  healthPath?: string;
-  /**
-   * A path of an OAuth-protected service that answers 200 to any valid access token
-   * (label dev.realstack.token-probe): where `diagnose` ends its token round trip.
-   */
-  tokenProbe?: string;
-  /** Container path and the host path it holds, from the `dev.realstack.source-root` label. */
-  sourceRoot?: { container: string; host: string };
-  /** Bind mounts of host paths (`./dir:/path[:ro]`), absolute on both sides. */
-  binds: { container: string; host: string }[];
-  stopGraceSeconds: number;
-  dependsOn: string[];
-}
-
-export interface StackSpec {
-  /** The compose files, absolute, in the order given. */
-  files: string[];
-  projectDir: string;
-  services: ServiceSpec[];
-  /** Top-level named volumes. */
-  volumes: string[];
-}
+import { readPorts } from './ports.js';
+import type { Condition, ServiceSpec, StackSpec } from './spec.js';
 
 export class ComposeFileError extends UserError {
   override name = 'ComposeFileError';
@@ -53,33 +15,55 @@ export class ComposeFileError extends UserError {
 
 type Yaml = Record<string, unknown>;
 
-const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isMap = (v: unknown): v is Yaml => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Compose's list-or-map forms (`environment`, `labels`) as one map. */
-function asMap(v: unknown): Record<string, string> {
+/** Compose's list-or-map forms (`environment`, `labels`) as one map; `KEY` alone is null (from the environment). */
+function asMap(v: unknown): Record<string, string | null> {
   if (Array.isArray(v)) {
     return Object.fromEntries(
       v.map((item) => {
         const s = String(item);
         const i = s.indexOf('=');
-        return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
+        return i < 0 ? [s, null] : [s.slice(0, i), s.slice(i + 1)];
       }),
     );
   }
-  if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x == null ? '' : String(x)]));
+  if (isMap(v))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x == null ? null : String(x)]));
   return {};
 }
 
-/** Overlay files merge as compose merges them: maps deep, environment/labels by key, lists appended. */
+/** `depends_on` in either form as the long one. */
+function dependsMap(v: unknown): Record<string, Yaml> {
+  if (Array.isArray(v))
+    return Object.fromEntries(v.map((s) => [String(s), { condition: 'service_started' }]));
+  return isMap(v) ? (v as Record<string, Yaml>) : {};
+}
+
+const mountTarget = (v: unknown): string =>
+  isMap(v) ? String(v.target ?? '') : (String(v).split(':')[1] ?? String(v));
+
+/**
+ * Overlay files merge as compose merges them: maps deep, environment/labels by key, volumes by
+ * mount target, ports and env files appended, depends_on by service; other lists replaced.
+ */
 function merge(base: unknown, over: unknown, key = ''): unknown {
   if (key === 'environment' || key === 'labels') return { ...asMap(base), ...asMap(over) };
+  if (key === 'depends_on') return { ...dependsMap(base), ...dependsMap(over) };
+  if (key === 'volumes' && Array.isArray(base) && Array.isArray(over)) {
+    const targets = new Set(over.map(mountTarget));
+    return [...base.filter((v) => !targets.has(mountTarget(v))), ...over];
+  }
+  if (
+    (key === 'ports' || key === 'env_file' || key === 'expose') &&
+    Array.isArray(base) &&
+    Array.isArray(over)
+  )
+    return [...base, ...over];
   if (isMap(base) && isMap(over)) {
     const out: Yaml = { ...base };
     for (const [k, v] of Object.entries(over)) out[k] = k in base ? merge(base[k], v, k) : v;
     return out;
-  }
-  if (Array.isArray(base) && Array.isArray(over) && (key === 'ports' || key === 'volumes')) {
-    return [...base, ...over];
   }
   return over;
 }
@@ -89,7 +73,9 @@ function readYaml(file: string): Yaml {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ComposeFileError(`cannot read compose file ${file}: ${(err as NodeJS.ErrnoException).code}`);
+    throw new ComposeFileError(
+      `cannot read compose file ${file}: ${(err as NodeJS.ErrnoException).code}. Name the stack's files in REALSTACK_COMPOSE_FILES or realstack.json's compose.files.`,
+    );
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { merge: true, lineCounter, prettyErrors: false });
@@ -104,114 +90,231 @@ function readYaml(file: string): Yaml {
   if (!isMap(value) || !isMap(value.services)) {
     throw new ComposeFileError(`${file}: no "services:" map found; is this a compose file?`);
   }
+  for (const [name, svc] of Object.entries(value.services)) {
+    if (isMap(svc) && svc.extends !== undefined)
+      throw new ComposeFileError(
+        `${file}: service "${name}" uses "extends", which realstack does not read yet: write the service out in full, or use a YAML anchor.`,
+      );
+  }
   return value;
 }
 
-function parsePort(entry: unknown, where: string): { container: number; host?: number } {
-  const s = isMap(entry) ? `${entry.host_ip ?? ''}:${entry.published ?? ''}:${entry.target}` : String(entry);
-  const parts = s.split(':');
-  const container = Number(parts.at(-1)?.split('/')[0]);
-  const hostRaw = parts.length >= 2 ? parts.at(-2) : '';
-  if (!Number.isInteger(container)) throw new ComposeFileError(`${where}: cannot read port "${s}"`);
-  const host = hostRaw ? Number(hostRaw) : undefined;
-  if (host !== undefined && !Number.isInteger(host))
-    throw new ComposeFileError(`${where}: bad host port "${s}"`);
-  return host === undefined ? { container } : { container, host };
+/** Interpolates every string value of the model, as compose does (keys are left alone). */
+function interpolateAll(value: unknown, env: Record<string, string | undefined>, where: string): unknown {
+  if (typeof value === 'string') {
+    try {
+      return interpolate(value, env);
+    } catch (err) {
+      if (err instanceof InterpolationError) throw new ComposeFileError(`${where}: ${err.message}`);
+      throw err;
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateAll(v, env, `${where}[${i}]`));
+  if (isMap(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, env, where ? `${where}.${k}` : k)]),
+    );
+  return value;
 }
 
+const UNITS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001 };
+
+/** A compose duration ("1m30s", "500ms", "15s") in seconds; compose's default of 10 s when absent or unreadable. */
 function seconds(v: unknown): number {
   if (v === undefined) return 10;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(v));
-  if (!m) return 10;
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  const s = String(v).trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  const parts = [...s.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((m) => m[0]).join('') !== s) return 10;
+  return parts.reduce((sum, m) => sum + Number(m[1]) * (UNITS[m[2] as string] as number), 0);
 }
 
-/** Reads and merges compose files into the toolkit's view of the stack. */
-export function loadStack(files: string[], env: Record<string, string | undefined>): StackSpec {
-  const abs = files.map((f) => path.resolve(f));
-  const projectDir = path.dirname(abs[0] as string);
-  const merged = abs.map(readYaml).reduce((a, b) => merge(a, b) as Yaml);
-  const services: ServiceSpec[] = [];
-  for (const [name, raw] of Object.entries(merged.services as Yaml)) {
-    if (!isMap(raw)) throw new ComposeFileError(`${abs[0]}: service "${name}" is not a map`);
-    const where = `${abs[0]}: service "${name}"`;
-    const sub = (v: unknown): string => {
-      try {
-        return interpolate(String(v), env);
-      } catch (err) {
-        if (err instanceof InterpolationError) throw new ComposeFileError(`${where}: ${err.message}`);
-        throw err;
-      }
-    };
-    const labels = Object.fromEntries(Object.entries(asMap(raw.labels)).map(([k, v]) => [k, sub(v)]));
-    const environment = Object.fromEntries(
-      Object.entries(asMap(raw.environment)).map(([k, v]) => [k, sub(v)]),
-    );
-    const ports = Array.isArray(raw.ports)
-      ? raw.ports.map((p) => parsePort(isMap(p) ? p : sub(p), where))
-      : [];
-    const portVar = Array.isArray(raw.ports)
-      ? /:\$\{(\w+)(?::?-[^}]*)?\}:\d+/.exec(String(raw.ports[0]))
-      : null;
-    if (labels['dev.realstack.known-port'] === 'true' && !portVar) {
-      throw new ComposeFileError(
-        `${where}: dev.realstack.known-port needs its first port published as "127.0.0.1:\${VAR:-}:PORT"`,
-      );
+/** env_file in its three forms, absolute; a required file that is missing is an error. */
+function envFiles(v: unknown, projectDir: string, where: string): Record<string, string> {
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  const env: Record<string, string> = {};
+  for (const item of list) {
+    const file = path.resolve(projectDir, String(isMap(item) ? item.path : item));
+    const required = isMap(item) ? item.required !== false : true;
+    if (!existsSync(file)) {
+      if (required)
+        throw new ComposeFileError(
+          `${where}: env_file ${path.relative(projectDir, file)} does not exist. Create it (often from an example file), or mark it "required: false".`,
+        );
+      continue;
     }
-    const roleLabel = labels['dev.realstack.role'];
-    const role = roleLabel === 'postgres' || roleLabel === 'node' ? roleLabel : 'other';
-    const binds = (Array.isArray(raw.volumes) ? raw.volumes : [])
-      .map((v) => sub(v).split(':'))
-      .filter(([host, container]) => container && /^[./~]/.test(host as string))
-      .map(([host, container]) => ({
-        host: path.resolve(projectDir, host as string),
-        container: container as string,
-      }));
+    Object.assign(env, parseDotenv(readFileSync(file)));
+  }
+  return env;
+}
+
+const CONDITIONS: Condition[] = ['service_started', 'service_healthy', 'service_completed_successfully'];
+
+function labelConfig(labels: Record<string, string | null>, where: string): ServiceConfig {
+  const l = (k: string) => labels[`dev.realstack.${k}`] ?? undefined;
+  const out: ServiceConfig = {};
+  const role = l('role');
+  if (role === 'postgres' || role === 'node' || role === 'other') out.role = role;
+  const root = l('source-root');
+  if (root) {
+    if (!/^\/[^=]*=[^=]+$/.test(root))
+      throw new ComposeFileError(
+        `${where}: label dev.realstack.source-root must read CONTAINER_PATH=HOST_PATH`,
+      );
+    out.sourceRoot = root;
+  }
+  const health = l('health-path');
+  if (health) out.healthPath = health;
+  if (l('known-port') === 'true') out.knownPort = true;
+  const entry = l('entry');
+  if (entry) out.entry = entry.split(',').map((s) => s.trim());
+  return out;
+}
+
+/**
+ * Reads and merges compose files into the toolkit's view of the stack, with realstack.json's
+ * service settings over the dev.realstack.* labels over what can be inferred.
+ */
+export function loadStack(
+  files: string[],
+  env: Record<string, string | undefined>,
+  options: { project?: ProjectConfig; profiles?: string[]; projectDir?: string } = {},
+): StackSpec {
+  const abs = files.map((f) => path.resolve(f));
+  const projectDir = options.projectDir ?? path.dirname(abs[0] as string);
+  const raw = abs.map(readYaml).reduce((a, b) => merge(a, b) as Yaml);
+  const model = interpolateAll(raw, env, '') as Yaml;
+  const rawServices = raw.services as Yaml;
+  const profiles = new Set(options.profiles ?? []);
+  const settings = options.project?.services ?? {};
+  for (const name of Object.keys(settings)) {
+    if (!(name in (model.services as Yaml)))
+      throw new UserError(
+        `realstack.json names service "${name}", which no compose file has; the services are ${Object.keys(model.services as Yaml).join(', ')}.`,
+      );
+  }
+
+  const services: ServiceSpec[] = [];
+  const inactive: StackSpec['inactive'] = [];
+  for (const [name, svc] of Object.entries(model.services as Yaml)) {
+    const where = `${abs[0]}: service "${name}"`;
+    if (!isMap(svc)) throw new ComposeFileError(`${where} is not a map`);
+    const own = Array.isArray(svc.profiles) ? svc.profiles.map(String) : [];
+    if (own.length > 0 && !own.some((p) => profiles.has(p))) {
+      inactive.push({ name, profiles: own });
+      continue;
+    }
+    const config = { ...labelConfig(asMap(svc.labels), where), ...settings[name] };
+    const environment: Record<string, string> = envFiles(svc.env_file, projectDir, where);
+    for (const [k, v] of Object.entries(asMap(svc.environment))) {
+      const value = v ?? env[k];
+      if (value !== undefined) environment[k] = value;
+      else delete environment[k];
+    }
+    const binds = (Array.isArray(svc.volumes) ? svc.volumes : []).flatMap((v) => {
+      const [host, container] = isMap(v)
+        ? v.type === 'bind'
+          ? [String(v.source), String(v.target)]
+          : []
+        : String(v).split(':');
+      return host && container && /^[./~]/.test(host)
+        ? [{ host: path.resolve(projectDir, host.replace(/^~(?=\/|$)/, process.env.HOME ?? '~')), container }]
+        : [];
+    });
+    const dependsOn = Object.entries(dependsMap(svc.depends_on)).map(([service, d]) => {
+      const condition = (d.condition ?? 'service_started') as Condition;
+      if (!CONDITIONS.includes(condition))
+        throw new ComposeFileError(
+          `${where}: depends_on ${service} has condition "${condition}"; compose knows ${CONDITIONS.join(', ')}`,
+        );
+      return { service, condition };
+    });
+    const { ports, notes, knownPortVar } = readPorts((rawServices[name] as Yaml).ports, svc.ports, env, {
+      pinned: config.pinPorts === true,
+      knownPort: config.knownPort === true,
+      where,
+    });
+    const health = isMap(svc.healthcheck) ? svc.healthcheck : undefined;
+    const test = health?.test;
     const spec: ServiceSpec = {
       name,
-      role,
+      role: 'other',
       environment,
+      ports,
       binds,
-      stopGraceSeconds: seconds(raw.stop_grace_period),
-      dependsOn: Array.isArray(raw.depends_on)
-        ? raw.depends_on.map(String)
-        : isMap(raw.depends_on)
-          ? Object.keys(raw.depends_on)
-          : [],
+      healthcheck:
+        health !== undefined && health.disable !== true && !(Array.isArray(test) && test[0] === 'NONE'),
+      stopGraceSeconds: seconds(svc.stop_grace_period),
+      dependsOn,
+      tty: svc.tty === true,
+      coverage: false,
+      notes: notes.map((text) => ({ kind: 'changed', text })),
     };
-    if (raw.image !== undefined) spec.image = sub(raw.image);
-    if (isMap(raw.build) || typeof raw.build === 'string') {
-      const b = isMap(raw.build) ? raw.build : { context: raw.build };
-      const context = path.resolve(projectDir, sub(b.context ?? '.'));
+    if (typeof svc.image === 'string') spec.image = svc.image;
+    if (isMap(svc.build) || typeof svc.build === 'string') {
+      const b = isMap(svc.build) ? svc.build : { context: svc.build };
+      const context = path.resolve(projectDir, String(b.context ?? '.'));
       spec.build = {
         context,
-        dockerfile: path.resolve(context, sub(b.dockerfile ?? 'Dockerfile')),
-        args: Object.fromEntries(Object.entries(asMap(b.args)).map(([k, v]) => [k, sub(v)])),
+        dockerfile: path.resolve(context, String(b.dockerfile ?? 'Dockerfile')),
+        args: Object.fromEntries(
+          Object.entries(asMap(b.args)).flatMap(([k, v]) => (v === null ? [] : [[k, v]])),
+        ),
       };
     }
-    if (Array.isArray(raw.command)) spec.command = raw.command.map((c) => sub(c));
-    else if (typeof raw.command === 'string') spec.command = sub(raw.command).split(/\s+/).filter(Boolean);
-    if (typeof raw.working_dir === 'string') spec.workingDir = sub(raw.working_dir);
+    if (typeof svc.working_dir === 'string') spec.workingDir = svc.working_dir;
+    if (typeof svc.container_name === 'string')
+      spec.notes.push({
+        kind: 'changed',
+        text: `container_name ${svc.container_name} is dropped: every run names its own containers, so two runs never clash`,
+      });
+    if (knownPortVar) spec.knownPortVar = knownPortVar;
+    const exposed = (Array.isArray(svc.expose) ? svc.expose : []).map((e) => Number(String(e).split('/')[0]));
     const first = ports[0];
-    if (first) {
-      spec.containerPort = first.container;
-      if (first.host !== undefined) spec.hostPort = first.host;
-    }
-    if (labels['dev.realstack.health-path']) spec.healthPath = labels['dev.realstack.health-path'];
-    if (labels['dev.realstack.token-probe']) spec.tokenProbe = labels['dev.realstack.token-probe'];
-    if (labels['dev.realstack.known-port'] === 'true' && portVar) spec.knownPortVar = portVar[1];
-    const root = labels['dev.realstack.source-root'];
-    if (root) {
-      const [container, host] = root.split('=');
-      if (!container || !host)
-        throw new ComposeFileError(
-          `${where}: label dev.realstack.source-root must read CONTAINER_PATH=REPO_PATH`,
-        );
-      spec.sourceRoot = { container, host: path.resolve(projectDir, host) };
-    }
+    const containerPort = first?.container ?? exposed[0];
+    if (containerPort !== undefined && Number.isInteger(containerPort)) spec.containerPort = containerPort;
+    if (first?.host !== undefined) spec.hostPort = first.host;
+    if (config.healthPath) spec.healthPath = config.healthPath;
+    if (config.testData) spec.testData = config.testData;
+    if (config.sqlCleanup) spec.sqlCleanup = config.sqlCleanup;
+    if (config.hostModules) spec.hostModules = config.hostModules;
+    inferService(spec, svc, config, projectDir);
     services.push(spec);
   }
-  const volumes = isMap(merged.volumes) ? Object.keys(merged.volumes) : [];
-  return { files: abs, projectDir, services, volumes };
+
+  const active = new Set(services.map((s) => s.name));
+  for (const s of services) {
+    for (const d of s.dependsOn) {
+      const off = inactive.find((i) => i.name === d.service);
+      if (off)
+        throw new UserError(
+          `service "${s.name}" depends on "${d.service}", which only starts with the profile ${off.profiles.join(' or ')}: set COMPOSE_PROFILES=${off.profiles[0]} (or compose.profiles in realstack.json).`,
+        );
+      if (!active.has(d.service))
+        throw new ComposeFileError(
+          `${abs[0]}: service "${s.name}" depends on "${d.service}", which is not a service`,
+        );
+    }
+  }
+  if (services.length === 0) {
+    const all = [...new Set(inactive.flatMap((i) => i.profiles))];
+    throw new UserError(
+      `no service of the stack is active: every one has a profile (${all.join(', ')}). Set COMPOSE_PROFILES=${all[0]} or compose.profiles in realstack.json.`,
+    );
+  }
+  const declared = (key: 'volumes' | 'networks') =>
+    isMap(model[key])
+      ? Object.entries(model[key] as Yaml)
+          .filter(([, v]) => !(isMap(v) && (v.external === true || isMap(v.external))))
+          .map(([k]) => k)
+      : [];
+  return {
+    files: abs,
+    projectDir,
+    services,
+    inactive,
+    volumes: declared('volumes'),
+    networks: declared('networks'),
+    model,
+  };
 }

@@ -25,6 +25,13 @@ async function failure(engine: Engine, inst: Instance, why: string): Promise<Use
  */
 export async function waitReady(engine: Engine, options: ReadyOptions): Promise<Instance[]> {
   const start = Date.now();
+  // A service others wait for to complete (a migration) is done when it exits 0.
+  const oneShot = new Set(
+    engine.stack.services.flatMap((s) =>
+      s.dependsOn.filter((d) => d.condition === 'service_completed_successfully').map((d) => d.service),
+    ),
+  );
+  const done = (i: Instance) => i.state === 'exited' && i.exitCode === 0 && oneShot.has(i.service);
   const seen = new Map<string, string>();
   const unhealthySince = new Map<string, number>();
   const grace = options.unhealthyGraceMs ?? 10_000;
@@ -37,6 +44,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
         seen.set(inst.name, key);
         options.onChange?.(inst, now - start);
       }
+      if (done(inst)) continue;
       if (inst.state === 'exited')
         throw await failure(engine, inst, `exited with code ${inst.exitCode} while starting`);
       if (inst.state === 'missing')
@@ -48,9 +56,10 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
           throw await failure(engine, inst, 'is unhealthy: its health check keeps failing');
       } else unhealthySince.delete(inst.name);
     }
-    if (list.length > 0 && list.every((i) => i.health === 'healthy' || i.health === 'none')) return list;
+    const ready = (i: Instance) => done(i) || i.health === 'healthy' || i.health === 'none';
+    if (list.length > 0 && list.every(ready)) return list;
     if (now - start > options.timeoutMs) {
-      const waiting = list.filter((i) => i.health !== 'healthy' && i.health !== 'none');
+      const waiting = list.filter((i) => !ready(i));
       const first = waiting[0];
       if (first) {
         throw await failure(

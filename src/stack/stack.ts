@@ -1,14 +1,16 @@
-import type { ToolkitConfig } from '../config.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import { instrument } from '../coverage/instrument.js';
 import { DockerEngine, daemonAnswers, dockerEndpoint } from '../engine/docker.js';
 import { ExternalEngine } from '../engine/external.js';
 import { ProcessEngine } from '../engine/process.js';
 import type { Engine, EngineName, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
-import { readImagesState } from '../images/build.js';
+import { readImagesState } from '../images/state.js';
 import type { Log } from '../log.js';
 import { freePort } from '../util/net.js';
-import { loadStack, type ServiceSpec } from './compose.js';
+import { loadStack } from './compose.js';
 import { waitReady } from './readiness.js';
+import type { StackSpec } from './spec.js';
 import { newRunId, type RunState, StateStore } from './state.js';
 
 /** auto: docker when a daemon answers, else process. Explicit docker without a daemon is an error. */
@@ -31,45 +33,62 @@ export async function chooseEngine(config: ToolkitConfig): Promise<{ name: Engin
     : { name: 'process', reason: `auto: no Docker daemon at ${host}` };
 }
 
+/** The stack of the project's compose files, profiles and realstack.json, as it reads now. */
+export const projectStack = (config: ToolkitConfig): StackSpec =>
+  loadStack(config.composeFiles, config.env, {
+    project: config.project,
+    profiles: config.profiles,
+    projectDir: config.projectDir,
+  });
+
 export function engineFor(config: ToolkitConfig, run: RunState): Engine {
   const store = new StateStore(config.stateDir);
-  if (run.engine === 'docker') {
-    // The base images `realstack images` chose, under anything the user set.
-    const env = { ...readImagesState(config).base, ...config.env };
-    return new DockerEngine(loadStack(run.files, env), run, store, env, dockerEndpoint(config.env));
-  }
-  const stack = loadStack(run.files, config.env);
   switch (run.engine) {
+    case 'docker':
+      return new DockerEngine(
+        run.stack,
+        run,
+        store,
+        config.env,
+        dockerEndpoint(config.env),
+        readImagesState(config).run,
+      );
     case 'process':
-      return new ProcessEngine(stack, run, store, config.env);
+      return new ProcessEngine(run.stack, run, store, config.env);
     case 'external':
-      return new ExternalEngine(stack, run, config.env);
+      return new ExternalEngine(run.stack, run, config.env);
   }
 }
 
 /** The run a command acts on: REALSTACK_RUN_ID, else the last one `up` started. */
 export function openRun(config: ToolkitConfig): Engine {
   const store = new StateStore(config.stateDir);
-  if (config.engine === 'external') return engineFor(config, newRunState(config, 'external'));
+  if (config.engine === 'external')
+    return engineFor(config, newRunState(config, 'external', projectStack(config)));
   const runId = config.env.REALSTACK_RUN_ID || store.current();
   const run = runId ? store.load(runId) : undefined;
   if (!run) {
     throw new UserError(
       runId
         ? `no run "${runId}" is known in ${config.stateDir}.`
-        : 'no stack is running here: start one with `npx just up`.',
+        : 'no stack is running here: start one with `npx realstack up`.',
     );
   }
+  if (!run.stack)
+    throw new UserError(
+      `run ${run.runId} was started by an older realstack: remove it with \`npx realstack cleanup\`, then start a new one.`,
+    );
   return engineFor(config, run);
 }
 
-function newRunState(config: ToolkitConfig, engine: EngineName, keep = false): RunState {
+function newRunState(config: ToolkitConfig, engine: EngineName, stack: StackSpec, keep = false): RunState {
   const runId = config.env.REALSTACK_RUN_ID || newRunId();
   return {
     runId,
     engine,
     project: `realstack_${runId}`,
     files: config.composeFiles,
+    stack,
     startedAt: new Date().toISOString(),
     ownerPid: keep ? null : process.pid,
     detail: {},
@@ -78,15 +97,15 @@ function newRunState(config: ToolkitConfig, engine: EngineName, keep = false): R
 
 /**
  * Services that must know their own public URL get a free port chosen now (unless the user
- * fixed one), set in the environment both engines interpolate the compose file with.
+ * fixed one), set in the environment the compose files are interpolated with.
  */
 async function withKnownPorts(
   config: ToolkitConfig,
-  services: ServiceSpec[],
+  stack: StackSpec,
   scale: Record<string, number>,
 ): Promise<ToolkitConfig> {
   const env = { ...config.env };
-  for (const svc of services.filter((s) => s.knownPortVar)) {
+  for (const svc of stack.services.filter((s) => s.knownPortVar)) {
     const variable = svc.knownPortVar as string;
     if ((scale[svc.name] ?? 1) > 1) {
       throw new UserError(
@@ -104,7 +123,9 @@ export interface UpOptions {
   /** The stack outlives this process (`up`); otherwise it is this process's, to be reaped with it. */
   keep?: boolean;
   /** Called before the engine is set up; e.g. to build images for docker. */
-  prepare?(engine: EngineName): Promise<void>;
+  prepare?(engine: EngineName, stack: StackSpec): Promise<void>;
+  /** Every Node service instrumented by the coverage spy (coverage/instrument.ts). */
+  coverage?: boolean;
 }
 
 /**
@@ -115,14 +136,18 @@ export async function startStack(
   config: ToolkitConfig,
   options: UpOptions,
 ): Promise<{ engine: Engine; instances: Instance[] }> {
-  // Validate the compose files before anything is created.
-  const spec = loadStack(config.composeFiles, config.env);
-  config = await withKnownPorts(config, spec.services, options.scale ?? {});
+  // The compose files are read, and realstack.json checked against them, before anything is created.
+  config = await withKnownPorts(config, projectStack(config), options.scale ?? {});
+  let stack = projectStack(config);
+  if (options.coverage) stack = instrument(stack, config.coverage.flushMs);
   const choice = await chooseEngine(config);
   options.log(`engine: ${choice.name} (${choice.reason})`);
-  await options.prepare?.(choice.name);
+  for (const s of stack.services)
+    for (const n of s.notes.filter((n) => n.kind === 'changed' || n.kind === 'warning'))
+      options.log(`  ${s.name}: ${n.kind === 'warning' ? 'warning: ' : ''}${n.text}`);
+  await options.prepare?.(choice.name, stack);
   const store = new StateStore(config.stateDir);
-  const run = newRunState(config, choice.name, options.keep);
+  const run = newRunState(config, choice.name, stack, options.keep);
   const engine = engineFor(config, run);
   for (const [svc] of Object.entries(options.scale ?? {})) {
     if (!engine.stack.services.some((s) => s.name === svc)) {
@@ -143,7 +168,7 @@ export async function startStack(
   process.once('SIGINT', interrupted);
   try {
     options.log(`run ${run.runId}: starting ${engine.stack.services.map((s) => s.name).join(', ')}`);
-    await engine.up({ scale: options.scale ?? {} });
+    await engine.up({ scale: options.scale ?? {}, timeoutMs: config.readyTimeoutMs });
     const instances = await waitReady(engine, {
       timeoutMs: config.readyTimeoutMs,
       onChange: (i, ms) =>

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { EngineName } from '../engine/types.js';
 import { writeFileWhole } from '../util/files.js';
+import type { StackSpec } from './spec.js';
+
+export type EngineName = 'docker' | 'process' | 'external';
 
 /** What a run leaves on disk so that a later command (ps, logs, down) can find it again. */
 export interface RunState {
@@ -11,6 +13,11 @@ export interface RunState {
   /** Compose project name (docker) and label value on every resource. */
   project: string;
   files: string[];
+  /**
+   * The stack as the run started it (profiles, ports, the coverage overlay): later commands
+   * act on this, not on compose files that may have changed since.
+   */
+  stack: StackSpec;
   startedAt: string;
   /**
    * The process the stack lives and dies with (`just test` on a fresh stack), or null for a

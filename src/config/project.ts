@@ -1,0 +1,354 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+
+/**
+ * realstack.json: what realstack needs to know of a stack beyond its compose file. Every key
+ * is optional; what is left out is inferred from the compose file (src/stack/infer.ts), and
+ * `npx realstack config --explain` shows the outcome. Compose labels (dev.realstack.*) say
+ * the same things, for those who prefer them there; this file wins over a label.
+ */
+export interface ProjectConfig {
+  /** The file it was read from, or undefined when there is none. */
+  file: string | undefined;
+  compose: { files?: string[]; profiles?: string[] };
+  services: Record<string, ServiceConfig>;
+  /** Variables the stack needs a secret in (name: what it is for), generated once when unset. */
+  secrets: Record<string, string>;
+  images: ImagesConfig;
+  coverage: CoverageConfig;
+  diagnose: { checks: DiagnoseCheck[] };
+}
+
+export type Role = 'postgres' | 'node' | 'other';
+
+export interface ServiceConfig {
+  role?: Role;
+  /** "CONTAINER_PATH=HOST_PATH": where the service's files are in its container and here. */
+  sourceRoot?: string;
+  /** The scripts (relative to the source root) that are the service: the spy instruments only them. */
+  entry?: string[];
+  /** The HTTP path that answers 2xx once the service is ready. */
+  healthPath?: string;
+  /** The service must know its own public URL: its first host port is chosen before it starts. */
+  knownPort?: boolean;
+  /** Keep fixed host ports as the compose file writes them, instead of ephemeral ones on 127.0.0.1. */
+  pinPorts?: boolean;
+  /** Instrument it with the coverage spy (default: every Node service). */
+  coverage?: boolean;
+  /** The service speaks realstack's test-data protocol (docs/testing.md) at this path, behind this token. */
+  testData?: { path: string; tokenVariable: string };
+  /** Rows of a PostgreSQL service that are test data: values of `column` that start with the test prefix. */
+  sqlCleanup?: SqlCleanup[];
+  /** A package folder whose production node_modules are staged into build/<service>/ for its Dockerfile. */
+  hostModules?: string;
+  /** How the process engine runs it, when neither the compose file nor its Dockerfile says. */
+  command?: string[];
+}
+
+export interface SqlCleanup {
+  table: string;
+  column: string;
+  /** The database, when not the service's POSTGRES_DB. */
+  database?: string;
+}
+
+export interface ImagesConfig {
+  /** Image names the machine cannot pull, to what to run instead: an image, or "stand-in". */
+  map: Record<string, string>;
+  /** A host command that builds what the images (and the process engine) run, when its inputs change. */
+  hostBuild?: { command: string[]; inputs: string[] };
+}
+
+export const METRICS = ['lines', 'branches', 'functions', 'statements'] as const;
+export type Metric = (typeof METRICS)[number];
+export type Thresholds = Partial<Record<Metric, number>>;
+
+export interface CoverageConfig {
+  /** Over all services together. */
+  global: Thresholds;
+  /** Per file, for files matching the glob (project-relative), e.g. 100% for token code. */
+  files: Record<string, Thresholds>;
+  /** Services or instances whose missing dumps do not fail the run ("api", "api-2"). */
+  allowMissing: string[];
+  /** The spy's fallback: a service not stopped by itself after this long exits anyway. */
+  flushMs: number;
+}
+
+export interface DiagnoseCheck {
+  name: string;
+  /** Run by `diagnose` with the stack's URLs in the environment; exit 0 is ok. */
+  command: string[];
+}
+
+type Json = Record<string, unknown>;
+
+/** Reads one value of the file, naming where it is when it is wrong. */
+class Reader {
+  constructor(
+    readonly file: string,
+    readonly at: string,
+    readonly value: unknown,
+  ) {}
+
+  fail(want: string): never {
+    throw new UserError(`${this.file}: ${this.at} ${want}.`);
+  }
+
+  child(key: string): Reader {
+    const value = this.value === undefined ? undefined : (this.object() as Json)[key];
+    return new Reader(this.file, this.at ? `${this.at}.${key}` : key, value);
+  }
+
+  object(keys?: readonly string[]): Json {
+    if (this.value === undefined) return {};
+    if (typeof this.value !== 'object' || this.value === null || Array.isArray(this.value))
+      this.fail('must be an object');
+    const obj = this.value as Json;
+    if (keys) {
+      const unknown = Object.keys(obj).filter((k) => !keys.includes(k) && !k.startsWith('$'));
+      if (unknown.length > 0)
+        this.fail(
+          `has ${unknown.map((k) => `"${k}"`).join(', ')}, which realstack does not know; the keys are ${keys.join(', ')}`,
+        );
+    }
+    return obj;
+  }
+
+  /** The elements of a list, each named by its place (`diagnose.checks[0]`). */
+  items(example: string): Reader[] {
+    if (this.value === undefined) return [];
+    if (!Array.isArray(this.value)) this.fail(`must be a list like ${example}`);
+    return (this.value as unknown[]).map((v, i) => new Reader(this.file, `${this.at}[${i}]`, v));
+  }
+
+  entries(): [string, Reader][] {
+    return Object.keys(this.object()).map((k) => [k, this.child(k)]);
+  }
+
+  string(): string | undefined {
+    if (this.value === undefined) return undefined;
+    if (typeof this.value !== 'string' || this.value === '') this.fail('must be a non-empty string');
+    return this.value;
+  }
+
+  /** A string that must be there. */
+  required(example: string): string {
+    if (this.value === undefined) this.fail(`is missing; write e.g. ${example}`);
+    return this.string() as string;
+  }
+
+  boolean(): boolean | undefined {
+    if (this.value === undefined) return undefined;
+    if (typeof this.value !== 'boolean') this.fail('must be true or false');
+    return this.value;
+  }
+
+  number(min: number, max: number, what: string): number | undefined {
+    if (this.value === undefined) return undefined;
+    if (typeof this.value !== 'number' || this.value < min || this.value > max) this.fail(`must be ${what}`);
+    return this.value;
+  }
+
+  strings(example: string): string[] | undefined {
+    if (this.value === undefined) return undefined;
+    if (!Array.isArray(this.value) || !this.value.every((s) => typeof s === 'string' && s !== ''))
+      this.fail(`must be a list of strings, e.g. ${example}`);
+    return this.value as string[];
+  }
+
+  /** A command as a list, or one string split on spaces. */
+  command(example: string): string[] | undefined {
+    if (typeof this.value === 'string') return this.value.split(/\s+/).filter(Boolean);
+    return this.strings(example);
+  }
+}
+
+const SERVICE_KEYS = [
+  'role',
+  'sourceRoot',
+  'entry',
+  'healthPath',
+  'knownPort',
+  'pinPorts',
+  'coverage',
+  'testData',
+  'sqlCleanup',
+  'hostModules',
+  'command',
+] as const;
+
+function serviceConfig(r: Reader): ServiceConfig {
+  r.object(SERVICE_KEYS);
+  const out: ServiceConfig = {};
+  const role = r.child('role').string();
+  if (role !== undefined) {
+    if (role !== 'postgres' && role !== 'node' && role !== 'other')
+      r.child('role').fail('must be "postgres", "node" or "other"');
+    out.role = role as ServiceConfig['role'];
+  }
+  const sourceRoot = r.child('sourceRoot').string();
+  if (sourceRoot !== undefined) {
+    if (!/^\/[^=]*=[^=]+$/.test(sourceRoot))
+      r.child('sourceRoot').fail('must read CONTAINER_PATH=HOST_PATH, e.g. "/app=."');
+    out.sourceRoot = sourceRoot;
+  }
+  const entry = r.child('entry').strings('["dist/server.js"]');
+  if (entry) out.entry = entry;
+  const health = r.child('healthPath').string();
+  if (health !== undefined) {
+    if (!health.startsWith('/'))
+      r.child('healthPath').fail('must be a path starting with "/", e.g. "/health"');
+    out.healthPath = health;
+  }
+  for (const key of ['knownPort', 'pinPorts', 'coverage'] as const) {
+    const value = r.child(key).boolean();
+    if (value !== undefined) out[key] = value;
+  }
+  const testData = r.child('testData');
+  if (testData.value !== undefined) {
+    testData.object(['path', 'tokenVariable']);
+    out.testData = {
+      path: testData.child('path').required('"/admin/test-data"'),
+      tokenVariable: testData.child('tokenVariable').required('"ADMIN_TOKEN"'),
+    };
+  }
+  const sql = r.child('sqlCleanup');
+  if (sql.value !== undefined) {
+    out.sqlCleanup = sql.items('[{"table": "users", "column": "email"}]').map((item) => {
+      item.object(['table', 'column', 'database']);
+      const table = item.child('table').required('"users"');
+      const column = item.child('column').required('"email"');
+      const ident = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+      if (!ident.test(table)) item.child('table').fail('must be a table name, optionally schema-qualified');
+      if (!ident.test(column) || column.includes('.')) item.child('column').fail('must be a column name');
+      const database = item.child('database').string();
+      return { table, column, ...(database ? { database } : {}) };
+    });
+  }
+  const hostModules = r.child('hostModules').string();
+  if (hostModules !== undefined) out.hostModules = hostModules;
+  const command = r.child('command').command('["node", "dist/server.js"]');
+  if (command) out.command = command;
+  return out;
+}
+
+function thresholds(r: Reader): Thresholds {
+  const out: Thresholds = {};
+  for (const [k, v] of r.entries()) {
+    if (!METRICS.includes(k as Metric))
+      r.fail(`has "${k}", which is not a metric; use ${METRICS.join(', ')}`);
+    out[k as Metric] = v.number(0, 100, 'a percentage from 0 to 100') as number;
+  }
+  return out;
+}
+
+export function coverageConfig(r: Reader): CoverageConfig {
+  r.object(['global', 'files', 'allowMissing', 'flushMs']);
+  return {
+    global: thresholds(r.child('global')),
+    files: Object.fromEntries(
+      r
+        .child('files')
+        .entries()
+        .map(([glob, t]) => [glob, thresholds(t)]),
+    ),
+    allowMissing: r.child('allowMissing').strings('["worker"]') ?? [],
+    flushMs: r.child('flushMs').number(100, 600_000, 'a number of milliseconds from 100 to 600000') ?? 20_000,
+  };
+}
+
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(
+      `${file} is not valid JSON: ${(err as Error).message}. Fix it, or remove it to use the defaults.`,
+    );
+  }
+}
+
+export const CONFIG_FILE = 'realstack.json';
+
+export const emptyProjectConfig = (): ProjectConfig => ({
+  file: undefined,
+  compose: {},
+  services: {},
+  secrets: {},
+  images: { map: {} },
+  coverage: { global: {}, files: {}, allowMissing: [], flushMs: 20_000 },
+  diagnose: { checks: [] },
+});
+
+/** Reads and validates realstack.json once; absent means everything is inferred. */
+export function loadProjectConfig(file: string): ProjectConfig {
+  if (!existsSync(file)) return emptyProjectConfig();
+  const name = path.basename(file);
+  const r = new Reader(name, '', readJsonFile(file));
+  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose']);
+  const compose = r.child('compose');
+  compose.object(['files', 'profiles']);
+  const files = compose.child('files').strings('["docker-compose.yml"]');
+  const profiles = compose.child('profiles').strings('["dev"]');
+  const images = r.child('images');
+  images.object(['map', 'hostBuild']);
+  const map = Object.fromEntries(
+    images
+      .child('map')
+      .entries()
+      .map(([from, to]) => [from, to.string() as string]),
+  );
+  let hostBuild: ImagesConfig['hostBuild'];
+  const hb = images.child('hostBuild');
+  if (hb.value !== undefined) {
+    hb.object(['command', 'inputs']);
+    const command = hb.child('command').command('"npm run build"');
+    if (!command?.length) hb.fail('needs a "command", e.g. "npm run build"');
+    hostBuild = {
+      command: command as string[],
+      inputs: hb.child('inputs').strings('["src", "package-lock.json"]') ?? [],
+    };
+  }
+  const diagnose = r.child('diagnose');
+  diagnose.object(['checks']);
+  const checks = diagnose
+    .child('checks')
+    .items('[{"name": "login works", "command": "node scripts/check-login.js"}]');
+  return {
+    file,
+    compose: { ...(files ? { files } : {}), ...(profiles ? { profiles } : {}) },
+    services: Object.fromEntries(
+      r
+        .child('services')
+        .entries()
+        .map(([svc, s]) => [svc, serviceConfig(s)]),
+    ),
+    secrets: Object.fromEntries(
+      r
+        .child('secrets')
+        .entries()
+        .map(([k, v]) => {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) v.fail('is not a variable name');
+          return [k, v.string() as string];
+        }),
+    ),
+    images: { map, ...(hostBuild ? { hostBuild } : {}) },
+    coverage: coverageConfig(r.child('coverage')),
+    diagnose: {
+      checks: checks.map((c) => {
+        c.object(['name', 'command']);
+        const name = c.child('name').required('"login works"');
+        const command = c.child('command').command('"node scripts/check.js"');
+        if (!command?.length) c.child('command').fail('is missing; write e.g. "node scripts/check.js"');
+        return { name, command: command as string[] };
+      }),
+    },
+  };
+}
+
+/** Gates from a file of their own (REALSTACK_COVERAGE_CONFIG): the shape of the coverage section. */
+export function loadCoverageFile(file: string): CoverageConfig {
+  const empty = emptyProjectConfig().coverage;
+  if (!existsSync(file)) return empty;
+  return coverageConfig(new Reader(path.basename(file), '', readJsonFile(file)));
+}

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { config as loadDotenv } from 'dotenv';
+import { UserError } from '../errors.js';
+import {
+  CONFIG_FILE,
+  type CoverageConfig,
+  loadCoverageFile,
+  loadProjectConfig,
+  type ProjectConfig,
+} from './project.js';
+
+export type EngineChoice = 'auto' | 'docker' | 'process' | 'external';
+
+/** The toolkit's settings, from the environment over `.env` and realstack.json, validated once here. */
+export interface ToolkitConfig {
+  projectDir: string;
+  engine: EngineChoice;
+  composeFiles: string[];
+  /** Compose profiles to start (COMPOSE_PROFILES, or realstack.json's compose.profiles). */
+  profiles: string[];
+  stateDir: string;
+  readyTimeoutMs: number;
+  /** Where harvested dumps (raw/) and reports go. */
+  coverageDir: string;
+  /** Thresholds and accepted gaps: realstack.json's coverage, or REALSTACK_COVERAGE_CONFIG's file. */
+  coverage: CoverageConfig;
+  project: ProjectConfig;
+  env: NodeJS.ProcessEnv;
+}
+
+const engines: EngineChoice[] = ['auto', 'docker', 'process', 'external'];
+
+/** The names compose itself looks for, in its order, when no file is given. */
+const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
+/** Compose's own default: the first file found, with its override file beside it if there is one. */
+function defaultComposeFiles(projectDir: string): string[] {
+  const found =
+    DEFAULT_COMPOSE_FILES.find((f) => existsSync(path.join(projectDir, f))) ?? 'docker-compose.yml';
+  const ext = path.extname(found);
+  const override = `${found.slice(0, -ext.length)}.override${ext}`;
+  return existsSync(path.join(projectDir, override)) ? [found, override] : [found];
+}
+
+/** Values of a dotenv file under those already set. */
+function addDotenv(merged: NodeJS.ProcessEnv, file: string): void {
+  if (!existsSync(file)) return;
+  const parsed = loadDotenv({ path: file, processEnv: {}, quiet: true }).parsed ?? {};
+  for (const [k, v] of Object.entries(parsed)) merged[k] ??= v;
+}
+
+export const secretsFile = (stateDir: string) => path.join(stateDir, 'secrets.env');
+
+export function loadToolkitConfig(
+  projectDir = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): ToolkitConfig {
+  const merged: NodeJS.ProcessEnv = { ...env };
+  addDotenv(merged, path.join(projectDir, '.env'));
+  const stateDir = path.resolve(projectDir, merged.REALSTACK_STATE_DIR || '.realstack');
+  // Secrets realstack generated (src/secrets.ts) come last: anything the user set wins.
+  addDotenv(merged, secretsFile(stateDir));
+  const project = loadProjectConfig(path.resolve(projectDir, merged.REALSTACK_CONFIG || CONFIG_FILE));
+  const engine = (merged.REALSTACK_ENGINE || 'auto') as EngineChoice;
+  if (!engines.includes(engine)) {
+    throw new UserError(
+      `REALSTACK_ENGINE=${merged.REALSTACK_ENGINE} is not an engine; use one of ${engines.join(', ')}.`,
+    );
+  }
+  const timeout = Number(merged.REALSTACK_READY_TIMEOUT_MS || 120_000);
+  if (!Number.isInteger(timeout) || timeout <= 0) {
+    throw new UserError(
+      `REALSTACK_READY_TIMEOUT_MS=${merged.REALSTACK_READY_TIMEOUT_MS} must be a positive number of milliseconds.`,
+    );
+  }
+  const composeFiles = (
+    merged.REALSTACK_COMPOSE_FILES
+      ? merged.REALSTACK_COMPOSE_FILES.split(',')
+      : (project.compose.files ?? defaultComposeFiles(projectDir))
+  ).map((f) => path.resolve(projectDir, f.trim()));
+  const profiles =
+    merged.COMPOSE_PROFILES !== undefined
+      ? merged.COMPOSE_PROFILES.split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+      : (project.compose.profiles ?? []);
+  return {
+    projectDir,
+    engine,
+    composeFiles,
+    profiles,
+    stateDir,
+    readyTimeoutMs: timeout,
+    coverageDir: path.resolve(projectDir, merged.REALSTACK_COVERAGE_DIR || 'coverage'),
+    coverage: merged.REALSTACK_COVERAGE_CONFIG
+      ? loadCoverageFile(path.resolve(projectDir, merged.REALSTACK_COVERAGE_CONFIG))
+      : project.coverage,
+    project,
+    env: merged,
+  };
+}

@@ -1,0 +1,267 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Role, ServiceConfig } from '../config/project.js';
+import { UserError } from '../errors.js';
+import type { Note, ServiceSpec } from './spec.js';
+
+const inferred = (text: string): Note => ({ kind: 'inferred', text });
+const missing = (text: string): Note => ({ kind: 'missing', text });
+
+/**
+ * What realstack can tell of a service from its compose entry, its Dockerfile and its
+ * package.json when nobody said: its role, where its files are, how to run it, which of its
+ * processes are the service. Each guess is noted, with the setting that changes it.
+ */
+
+const WRAPPERS = new Set(['exec', 'env', 'nice', 'time', 'dumb-init', 'tini', '--']);
+const NODE_COMMANDS = new Set(['node', 'npm', 'npx', 'yarn', 'pnpm', 'tsx', 'ts-node', 'nodemon']);
+const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql|postgis|timescaledb[\w-]*)(:|@|$)/;
+const NODE_IMAGE = /(^|\/)node(:|@|$)/;
+
+/** A command in exec form: compose's string form is split as a shell would split plain words. */
+export function commandList(v: unknown): string[] | undefined {
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v !== 'string') return undefined;
+  const words: string[] = [];
+  for (const m of v.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g))
+    words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? (m[3] as string)));
+  return words;
+}
+
+export interface Dockerfile {
+  /** The base image of each stage, build args applied. */
+  from: string[];
+  /** Each stage's base as written (`${NODE_IMAGE}`) and the name it is given (`AS build`). */
+  stages: { written: string; as?: string }[];
+  /** The defaults of its ARG lines. */
+  argDefaults: Record<string, string>;
+  workdir?: string;
+  cmd?: string[];
+  entrypoint?: string[];
+}
+
+/** The few instructions of a Dockerfile realstack reads: base images, WORKDIR, CMD, ENTRYPOINT. */
+export function readDockerfile(file: string, args: Record<string, string> = {}): Dockerfile | undefined {
+  if (!existsSync(file)) return undefined;
+  const defaults: Record<string, string> = {};
+  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults };
+  const sub = (s: string) =>
+    s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, v: string) => args[v] ?? defaults[v] ?? '');
+  const lines = readFileSync(file, 'utf8')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/);
+  for (const line of lines) {
+    const m = /^\s*(\w+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [, instruction, rest] = m as unknown as [string, string, string];
+    const word = instruction.toUpperCase();
+    const form = (v: string) => {
+      try {
+        const parsed = JSON.parse(v) as unknown;
+        if (Array.isArray(parsed)) return parsed.map(String);
+      } catch {}
+      return ['/bin/sh', '-c', v];
+    };
+    if (word === 'ARG') {
+      const [k, v] = rest.trim().split('=') as [string, string?];
+      if (v !== undefined) defaults[k] = v.replace(/^"(.*)"$/, '$1');
+    } else if (word === 'FROM') {
+      const [image, as, name] = rest
+        .trim()
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'));
+      out.stages.push({
+        written: image as string,
+        ...(as?.toUpperCase() === 'AS' && name ? { as: name } : {}),
+      });
+      out.from.push(sub(image as string));
+    } else if (word === 'WORKDIR') out.workdir = path.posix.resolve(out.workdir ?? '/', sub(rest.trim()));
+    else if (word === 'CMD') out.cmd = form(rest.trim());
+    else if (word === 'ENTRYPOINT') out.entrypoint = form(rest.trim());
+  }
+  return out;
+}
+
+/** The node scripts a command runs, in order: `node a.js && node b.js`, through sh -c and npm scripts. */
+export function nodeScripts(command: string[], pkgDir: string | undefined, depth = 0): string[] {
+  const words =
+    command[0] === 'sh' || command[0] === '/bin/sh' || command[0] === 'bash' || command[0] === '/bin/bash'
+      ? command[1] === '-c' && command[2] !== undefined
+        ? (commandList(command[2]) ?? [])
+        : command.slice(1)
+      : command;
+  const scripts: string[] = [];
+  const steps: string[][] = [[]];
+  for (const w of words) {
+    if (['&&', '||', ';', '|'].includes(w)) steps.push([]);
+    else (steps.at(-1) as string[]).push(w);
+  }
+  for (const step of steps) {
+    // `exec node server.js`, `env X=1 node ...`: the program is the word after the wrappers.
+    const words = step.filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+    while (words.length > 1 && WRAPPERS.has(path.posix.basename(words[0] as string))) words.shift();
+    const [cmd, ...args] = words;
+    if (cmd === undefined) continue;
+    const base = path.posix.basename(cmd);
+    if (base === 'node' || base === 'nodemon' || base === 'tsx' || base === 'ts-node') {
+      const script = args.find(
+        (a, i) =>
+          !a.startsWith('-') && !['-r', '--require', '--import', '--loader'].includes(args[i - 1] ?? ''),
+      );
+      if (script) scripts.push(script.replace(/^\.\//, ''));
+    } else if ((base === 'npm' || base === 'yarn' || base === 'pnpm') && pkgDir && depth < 3) {
+      const name = args[0] === 'run' || args[0] === 'run-script' ? args[1] : args[0];
+      const pkg = readPackage(pkgDir);
+      const script = name ? pkg?.scripts?.[name] : undefined;
+      if (script) {
+        for (const hook of [`pre${name}`, name, `post${name}`]) {
+          const s = pkg?.scripts?.[hook];
+          if (s) scripts.push(...nodeScripts(['sh', '-c', s], pkgDir, depth + 1));
+        }
+      }
+    }
+  }
+  return scripts;
+}
+
+function readPackage(dir: string): { scripts?: Record<string, string>; main?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function inferRole(spec: ServiceSpec, dockerfile: Dockerfile | undefined): { role: Role; why: string } {
+  if (spec.image && POSTGRES_IMAGE.test(spec.image)) return { role: 'postgres', why: `image ${spec.image}` };
+  const base = dockerfile?.from.at(-1);
+  if (base && POSTGRES_IMAGE.test(base))
+    return { role: 'postgres', why: `its Dockerfile builds FROM ${base}` };
+  if (spec.image && NODE_IMAGE.test(spec.image)) return { role: 'node', why: `image ${spec.image}` };
+  if (dockerfile?.from.some((f) => NODE_IMAGE.test(f) || f.includes('NODE_IMAGE') || /node/.test(f)))
+    return { role: 'node', why: `its Dockerfile builds FROM ${dockerfile.from.join(', ')}` };
+  const first = spec.command?.[0] && path.posix.basename(spec.command[0]);
+  if (first && NODE_COMMANDS.has(first)) return { role: 'node', why: `its command runs ${first}` };
+  return { role: 'other', why: 'neither a node nor a postgres image' };
+}
+
+/** The container folder that holds the service's files, and the host folder it comes from. */
+function inferSourceRoot(
+  spec: ServiceSpec,
+  dockerfile: Dockerfile | undefined,
+): { container: string; host: string; why: string } | undefined {
+  const workdir = spec.workingDir ?? dockerfile?.workdir;
+  const covering = spec.binds
+    .filter(
+      (b) =>
+        workdir !== undefined &&
+        (workdir === b.container || workdir.startsWith(`${b.container.replace(/\/$/, '')}/`)),
+    )
+    .sort((a, b) => b.container.length - a.container.length)[0];
+  if (covering)
+    return {
+      container: covering.container,
+      host: covering.host,
+      why: `the bind mount of ${covering.container}`,
+    };
+  if (spec.build && workdir)
+    return { container: workdir, host: spec.build.context, why: `its build context, copied to ${workdir}` };
+  return undefined;
+}
+
+export function inferService(
+  spec: ServiceSpec,
+  svc: Record<string, unknown>,
+  config: ServiceConfig,
+  projectDir: string,
+): void {
+  const dockerfile = spec.build ? readDockerfile(spec.build.dockerfile, spec.build.args) : undefined;
+  const rel = (p: string) => path.relative(projectDir, p) || '.';
+
+  if (config.role) spec.role = config.role;
+  else {
+    const { role, why } = inferRole(spec, dockerfile);
+    spec.role = role;
+    spec.notes.push(inferred(`role ${role} (${why}; set "role" in realstack.json to change it)`));
+  }
+
+  const entrypoint =
+    commandList(svc.entrypoint) ?? (svc.command === undefined ? dockerfile?.entrypoint : undefined);
+  const command = commandList(svc.command) ?? dockerfile?.cmd;
+  const full = [...(entrypoint ?? []), ...(command ?? [])];
+  if (config.command) spec.command = config.command;
+  else if (full.length > 0) spec.command = full;
+  if (spec.workingDir === undefined && dockerfile?.workdir) spec.workingDir = dockerfile.workdir;
+
+  if (config.sourceRoot) {
+    const [container, host] = config.sourceRoot.split('=') as [string, string];
+    spec.sourceRoot = { container, host: path.resolve(projectDir, host) };
+  } else if (spec.role === 'node') {
+    const root = inferSourceRoot(spec, dockerfile);
+    if (root) {
+      spec.sourceRoot = { container: root.container, host: root.host };
+      spec.notes.push(
+        inferred(
+          `source root ${root.container} = ${rel(root.host)} (${root.why}; set "sourceRoot" to change it)`,
+        ),
+      );
+    } else
+      spec.notes.push(
+        missing(
+          'source root unknown: no bind mount covers its working_dir and it has no build context; set "sourceRoot": "/app=." in realstack.json',
+        ),
+      );
+  }
+
+  if (spec.role !== 'node') return;
+  spec.coverage = config.coverage ?? true;
+  const [shell, flag, script] = spec.command ?? [];
+  if (
+    shell &&
+    /^(\/bin\/)?(sh|bash)$/.test(shell) &&
+    flag === '-c' &&
+    script &&
+    !/(^|&&|;)\s*exec\s/.test(script)
+  )
+    spec.notes.push({
+      kind: 'warning',
+      text: `its command runs in ${shell} as the container's PID 1, which ignores SIGTERM: a stop waits out the grace period and kills it (137, no coverage). Start its last step with \`exec\` (\`sh -c "... && exec node server.js"\`) or set \`init: true\``,
+    });
+  if (config.entry) spec.entry = config.entry;
+  else if (spec.command && spec.sourceRoot) {
+    const cwd = spec.workingDir ?? spec.sourceRoot.container;
+    const hostCwd = path.join(spec.sourceRoot.host, path.posix.relative(spec.sourceRoot.container, cwd));
+    const toRoot = (s: string) =>
+      path.posix.relative(spec.sourceRoot?.container as string, path.posix.resolve(cwd, s));
+    const scripts = nodeScripts(spec.command, hostCwd).map(toRoot);
+    const entry = scripts.at(-1);
+    if (entry && !entry.startsWith('..')) {
+      spec.entry = [entry];
+      const helpers = scripts.slice(0, -1);
+      spec.notes.push(
+        inferred(
+          `entry ${entry} (the last node script its command runs${helpers.length ? `; ${helpers.join(', ')} before it ${helpers.length === 1 ? 'is a helper' : 'are helpers'}, left out of coverage` : ''}; set "entry" to change it)`,
+        ),
+      );
+    }
+  }
+  if (!spec.entry)
+    spec.notes.push(
+      missing(
+        'entry unknown: every Node process of the service is instrumented; set "entry": ["dist/server.js"] to name the service\'s own',
+      ),
+    );
+}
+
+/** A service the process engine cannot run, with what to do instead. */
+export function processEngineRefusal(spec: ServiceSpec): UserError | undefined {
+  if (spec.role === 'other')
+    return new UserError(
+      `the process engine cannot run service "${spec.name}"${spec.image ? ` (image ${spec.image})` : ''}: it runs Node services and PostgreSQL only. Use the docker engine (start dockerd), give it a profile that the run leaves out, or set "role" in realstack.json if it is a Node service.`,
+    );
+  if (spec.role === 'node' && (!spec.command || !spec.sourceRoot))
+    return new UserError(
+      `the process engine cannot run service "${spec.name}": ${!spec.command ? 'neither its compose entry nor its Dockerfile gives a command; set "command" in realstack.json' : 'its source root is unknown; set "sourceRoot": "/app=." in realstack.json'}.`,
+    );
+  return undefined;
+}

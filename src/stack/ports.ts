@@ -1,0 +1,115 @@
+import { UserError } from '../errors.js';
+
+/** One published port, after realstack's rule for host ports. */
+export interface PortSpec {
+  container: number;
+  protocol: string;
+  /** The host port to publish on, or undefined for an ephemeral one. */
+  host?: number;
+  /** Where to publish: 127.0.0.1 unless the service's ports are pinned as written. */
+  hostIp: string;
+}
+
+interface Written {
+  hostIp: string;
+  host: string;
+  container: string;
+  protocol: string;
+}
+
+function split(entry: unknown): Written {
+  if (typeof entry === 'object' && entry !== null) {
+    const e = entry as Record<string, unknown>;
+    return {
+      hostIp: String(e.host_ip ?? ''),
+      host: String(e.published ?? ''),
+      container: String(e.target ?? ''),
+      protocol: String(e.protocol ?? 'tcp'),
+    };
+  }
+  // `${VAR:-default}` holds colons of its own: kept whole while the entry is split on its colons.
+  const held: string[] = [];
+  const restore = (x: string) => x.replace(/@@(\d+)@@/g, (_, i: string) => held[Number(i)] as string);
+  let s = String(entry).replace(/\$\{[^}]*\}/g, (m) => `@@${held.push(m) - 1}@@`);
+  let hostIp = '';
+  const v6 = /^\[([^\]]+)\]:(.*)$/.exec(s);
+  if (v6) {
+    hostIp = v6[1] as string;
+    s = v6[2] as string;
+  }
+  const [rest, protocol = 'tcp'] = s.split('/') as [string, string?];
+  const parts = rest.split(':');
+  if (parts.length >= 3) hostIp = parts.slice(0, -2).join(':');
+  return {
+    hostIp: restore(hostIp),
+    host: restore(parts.length >= 2 ? (parts.at(-2) as string) : ''),
+    container: restore(parts.at(-1) as string),
+    protocol,
+  };
+}
+
+/** The variable a written host port comes from (`${API_PORT:-}`, `$API_PORT`), if any. */
+const variableOf = (written: string): string | undefined =>
+  /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(written)?.[1];
+
+/**
+ * Host ports by realstack's rule: published on 127.0.0.1, on an ephemeral port, so that two
+ * runs never clash and nothing listens beyond this machine; a port the user chose for this run
+ * (a variable set in the environment) is kept, and `pinPorts` keeps everything as written.
+ */
+export function readPorts(
+  raw: unknown,
+  interpolated: unknown,
+  env: Record<string, string | undefined>,
+  options: { pinned: boolean; knownPort: boolean; where: string },
+): { ports: PortSpec[]; notes: string[]; knownPortVar?: string } {
+  const notes: string[] = [];
+  const rawList = Array.isArray(raw) ? raw : [];
+  const list = Array.isArray(interpolated) ? interpolated : [];
+  let knownPortVar: string | undefined;
+  const ports = list.map((entry, i): PortSpec => {
+    const w = split(entry);
+    const r = split(rawList[i] ?? entry);
+    const container = Number(w.container);
+    if (!Number.isInteger(container))
+      throw new UserError(
+        `${options.where}: port "${typeof entry === 'string' ? entry : JSON.stringify(entry)}" is a range or unreadable; realstack publishes single ports: list each one.`,
+      );
+    const variable = variableOf(r.host);
+    if (i === 0 && options.knownPort) {
+      if (!variable)
+        throw new UserError(
+          `${options.where}: knownPort needs its first port's host part to be a variable, e.g. "127.0.0.1:\${WEB_PORT:-}:${container}"`,
+        );
+      knownPortVar = variable;
+    }
+    const written = w.host === '' ? undefined : Number(w.host);
+    if (written !== undefined && !Number.isInteger(written))
+      throw new UserError(`${options.where}: host port "${w.host}" is not a port number`);
+    if (options.pinned)
+      return { container, protocol: w.protocol, hostIp: w.hostIp, ...(written ? { host: written } : {}) };
+    const chosen = variable !== undefined && Boolean(env[variable]);
+    if (i === 0 && options.knownPort) {
+      if (!chosen)
+        notes.push(
+          `port ${container} gets a free host port before anything starts, set in ${variable} (knownPort)`,
+        );
+    } else if (written !== undefined && !chosen)
+      notes.push(
+        `port ${w.hostIp ? `${w.hostIp}:` : ''}${written}:${container} is published on an ephemeral port of 127.0.0.1 instead, so that runs never clash (set "pinPorts": true in realstack.json to keep it)`,
+      );
+    else if (w.hostIp !== '' && w.hostIp !== '127.0.0.1')
+      notes.push(`port ${container} is published on 127.0.0.1, not ${w.hostIp}`);
+    return {
+      container,
+      protocol: w.protocol,
+      hostIp: '127.0.0.1',
+      ...(chosen && written !== undefined ? { host: written } : {}),
+    };
+  });
+  return { ports, notes, ...(knownPortVar ? { knownPortVar } : {}) };
+}
+
+/** The short form compose v1 and v2 both read. */
+export const portString = (p: PortSpec): string =>
+  `${p.hostIp ? `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:` : ''}${p.host ?? ''}${p.hostIp || p.host ? ':' : ''}${p.container}${p.protocol === 'tcp' ? '' : `/${p.protocol}`}`;

@@ -1,0 +1,73 @@
+import type { Role, SqlCleanup } from '../config/project.js';
+import type { PortSpec } from './ports.js';
+
+export interface Note {
+  /**
+   * inferred: a guess, with the setting that overrides it; changed: the run differs from the
+   * file; missing: not known; warning: something in the file that will go wrong.
+   */
+  kind: 'inferred' | 'changed' | 'missing' | 'warning';
+  text: string;
+}
+
+export type Condition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+
+/** What the toolkit needs to know of one service: the compose file, labels, realstack.json and inference. */
+export interface ServiceSpec {
+  name: string;
+  role: Role;
+  image?: string;
+  /** Absolute build context and Dockerfile, and build args, for services built from source. */
+  build?: { context: string; dockerfile: string; args: Record<string, string> };
+  /** How the process engine runs it: entrypoint and command, from compose or its Dockerfile. */
+  command?: string[];
+  workingDir?: string;
+  /** env_file and environment, interpolated; variables without a value taken from the environment. */
+  environment: Record<string, string>;
+  ports: PortSpec[];
+  /** The port it listens on inside its container: the first published or exposed one. */
+  containerPort?: number;
+  /** Fixed host port of that port, or undefined for an ephemeral one. */
+  hostPort?: number;
+  /**
+   * The variable that sets the host port of a service that must know its own public URL (an
+   * OAuth issuer): the toolkit chooses a free port and sets it before anything starts.
+   */
+  knownPortVar?: string;
+  healthPath?: string;
+  /** The compose file (or image) gives it a health check of its own. */
+  healthcheck: boolean;
+  /** Container path and the host path it holds: for remapping coverage and the process engine. */
+  sourceRoot?: { container: string; host: string };
+  /** The scripts, relative to the source root, that are the service (the spy leaves out the rest). */
+  entry?: string[];
+  /** Bind mounts of host paths, absolute on both sides. */
+  binds: { container: string; host: string; readOnly?: boolean }[];
+  stopGraceSeconds: number;
+  dependsOn: { service: string; condition: Condition }[];
+  tty: boolean;
+  /** Instrumented by the coverage spy under `test-coverage`. */
+  coverage: boolean;
+  testData?: { path: string; tokenVariable: string };
+  sqlCleanup?: SqlCleanup[];
+  hostModules?: string;
+  /** What realstack inferred, changed or could not tell, and why: `config --explain`. */
+  notes: Note[];
+}
+
+export type ComposeModel = Record<string, unknown>;
+
+export interface StackSpec {
+  /** The compose files, absolute, in the order given. */
+  files: string[];
+  projectDir: string;
+  /** The active services (profiles applied), in file order. */
+  services: ServiceSpec[];
+  /** Services left out by their profiles. */
+  inactive: { name: string; profiles: string[] }[];
+  /** Top-level named volumes and networks that the run creates (not `external`). */
+  volumes: string[];
+  networks: string[];
+  /** The merged, interpolated compose model: what the docker engine's run file is made from. */
+  model: ComposeModel;
+}
