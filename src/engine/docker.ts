@@ -1,14 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import tarStream from 'tar-stream';
 import { UserError } from '../errors.js';
-import type { StackSpec } from '../stack/compose.js';
+import { probeService } from '../stack/probe.js';
+import type { StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type ComposeCli, findComposeCli } from './compose-cli.js';
-import type { CopiedCoverage, Engine, Health, Instance, StopResult, UpOptions } from './types.js';
+import { type RunFileOptions, runFile } from './run-file.js';
+import { serviceUrl } from './service-url.js';
+import type { CopiedCoverage, Engine, Health, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 export const RUN_LABEL = 'dev.realstack.run';
 export const STARTED_LABEL = 'dev.realstack.started';
@@ -38,9 +41,11 @@ export async function daemonAnswers(docker: Docker, timeoutMs = 2000): Promise<b
 
 /**
  * Without a TTY docker frames stdout and stderr into one stream: an 8-byte header
- * (stream type, 3 zero bytes, big-endian length) before each chunk.
+ * (stream type, 3 zero bytes, big-endian length) before each chunk. With `tty: true` the
+ * container has one stream, unframed.
  */
-export function demux(buf: Buffer): string {
+export function demux(buf: Buffer, tty = false): string {
+  if (tty) return buf.toString('utf8');
   let text = '';
   for (let at = 0; at + 8 <= buf.length; ) {
     const size = buf.readUInt32BE(at + 4);
@@ -64,7 +69,7 @@ function explainComposeFailure(stderr: string): string | undefined {
       stderr,
     )
   ) {
-    return 'a base image could not be pulled. Run `npx realstack images` to build local stand-ins, or set NODE_IMAGE / POSTGRES_IMAGE.';
+    return 'an image could not be pulled. Run `npx realstack images`, which builds local stand-ins for node and postgres images, or map the image in realstack.json (images.map).';
   }
   return undefined;
 }
@@ -82,32 +87,31 @@ export class DockerEngine implements Engine {
     private readonly store: StateStore,
     private readonly env: NodeJS.ProcessEnv,
     private readonly endpoint: { host: string; docker: Docker },
+    private readonly images: Omit<RunFileOptions, 'labels'> = { images: {}, buildArgs: {} },
   ) {}
 
   private get docker(): Docker {
     return this.endpoint.docker;
   }
 
-  /** An overlay that labels every service, the default network and every named volume with the run. */
-  private labelsFile(): string {
+  /** The run's own compose file (run-file.ts), written when the run starts. */
+  private get file(): string {
+    return path.join(this.store.dir(this.run.runId), 'compose.json');
+  }
+
+  private writeRunFile(): void {
     const labels = {
       [RUN_LABEL]: this.run.runId,
       [STARTED_LABEL]: this.run.startedAt,
       [STATE_LABEL]: this.store.file(this.run.runId),
     };
-    const overlay = {
-      services: Object.fromEntries(this.stack.services.map((s) => [s.name, { labels }])),
-      networks: { default: { labels } },
-      volumes: Object.fromEntries(this.stack.volumes.map((v) => [v, { labels }])),
-    };
-    // JSON is YAML whose strings are always quoted: compose v1 would read a bare timestamp as a date.
-    const file = path.join(this.store.dir(this.run.runId), 'labels.yml');
-    writeFileSync(file, JSON.stringify(overlay, null, 2));
-    return file;
+    // It holds the services' environment, secrets included: readable by this user only.
+    writeFileSync(this.file, JSON.stringify(runFile(this.stack, { labels, ...this.images }), null, 2), {
+      mode: 0o600,
+    });
   }
 
   private async compose(cli: ComposeCli, args: string[]) {
-    const files = [...this.stack.files, this.labelsFile()].flatMap((f) => ['-f', f]);
     return execa(
       cli.command,
       [
@@ -116,7 +120,8 @@ export class DockerEngine implements Engine {
         this.run.project,
         '--project-directory',
         this.stack.projectDir,
-        ...files,
+        '-f',
+        this.file,
         ...args,
       ],
       {
@@ -129,6 +134,7 @@ export class DockerEngine implements Engine {
 
   async up(options: UpOptions): Promise<void> {
     const cli = await findComposeCli(this.env);
+    this.writeRunFile();
     const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
     const result = await this.compose(cli, ['up', '-d', '--no-build', ...scale]);
     if (result.exitCode !== 0) {
@@ -159,9 +165,14 @@ export class DockerEngine implements Engine {
         const service = c.Labels[SERVICE_LABEL] as string;
         const spec = this.stack.services.find((s) => s.name === service);
         const running = info.State.Running;
-        const health: Health = running
-          ? ((info.State.Health?.Status as Health | undefined) ?? 'none')
-          : 'none';
+        const binding = spec?.containerPort
+          ? info.NetworkSettings.Ports?.[`${spec.containerPort}/tcp`]?.[0]
+          : undefined;
+        const url = binding && spec ? serviceUrl(spec, Number(binding.HostPort)) : undefined;
+        // Docker's own health check when the service has one; realstack's rule otherwise.
+        const health: Health = !running
+          ? 'none'
+          : ((info.State.Health?.Status as Health | undefined) ?? (await probeService(spec, url)));
         const instance: Instance = {
           service,
           name: DockerEngine.instanceName(c),
@@ -169,16 +180,7 @@ export class DockerEngine implements Engine {
           health,
         };
         if (!running) instance.exitCode = info.State.ExitCode;
-        const binding = spec?.containerPort
-          ? info.NetworkSettings.Ports?.[`${spec.containerPort}/tcp`]?.[0]
-          : undefined;
-        if (binding && spec) {
-          const e = spec.environment;
-          instance.url =
-            spec.role === 'postgres'
-              ? `postgres://${e.POSTGRES_USER ?? 'postgres'}:${encodeURIComponent(e.POSTGRES_PASSWORD ?? '')}@127.0.0.1:${binding.HostPort}/${e.POSTGRES_DB ?? e.POSTGRES_USER ?? 'postgres'}`
-              : `http://127.0.0.1:${binding.HostPort}`;
-        }
+        if (url) instance.url = url;
         return instance;
       }),
     );
@@ -193,15 +195,12 @@ export class DockerEngine implements Engine {
   async tail(instance: string, lines: number): Promise<string[]> {
     const container = await this.findContainer(instance);
     if (!container) return [];
+    const tty = (await container.inspect()).Config.Tty;
     const raw = await container.logs({ stdout: true, stderr: true, tail: lines, follow: false });
-    return demux(raw).split('\n').filter(Boolean).slice(-lines);
+    return demux(raw, tty).split('\n').filter(Boolean).slice(-lines);
   }
 
-  async logs(
-    service: string | undefined,
-    options: { follow: boolean; tail?: number },
-    out: Writable,
-  ): Promise<void> {
+  async logs(service: string | undefined, options: LogOptions, out: Writable): Promise<void> {
     const list = (await this.containers()).filter((c) => !service || c.Labels[SERVICE_LABEL] === service);
     await Promise.all(
       list.map(async (c) => {
@@ -213,16 +212,19 @@ export class DockerEngine implements Engine {
           for (const line of lines) out.write(`${prefix}${line}\n`);
         };
         const container = this.docker.getContainer(c.Id);
+        const tty = (await container.inspect()).Config.Tty;
         const base = {
           stdout: true,
           stderr: true,
+          timestamps: Boolean(options.timestamps),
           ...(options.tail !== undefined ? { tail: options.tail } : {}),
         };
         if (options.follow) {
           const stream = await container.logs({ ...base, follow: true });
           const sink = new PassThrough();
           sink.on('data', (d: Buffer) => write(d.toString('utf8')));
-          this.docker.modem.demuxStream(stream, sink, sink);
+          if (tty) stream.pipe(sink);
+          else this.docker.modem.demuxStream(stream, sink, sink);
           await new Promise<void>((resolve) => {
             stream.on('end', resolve);
             process.once('SIGINT', () => {
@@ -231,7 +233,7 @@ export class DockerEngine implements Engine {
             });
           });
         } else {
-          write(demux(await container.logs({ ...base, follow: false })));
+          write(demux(await container.logs({ ...base, follow: false }), tty));
         }
         if (partial) out.write(`${prefix}${partial}\n`);
       }),
@@ -319,8 +321,10 @@ export class DockerEngine implements Engine {
   }
 
   async down(): Promise<void> {
-    const cli = await findComposeCli(this.env);
-    await this.compose(cli, ['down', '--volumes', '--remove-orphans', '--timeout', '15']);
+    if (existsSync(this.file)) {
+      const cli = await findComposeCli(this.env);
+      await this.compose(cli, ['down', '--volumes', '--remove-orphans', '--timeout', '15']);
+    }
     await removeByLabel(this.docker, `${RUN_LABEL}=${this.run.runId}`);
     this.store.remove(this.run.runId);
   }

@@ -1,158 +1,151 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type Docker from 'dockerode';
-import type { ToolkitConfig } from '../config.js';
+import { execa } from 'execa';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import { findComposeCli } from '../engine/compose-cli.js';
 import { dockerEndpoint } from '../engine/docker.js';
+import { runFile } from '../engine/run-file.js';
+import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
-import { loadStack } from '../stack/compose.js';
-import { hashInputs } from './hash.js';
-import { stageProductionModules } from './production-modules.js';
-import { buildStandIns, cached, dockerBuild } from './stand-ins.js';
-import { run, step } from './steps.js';
+import { readDockerfile } from '../stack/infer.js';
+import type { ServiceSpec, StackSpec } from '../stack/spec.js';
+import { hashContext } from './hash.js';
+import { stageHostModules } from './host-build.js';
+import { ImageResolver, present, type ResolveOptions } from './resolve.js';
+import { INPUTS_LABEL, labelOf } from './stand-ins.js';
+import { builtImageTag, type ImagesState, projectKey, readImagesState, writeImagesState } from './state.js';
+import { step } from './steps.js';
 
-export const OFFICIAL = {
-  NODE_IMAGE: 'node:20-bookworm-slim',
-  POSTGRES_IMAGE: 'postgres:16-bookworm',
-} as const;
-
-/** What `realstack images` chose, read back by every later compose call. */
-export interface ImagesState {
-  base?: { NODE_IMAGE: string; POSTGRES_IMAGE: string };
-  artifacts?: string;
-}
-
-export const imagesStateFile = (config: ToolkitConfig) => path.join(config.stateDir, 'images.json');
-
-export function readImagesState(config: ToolkitConfig): ImagesState {
-  try {
-    return JSON.parse(readFileSync(imagesStateFile(config), 'utf8')) as ImagesState;
-  } catch {
-    return {};
-  }
-}
-
-function writeImagesState(config: ToolkitConfig, state: ImagesState): void {
-  mkdirSync(config.stateDir, { recursive: true });
-  writeFileSync(imagesStateFile(config), `${JSON.stringify(state, null, 2)}\n`);
-}
-
-async function present(docker: Docker, tag: string): Promise<boolean> {
-  return docker
-    .getImage(tag)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
+/**
+ * The base images of a service built from its Dockerfile: each stage's FROM, with the build
+ * arg it comes from. A base named by a build arg can be put in place (a stand-in); one written
+ * literally cannot, and realstack says how to make it an arg.
+ */
+async function buildBases(
+  svc: ServiceSpec,
+  resolver: ImageResolver,
+): Promise<{ args: Record<string, string>; bases: string[] }> {
+  const build = svc.build as NonNullable<ServiceSpec['build']>;
+  const file = readDockerfile(build.dockerfile, build.args);
+  if (!file)
+    throw new UserError(
+      `service "${svc.name}" builds from ${build.dockerfile}, which does not exist: fix build.dockerfile (it is relative to build.context).`,
     );
-}
-
-/** Official image when it is here or can be pulled; else null, and stand-ins are built. */
-async function tryOfficial(docker: Docker, tag: string, log: Log): Promise<boolean> {
-  if (await present(docker, tag)) return true;
-  const pull = await run('docker', ['pull', tag]).catch((e: { all?: string }) => e);
-  if ('exitCode' in pull && pull.exitCode === 0) return true;
-  log(
-    `  ${tag}: cannot be pulled (${String((pull as { all?: string }).all ?? '')
-      .split('\n')
-      .at(-1)
-      ?.slice(0, 240)})`,
-  );
-  return false;
-}
-
-export interface ImagesOptions {
-  /** Skip the official images and build stand-ins even when a registry answers. */
-  standIns?: boolean;
-  /** Keep the base images chosen last time while they are present: no pull attempt on every `up`. */
-  reuseBase?: boolean;
+  const stages = new Set(file.stages.flatMap((s) => (s.as ? [s.as] : [])));
+  const args: Record<string, string> = {};
+  const bases: string[] = [];
+  for (const [i, stage] of file.stages.entries()) {
+    const image = file.from[i] as string;
+    if (image === 'scratch' || stages.has(image)) continue;
+    const arg = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(stage.written)?.[1];
+    const chosen = await resolver.resolve(image, `service "${svc.name}" (its Dockerfile's FROM)`);
+    if (chosen !== image) {
+      if (!arg)
+        throw new UserError(
+          `service "${svc.name}": its Dockerfile starts FROM ${image}, which cannot be pulled here, and realstack can put ${chosen} in its place only through a build arg. Write \`ARG BASE_IMAGE=${image}\` before it and \`FROM \${BASE_IMAGE}\`.`,
+        );
+      args[arg] = chosen;
+    }
+    bases.push(chosen);
+  }
+  return { args, bases };
 }
 
 /**
- * Everything the docker engine needs, built only when its inputs changed: compiled dist/,
- * each service's production node_modules, base images (official or stand-ins), and the
- * service images, built from those host-side artifacts with no network.
+ * Everything the docker engine needs for a stack, each only when its inputs changed: staged
+ * production node_modules (hostModules), the image of every service (official, pulled, mapped
+ * or a stand-in), and the images of services with `build:`, built as compose builds them,
+ * from the user's own Dockerfile, tagged per project. The choices are kept for every later run.
  */
 export async function ensureImages(
   config: ToolkitConfig,
+  stack: StackSpec,
   log: Log,
-  options: ImagesOptions = {},
+  options: ResolveOptions,
 ): Promise<ImagesState> {
   const { docker } = dockerEndpoint(config.env);
-  const state = readImagesState(config);
-  const dir = config.projectDir;
-  const stack = loadStack(config.composeFiles, config.env);
-
-  log('images: host artifacts');
-  const sources = hashInputs({
-    files: [
-      path.join(dir, 'services'),
-      path.join(dir, 'tsconfig.json'),
-      path.join(dir, 'package-lock.json'),
-    ].filter(existsSync),
-  });
-  if (state.artifacts === sources && existsSync(path.join(dir, 'dist', 'services'))) {
-    log('  dist/ and production node_modules: up to date');
-  } else {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    await step(log, 'compile TypeScript (tsc)', () =>
-      run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir }),
-    );
-    for (const svc of stack.services.filter((s) => s.build && s.role === 'node')) {
-      const workspace = `services/${svc.name}`;
-      await step(log, `stage production node_modules for ${svc.name}`, async () =>
-        stageProductionModules(dir, workspace, path.join(dir, 'build', svc.name)),
-      );
+  const previous = readImagesState(config);
+  await stageHostModules(config, stack, log);
+  const resolver = new ImageResolver(docker, config, log, options, previous.resolved);
+  const run: ImagesState['run'] = { images: {}, buildArgs: {} };
+  const toBuild: { svc: ServiceSpec; inputs: string; tag: string }[] = [];
+  for (const svc of stack.services) {
+    if (!svc.build) {
+      if (!svc.image)
+        throw new UserError(`service "${svc.name}" has neither "image" nor "build": give it one.`);
+      const chosen = await resolver.resolve(svc.image, `service "${svc.name}"`);
+      if (chosen !== svc.image) run.images[svc.name] = chosen;
+      continue;
     }
-    state.artifacts = sources;
-    writeImagesState(config, state);
-  }
-
-  log('images: base images');
-  const wanted = { NODE_IMAGE: config.env.NODE_IMAGE, POSTGRES_IMAGE: config.env.POSTGRES_IMAGE };
-  let base: { NODE_IMAGE: string; POSTGRES_IMAGE: string };
-  const previous = state.base;
-  if (wanted.NODE_IMAGE && wanted.POSTGRES_IMAGE) {
-    base = { NODE_IMAGE: wanted.NODE_IMAGE, POSTGRES_IMAGE: wanted.POSTGRES_IMAGE };
-    log(`  from the environment: ${base.NODE_IMAGE}, ${base.POSTGRES_IMAGE}`);
-  } else if (
-    options.reuseBase &&
-    previous &&
-    (await present(docker, previous.NODE_IMAGE)) &&
-    (await present(docker, previous.POSTGRES_IMAGE))
-  ) {
-    base = previous;
-    log(
-      `  as chosen before: ${base.NODE_IMAGE}, ${base.POSTGRES_IMAGE} (\`realstack images\` chooses again)`,
+    const { args, bases } = await buildBases(svc, resolver);
+    if (Object.keys(args).length > 0) run.buildArgs[svc.name] = args;
+    const tag = builtImageTag(config.projectDir, svc.name);
+    run.images[svc.name] = tag;
+    if (svc.image && svc.image !== tag)
+      log(
+        `  ${svc.name}: built as ${tag} (not ${svc.image}), so that two checkouts never move each other's tags`,
+      );
+    const baseIds = await Promise.all(
+      bases.map(async (b) => ((await present(docker, b)) ? (await docker.getImage(b).inspect()).Id : b)),
     );
-  } else if (
-    !options.standIns &&
-    (await tryOfficial(docker, OFFICIAL.NODE_IMAGE, log)) &&
-    (await tryOfficial(docker, OFFICIAL.POSTGRES_IMAGE, log))
-  ) {
-    base = { ...OFFICIAL };
-    log(`  official: ${base.NODE_IMAGE}, ${base.POSTGRES_IMAGE}`);
-  } else {
-    log('  the official images are out of reach: local stand-ins');
-    const standIns = await buildStandIns(docker, path.join(dir, 'images'), config.env, log);
-    base = { NODE_IMAGE: standIns.node, POSTGRES_IMAGE: standIns.postgres };
+    const inputs = hashContext(svc.build.context, [
+      readFileSync(svc.build.dockerfile, 'utf8'),
+      JSON.stringify({ ...svc.build.args, ...args }),
+      ...baseIds,
+    ]);
+    if ((await labelOf(docker, tag)) === inputs) log(`  ${tag}: up to date`);
+    else toBuild.push({ svc, inputs, tag });
   }
-  state.base = base;
+  if (toBuild.length > 0) await composeBuild(config, stack, run, toBuild, log);
+  const state: ImagesState = {
+    ...readImagesState(config),
+    resolved: { ...previous.resolved, ...resolver.decisions },
+    run,
+  };
   writeImagesState(config, state);
+  return state;
+}
 
-  log('images: services');
-  const env = { ...config.env, ...base };
-  const nodeImageId = (await docker.getImage(base.NODE_IMAGE).inspect()).Id;
-  for (const svc of loadStack(config.composeFiles, env).services) {
-    if (!svc.build || !svc.image) continue;
-    const build = svc.build;
-    const inputs = hashInputs({
-      files: [build.dockerfile, path.join(dir, 'dist', 'services'), path.join(dir, 'build', svc.name)],
-      values: [nodeImageId, JSON.stringify(build.args)],
-    });
-    await cached(docker, log, svc.image, inputs, () =>
-      dockerBuild(build.context, svc.image as string, inputs, build.args, build.dockerfile),
+/** `compose build` of the services that changed, from a compose file of their own. */
+async function composeBuild(
+  config: ToolkitConfig,
+  stack: StackSpec,
+  run: ImagesState['run'],
+  services: { svc: ServiceSpec; inputs: string; tag: string }[],
+  log: Log,
+): Promise<void> {
+  const file = runFile(stack, { labels: {}, ...run });
+  const byName = file.services as Record<string, { build: Record<string, unknown> }>;
+  for (const { svc, inputs } of services) byName[svc.name].build.labels = { [INPUTS_LABEL]: inputs };
+  const fileName = path.join(config.stateDir, 'images', 'build.json');
+  mkdirSync(path.dirname(fileName), { recursive: true });
+  writeFileSync(fileName, JSON.stringify(file, null, 2), { mode: 0o600 });
+  const cli = await findComposeCli(config.env);
+  const { host } = dockerEndpoint(config.env);
+  for (const { svc, tag } of services) {
+    await step(
+      log,
+      `build ${tag} (service ${svc.name}, ${path.relative(config.projectDir, svc.build?.dockerfile ?? '') || 'Dockerfile'})`,
+      () =>
+        execa(
+          cli.command,
+          [
+            ...cli.prefix,
+            '-p',
+            `realstack-build-${projectKey(config.projectDir)}`,
+            '--project-directory',
+            stack.projectDir,
+            '-f',
+            fileName,
+            'build',
+            svc.name,
+          ],
+          // The classic builder: no BuildKit or buildx needed, and compose v1 and v2 build alike.
+          {
+            env: { ...config.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+            all: true,
+          },
+        ),
     );
   }
-  return state;
 }

@@ -1,5 +1,6 @@
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../errors.js';
 
 interface LockEntry {
   dev?: boolean;
@@ -45,20 +46,26 @@ export function productionClosure(lock: Lockfile, workspace: string): string[] {
       if (target) visit(target);
     }
   };
-  if (!lock.packages[workspace]) throw new Error(`package-lock.json has no workspace "${workspace}"`);
+  if (!lock.packages[workspace])
+    throw new UserError(
+      `package-lock.json has no package "${workspace}" (hostModules in realstack.json): name the folder of the package whose dependencies the image needs, as package-lock.json lists it, or "." for the project itself.`,
+    );
   visit(workspace);
   return [...found].sort();
 }
 
 /** Copies a workspace's production packages from the host's install into `outDir`/node_modules. */
 export function stageProductionModules(projectDir: string, workspace: string, outDir: string): number {
-  const lock = JSON.parse(readFileSync(path.join(projectDir, 'package-lock.json'), 'utf8')) as Lockfile;
+  const lockFile = path.join(projectDir, 'package-lock.json');
+  if (!existsSync(lockFile))
+    throw new UserError(`hostModules needs ${lockFile}: run \`npm install\` once to write it.`);
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as Lockfile;
   const packages = productionClosure(lock, workspace);
   rmSync(path.join(outDir, 'node_modules'), { recursive: true, force: true });
   for (const pkg of packages) {
     const from = path.join(projectDir, pkg);
     if (!existsSync(from))
-      throw new Error(`${pkg} is in package-lock.json but not installed: run \`npm ci\``);
+      throw new UserError(`${pkg} is in package-lock.json but not installed: run \`npm ci\``);
     const nested = path.join(from, 'node_modules');
     // Nested node_modules are copied as packages of their own, only when they are needed.
     cpSync(from, path.join(outDir, pkg), { recursive: true, filter: (src) => src !== nested });

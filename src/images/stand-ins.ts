@@ -5,12 +5,13 @@ import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
+import { packageRoot } from '../util/package-root.js';
 import { hashInputs } from './hash.js';
 import { run, step } from './steps.js';
 
-const INPUTS_LABEL = 'dev.realstack.inputs';
+export const INPUTS_LABEL = 'dev.realstack.inputs';
 
-async function labelOf(docker: Docker, tag: string): Promise<string | undefined> {
+export async function labelOf(docker: Docker, tag: string): Promise<string | undefined> {
   try {
     const info = await docker.getImage(tag).inspect();
     return info.Config.Labels?.[INPUTS_LABEL];
@@ -37,21 +38,15 @@ async function cached(
   await step(log, `build ${tag}`, build);
 }
 
-export interface StandIns {
-  node: string;
-  postgres: string;
-}
+export type StandInKind = 'node' | 'postgres';
 
-/**
- * Local images standing in for the official node and postgres ones, for machines that cannot
- * pull: a debootstrap'ed Debian, the host's Node binary on it, and Debian's PostgreSQL.
- */
-export async function buildStandIns(
-  docker: Docker,
-  imagesDir: string,
-  env: NodeJS.ProcessEnv,
-  log: Log,
-): Promise<StandIns> {
+/** What each stand-in is, for the warning that says what actually runs. */
+export const STAND_IN_VERSIONS: Record<StandInKind, string> = {
+  node: `Node ${process.versions.node} on Debian bookworm`,
+  postgres: 'PostgreSQL 15 on Debian bookworm',
+};
+
+async function debianBase(docker: Docker, env: NodeJS.ProcessEnv, log: Log): Promise<string> {
   const suite = env.REALSTACK_DEBIAN_SUITE || 'bookworm';
   const mirror = env.REALSTACK_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
   const debian = `realstack/debian:${suite}`;
@@ -87,29 +82,45 @@ export async function buildStandIns(
       rmSync(root, { recursive: true, force: true });
     }
   });
+  return debian;
+}
+
+/**
+ * A local image standing in for the official node or postgres one, for machines that cannot
+ * pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's PostgreSQL. The
+ * definitions come with realstack (images/), and tags are by content: every project on the
+ * machine shares them.
+ */
+export async function standIn(
+  docker: Docker,
+  kind: StandInKind,
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): Promise<string> {
+  const debian = await debianBase(docker, env, log);
   const debianId = (await docker.getImage(debian).inspect()).Id;
-
-  const node = `realstack/node:${process.versions.node}`;
-  const nodeDir = path.join(imagesDir, 'node');
-  const nodeInputs = hashInputs({ files: [nodeDir, process.execPath], values: [debianId] });
-  await cached(docker, log, node, nodeInputs, async () => {
-    const ctx = mkdtempSync(path.join(os.tmpdir(), 'realstack-node-'));
-    try {
-      copyFileSync(path.join(nodeDir, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
-      copyFileSync(process.execPath, path.join(ctx, 'node'));
-      await dockerBuild(ctx, node, nodeInputs, { DEBIAN_IMAGE: debian });
-    } finally {
-      rmSync(ctx, { recursive: true, force: true });
-    }
-  });
-
+  const dir = path.join(packageRoot(), 'images', kind);
+  if (kind === 'node') {
+    const node = `realstack/node:${process.versions.node}`;
+    const inputs = hashInputs({ base: dir, files: [dir], values: [debianId, process.versions.node] });
+    await cached(docker, log, node, inputs, async () => {
+      const ctx = mkdtempSync(path.join(os.tmpdir(), 'realstack-node-'));
+      try {
+        copyFileSync(path.join(dir, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
+        copyFileSync(process.execPath, path.join(ctx, 'node'));
+        await dockerBuild(ctx, node, inputs, { DEBIAN_IMAGE: debian });
+      } finally {
+        rmSync(ctx, { recursive: true, force: true });
+      }
+    });
+    return node;
+  }
   const postgres = 'realstack/postgres:15';
-  const pgDir = path.join(imagesDir, 'postgres');
-  const pgInputs = hashInputs({ files: [pgDir], values: [debianId] });
-  await cached(docker, log, postgres, pgInputs, () =>
-    dockerBuild(pgDir, postgres, pgInputs, { DEBIAN_IMAGE: debian }),
+  const inputs = hashInputs({ base: dir, files: [dir], values: [debianId] });
+  await cached(docker, log, postgres, inputs, () =>
+    dockerBuild(dir, postgres, inputs, { DEBIAN_IMAGE: debian }),
   );
-  return { node, postgres };
+  return postgres;
 }
 
 /** docker build, labelled with its inputs' hash; the classic builder needs no BuildKit or buildx. */

@@ -23,3 +23,17 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 /** A URL fit to print: the password of `scheme://user:password@host` replaced by ***. */
 export const hidePassword = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+/** True when something accepts a TCP connection on host:port within the timeout. */
+export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}

@@ -132,7 +132,10 @@ t.test(
       REALSTACK_COMPOSE_FILES: 'docker-compose.yml,tests/fixtures/failing-build.yml',
     });
     t.equal(res.exitCode, 1);
-    t.match(res.stderr, 'image build failed at step "build realstack-auth:failing-build-test"');
+    t.match(
+      res.stderr,
+      /image build failed at step "build realstack-[a-z0-9-]+\/auth:local \(service auth, tests\/fixtures\/failing\.Dockerfile\)"/,
+    );
     t.match(res.stderr, 'simulated build failure');
     t.notOk(hasStackTrace(res.stderr), 'no stack trace');
   },

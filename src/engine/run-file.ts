@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { isMap } from '../stack/compose.js';
+import { portString } from '../stack/ports.js';
+import type { StackSpec } from '../stack/spec.js';
+
+type Yaml = Record<string, unknown>;
+
+export interface RunFileOptions {
+  /** Put on every service, named volume and network: how the run's resources are found again. */
+  labels: Record<string, string>;
+  /** The image each service runs, where realstack chose one (a stand-in, or a built service's tag). */
+  images: Record<string, string>;
+  /** Build args realstack sets (base images that were mapped). */
+  buildArgs: Record<string, Record<string, string>>;
+}
+
+/** Compose interpolates the file again: a literal `$` must reach it as `$$`. */
+function escapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$', () => '$$');
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+  return value;
+}
+
+const absolute = (projectDir: string, p: string) => (/^[./~]/.test(p) ? path.resolve(projectDir, p) : p);
+
+function volumesOf(entries: unknown, projectDir: string): unknown[] {
+  return (Array.isArray(entries) ? entries : []).map((v) => {
+    if (isMap(v))
+      return v.type === 'bind' && typeof v.source === 'string'
+        ? { ...v, source: absolute(projectDir, v.source) }
+        : v;
+    const [host, ...rest] = String(v).split(':');
+    return rest.length > 0 ? [absolute(projectDir, host as string), ...rest].join(':') : v;
+  });
+}
+
+/**
+ * The one compose file a docker run starts from: the user's files merged and interpolated
+ * (src/stack/compose.ts), with what a run needs changed and nothing else: inactive profiles
+ * and container names out, host ports by realstack's rule, images chosen, the run's labels,
+ * relative paths made absolute (the file lives under .realstack/), the coverage overlay when
+ * asked. Compose v1 and v2 both read it; JSON is YAML whose strings are always quoted.
+ */
+export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
+  const { model, projectDir } = stack;
+  const active = new Set(stack.services.map((s) => s.name));
+  const services = Object.fromEntries(
+    stack.services.map((s) => {
+      const {
+        container_name: _name,
+        profiles: _profiles,
+        env_file: _envFile,
+        ...base
+      } = (model.services as Yaml)[s.name] as Yaml;
+      const out: Yaml = { ...base };
+      out.environment = s.environment;
+      out.ports = s.ports.map(portString);
+      out.labels = { ...(isMap(base.labels) ? base.labels : {}), ...options.labels };
+      const volumes = volumesOf(base.volumes, projectDir);
+      const mounted = new Set(volumes.map((v) => (isMap(v) ? String(v.target) : String(v).split(':')[1])));
+      for (const b of s.binds)
+        if (!mounted.has(b.container)) volumes.push(`${b.host}:${b.container}${b.readOnly ? ':ro' : ''}`);
+      if (volumes.length > 0) out.volumes = volumes;
+      out.stop_grace_period = `${s.stopGraceSeconds}s`;
+      const image = options.images[s.name];
+      if (image) out.image = image;
+      if (s.build) {
+        out.build = {
+          ...(isMap(base.build) ? base.build : {}),
+          context: s.build.context,
+          dockerfile: path.relative(s.build.context, s.build.dockerfile),
+          args: { ...s.build.args, ...options.buildArgs[s.name] },
+        };
+      }
+      if (s.dependsOn.length > 0)
+        out.depends_on = Object.fromEntries(
+          s.dependsOn
+            .filter((d) => active.has(d.service))
+            .map((d) => [d.service, { condition: d.condition }]),
+        );
+      return [s.name, out];
+    }),
+  );
+  const labelled = (key: 'volumes' | 'networks', names: string[]) => {
+    const declared = isMap(model[key]) ? (model[key] as Yaml) : {};
+    const out: Yaml = { ...declared };
+    for (const n of names)
+      out[n] = { ...(isMap(declared[n]) ? (declared[n] as Yaml) : {}), labels: options.labels };
+    return out;
+  };
+  const declaredDefault = isMap(model.networks) ? (model.networks as Yaml).default : undefined;
+  const defaultIsExternal = isMap(declaredDefault) && Boolean(declaredDefault.external);
+  const networks = defaultIsExternal ? stack.networks : [...new Set([...stack.networks, 'default'])];
+  const file: Yaml = { services, networks: labelled('networks', networks) };
+  if (isMap(model.volumes)) file.volumes = labelled('volumes', stack.volumes);
+  for (const key of ['configs', 'secrets'] as const) {
+    if (!isMap(model[key])) continue;
+    file[key] = Object.fromEntries(
+      Object.entries(model[key] as Yaml).map(([k, v]) => [
+        k,
+        isMap(v) && typeof v.file === 'string' ? { ...v, file: path.resolve(projectDir, v.file) } : v,
+      ]),
+    );
+  }
+  return escapeDollars(file) as Yaml;
+}

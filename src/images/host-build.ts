@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import type { Log } from '../log.js';
+import type { StackSpec } from '../stack/spec.js';
+import { hashInputs } from './hash.js';
+import { stageProductionModules } from './production-modules.js';
+import { readImagesState, writeImagesState } from './state.js';
+import { run, step } from './steps.js';
+
+/**
+ * The project's own build (realstack.json images.hostBuild), run before a stack starts when
+ * its inputs changed since the last time: what the images copy and the process engine runs is
+ * then never older than the sources. Nothing runs unless the project asks for it.
+ */
+export async function runHostBuild(config: ToolkitConfig, log: Log): Promise<void> {
+  const build = config.project.images.hostBuild;
+  if (!build) return;
+  const inputs = hashInputs({
+    base: config.projectDir,
+    files: build.inputs.map((f) => path.resolve(config.projectDir, f)),
+    values: build.command,
+  });
+  const state = readImagesState(config);
+  if (state.hostBuild === inputs) {
+    log(`host build (${build.command.join(' ')}): up to date`);
+    return;
+  }
+  const [cmd, ...args] = build.command as [string, ...string[]];
+  await step(log, `host build: ${build.command.join(' ')}`, () =>
+    run(cmd, args, { cwd: config.projectDir, env: config.env }),
+  );
+  writeImagesState(config, { ...readImagesState(config), hostBuild: inputs });
+}
+
+/** The folder a service's staged production node_modules go to, for its Dockerfile to COPY. */
+export const hostModulesDir = (projectDir: string, service: string) =>
+  path.join(projectDir, 'build', service);
+
+/**
+ * For services with `hostModules`: the production packages of that package folder, copied
+ * from the host's install (package-lock.json says which) into build/<service>/node_modules,
+ * so that a Dockerfile can COPY them and no `npm install` has to run inside a build.
+ */
+export async function stageHostModules(config: ToolkitConfig, stack: StackSpec, log: Log): Promise<void> {
+  const lock = path.join(config.projectDir, 'package-lock.json');
+  for (const svc of stack.services.filter((s) => s.hostModules)) {
+    const pkg = path
+      .normalize(svc.hostModules as string)
+      .replace(/^\.$/, '')
+      .replace(/\/$/, '');
+    const out = hostModulesDir(config.projectDir, svc.name);
+    const state = readImagesState(config);
+    const inputs = hashInputs({ base: config.projectDir, files: [lock], values: [pkg] });
+    if (state.modules?.[svc.name] === inputs && existsSync(path.join(out, 'node_modules'))) continue;
+    await step(log, `stage production node_modules of ${pkg || 'the project'} for ${svc.name}`, async () =>
+      stageProductionModules(config.projectDir, pkg, out),
+    );
+    writeImagesState(config, {
+      ...readImagesState(config),
+      modules: { ...state.modules, [svc.name]: inputs },
+    });
+  }
+}
