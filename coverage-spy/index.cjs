@@ -12,15 +12,24 @@
  *     nothing at all, this is what makes the container stoppable;
  *   - on the snapshot signal (REALSTACK_COVERAGE_SIGNAL, default SIGUSR2; never SIGUSR1,
  *     which opens the inspector) calls v8.takeCoverage(): a dump now, counters reset;
- *   - keeps a metadata file beside the dumps: service, instance, host, pid, source root,
- *     start and stop time, how it stopped. A metadata file without a stop is a process that
- *     was killed before it could flush, which the harvester reports.
+ *   - keeps a metadata file beside the dumps: service, instance, host, pid, script, source
+ *     root, start and stop time, how it stopped. A metadata file without a stop is a process
+ *     that was killed before it could flush, which the harvester reports;
+ *   - knows which processes are the service: with REALSTACK_ENTRY (scripts relative to the
+ *     source root), any other Node process (a migration run before the server, npm, a health
+ *     probe) is a helper: its metadata says so, the harvester leaves its dump out, and the spy
+ *     changes nothing of how it runs. Worker threads belong to their process: they run the
+ *     preload too, and the spy does nothing in them (V8 writes their coverage beside the
+ *     process's own, under the same pid).
  * It never breaks the service: its own errors are reported once and swallowed.
  * Plain JavaScript, no dependencies, Node >= 18; mounted read-only, never baked into an image.
  */
 (function coverageSpy() {
   const dir = process.env.NODE_V8_COVERAGE;
   if (!dir) return;
+  try {
+    if (!require('node:worker_threads').isMainThread) return;
+  } catch {}
 
   let warned = false;
   function warn(err) {
@@ -62,12 +71,20 @@
       snapshotSignal = 'SIGUSR2';
     }
 
+    const sourceRoot = env.REALSTACK_SOURCE_ROOT || process.cwd();
+    const main = process.argv[1] ? path.relative(sourceRoot, path.resolve(process.argv[1])) : '';
+    const entries = (env.REALSTACK_ENTRY || '')
+      .split(',')
+      .map((e) => path.normalize(e.trim()))
+      .filter((e) => e && e !== '.');
     const meta = {
       service: env.REALSTACK_SERVICE || path.basename(process.cwd()),
       instance: env.REALSTACK_INSTANCE || os.hostname(),
       host: os.hostname(),
       pid: process.pid,
-      sourceRoot: env.REALSTACK_SOURCE_ROOT || process.cwd(),
+      script: main || '(none: -e, -p or a REPL)',
+      helper: entries.length > 0 && !entries.includes(main),
+      sourceRoot,
       startedAt: new Date(started).toISOString(),
       snapshots: [],
       stop: null,
@@ -80,6 +97,20 @@
       fs.renameSync(`${metaFile}.tmp`, metaFile);
     };
     save();
+
+    const recordExit = guarded((code) => {
+      meta.stop = {
+        ...(meta.stop || { how: 'exit' }),
+        exitCode: code,
+        stoppedAt: new Date().toISOString(),
+      };
+      save();
+    });
+    if (meta.helper) {
+      // Not the service: recorded so that its dump is left out, and otherwise left alone.
+      process.on('exit', recordExit);
+      return;
+    }
 
     let stopping = false;
     const onStop = (signal) => {
@@ -113,17 +144,7 @@
       }),
     );
 
-    process.on(
-      'exit',
-      guarded((code) => {
-        meta.stop = {
-          ...(meta.stop || { how: 'exit' }),
-          exitCode: code,
-          stoppedAt: new Date().toISOString(),
-        };
-        save();
-      }),
-    );
+    process.on('exit', recordExit);
   } catch (err) {
     warn(err);
   }

@@ -1,24 +1,16 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
-
-/** What the spy writes beside the dumps (coverage-spy/index.cjs). */
-export interface SpyMeta {
-  service: string;
-  instance: string;
-  host: string;
-  pid: number;
-  sourceRoot: string;
-  startedAt: string;
-  snapshots: string[];
-  stop: null | { signal?: string; how: string; exitCode?: number; stoppedAt?: string };
-}
+import { DUMP_FILE, readMetas, type SpyMeta } from '../spy/files.js';
 
 export interface InstanceDumps {
   service: string;
   instance: string;
+  /** The dumps of the service's own processes. */
   dumps: string[];
   metas: SpyMeta[];
+  /** Processes that are not the service (spy metadata marked them helpers): their dumps are left out. */
+  helpers: SpyMeta[];
   exitCode?: number;
 }
 
@@ -48,16 +40,20 @@ export function readHarvest(rawDir: string): InstanceDumps[] {
   return entries.map((instance) => {
     const dir = path.join(rawDir, instance);
     const files = readdirSync(dir).sort();
-    const metas = files
-      .filter((f) => f.startsWith('realstack-meta-') && f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as SpyMeta);
-    const service = metas[0]?.service ?? instance.replace(/-\d+$/, '');
+    const all = readMetas(dir);
+    const helpers = all.filter((m) => m.helper);
+    const helperPids = new Set(helpers.map((m) => m.pid));
+    const metas = all.filter((m) => !m.helper);
+    const service = all[0]?.service ?? instance.replace(/-\d+$/, '');
     const exitCode = exitCodes[instance] ?? undefined;
     return {
       service,
       instance,
-      dumps: files.filter((f) => /^coverage-\d+-\d+-\d+\.json$/.test(f)).map((f) => path.join(dir, f)),
+      dumps: files
+        .filter((f) => DUMP_FILE.test(f) && !helperPids.has(Number(DUMP_FILE.exec(f)?.[1])))
+        .map((f) => path.join(dir, f)),
       metas,
+      helpers,
       ...(exitCode !== undefined ? { exitCode } : {}),
     };
   });
@@ -103,11 +99,34 @@ export function findGaps(
     if (!instances.some((i) => i.service === service)) {
       gaps.push({
         service,
-        message: `service ${service} has no instrumented instance: add it to the coverage overlay (docker-compose.coverage.yml).`,
+        message: `service ${service} has no instrumented instance: run it with the spy (\`npx realstack test-coverage\`, or \`npx realstack up --coverage\`), or set "coverage": false for it in realstack.json.`,
       });
     }
   }
   return gaps;
+}
+
+/**
+ * What is worth knowing but is no gap: helper processes left out (a migration before the
+ * server, npm, health probes), and processes that ended by themselves before the stop, whose
+ * coverage counts.
+ */
+export function describeProcesses(instances: InstanceDumps[]): string[] {
+  const notes: string[] = [];
+  for (const i of instances) {
+    const byScript = new Map<string, number>();
+    for (const h of i.helpers) byScript.set(h.script ?? '?', (byScript.get(h.script ?? '?') ?? 0) + 1);
+    if (byScript.size > 0)
+      notes.push(
+        `${i.instance}: left out ${i.helpers.length} helper process${i.helpers.length === 1 ? '' : 'es'} (not its entry): ${[...byScript].map(([s, n]) => (n > 1 ? `${s} ×${n}` : s)).join(', ')}`,
+      );
+    const shortLived = i.metas.filter((m) => m.stop?.how === 'exit' && m.stop.exitCode === 0);
+    if (shortLived.length > 0 && shortLived.length < i.metas.length)
+      notes.push(
+        `${i.instance}: ${shortLived.map((m) => `${m.script ?? `process ${m.pid}`}`).join(', ')} ended by ${shortLived.length === 1 ? 'itself' : 'themselves'} (exit 0) before the stop; counted as short-lived processes of the service (name the service's "entry" to leave them out)`,
+      );
+  }
+  return notes;
 }
 
 /** Copies every instrumented instance's dumps out of the engine into `rawDir/<instance>/`. */

@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CoverageMap } from 'istanbul-lib-coverage';
+import type { CoverageConfig } from '../config/project.js';
 import type { Log } from '../log.js';
-import type { StackSpec } from '../stack/compose.js';
+import type { StackSpec } from '../stack/spec.js';
 import { readAhead } from '../util/files.js';
-import { findGaps, type Gap, readHarvest } from './collect.js';
-import { type CoverageConfig, checkGates, type GateFailure, lineRanges } from './gates.js';
+import { describeProcesses, findGaps, type Gap, readHarvest } from './collect.js';
+import { checkGates, type GateFailure, lineRanges } from './gates.js';
 import { mergeRemapped, type Remapped, remapDump } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
 
@@ -14,6 +15,8 @@ export interface CoverageOutcome {
   gaps: Gap[];
   allowedGaps: Gap[];
   gateFailures: GateFailure[];
+  /** What is no gap but worth saying: helpers left out, short-lived processes. */
+  notes: string[];
   /** Percent of lines covered, per service and "all". */
   lines: Record<string, number>;
 }
@@ -39,7 +42,7 @@ export async function reportCoverage(
   const paths = coveragePaths(coverageDir);
   const instances = readHarvest(paths.raw);
   const grace = (service: string) => stack.services.find((s) => s.name === service)?.stopGraceSeconds ?? 10;
-  const expected = stack.services.filter((s) => s.role === 'node').map((s) => s.name);
+  const expected = stack.services.filter((s) => s.coverage).map((s) => s.name);
   const gaps = findGaps(instances, expected, grace);
 
   rmSync(paths.remapped, { recursive: true, force: true });
@@ -115,12 +118,14 @@ export async function reportCoverage(
     gaps: gaps.filter((g) => !allowed(g)),
     allowedGaps: gaps.filter(allowed),
     gateFailures: checkGates(all, config, stack.projectDir),
+    notes: describeProcesses(instances),
     lines,
   };
 }
 
 /** The verdict in words: gaps first (they make every figure doubtful), then the gates. */
 export function describeOutcome(outcome: CoverageOutcome, log: Log): boolean {
+  for (const n of outcome.notes) log(`coverage: ${n}`);
   for (const g of outcome.allowedGaps) log(`coverage gap (allowed by allowMissing): ${g.message}`);
   for (const g of outcome.gaps) log(`coverage gap: ${g.message}`);
   for (const f of outcome.gateFailures) {

@@ -4,14 +4,13 @@ import path from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { loadToolkitConfig } from '../../src/config.js';
-import { readImagesState } from '../../src/images/build.js';
+import { loadToolkitConfig } from '../../src/config/toolkit.js';
+import { readImagesState } from '../../src/images/state.js';
 import { hasStackTrace, realstack, root, testRunId } from '../helpers/cli.js';
 import { availableEngines } from '../helpers/engines.js';
 import { readState } from '../helpers/leftovers.js';
 
 const engines = await availableEngines();
-const overlay = 'docker-compose.yml,docker-compose.coverage.yml';
 
 interface FileCoverage {
   path: string;
@@ -25,7 +24,6 @@ function coverageRun(t: Test, engine: string, label: string) {
   const env = {
     REALSTACK_ENGINE: engine,
     REALSTACK_RUN_ID: testRunId(label),
-    REALSTACK_COMPOSE_FILES: overlay,
     REALSTACK_COVERAGE_DIR: dir,
     // The project's own gates judge the whole suite; these tests judge gaps (and gates of their own).
     REALSTACK_COVERAGE_CONFIG: path.join(dir, 'no-gates.json'),
@@ -34,7 +32,9 @@ function coverageRun(t: Test, engine: string, label: string) {
     await realstack(['down'], env);
     rmSync(dir, { recursive: true, force: true });
   });
-  return { dir, env, cli: (...args: string[]) => realstack(args, env) };
+  const cli = (...args: string[]) => realstack(args, env);
+  // `up --coverage`: the stack with the spy, as test-coverage starts it.
+  return { dir, env, cli, up: (...args: string[]) => cli('up', '--coverage', ...args) };
 }
 
 async function urls(
@@ -77,7 +77,7 @@ t.test(
   'process: the branch a test takes is covered, the one it does not is not, on the TypeScript lines',
   async (t) => {
     const run = coverageRun(t, 'process', 'cov');
-    t.equal((await run.cli('up')).exitCode, 0, 'up with the coverage overlay');
+    t.equal((await run.up()).exitCode, 0, 'up with the coverage spy');
     const [auth] = await urls(run.cli, 'auth');
     await hit(auth as string, 3);
     const snapshot = await run.cli('coverage', 'snapshot');
@@ -130,14 +130,14 @@ t.test(
     writeFileSync(config, JSON.stringify({ global: { lines: 180 } }));
     const bad = await realstack(['coverage', 'check'], { ...run.env, REALSTACK_COVERAGE_CONFIG: config });
     t.equal(bad.exitCode, 1);
-    t.match(bad.stderr, 'gates.json global.lines must be a percentage from 0 to 100');
+    t.match(bad.stderr, 'gates.json: global.lines must be a percentage from 0 to 100');
     t.notOk(hasStackTrace(bad.stderr));
   },
 );
 
 t.test('process: a service killed with SIGKILL is named as missing, and the report fails', async (t) => {
   const run = coverageRun(t, 'process', 'kill');
-  t.equal((await run.cli('up')).exitCode, 0);
+  t.equal((await run.up()).exitCode, 0);
   const state = readState(run.env.REALSTACK_RUN_ID);
   const processes = (state?.detail.processes ?? []) as { name: string; dir: string }[];
   const api = processes.find((p) => p.name === 'api-1');
@@ -157,7 +157,7 @@ t.test(
   { skip: !engines.includes('docker') && 'no Docker daemon' },
   async (t) => {
     const run = coverageRun(t, 'docker', 'rep');
-    t.equal((await run.cli('up', '--scale', 'api=2')).exitCode, 0);
+    t.equal((await run.up('--scale', 'api=2')).exitCode, 0);
     const [first, second] = await urls(run.cli, 'api');
     await hit(first as string, 5);
     await hit(second as string, 7);
@@ -198,7 +198,8 @@ t.test(
   'docker: the spy as PID 1 flushes on `docker stop`, well inside the grace period',
   { skip: !engines.includes('docker') && 'no Docker daemon' },
   async (t) => {
-    const image = readImagesState(loadToolkitConfig(root)).base?.NODE_IMAGE ?? 'node:20-bookworm-slim';
+    const image =
+      readImagesState(loadToolkitConfig(root)).resolved['node:20-bookworm-slim'] ?? 'node:20-bookworm-slim';
     const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-pid1-'));
     const name = `realstack-pid1-${testRunId('p')}`;
     t.teardown(async () => {
@@ -251,7 +252,7 @@ t.test(
   { skip: !engines.includes('docker') && 'no Docker daemon' },
   async (t) => {
     const run = coverageRun(t, 'docker', 'rst');
-    t.equal((await run.cli('up')).exitCode, 0);
+    t.equal((await run.up()).exitCode, 0);
     const [before] = await urls(run.cli, 'api');
     await hit(before as string, 4);
     const project = `realstack_${run.env.REALSTACK_RUN_ID}`;

@@ -1,0 +1,64 @@
+import type { ServiceSpec, StackSpec } from '../stack/spec.js';
+import { spyDir } from '../util/package-root.js';
+
+/** Where the spy is mounted in a container, and where V8 writes its dumps there. */
+export const SPY_MOUNT = '/coverage-spy';
+export const DUMP_DIR = '/tmp/realstack-coverage';
+
+/**
+ * The coverage overlay, made from the stack instead of written by hand: for every Node service
+ * to measure, the spy preloaded (after the service's own NODE_OPTIONS), mounted read-only from
+ * where realstack is installed, V8's dump directory inside the container, and a grace period
+ * above the spy's fallback, so that a service held open by keep-alive sockets still flushes.
+ * A service that sets NODE_V8_COVERAGE itself is instrumented by its own overlay and left alone.
+ */
+export function instrument(stack: StackSpec, flushMs: number): StackSpec {
+  const services = stack.services.map((svc) => {
+    if (!svc.coverage || svc.environment.NODE_V8_COVERAGE) return svc;
+    return {
+      ...svc,
+      environment: { ...svc.environment, ...spyEnvironment(svc, flushMs) },
+      binds: [
+        ...svc.binds.filter((b) => b.container !== SPY_MOUNT),
+        { host: spyDir(), container: SPY_MOUNT, readOnly: true },
+      ],
+      stopGraceSeconds: Math.max(svc.stopGraceSeconds, Math.ceil(flushMs / 1000) + 10),
+    };
+  });
+  return { ...stack, services };
+}
+
+/** The variables that make the spy measure a service (coverage-spy/index.cjs reads them). */
+function spyEnvironment(svc: ServiceSpec, flushMs: number): Record<string, string> {
+  const own = svc.environment.NODE_OPTIONS;
+  return {
+    NODE_OPTIONS: `${own ? `${own} ` : ''}--require ${SPY_MOUNT}/index.cjs`,
+    NODE_V8_COVERAGE: DUMP_DIR,
+    REALSTACK_COVERAGE_FLUSH_MS: String(flushMs),
+    REALSTACK_SERVICE: svc.name,
+    ...(svc.sourceRoot ? { REALSTACK_SOURCE_ROOT: svc.sourceRoot.container } : {}),
+    ...(svc.entry ? { REALSTACK_ENTRY: svc.entry.join(',') } : {}),
+  };
+}
+
+/** The overlay as compose YAML would say it, for a user who wants to see it (`realstack coverage overlay`). */
+export function overlayOf(stack: StackSpec, flushMs: number): Record<string, unknown> {
+  const instrumented = instrument(stack, flushMs);
+  return {
+    services: Object.fromEntries(
+      instrumented.services
+        .filter((s, i) => s !== stack.services[i])
+        .map((s) => [
+          s.name,
+          {
+            environment: spyEnvironment(
+              stack.services.find((o) => o.name === s.name) as ServiceSpec,
+              flushMs,
+            ),
+            volumes: [`${spyDir()}:${SPY_MOUNT}:ro`],
+            stop_grace_period: `${s.stopGraceSeconds}s`,
+          },
+        ]),
+    ),
+  };
+}
