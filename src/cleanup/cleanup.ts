@@ -1,4 +1,4 @@
-import type { ToolkitConfig } from '../config.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -37,11 +37,11 @@ async function dataStack(config: ToolkitConfig, runs: RunVerdict[], log: Log): P
 function describeData(services: ServiceTestData[], scope: string): string {
   const lines = [`test data (${scope}):`];
   for (const s of services) {
-    if (s.unsupported) {
-      lines.push(`  ${s.service}: no test-data API (POST /admin/test-data/list answered 404)`);
+    if (s.via === 'none') {
+      lines.push(`  ${s.service}: ${s.note}`);
       continue;
     }
-    lines.push(`  ${s.service}:`);
+    lines.push(`  ${s.service} (${s.via === 'api' ? 'its test-data API' : 'SQL'}):`);
     for (const [kind, records] of Object.entries(s.records)) {
       lines.push(`    ${kind}: ${records.length}`);
       for (const r of records) {
@@ -55,7 +55,10 @@ function describeData(services: ServiceTestData[], scope: string): string {
       }
     }
   }
-  lines.push(`  ${recordCount(services)} records in all`);
+  const unlooked = services.filter((s) => s.via === 'none').map((s) => s.service);
+  lines.push(
+    `  ${recordCount(services)} records in all${unlooked.length ? `; not looked at: ${unlooked.join(', ')}` : ''}`,
+  );
   return lines.join('\n');
 }
 
@@ -81,38 +84,38 @@ export async function runCleanup(config: ToolkitConfig, options: CleanupOptions,
     throw new UserError(`--older-than ${olderThan}: write a number with m, h or d, e.g. 90m, 24h, 2d.`, 2);
   if (options.run !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(options.run))
     throw new UserError(`--run ${options.run}: a run id is 1 to 64 letters, digits, _ or -.`, 2);
-  const adminToken = config.env.REALSTACK_ADMIN_TOKEN;
   const runs = await surveyRuns(config, maxAgeMs);
   const engine = await dataStack(config, runs, log);
-  if (engine && !adminToken)
-    throw new UserError(
-      'REALSTACK_ADMIN_TOKEN is not set (environment or .env): the services’ admin APIs need it.',
-    );
   if (options.show) {
-    const data = engine ? await listTestData(engine, adminToken as string, options.run) : undefined;
+    const data = engine ? await listTestData(engine, config.env, options.run) : undefined;
     const scope = `run ${engine?.run.runId} (${engine?.name}), ${options.run ? `data of run ${options.run}` : 'every "TEST " record'}`;
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ testData: data?.services ?? null, runs }, null, 2)}\n`);
     } else {
       if (data) process.stdout.write(`${describeData(data.services, scope)}\n`);
       process.stdout.write(`${describeRuns(runs)}\n`);
-      if (runs.some((r) => r.dead)) log('`just test-cleanup` removes the test data and the dead runs');
+      if (runs.some((r) => r.dead)) log('`npx realstack cleanup` removes the test data and the dead runs');
     }
     return 0;
   }
 
-  const removed = engine ? await deleteTestData(engine, adminToken as string, options.run) : [];
+  const removed = engine ? await deleteTestData(engine, config.env, options.run) : [];
   for (const r of removed) {
     const what = Object.entries(r.removed).map(([k, n]) => `${n} ${k}`);
     log(`removed from ${r.service}: ${what.length ? what.join(', ') : 'nothing'}`);
   }
   const reaped = await reapDead(config, runs, log);
-  const left = engine
-    ? recordCount((await listTestData(engine, adminToken as string, options.run)).services)
-    : 0;
+  const after = engine ? (await listTestData(engine, config.env, options.run)).services : [];
+  const left = recordCount(after);
+  const unlooked = after.filter((s) => s.via === 'none');
   log(
-    `cleanup done: ${reaped.length} dead run${reaped.length === 1 ? '' : 's'} reaped; ${left} test records left`,
+    `cleanup done: ${reaped.length} dead run${reaped.length === 1 ? '' : 's'} reaped; ${
+      engine
+        ? `${left} test records left in ${after.length - unlooked.length} services looked at`
+        : 'no stack to ask for test data'
+    }`,
   );
+  for (const s of unlooked) log(`  ${s.service}: ${s.note}`);
   if (options.json) process.stdout.write(`${JSON.stringify({ removed, reaped }, null, 2)}\n`);
   return left === 0 ? 0 : 1;
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import type { ToolkitConfig } from '../config.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
 import {
   daemonAnswers,
   dockerEndpoint,
@@ -11,7 +11,7 @@ import {
   STARTED_LABEL,
   STATE_LABEL,
 } from '../engine/docker.js';
-import { isAlive, runOfTmpDir } from '../engine/process.js';
+import { isAlive, killGroup, runOfTmpDir } from '../engine/process.js';
 import type { Log } from '../log.js';
 import { engineFor } from '../stack/stack.js';
 import { type RunState, readRunState, StateStore } from '../stack/state.js';
@@ -170,11 +170,7 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
   for (const entry of readdirSync(os.tmpdir())) {
     if (runOfTmpDir(entry) !== verdict.runId) continue;
     const dir = path.join(os.tmpdir(), entry);
-    for (const pid of childPids(dir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
+    for (const pid of childPids(dir)) killGroup(pid);
     rmSync(dir, { recursive: true, force: true });
   }
   store.remove(verdict.runId);

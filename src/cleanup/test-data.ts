@@ -1,8 +1,10 @@
 import { request } from 'undici';
-import type { Engine } from '../engine/types.js';
+import type { Engine, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
+import type { ServiceSpec } from '../stack/spec.js';
+import { deleteSqlTestData, listSqlTestData } from './sql-test-data.js';
 
-/** One record of test data, as a service's admin API lists it. */
+/** One record of test data, as a service's admin API or a SQL query lists it. */
 export interface TestRecord {
   id: string;
   name: string;
@@ -11,78 +13,115 @@ export interface TestRecord {
 
 export interface ServiceTestData {
   service: string;
-  /** Records by kind ("clients", "organisations", ...); empty when the service has no such API. */
+  /** How realstack looked: the service's test-data API, SQL on its tables, or not at all. */
+  via: 'api' | 'sql' | 'none';
+  /** Records by kind ("clients", "organisations", a table); empty when it did not look. */
   records: Record<string, TestRecord[]>;
-  /** Set when the service does not speak the test-data protocol (404). */
-  unsupported?: boolean;
+  /** Why it did not look, or what else the user should know. */
+  note?: string;
 }
 
-interface Endpoint {
-  service: string;
-  url: string;
+const NOT_DECLARED =
+  'not looked at: realstack.json declares no test-data API ("testData") and no "sqlCleanup" for it';
+
+function url(instances: Instance[], svc: ServiceSpec): string {
+  const found = instances.find((i) => i.service === svc.name && i.url)?.url;
+  if (!found)
+    throw new UserError(
+      `${svc.name} has no URL on the running stack: is it up? \`npx realstack ps\` shows it.`,
+    );
+  return found;
 }
 
-/** Every HTTP service of the stack, in compose order: the order in which subjects are learnt. */
-async function endpoints(engine: Engine): Promise<Endpoint[]> {
-  const instances = await engine.instances();
-  return engine.stack.services.flatMap((svc) => {
-    const url = instances.find((i) => i.service === svc.name && i.url?.startsWith('http'))?.url;
-    return url ? [{ service: svc.name, url }] : [];
-  });
+function token(svc: ServiceSpec, env: NodeJS.ProcessEnv): string {
+  const variable = svc.testData?.tokenVariable as string;
+  const value = env[variable];
+  if (!value)
+    throw new UserError(
+      `${variable} is not set (environment, .env or .realstack/secrets.env): ${svc.name}'s test-data API needs it.`,
+    );
+  return value;
 }
 
 async function call(
-  endpoint: Endpoint,
+  svc: ServiceSpec,
+  base: string,
   action: 'list' | 'delete',
-  adminToken: string,
+  env: NodeJS.ProcessEnv,
   body: { run?: string; subjects: string[] },
 ): Promise<Record<string, unknown> | undefined> {
+  const api = svc.testData as NonNullable<ServiceSpec['testData']>;
+  const target = new URL(`${api.path.replace(/\/$/, '')}/${action}`, base);
   let res: Awaited<ReturnType<typeof request>>;
   try {
-    res = await request(new URL(`/admin/test-data/${action}`, endpoint.url), {
+    res = await request(target, {
       method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token(svc, env)}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       headersTimeout: 30_000,
     });
   } catch (err) {
     throw new UserError(
-      `${endpoint.service} at ${endpoint.url} does not answer (${(err as Error).message}): is the stack up? \`npx just status\` shows it.`,
+      `${svc.name} at ${base} does not answer (${(err as Error).message}): is the stack up? \`npx realstack ps\` shows it.`,
     );
   }
   const text = await res.body.text();
   if (res.statusCode === 404) return undefined;
   if (res.statusCode === 401) {
     throw new UserError(
-      `${endpoint.service} refused the admin token: REALSTACK_ADMIN_TOKEN (environment or .env) is not the one this stack started with. Use the stack's, or restart it (\`npx just down && npx just up\`).`,
+      `${svc.name} refused ${svc.testData?.tokenVariable}: it is not the value this stack started with. Use the stack's, or restart it (\`npx realstack down && npx realstack up\`).`,
     );
   }
   if (res.statusCode !== 200)
     throw new UserError(
-      `${endpoint.service}: ${action} of test data answered ${res.statusCode}: ${text.slice(0, 300)}`,
+      `${svc.name}: ${action} of test data at ${target.pathname} answered ${res.statusCode}: ${text.slice(0, 300)}`,
     );
   return JSON.parse(text) as Record<string, unknown>;
 }
 
 /**
- * Lists each service's test data ("TEST " names, or one run's). Services are asked in compose
- * order and each may name subjects (e.g. auth's test users) that the later ones own data for.
+ * Lists each service's test data (TEST names, or one run's): through the test-data API of the
+ * services that declare one, by SQL for PostgreSQL services with `sqlCleanup`; the others are
+ * named as not looked at. Services are asked in compose order, and an API may name subjects
+ * (e.g. the auth service's test users) that later services own data for.
  */
 export async function listTestData(
   engine: Engine,
-  adminToken: string,
+  env: NodeJS.ProcessEnv,
   run?: string,
 ): Promise<{ services: ServiceTestData[]; subjects: string[] }> {
+  const instances = await engine.instances();
   const subjects: string[] = [];
   const services: ServiceTestData[] = [];
-  for (const endpoint of await endpoints(engine)) {
-    const answer = await call(endpoint, 'list', adminToken, { ...(run ? { run } : {}), subjects });
-    if (!answer) {
-      services.push({ service: endpoint.service, records: {}, unsupported: true });
-      continue;
+  for (const svc of engine.stack.services) {
+    if (svc.testData) {
+      const answer = await call(svc, url(instances, svc), 'list', env, { ...(run ? { run } : {}), subjects });
+      if (!answer) {
+        services.push({
+          service: svc.name,
+          via: 'none',
+          records: {},
+          note: `not looked at: ${svc.testData.path}/list answered 404; is the test-data API at another path?`,
+        });
+        continue;
+      }
+      services.push({
+        service: svc.name,
+        via: 'api',
+        records: answer.records as Record<string, TestRecord[]>,
+      });
+      subjects.push(...((answer.subjects as string[] | undefined) ?? []));
+    } else if (svc.sqlCleanup) {
+      // An empty list says there is nothing of the tests' here (its data is other services').
+      if (svc.sqlCleanup.length > 0)
+        services.push({
+          service: svc.name,
+          via: 'sql',
+          records: await listSqlTestData(svc, url(instances, svc), run),
+        });
+    } else {
+      services.push({ service: svc.name, via: 'none', records: {}, note: NOT_DECLARED });
     }
-    services.push({ service: endpoint.service, records: answer.records as Record<string, TestRecord[]> });
-    subjects.push(...((answer.subjects as string[] | undefined) ?? []));
   }
   return { services, subjects };
 }
@@ -93,16 +132,23 @@ export async function listTestData(
  */
 export async function deleteTestData(
   engine: Engine,
-  adminToken: string,
+  env: NodeJS.ProcessEnv,
   run?: string,
 ): Promise<{ service: string; removed: Record<string, number> }[]> {
-  const { services, subjects } = await listTestData(engine, adminToken, run);
-  const supported = new Set(services.filter((s) => !s.unsupported).map((s) => s.service));
+  const { services, subjects } = await listTestData(engine, env, run);
+  const instances = await engine.instances();
   const removed: { service: string; removed: Record<string, number> }[] = [];
-  for (const endpoint of (await endpoints(engine)).reverse()) {
-    if (!supported.has(endpoint.service)) continue;
-    const answer = await call(endpoint, 'delete', adminToken, { ...(run ? { run } : {}), subjects });
-    removed.push({ service: endpoint.service, removed: (answer?.removed as Record<string, number>) ?? {} });
+  for (const data of [...services].reverse()) {
+    const svc = engine.stack.services.find((s) => s.name === data.service) as ServiceSpec;
+    if (data.via === 'api') {
+      const answer = await call(svc, url(instances, svc), 'delete', env, {
+        ...(run ? { run } : {}),
+        subjects,
+      });
+      removed.push({ service: svc.name, removed: (answer?.removed as Record<string, number>) ?? {} });
+    } else if (data.via === 'sql') {
+      removed.push({ service: svc.name, removed: await deleteSqlTestData(svc, url(instances, svc), run) });
+    }
   }
   return removed.reverse();
 }

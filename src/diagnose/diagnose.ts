@@ -1,15 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { deleteTestData, listTestData } from '../cleanup/test-data.js';
-import type { ToolkitConfig } from '../config.js';
+import { execa } from 'execa';
+import { listTestData } from '../cleanup/test-data.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
 import { dockerEndpoint } from '../engine/docker.js';
 import type { Engine, Instance } from '../engine/types.js';
-import { readImagesState } from '../images/build.js';
+import { present } from '../images/resolve.js';
+import { readImagesState } from '../images/state.js';
+import { readinessRule } from '../stack/probe.js';
 import { chooseEngine, openRun } from '../stack/stack.js';
 import { lastRunLogsFile, readLastRun } from '../testing/results.js';
+import { testEnv } from '../testing/run-tests.js';
 import { hidePassword } from '../util/net.js';
-import { tokenRoundTrip } from './round-trip.js';
+import { lineTime, notable } from './log-lines.js';
 
 export interface Finding {
   what: string;
@@ -19,16 +22,15 @@ export interface Finding {
   todo?: string;
 }
 
-// A service's log line worth showing beside a failing test: pino's warn level and above, or
-// an answer of 4xx/5xx. Lines without pino's "time" cannot be placed and are left out.
-const NOTABLE = /"level":(40|50|60)|"statusCode":[45]\d\d/;
 const SLACK_MS = 1000;
 
 /** The services' notable lines from while a failing file ran (its window, give or take). */
 function matchingLines(logs: string[], window: { from: number; to: number }): string[] {
   return logs.filter((line) => {
-    const time = Number(/"time":(\d+)/.exec(line)?.[1]);
-    return time >= window.from - SLACK_MS && time <= window.to + SLACK_MS && NOTABLE.test(line);
+    const time = lineTime(line);
+    return (
+      time !== undefined && time >= window.from - SLACK_MS && time <= window.to + SLACK_MS && notable(line)
+    );
   });
 }
 
@@ -39,29 +41,18 @@ async function engineFindings(config: ToolkitConfig): Promise<Finding[]> {
       { what: 'engine', status: 'ok', detail: `${choice.name} for new stacks (${choice.reason})` },
     ];
     if (choice.name !== 'docker') return found;
-    const base = readImagesState(config).base;
     const { docker } = dockerEndpoint(config.env);
-    const images = base ? [base.NODE_IMAGE, base.POSTGRES_IMAGE] : [];
+    const images = [...new Set(Object.values(readImagesState(config).resolved))];
     const missing = [];
-    for (const image of images)
-      if (
-        !(await docker
-          .getImage(image)
-          .inspect()
-          .then(
-            () => true,
-            () => false,
-          ))
-      )
-        missing.push(image);
+    for (const image of images) if (!(await present(docker, image))) missing.push(image);
     found.push(
-      base && missing.length === 0
+      images.length > 0 && missing.length === 0
         ? { what: 'images', status: 'ok', detail: images.join(', ') }
         : {
             what: 'images',
-            status: 'FAIL',
-            detail: base ? `missing: ${missing.join(', ')}` : 'never built',
-            todo: 'build them: `npx realstack images` (or `npx just images`)',
+            status: images.length === 0 ? 'note' : 'FAIL',
+            detail: images.length === 0 ? 'not chosen yet' : `missing: ${missing.join(', ')}`,
+            todo: 'pull or build them: `npx realstack images` (`up` does too)',
           },
     );
     return found;
@@ -73,12 +64,17 @@ async function engineFindings(config: ToolkitConfig): Promise<Finding[]> {
 async function serviceFindings(engine: Engine, instances: Instance[]): Promise<Finding[]> {
   const found: Finding[] = [];
   for (const i of instances) {
-    const healthy = i.state === 'running' && (i.health === 'healthy' || i.health === 'none');
-    if (healthy) {
+    const svc = engine.stack.services.find((s) => s.name === i.service);
+    const how = !svc
+      ? 'not in the stack'
+      : svc.healthcheck && engine.name === 'docker'
+        ? 'its health check'
+        : readinessRule(svc);
+    if (i.state === 'running' && (i.health === 'healthy' || i.health === 'none')) {
       found.push({
         what: `service ${i.name}`,
         status: 'ok',
-        detail: `${i.state}, ${i.health}${i.url ? `, ${hidePassword(i.url)}` : ''}`,
+        detail: `${i.state}, ${i.health} (${how})${i.url ? `, ${hidePassword(i.url)}` : ''}`,
       });
       continue;
     }
@@ -86,55 +82,84 @@ async function serviceFindings(engine: Engine, instances: Instance[]): Promise<F
     found.push({
       what: `service ${i.name}`,
       status: 'FAIL',
-      detail: `${i.state}${i.exitCode !== undefined ? ` (exit ${i.exitCode})` : ''}, ${i.health}${tail.length ? `\n${tail.map((l) => `      | ${l}`).join('\n')}` : ''}`,
-      todo: `read its log (\`npx just logs ${i.service}\`), then restart the stack (\`npx just down && npx just up\`)`,
+      detail: `${i.state}${i.exitCode !== undefined ? ` (exit ${i.exitCode})` : ''}, ${i.health} (${how})${tail.length ? `\n${tail.map((l) => `      | ${l}`).join('\n')}` : ''}`,
+      todo: `read its log (\`npx realstack logs ${i.service}\`), then restart the stack (\`npx realstack down && npx realstack up\`)`,
     });
   }
   return found;
 }
 
-async function credentialFindings(
+/** The test-data APIs the stack declares, asked once with their tokens; nothing is sent elsewhere. */
+async function testDataFindings(engine: Engine, config: ToolkitConfig): Promise<Finding[]> {
+  const declared = engine.stack.services.filter((s) => s.testData || s.sqlCleanup?.length);
+  if (declared.length === 0)
+    return [
+      {
+        what: 'test data',
+        status: 'note',
+        detail:
+          'not checked: no service declares a test-data API ("testData") or "sqlCleanup" in realstack.json',
+      },
+    ];
+  try {
+    const { services } = await listTestData(engine, config.env);
+    return services
+      .filter((s) => s.via !== 'none')
+      .map((s) => ({
+        what: `test data of ${s.service}`,
+        status: 'ok' as const,
+        detail:
+          s.via === 'api'
+            ? 'its test-data API answers and accepts the token'
+            : 'its sqlCleanup tables answer',
+      }));
+  } catch (err) {
+    return [{ what: 'test data', status: 'FAIL', detail: (err as Error).message }];
+  }
+}
+
+/** The project's own checks (realstack.json diagnose.checks), each with the stack's URLs. */
+async function customFindings(
   engine: Engine,
   instances: Instance[],
   config: ToolkitConfig,
 ): Promise<Finding[]> {
-  const token = config.env.REALSTACK_ADMIN_TOKEN;
-  if (!token)
+  const checks = config.project.diagnose.checks;
+  if (checks.length === 0)
     return [
       {
-        what: 'admin credential',
-        status: 'FAIL',
-        detail: 'REALSTACK_ADMIN_TOKEN is not set',
-        todo: 'start the stack with `npx just up`, which writes it into .env',
+        what: 'checks of your own',
+        status: 'note',
+        detail:
+          'none declared: a round trip through your services (a login, a token) can be added to realstack.json diagnose.checks',
       },
     ];
-  try {
-    await listTestData(engine, token);
-  } catch (err) {
-    return [{ what: 'admin credential', status: 'FAIL', detail: (err as Error).message }];
-  }
-  const found: Finding[] = [{ what: 'admin credential', status: 'ok', detail: 'every admin API accepts it' }];
-  for (const svc of engine.stack.services.filter((s) => s.tokenProbe)) {
-    const url = instances.find((i) => i.service === svc.name && i.url)?.url;
-    if (!url) continue;
-    const run = `diag${randomBytes(3).toString('hex')}`;
-    const trip = await tokenRoundTrip({
-      resourceUrl: url,
-      probePath: svc.tokenProbe as string,
-      adminToken: token,
-      run,
+  const found: Finding[] = [];
+  for (const check of checks) {
+    const [cmd, ...args] = check.command as [string, ...string[]];
+    const res = await execa(cmd, args, {
+      cwd: config.projectDir,
+      env: { ...config.env, ...testEnv(engine, instances) },
+      reject: false,
+      all: true,
+      timeout: 120_000,
     });
-    // Whatever the round trip created goes, passed or not.
-    await deleteTestData(engine, token, run).catch(() => undefined);
+    const out = String(res.all ?? '')
+      .trim()
+      .split('\n')
+      .filter(Boolean);
     found.push(
-      trip.failed
-        ? {
-            what: `token round trip to ${svc.name}`,
+      res.exitCode === 0
+        ? { what: check.name, status: 'ok', detail: out.at(-1) ?? 'passed' }
+        : {
+            what: check.name,
             status: 'FAIL',
-            detail: `passed: ${trip.passed.join(' → ') || 'nothing'}\n      failed: ${trip.failed}`,
-            todo: 'the failing step names the service at fault: read its log (`npx just logs SERVICE`)',
-          }
-        : { what: `token round trip to ${svc.name}`, status: 'ok', detail: trip.passed.join(' → ') },
+            detail: `${check.command.join(' ')} exited ${res.exitCode ?? res.signal}\n${out
+              .slice(-10)
+              .map((l) => `      | ${l}`)
+              .join('\n')}`,
+            todo: 'its output names the step that failed; read the log of the service at fault (`npx realstack logs SERVICE`)',
+          },
     );
   }
   return found;
@@ -163,15 +188,15 @@ function lastRunFindings(config: ToolkitConfig): Finding[] {
       what: 'last run',
       status: 'FAIL',
       detail: lines.join('\n'),
-      todo: `run one failing file alone with its output: \`npx just test FILE\`; the JUnit report is ${path.relative(config.projectDir, last.junit)}`,
+      todo: `run one failing file alone with its output: \`npx realstack test FILE\`; the JUnit report is ${path.relative(config.projectDir, last.junit)}`,
     },
   ];
 }
 
 /**
- * `just diagnose-tests`: the engine and images, each service's health, the admin credential,
- * a full token round trip, and the last run's failures beside the services' error lines; with
- * what to do for each problem found.
+ * `just diagnose-tests`: the engine and images, each service's health (by the rule it is
+ * judged by), the test-data APIs the stack declares, the project's own checks, and the last
+ * run's failures beside the services' warning and error lines; with what to do for each.
  */
 export async function diagnose(config: ToolkitConfig): Promise<Finding[]> {
   const found = await engineFindings(config);
@@ -183,7 +208,7 @@ export async function diagnose(config: ToolkitConfig): Promise<Finding[]> {
       what: 'stack',
       status: 'note',
       detail: (err as Error).message,
-      todo: 'start one with `npx just up` to check the services too',
+      todo: 'start one with `npx realstack up` to check the services too',
     });
   }
   if (engine) {
@@ -196,7 +221,16 @@ export async function diagnose(config: ToolkitConfig): Promise<Finding[]> {
     const services = await serviceFindings(engine, instances);
     found.push(...services);
     if (services.every((f) => f.status === 'ok'))
-      found.push(...(await credentialFindings(engine, instances, config)));
+      found.push(
+        ...(await testDataFindings(engine, config)),
+        ...(await customFindings(engine, instances, config)),
+      );
+    else
+      found.push({
+        what: 'test data and checks',
+        status: 'note',
+        detail: 'not checked while a service is down',
+      });
   }
   found.push(...lastRunFindings(config));
   return found;

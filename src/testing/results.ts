@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { JUnit } from '@tapjs/reporter';
-import type { ToolkitConfig } from '../config.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
 import { writeFileWhole } from '../util/files.js';
 import type { Counts } from './summary.js';
@@ -72,7 +72,7 @@ export async function keepServiceLogs(config: ToolkitConfig, engine: Engine, lin
       done();
     },
   });
-  await engine.logs(undefined, { follow: false, tail: lines }, out).catch(() => undefined);
+  await engine.logs(undefined, { follow: false, tail: lines, timestamps: true }, out).catch(() => undefined);
   writeFileWhole(lastRunLogsFile(config), chunks.join(''));
 }
 

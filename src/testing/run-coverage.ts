@@ -1,23 +1,13 @@
 import path from 'node:path';
-import type { ToolkitConfig } from '../config.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
 import { harvest } from '../coverage/collect.js';
-import { loadCoverageConfig } from '../coverage/gates.js';
 import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
+import { describeStop } from '../engine/stop.js';
 import type { Engine } from '../engine/types.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, prepareRun, runTap } from './run-tests.js';
-
-export const COVERAGE_OVERLAY = 'docker-compose.coverage.yml';
-
-/** The compose files with the coverage overlay last (once). */
-export function withCoverageOverlay(config: ToolkitConfig): ToolkitConfig {
-  const overlay = path.join(config.projectDir, COVERAGE_OVERLAY);
-  return config.composeFiles.includes(overlay)
-    ? config
-    : { ...config, composeFiles: [...config.composeFiles, overlay] };
-}
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
 export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {
@@ -29,7 +19,7 @@ export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log
 }
 
 /**
- * `just test-sidecar-coverage`: a fresh stack with the coverage overlay, the tests, a graceful
+ * `just test-sidecar-coverage`: a fresh stack with the coverage overlay (coverage/instrument.ts), the tests, a graceful
  * stop (the spy flushes), harvest, reports, gaps and gates, and down: also on failure and Ctrl-C.
  * Fails on failing tests, unmet gates, or dumps that are missing.
  */
@@ -38,22 +28,19 @@ export async function runTestsWithCoverage(
   tapArgs: string[],
   log: Log,
 ): Promise<number> {
-  const config = ensureSecrets(withCoverageOverlay(toolkit));
-  // Validated before anything starts: a typo in the gates must not cost a whole run.
-  const gates = loadCoverageConfig(config.coverageConfigFile);
-  const { engine } = await startStack(config, { log, prepare: prepareRun(config, log) });
+  const config = ensureSecrets(toolkit);
+  const { engine } = await startStack(config, { log, prepare: prepareRun(config, log), coverage: true });
   const takeDown = downOnce(engine, log);
   let counts: Awaited<ReturnType<typeof runTap>>;
   try {
     counts = await runTap(config, engine, tapArgs, log, takeDown);
     log('stopping the services gracefully, so that every process flushes its coverage');
-    for (const r of await engine.stop())
-      log(`  ${r.instance}: exit ${r.exitCode ?? '-'}${r.graceful ? '' : ' (not graceful)'}`);
+    for (const r of await engine.stop()) log(describeStop(r));
     await harvestRun(engine, config, log);
   } finally {
     await takeDown();
   }
-  const outcome = await reportCoverage(engine.stack, gates, config.coverageDir, log);
+  const outcome = await reportCoverage(engine.stack, config.coverage, config.coverageDir, log);
   const covered = describeOutcome(outcome, log);
   log(
     `line coverage: ${Object.entries(outcome.lines)

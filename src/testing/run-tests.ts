@@ -1,16 +1,18 @@
 import { execa } from 'execa';
 import { reapOrphans } from '../cleanup/reaper.js';
-import type { ToolkitConfig } from '../config.js';
-import { urlVariable } from '../engine/external.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import { urlVariable } from '../conventions/urls.js';
 import type { Engine, EngineName } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import { ensureImages } from '../images/build.js';
+import { runHostBuild } from '../images/host-build.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
+import type { StackSpec } from '../stack/spec.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { keepServiceLogs, resultRecorder } from './results.js';
-import { parseTestRun, tapArgsFor } from './selection.js';
+import { parseTestRun, tapArgsFor, tapConfig } from './selection.js';
 import { type Counts, fileTable, summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
@@ -55,7 +57,12 @@ export async function runTap(
   cleanup: () => Promise<void>,
 ): Promise<Counts> {
   const instances = await engine.instances();
-  const tap = execa('tap', ['--reporter=tap', ...tapArgs], {
+  // tap's coverage would measure the test processes (realstack measures the services), and
+  // without any it exits 1 for no test's fault: off unless the project's tap settings say.
+  const own = tapConfig(config.projectDir);
+  const coverage =
+    'disable-coverage' in own || tapArgs.some((a) => /coverage/.test(a)) ? [] : ['--disable-coverage'];
+  const tap = execa('tap', ['--reporter=tap', ...coverage, ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,
     env: { ...config.env, ...testEnv(engine, instances) },
@@ -122,7 +129,7 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
   const run = parseTestRun(args);
   if (run.updateGolden && toolkit.env.CI === 'true') {
     throw new UserError(
-      'refusing to rewrite the golden snapshots under CI=true: a changed response is a reviewed change. Run `npx just test-golden-update` on your machine, look at the diff of tap-snapshots/, and commit it.',
+      'refusing to rewrite the golden snapshots under CI=true: a changed response is a reviewed change. Run `npx realstack test --set golden --update-golden` on your machine, look at the diff of tap-snapshots/, and commit it.',
       2,
     );
   }
@@ -159,9 +166,12 @@ export function downOnce(engine: Engine, log: Log): () => Promise<void> {
 
 /**
  * What a new stack needs first: what killed runs left behind reaped (so a killed `just test`
- * is cleaned up by the next run), and for docker the images, built only when inputs changed.
+ * is cleaned up by the next run), the project's host build if it has one, and for docker the
+ * images; each only when its inputs changed.
  */
-export const prepareRun = (config: ToolkitConfig, log: Log) => async (engine: EngineName) => {
-  await reapOrphans(config, log);
-  if (engine === 'docker') await ensureImages(config, log, { reuseBase: true });
-};
+export const prepareRun =
+  (config: ToolkitConfig, log: Log) => async (engine: EngineName, stack: StackSpec) => {
+    await reapOrphans(config, log);
+    await runHostBuild(config, log);
+    if (engine === 'docker') await ensureImages(config, stack, log, { reuse: true, standIns: false });
+  };

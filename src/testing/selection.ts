@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.js';
 
 /**
@@ -77,16 +78,30 @@ async function tapList(projectDir: string, files: string[]): Promise<string[]> {
   return res.stdout.split('\n').filter(Boolean);
 }
 
-function serialDirs(projectDir: string): string[] {
+/** tap's own settings, where tap reads them: .taprc first (YAML), else package.json's "tap". */
+export function tapConfig(projectDir: string): Record<string, unknown> {
   try {
-    const pkg = JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8')) as {
-      tap?: { serial?: string[] };
-    };
-    return pkg.tap?.serial ?? [];
+    return (
+      (parseYaml(readFileSync(path.join(projectDir, '.taprc'), 'utf8')) as Record<string, unknown>) ?? {}
+    );
+  } catch {}
+  try {
+    return (
+      (
+        JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8')) as {
+          tap?: Record<string, unknown>;
+        }
+      ).tap ?? {}
+    );
   } catch {
-    return [];
+    return {};
   }
 }
+
+const serialDirs = (projectDir: string): string[] => {
+  const serial = tapConfig(projectDir).serial;
+  return Array.isArray(serial) ? serial.map(String) : [];
+};
 
 const within = (file: string, dirs: string[]) =>
   dirs.some((d) => `${file}/`.startsWith(`${d.replace(/\/+$/, '')}/`));
@@ -119,7 +134,7 @@ export async function tapArgsFor(run: TestRun, projectDir: string): Promise<stri
   if (named.length > 0 && files.length < all.length) {
     const outside = all.filter((f) => !inSet[run.set](f));
     throw new UserError(
-      `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not in the ${run.set} set; name files of the set, or use \`just test\` for any file.`,
+      `${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not in the ${run.set} set; name files of the set, or use \`npx realstack test\` for any file.`,
       2,
     );
   }

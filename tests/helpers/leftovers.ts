@@ -6,18 +6,19 @@ import { isAlive, runOfTmpDir } from '../../src/engine/process.js';
 import type { RunState } from '../../src/stack/state.js';
 import { root } from './cli.js';
 
-export const stateFile = (runId: string) => path.join(root, '.realstack', 'runs', runId, 'state.json');
+/** A run's state file, in this repository's project or another's (`projectDir`). */
+export const stateFile = (runId: string, projectDir = root) =>
+  path.join(projectDir, '.realstack', 'runs', runId, 'state.json');
 
-export function readState(runId: string): RunState | undefined {
-  return existsSync(stateFile(runId))
-    ? (JSON.parse(readFileSync(stateFile(runId), 'utf8')) as RunState)
-    : undefined;
+export function readState(runId: string, projectDir = root): RunState | undefined {
+  const file = stateFile(runId, projectDir);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunState) : undefined;
 }
 
 /** What a run left behind: containers, networks, volumes, processes, temp dirs, state. */
-export async function leftovers(runId: string, pids: number[] = []): Promise<string[]> {
+export async function leftovers(runId: string, pids: number[] = [], projectDir = root): Promise<string[]> {
   const found: string[] = [];
-  if (existsSync(path.dirname(stateFile(runId)))) found.push('state dir');
+  if (existsSync(path.dirname(stateFile(runId, projectDir)))) found.push('state dir');
   for (const pid of pids) if (isAlive(pid)) found.push(`process ${pid}`);
   for (const entry of readdirSync(os.tmpdir()))
     if (runOfTmpDir(entry) === runId) found.push(`temp dir ${entry}`);

@@ -1,3 +1,5 @@
+import { runId, serviceUrl } from 'realstack';
+
 /**
  * The fixture every ordinary test uses: the URLs of the running stack, handed over by
  * `realstack test` (`just test`) in the environment. Tests never start their own stack.
@@ -15,21 +17,15 @@ export interface StackUrls {
   postgres: string;
 }
 
+/** Read through the package's own export, as any project's tests read them. */
 export function stack(): StackUrls {
-  const need = ['REALSTACK_RUN_ID', 'REALSTACK_AUTH_URL', 'REALSTACK_API_URL', 'REALSTACK_POSTGRES_URL'];
-  const missing = need.filter((n) => !process.env[n]);
-  if (missing.length > 0) {
-    throw new Error(
-      `${missing.join(', ')} not set: run the tests with \`npx just test\`, which provides a running stack.`,
-    );
-  }
   return {
-    runId: process.env.REALSTACK_RUN_ID as string,
-    tag: `${process.env.REALSTACK_RUN_ID} w${process.env.TAP_CHILD_ID ?? '0'}`,
+    runId: runId(),
+    tag: `${runId()} w${process.env.TAP_CHILD_ID ?? '0'}`,
     engine: process.env.REALSTACK_ENGINE ?? 'unknown',
-    auth: process.env.REALSTACK_AUTH_URL as string,
-    api: process.env.REALSTACK_API_URL as string,
-    postgres: process.env.REALSTACK_POSTGRES_URL as string,
+    auth: serviceUrl('auth'),
+    api: serviceUrl('api'),
+    postgres: serviceUrl('postgres'),
   };
 }
 

@@ -141,13 +141,17 @@ t.test(
     t.same(api.users?.map((u) => u.id).sort(), [`TEST ${left} ghost`, leaver.sub].sort());
 
     const human = await justDo('test-cleanup-show', '--run', left);
-    t.match(human.stdout, /auth:\n {4}clients: 1\n {6}Renamed during a test/, 'a list a person can read');
+    t.match(
+      human.stdout,
+      /auth \(its test-data API\):\n {4}clients: 1\n {6}Renamed during a test/,
+      'a list a person can read',
+    );
 
     const clean = await justDo('test-cleanup', '--run', left);
     t.equal(clean.exitCode, 0, clean.stderr);
     t.match(clean.stderr, /removed from auth: 1 clients, 1 users, [2-9]\d* tokens/);
     t.match(clean.stderr, /removed from api: 1 organisations, 0 objects, 2 users/);
-    t.match(clean.stderr, /0 test records left/);
+    t.match(clean.stderr, /0 test records left in 2 services looked at/);
     const after = JSON.parse((await justDo('test-cleanup-show', '--run', left, '--json')).stdout) as Listing;
     t.same(
       after.testData.map((x) => Object.values(x.records).flat().length),
@@ -188,7 +192,7 @@ t.test('test-cleanup without a stack to ask, and with bad options, says so plain
   t.equal(badRun.exitCode, 2);
   const token = await realstack(['cleanup', '--show'], { REALSTACK_ADMIN_TOKEN: 'wrong' });
   t.equal(token.exitCode, 1);
-  t.match(token.stderr, 'auth refused the admin token');
+  t.match(token.stderr, 'auth refused REALSTACK_ADMIN_TOKEN: it is not the value this stack started with');
   for (const r of [noStack, age, badRun, token]) t.notOk(hasStackTrace(r.stderr));
 });
 

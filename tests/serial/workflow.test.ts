@@ -145,27 +145,42 @@ t.test('a golden snapshot fails when the response changes shape, and names what 
   t.match(changed.stdout, /^\s+-\s+"scopes_supported": Array \[/m, 'the diff names the field that went');
 });
 
-t.test('diagnose-tests: engine, services, admin credential and a token round trip, all well', async (t) => {
-  const state = path.join(scratch, 'state-ok');
-  const res = await justDo(['diagnose-tests'], { ...external, REALSTACK_STATE_DIR: state });
-  t.equal(res.exitCode, 0, res.stdout + res.stderr);
-  t.match(res.stdout, /^ok\s+engine\s+external for new stacks/m);
-  for (const svc of ['postgres-1', 'auth-1', 'api-1'])
-    t.match(res.stdout, new RegExp(`^ok\\s+service ${svc}\\s`, 'm'));
-  t.match(res.stdout, /^ok\s+admin credential/m);
-  t.match(res.stdout, /^ok\s+token round trip to api\s+.*→ the token accepted by .*\/v1\/me/m);
-  t.match(res.stdout, /^note\s+last run\s+no test run recorded here yet/m);
-  const left = await realstack(['cleanup', '--show', '--json'], external);
-  t.notMatch(left.stdout, /diag[0-9a-f]{6}/, 'the round trip’s user and client are gone');
+t.test(
+  'diagnose-tests: engine, services, test-data APIs and the project’s own round trip, all well',
+  async (t) => {
+    const state = path.join(scratch, 'state-ok');
+    const res = await justDo(['diagnose-tests'], { ...external, REALSTACK_STATE_DIR: state });
+    t.equal(res.exitCode, 0, res.stdout + res.stderr);
+    t.match(res.stdout, /^ok\s+engine\s+external for new stacks/m);
+    for (const svc of ['postgres-1', 'auth-1', 'api-1'])
+      t.match(res.stdout, new RegExp(`^ok\\s+service ${svc}\\s`, 'm'));
+    for (const svc of ['auth', 'api'])
+      t.match(
+        res.stdout,
+        new RegExp(`^ok\\s+test data of ${svc}\\s+its test-data API answers and accepts the token`, 'm'),
+      );
+    t.match(
+      res.stdout,
+      /^ok\s+token round trip to api\s+.*→ the token accepted by .*\/v1\/me/m,
+      'realstack.json diagnose.checks',
+    );
+    t.match(res.stdout, /^note\s+last run\s+no test run recorded here yet/m);
+    const left = await realstack(['cleanup', '--show', '--json'], external);
+    t.notMatch(left.stdout, /diag[0-9a-f]{6}/, 'the round trip’s user and client are gone');
 
-  const wrong = await justDo(['diagnose-tests'], {
-    ...external,
-    REALSTACK_STATE_DIR: state,
-    REALSTACK_ADMIN_TOKEN: 'wrong',
-  });
-  t.equal(wrong.exitCode, 1);
-  t.match(wrong.stdout, /^FAIL\s+admin credential\s+auth refused the admin token/m);
-});
+    const wrong = await justDo(['diagnose-tests'], {
+      ...external,
+      REALSTACK_STATE_DIR: state,
+      REALSTACK_ADMIN_TOKEN: 'wrong',
+    });
+    t.equal(wrong.exitCode, 1);
+    t.match(wrong.stdout, /^FAIL\s+test data\s+auth refused REALSTACK_ADMIN_TOKEN/m);
+    t.match(
+      wrong.stdout,
+      /^FAIL\s+token round trip to api\s+node dist\/scripts\/diagnose-round-trip\.js exited 1/m,
+    );
+  },
+);
 
 t.test(
   'diagnose-tests after a failing run: the failing test and what the services logged meanwhile',
