@@ -1,9 +1,9 @@
-# realstack's command surface. Each recipe is one call into the `realstack` CLI (src/cli),
-# so the justfile stays thin and every behaviour is tested in the library.
+# realstack's recipes (written by `npx realstack init`). Each is one call into the realstack
+# CLI, so everything here also works as `npx realstack ...` without just.
 
 set positional-arguments
 
-realstack := "node bin/realstack.js"
+realstack := "npx --no-install realstack"
 
 # List the recipes
 default:
@@ -17,19 +17,19 @@ test *args:
 test-parallel *args:
     @{{realstack}} test --jobs auto "$@"
 
-# The tests with N tap jobs (`just test-n 4 tests/auth-token.test.ts`)
+# The tests with N tap jobs (`just test-n 4 test/some.test.js`)
 test-n n *args:
     @{{realstack}} test --jobs "$@"
 
-# The quick loop: everything but tests/serial/, one job per core, stop at the first failure
+# The quick loop: everything but the serial tests, one job per core, stop at the first failure
 test-fast *args:
     @{{realstack}} test --set parallel-safe --jobs auto --bail "$@"
 
-# Only tests/serial/, one file at a time
+# Only tap's serial tests, one file at a time
 test-serial *args:
     @{{realstack}} test --set serial --jobs 1 "$@"
 
-# Everything but tests/serial/, one job per core
+# Everything but the serial tests, one job per core
 test-parallel-safe *args:
     @{{realstack}} test --set parallel-safe --jobs auto "$@"
 
@@ -45,15 +45,19 @@ test-smoke *args:
 test-golden-update *args:
     @{{realstack}} test --set golden --update-golden "$@"
 
-# Test data the services hold ("TEST " names, or made by a run) and resources of dead runs
+# The tests on a fresh stack with the coverage spy; then stop, harvest, reports, gates, down
+test-sidecar-coverage *args:
+    @{{realstack}} test-coverage "$@"
+
+# Test data the services hold (TEST names, or a run's) and resources of dead runs
 test-cleanup-show *args:
     @{{realstack}} cleanup --show "$@"
 
-# Delete that test data through the services' admin APIs, and reap the dead runs' resources
+# Delete that test data, and reap the dead runs' resources
 test-cleanup *args:
     @{{realstack}} cleanup "$@"
 
-# Engine, images, health, admin credential, a token round trip, the last run's failures
+# Engine, images, health, test data, your own checks, the last run's failures
 diagnose-tests:
     @{{realstack}} diagnose
 
@@ -69,7 +73,7 @@ down:
 status *args:
     @{{realstack}} ps "$@"
 
-# The services' logs (`just logs -f auth`, `just logs --tail 50`)
+# The services' logs (`just logs -f api`, `just logs --tail 50`)
 logs *args:
     @{{realstack}} logs "$@"
 
@@ -81,14 +85,14 @@ ensure-services-ready:
 doctor:
     @{{realstack}} doctor
 
-# Build the docker engine's images (official or local stand-ins), cached
+# Pull or build the docker engine's images (stand-ins where none can be pulled), cached
 images *args:
     @{{realstack}} images "$@"
 
-# The tests on a fresh stack with the coverage spy; then stop, harvest, reports, gates, down
-test-sidecar-coverage *args:
-    @{{realstack}} test-coverage "$@"
-
-# Coverage of a running instrumented stack: snapshot | report | check
+# Coverage of a running instrumented stack: snapshot | harvest | report | check | overlay
 coverage *args:
     @{{realstack}} coverage "$@"
+
+# What realstack reads of the stack (`just config --explain`: why, and every rewrite)
+config *args:
+    @{{realstack}} config "$@"

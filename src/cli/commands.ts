@@ -1,22 +1,28 @@
 import { existsSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { execa } from 'execa';
+import { stringify as stringifyYaml } from 'yaml';
 import { runCleanup } from '../cleanup/cleanup.js';
-import type { ToolkitConfig } from '../config.js';
-import { checkGatesOfLastReport, loadCoverageConfig } from '../coverage/gates.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import { checkGatesOfLastReport } from '../coverage/gates.js';
+import { overlayOf } from '../coverage/instrument.js';
 import { describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { describeFindings, diagnose } from '../diagnose/diagnose.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } from '../engine/docker.js';
 import { postgresBinDir } from '../engine/postgres-binaries.js';
+import { describeStop } from '../engine/stop.js';
 import { UserError } from '../errors.js';
-import { ensureImages, readImagesState } from '../images/build.js';
+import { ensureImages } from '../images/build.js';
+import { runHostBuild } from '../images/host-build.js';
+import { readImagesState } from '../images/state.js';
+import { init } from '../init/init.js';
 import { ensureSecrets } from '../secrets.js';
-import { loadStack } from '../stack/compose.js';
 import { waitReady } from '../stack/readiness.js';
-import { openRun, startStack } from '../stack/stack.js';
-import { harvestRun, runTestsWithCoverage, withCoverageOverlay } from '../testing/run-coverage.js';
+import { openRun, projectStack, startStack } from '../stack/stack.js';
+import { harvestRun, runTestsWithCoverage } from '../testing/run-coverage.js';
 import { prepareRun, runTests } from '../testing/run-tests.js';
+import { configSummary, explainStack } from './explain.js';
 import { psTable, servicesView } from './format.js';
 
 type Values = Record<string, unknown>;
@@ -43,10 +49,11 @@ function parseScale(values: unknown): Record<string, number> {
 
 export const commands: Record<string, Command> = {
   up: {
-    options: { scale: { type: 'string', multiple: true } },
+    options: { scale: { type: 'string', multiple: true }, coverage: { type: 'boolean' } },
     async run(config, values) {
       const { engine, instances } = await startStack(ensureSecrets(config), {
         scale: parseScale(values.scale),
+        coverage: Boolean(values.coverage),
         keep: true,
         log,
         prepare: prepareRun(config, log),
@@ -61,8 +68,7 @@ export const commands: Record<string, Command> = {
     async run(config) {
       const engine = openRun(config);
       const results = await engine.stop();
-      for (const r of results)
-        log(`  ${r.instance}: exit ${r.exitCode ?? '-'}${r.graceful ? '' : ' (not a graceful stop)'}`);
+      for (const r of results) log(describeStop(r));
       await engine.down();
       if (engine instanceof DockerEngine) {
         const left = await countByLabel(
@@ -133,9 +139,14 @@ export const commands: Record<string, Command> = {
         );
       }
       const started = Date.now();
-      const state = await ensureImages(config, log, { standIns: Boolean(values['stand-ins']) });
+      await runHostBuild(config, log);
+      const state = await ensureImages(config, projectStack(config), log, {
+        reuse: false,
+        standIns: Boolean(values['stand-ins']),
+      });
+      const runs = Object.entries(state.run.images).map(([svc, image]) => `${svc} ${image}`);
       log(
-        `images ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${state.base?.NODE_IMAGE}, ${state.base?.POSTGRES_IMAGE}`,
+        `images ready in ${((Date.now() - started) / 1000).toFixed(1)}s${runs.length ? `: ${runs.join(', ')}` : ''}`,
       );
       return 0;
     },
@@ -184,45 +195,60 @@ export const commands: Record<string, Command> = {
   coverage: {
     async run(config, _values, positionals) {
       const [action] = positionals;
-      const withOverlay = withCoverageOverlay(config);
       if (action === 'snapshot') {
         const signal = (config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2') as NodeJS.Signals;
-        const sent = await openRun(withOverlay).signal(signal);
+        const sent = await openRun(config).signal(signal);
         if (sent.length === 0)
           throw new UserError(
-            'no instrumented process is running: start the stack with the coverage overlay (`just test-sidecar-coverage`).',
+            'no instrumented process is running: start the stack with the coverage spy (`npx realstack up --coverage`).',
           );
         log(`${signal} sent to ${sent.join(', ')}: each writes a coverage dump now and goes on from zero`);
         return 0;
       }
       if (action === 'harvest') {
-        const engine = openRun(withOverlay);
-        for (const r of await engine.stop())
-          log(`  ${r.instance}: exit ${r.exitCode ?? '-'}${r.graceful ? '' : ' (not graceful)'}`);
-        await harvestRun(engine, withOverlay, log);
+        const engine = openRun(config);
+        for (const r of await engine.stop()) log(describeStop(r));
+        await harvestRun(engine, config, log);
         return 0;
       }
       if (action === 'report') {
-        const stack = loadStack(withOverlay.composeFiles, withOverlay.env);
-        const outcome = await reportCoverage(
-          stack,
-          loadCoverageConfig(config.coverageConfigFile),
-          config.coverageDir,
-          log,
-        );
+        const outcome = await reportCoverage(projectStack(config), config.coverage, config.coverageDir, log);
         return describeOutcome(outcome, log) ? 0 : 1;
       }
       if (action === 'check') {
-        const failures = checkGatesOfLastReport(
-          config.projectDir,
-          config.coverageDir,
-          config.coverageConfigFile,
+        const failures = checkGatesOfLastReport(config.projectDir, config.coverageDir, config.coverage);
+        const ok = describeOutcome(
+          { gaps: [], allowedGaps: [], gateFailures: failures, notes: [], lines: {} },
+          log,
         );
-        const ok = describeOutcome({ gaps: [], allowedGaps: [], gateFailures: failures, lines: {} }, log);
         if (ok) log('coverage gates: all met');
         return ok ? 0 : 1;
       }
-      throw new UserError(`realstack coverage ${action ?? ''}: use snapshot, harvest, report or check`, 2);
+      if (action === 'overlay') {
+        process.stdout.write(`${stringifyYaml(overlayOf(projectStack(config), config.coverage.flushMs))}`);
+        return 0;
+      }
+      throw new UserError(
+        `realstack coverage ${action ?? ''}: use snapshot, harvest, report, check or overlay`,
+        2,
+      );
+    },
+  },
+
+  init: {
+    options: { force: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+    async run(config, values) {
+      return init(config, { force: Boolean(values.force), dryRun: Boolean(values['dry-run']) }, log);
+    },
+  },
+
+  config: {
+    options: { explain: { type: 'boolean' }, json: { type: 'boolean' } },
+    async run(config, values) {
+      const stack = projectStack(config);
+      if (values.json) process.stdout.write(`${JSON.stringify({ ...stack, model: undefined }, null, 2)}\n`);
+      else process.stdout.write(`${values.explain ? explainStack(stack) : configSummary(config, stack)}\n`);
+      return 0;
     },
   },
 
@@ -247,13 +273,13 @@ export const commands: Record<string, Command> = {
         (e: Error) => ({ ok: false, detail: e.message }),
       );
       add('compose CLI', compose.ok || !daemon, compose.detail);
-      const images = readImagesState(config).base;
+      const images = Object.entries(readImagesState(config).resolved);
       add(
         'images',
-        images ? true : 'note',
-        images
-          ? `${images.NODE_IMAGE}, ${images.POSTGRES_IMAGE}`
-          : 'not built yet: `npx realstack images` builds them (`up` does too)',
+        images.length ? true : 'note',
+        images.length
+          ? images.map(([from, to]) => (from === to ? from : `${from} → ${to}`)).join(', ')
+          : 'not chosen yet: `npx realstack images` pulls or builds them (`up` does too)',
       );
       const debootstrap =
         (
@@ -274,6 +300,11 @@ export const commands: Record<string, Command> = {
       }
       add('postgres binaries', existsSync(`${pgBin}/postgres`), pgBin);
       add('compose files', config.composeFiles.every(existsSync), config.composeFiles.join(', '));
+      add(
+        'realstack.json',
+        config.project.file ? true : 'note',
+        config.project.file ?? 'none: everything is inferred (`npx realstack init` writes one)',
+      );
       for (const c of checks) {
         const status = c.ok === 'note' ? 'note' : c.ok ? 'ok  ' : 'FAIL';
         process.stdout.write(`${status}  ${c.what.padEnd(18)} ${c.detail}\n`);

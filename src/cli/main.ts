@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadToolkitConfig } from '../config.js';
+import { loadToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
 import { commands } from './commands.js';
 
@@ -7,7 +7,14 @@ const usage = `realstack: run tests against the real stack and measure the servi
 
 usage: realstack <command> [options]
 
-  up [--scale svc=N]...   start a fresh stack and wait until it is ready
+  init [--force] [--dry-run]
+                          read the compose file(s) and write realstack.json, a justfile,
+                          tap settings, .gitignore lines and a sample test
+  config [--explain] [--json]
+                          what realstack reads of the stack; --explain: why, and every
+                          rewrite it makes
+  up [--scale svc=N]... [--coverage]
+                          start a fresh stack and wait until it is ready
   down                    stop it gracefully and remove everything of its run
   ps [--json]             each service with its URL, health and engine
   logs [-f] [--tail N] [service]
@@ -28,10 +35,11 @@ usage: realstack <command> [options]
   coverage snapshot       every instrumented process writes a dump now, without stopping
   coverage harvest        stop the running stack gracefully and copy its dumps to coverage/raw/
   coverage report         reports again from the harvested dumps in coverage/raw/
-  coverage check          the gates of realstack.coverage.json against the last report
+  coverage check          the gates of realstack.json against the last report
+  coverage overlay        the coverage overlay realstack adds, as compose YAML
 
 environment: REALSTACK_ENGINE=auto|docker|process|external, REALSTACK_COMPOSE_FILES,
-REALSTACK_READY_TIMEOUT_MS, REALSTACK_RUN_ID; see docs/configuration.md`;
+COMPOSE_PROFILES, REALSTACK_READY_TIMEOUT_MS, REALSTACK_RUN_ID; see docs/configuration.md`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,0 +1,252 @@
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CONFIG_FILE, type ServiceConfig } from '../config/project.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import { UserError } from '../errors.js';
+import type { Log } from '../log.js';
+import { loadStack } from '../stack/compose.js';
+import type { ServiceSpec } from '../stack/spec.js';
+import { GITIGNORE_LINES, justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
+
+export interface InitOptions {
+  force: boolean;
+  dryRun: boolean;
+}
+
+/** Paths that look like a health check, where sources define a route: `app.get('/health'`, `url: '/health'`. */
+const PATHS = String.raw`\/(?:api\/)?(?:healthz|health|healthcheck|readyz|ready|livez|live|status|ping)`;
+const HEALTH = new RegExp(
+  String.raw`(?:\.(?:get|head|all|route)\(\s*|\b(?:url|path|pathname|route)\s*(?:[:=]|===?)\s*|\bcase\s+)['"\`](${PATHS})['"\`]`,
+  'g',
+);
+const PREFERENCE = [
+  '/healthz',
+  '/health',
+  '/api/health',
+  '/healthcheck',
+  '/readyz',
+  '/ready',
+  '/livez',
+  '/status',
+  '/ping',
+];
+const SOURCE = /\.(m?[jt]s|c[jt]s)$/;
+
+/** The health paths a service's own sources mention (not node_modules), best first. */
+export function healthCandidates(root: string): string[] {
+  const found = new Set<string>();
+  let seen = 0;
+  const walk = (dir: string, depth: number) => {
+    if (depth > 6 || seen > 2000) return;
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e === 'node_modules' || e.startsWith('.') || e === 'coverage') continue;
+      const p = path.join(dir, e);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (st?.isDirectory()) walk(p, depth + 1);
+      else if (st && SOURCE.test(e) && st.size < 512 * 1024) {
+        seen++;
+        for (const m of readFileSync(p, 'utf8').matchAll(HEALTH)) found.add(m[1] as string);
+      }
+    }
+  };
+  walk(root, 0);
+  return [...found].sort((a, b) => PREFERENCE.indexOf(a) - PREFERENCE.indexOf(b));
+}
+
+interface Plan {
+  files: { file: string; text: string; append?: boolean }[];
+  /** What could not be inferred, each with the exact line to add. */
+  todo: string[];
+  /** What was inferred, for the user to check. */
+  found: string[];
+}
+
+const rel = (config: ToolkitConfig, p: string) => path.relative(config.projectDir, p) || '.';
+
+function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): ServiceConfig {
+  const entry: ServiceConfig = { role: svc.role };
+  for (const n of svc.notes.filter((n) => n.kind !== 'missing')) plan.found.push(`${svc.name}: ${n.text}`);
+  if (svc.role === 'postgres') {
+    plan.todo.push(
+      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}: "sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST)`,
+    );
+    return entry;
+  }
+  if (svc.role !== 'node') {
+    plan.found.push(
+      `${svc.name}: not Node or PostgreSQL; the docker engine runs it, the process engine cannot`,
+    );
+    return entry;
+  }
+  if (svc.sourceRoot) entry.sourceRoot = `${svc.sourceRoot.container}=${rel(config, svc.sourceRoot.host)}`;
+  else
+    plan.todo.push(
+      `${svc.name}: its source root is unknown (no bind mount covers its working_dir, no build context): add "sourceRoot": "/app=." to its entry in ${CONFIG_FILE}`,
+    );
+  if (svc.entry) entry.entry = svc.entry;
+  else
+    plan.todo.push(
+      `${svc.name}: which script is the service could not be read from its command: add "entry": ["dist/server.js"] (relative to its source root), or every Node process in it counts as the service`,
+    );
+  if (svc.containerPort && svc.sourceRoot) {
+    const [best, ...others] = healthCandidates(svc.sourceRoot.host);
+    if (best) {
+      entry.healthPath = best;
+      plan.found.push(
+        `${svc.name}: health path ${best} (its sources name it${others.length ? `; also ${others.join(', ')}` : ''})`,
+      );
+    } else
+      plan.todo.push(
+        `${svc.name}: no health route found in its sources; it counts as ready once port ${svc.containerPort} accepts connections. Add "healthPath": "/health" if it has one`,
+      );
+  }
+  return entry;
+}
+
+/** Where the project's tests live: an existing test folder, else test/. */
+function testDir(projectDir: string): string {
+  return ['test', 'tests', '__tests__'].find((d) => existsSync(path.join(projectDir, d))) ?? 'test';
+}
+
+function readPackage(projectDir: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every service, whatever its profiles: init describes the whole stack. */
+function wholeStack(config: ToolkitConfig) {
+  const profiles = new Set<string>();
+  for (const file of config.composeFiles) {
+    if (!existsSync(file)) continue;
+    const doc = parseYaml(readFileSync(file, 'utf8')) as {
+      services?: Record<string, { profiles?: string[] }>;
+    };
+    for (const svc of Object.values(doc?.services ?? {}))
+      for (const p of svc?.profiles ?? []) profiles.add(p);
+  }
+  const stack = loadStack(config.composeFiles, config.env, {
+    profiles: [...profiles],
+    projectDir: config.projectDir,
+  });
+  return { stack, profiles: [...profiles] };
+}
+
+function plan(config: ToolkitConfig): Plan {
+  const missing = config.composeFiles.filter((f) => !existsSync(f));
+  if (missing.length > 0)
+    throw new UserError(
+      `no compose file at ${missing.map((f) => rel(config, f)).join(', ')}: realstack runs your stack from it. Run init where your compose file is, or name it: REALSTACK_COMPOSE_FILES=deploy/compose.yml npx realstack init`,
+    );
+  const out: Plan = { files: [], todo: [], found: [] };
+  const { stack, profiles } = wholeStack(config);
+  const services = Object.fromEntries(stack.services.map((s) => [s.name, serviceEntry(config, s, out)]));
+  const project: Record<string, unknown> = {};
+  const defaultFiles = config.composeFiles.map((f) => rel(config, f));
+  project.compose = { files: defaultFiles, ...(profiles.length ? { profiles } : {}) };
+  if (profiles.length)
+    out.found.push(
+      `profiles ${profiles.join(', ')}: every one is started; edit compose.profiles in ${CONFIG_FILE} to start fewer`,
+    );
+  project.services = services;
+  project.coverage = { global: {}, files: {}, allowMissing: [] };
+  out.files.push({ file: CONFIG_FILE, text: `${JSON.stringify(project, null, 2)}\n` });
+
+  const hasJustfile = ['justfile', 'Justfile', '.justfile'].find((f) =>
+    existsSync(path.join(config.projectDir, f)),
+  );
+  if (hasJustfile) {
+    out.files.push({ file: 'realstack.just', text: justfile() });
+    out.todo.push(
+      `your ${hasJustfile} is kept: add the line \`import 'realstack.just'\` to it for realstack's recipes`,
+    );
+  } else out.files.push({ file: 'justfile', text: justfile() });
+  const pkg = readPackage(config.projectDir);
+  const deps = { ...(pkg?.dependencies as object), ...(pkg?.devDependencies as object) };
+  if (!('rust-just' in deps))
+    out.todo.push(
+      'the recipes need `just`: `npm install -D rust-just` (or use `npx realstack ...` directly, the same commands)',
+    );
+
+  const dir = testDir(config.projectDir);
+  if (pkg && 'tap' in pkg)
+    out.todo.push(
+      `package.json has tap settings of its own, kept; add to its "tap": ${JSON.stringify({ ...TAP_KEYS, include: TAP_KEYS.include.map((g) => g.replace('<TEST_DIR>', dir)) })}`,
+    );
+  else out.files.push({ file: '.taprc', text: taprc(dir) });
+
+  const ignore = path.join(config.projectDir, '.gitignore');
+  const present = existsSync(ignore) ? readFileSync(ignore, 'utf8').split(/\r?\n/) : [];
+  const lines = GITIGNORE_LINES.filter(
+    (l) => !present.includes(l) && !present.includes(l.replace(/\/$/, '')),
+  );
+  if (lines.length > 0)
+    out.files.push({
+      file: '.gitignore',
+      text: `# realstack's outputs\n${lines.join('\n')}\n`,
+      append: true,
+    });
+
+  const web = stack.services.find((s) => s.role === 'node' && s.containerPort);
+  out.files.push({
+    file: path.join(dir, 'realstack.test.mjs'),
+    text: sampleTest(web?.name, web ? (services[web.name]?.healthPath ?? undefined) : undefined),
+  });
+  return out;
+}
+
+/**
+ * `npx realstack init`: reads the project's compose files, infers what it can (which services
+ * are PostgreSQL and which Node, each Node service's source root, entry script, port and
+ * health path), and writes realstack.json, a justfile, tap settings, .gitignore lines and one
+ * sample test. No file is overwritten without --force; the compose files are never written.
+ */
+export function init(config: ToolkitConfig, options: InitOptions, log: Log): number {
+  const p = plan(config);
+  const written: string[] = [];
+  const kept: string[] = [];
+  for (const f of p.files) {
+    const file = path.join(config.projectDir, f.file);
+    if (!f.append && existsSync(file) && !options.force) {
+      kept.push(f.file);
+      continue;
+    }
+    if (!options.dryRun) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      if (f.append)
+        appendFileSync(
+          file,
+          `${existsSync(file) && !readFileSync(file, 'utf8').endsWith('\n') ? '\n' : ''}${f.text}`,
+        );
+      else writeFileSync(file, f.text);
+    }
+    written.push(f.append ? `${f.file} (lines added)` : f.file);
+  }
+  const say = (title: string, items: string[]) =>
+    items.length && log(`${title}\n${items.map((i) => `  ${i}`).join('\n')}`);
+  say(options.dryRun ? 'would write:' : 'wrote:', written);
+  say('kept (they exist; --force overwrites them):', kept);
+  say('inferred, and what runs will change (check them):', p.found);
+  say('could not infer; to do:', p.todo);
+  log(
+    'next: `npx realstack config --explain` shows what realstack reads of the stack; `npx realstack test` runs the tests.',
+  );
+  return 0;
+}

@@ -1,0 +1,158 @@
+/**
+ * The files `realstack init` writes into a project. The justfile is also this repository's own
+ * (a test keeps the two the same), so the recipes users get are the ones realstack is tested with.
+ */
+
+const RECIPES: [string, string, string][] = [
+  [
+    'test *args',
+    'test "$@"',
+    'Stack up if needed, readiness, the tap tests, then "N passed, N failed" (args go to tap)',
+  ],
+  [
+    'test-parallel *args',
+    'test --jobs auto "$@"',
+    'The tests with one tap job per core (serial tests still run alone)',
+  ],
+  ['test-n n *args', 'test --jobs "$@"', 'The tests with N tap jobs (`just test-n 4 test/some.test.js`)'],
+  [
+    'test-fast *args',
+    'test --set parallel-safe --jobs auto --bail "$@"',
+    'The quick loop: everything but the serial tests, one job per core, stop at the first failure',
+  ],
+  ['test-serial *args', 'test --set serial --jobs 1 "$@"', "Only tap's serial tests, one file at a time"],
+  [
+    'test-parallel-safe *args',
+    'test --set parallel-safe --jobs auto "$@"',
+    'Everything but the serial tests, one job per core',
+  ],
+  [
+    'test-by-module *args',
+    'test --by-module --jobs auto "$@"',
+    "One file per worker, then a table of each file's results and time",
+  ],
+  [
+    'test-smoke *args',
+    'test --set smoke "$@"',
+    'The smoke tests against an already running stack (URLs from the environment or .env)',
+  ],
+  [
+    'test-golden-update *args',
+    'test --set golden --update-golden "$@"',
+    'Rewrite the golden snapshots from real responses (refused under CI=true)',
+  ],
+  [
+    'test-sidecar-coverage *args',
+    'test-coverage "$@"',
+    'The tests on a fresh stack with the coverage spy; then stop, harvest, reports, gates, down',
+  ],
+  [
+    'test-cleanup-show *args',
+    'cleanup --show "$@"',
+    "Test data the services hold (TEST names, or a run's) and resources of dead runs",
+  ],
+  ['test-cleanup *args', 'cleanup "$@"', "Delete that test data, and reap the dead runs' resources"],
+  [
+    'diagnose-tests',
+    'diagnose',
+    "Engine, images, health, test data, your own checks, the last run's failures",
+  ],
+  ['up *args', 'up "$@"', 'Start a fresh stack and wait until it is ready (e.g. `just up --scale api=2`)'],
+  ['down', 'down', 'Stop the stack gracefully and remove everything of its run'],
+  ['status *args', 'ps "$@"', 'Each service with its URL, health and engine (`just status --json`)'],
+  ['logs *args', 'logs "$@"', "The services' logs (`just logs -f api`, `just logs --tail 50`)"],
+  [
+    'ensure-services-ready',
+    'wait',
+    "Wait until the running stack is healthy, or fail with the culprit's exit code and logs",
+  ],
+  ['doctor', 'doctor', 'Check this machine: Node, Docker, compose, images, PostgreSQL binaries'],
+  [
+    'images *args',
+    'images "$@"',
+    "Pull or build the docker engine's images (stand-ins where none can be pulled), cached",
+  ],
+  [
+    'coverage *args',
+    'coverage "$@"',
+    'Coverage of a running instrumented stack: snapshot | harvest | report | check | overlay',
+  ],
+  [
+    'config *args',
+    'config "$@"',
+    'What realstack reads of the stack (`just config --explain`: why, and every rewrite)',
+  ],
+];
+
+export function justfile(): string {
+  const recipes = RECIPES.map(([head, call, doc]) => `# ${doc}\n${head}:\n    @{{realstack}} ${call}\n`);
+  return [
+    "# realstack's recipes (written by `npx realstack init`). Each is one call into the realstack",
+    '# CLI, so everything here also works as `npx realstack ...` without just.',
+    '',
+    'set positional-arguments',
+    '',
+    'realstack := "npx --no-install realstack"',
+    '',
+    '# List the recipes',
+    'default:',
+    '    @just --list --unsorted',
+    '',
+    recipes.join('\n'),
+  ].join('\n');
+}
+
+/** tap's settings for a test folder: realstack measures the services, so tap's own coverage is off. */
+export function taprc(testDir: string): string {
+  return [
+    '# tap for realstack (written by `npx realstack init`): the tests run against the real stack.',
+    'include:',
+    `  - "${testDir}/**/*.test.{js,mjs,cjs,ts,mts}"`,
+    "# tap's own coverage would measure the test processes; realstack measures the services.",
+    'disable-coverage: true',
+    'allow-empty-coverage: true',
+    "# A test against a real stack may take longer than tap's default of 30 s.",
+    'timeout: 600',
+    '',
+  ].join('\n');
+}
+
+export const TAP_KEYS = {
+  include: ['<TEST_DIR>/**/*.test.{js,mjs,cjs,ts,mts}'],
+  'disable-coverage': true,
+  'allow-empty-coverage': true,
+  timeout: 600,
+};
+
+export const GITIGNORE_LINES = ['.realstack/', '/coverage/', '/test-results/'];
+
+/** A first test: it reads a service's URL the way every test does, and asks it something real. */
+export function sampleTest(service: string | undefined, healthPath: string | undefined): string {
+  const header = [
+    '// A first test against your real stack (written by `npx realstack init`). `npx realstack test`',
+    "// starts the stack, or uses the one `npx realstack up` started, and hands every service's URL",
+    "// to the tests; serviceUrl('name') reads it. Keep it, or replace it with tests of your own.",
+    "import t from 'tap';",
+    "import { serviceUrl } from 'realstack';",
+    '',
+  ];
+  if (!service)
+    return [
+      ...header,
+      "t.test('the stack is up and its services have URLs', async (t) => {",
+      "  t.match(serviceUrl(process.env.REALSTACK_SAMPLE_SERVICE ?? 'db'), /^[a-z]+:\\/\\/127\\.0\\.0\\.1:\\d+/);",
+      '});',
+      '',
+    ].join('\n');
+  const path = healthPath ?? '/';
+  return [
+    ...header,
+    `t.test('${service} answers ${healthPath ? `its health path ${healthPath}` : 'on /'}', async (t) => {`,
+    `  const res = await fetch(new URL('${path}', serviceUrl('${service}')));`,
+    healthPath
+      ? '  t.ok(res.ok, `GET ${res.url} answered ${res.status}`);'
+      : '  t.ok(res.status < 500, `GET ${res.url} answered ${res.status}, not a server error`);',
+    '});',
+    '',
+  ].join('\n');
+}
