@@ -1,0 +1,207 @@
+// realstack on a stack it was not written for, installed as a user installs it: `npm pack`, the
+// tarball installed into a copy of examples/notes outside this repository (so nothing resolves
+// to this checkout's node_modules), `npx realstack init`, then the example's own tests and its
+// coverage. Each run of the suite tries the engine it runs on; CI runs the suite on both.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { hasStackTrace, root, run, testRunId } from '../helpers/cli.js';
+import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+
+const engine = process.env.REALSTACK_ENGINE === 'docker' ? 'docker' : 'process';
+const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-adoption-'));
+const project = path.join(work, 'notes');
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+/** The environment of a user's shell: none of this suite's run, tap's or npm's variables. */
+const userEnv = (extra: Record<string, string> = {}) => {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(REALSTACK_|TAP|npm_|NODE_OPTIONS$|INIT_CWD$)/.test(k)) env[k] = v;
+  return { ...env, ...extra };
+};
+const inProject = (command: string, args: string[], extra: Record<string, string> = {}) =>
+  run(command, args, { cwd: project, env: userEnv(extra), extendEnv: false });
+const realstack = (args: string[], extra: Record<string, string> = {}) =>
+  inProject('npx', ['--no-install', 'realstack', ...args], { REALSTACK_ENGINE: engine, ...extra });
+const hash = (file: string) =>
+  createHash('sha256')
+    .update(readFileSync(path.join(project, file)))
+    .digest('hex');
+
+let tarball = '';
+
+t.test('npm pack gives a tarball with what the CLI needs at run time, and no more', async (t) => {
+  const pack = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: root,
+    env: userEnv(),
+  });
+  t.equal(pack.exitCode, 0, pack.all);
+  const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
+  tarball = path.join(work, info?.filename as string);
+  const files = info?.files.map((f) => f.path) ?? [];
+  for (const needed of [
+    'bin/realstack.js',
+    'dist/src/cli/main.js',
+    'dist/src/engine/runner.js',
+    'dist/src/index.d.ts',
+    'coverage-spy/index.cjs',
+    'images/node/Dockerfile',
+    'images/postgres/docker-entrypoint.sh',
+    'docs/adopting.md',
+  ])
+    t.ok(files.includes(needed), needed);
+  t.notOk(
+    files.some((f) => /^(services|tests|examples|bench|dist\/services)\//.test(f)),
+    'no reference stack, tests or examples',
+  );
+  const stale = files.filter(
+    (f) =>
+      f.endsWith('.js') &&
+      f.startsWith('dist/') &&
+      !existsSync(path.join(root, f.slice(5).replace(/\.js$/, '.ts'))),
+  );
+  t.same(stale, [], 'no module whose source is gone');
+});
+
+t.test('installed from the tarball into a project of its own', async (t) => {
+  cpSync(path.join(root, 'examples', 'notes'), project, {
+    recursive: true,
+    filter: (src) => !/node_modules|\/coverage|\.realstack/.test(src),
+  });
+  const install = await inProject('npm', [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    '-D',
+    tarball,
+  ]);
+  t.equal(install.exitCode, 0, install.all);
+  const where = await inProject(process.execPath, [
+    '-e',
+    "console.log(require.resolve('realstack/package.json'))",
+  ]);
+  t.equal(
+    where.stdout.trim(),
+    path.join(project, 'node_modules', 'realstack', 'package.json'),
+    'realstack is the installed one',
+  );
+  const help = await realstack(['--help']);
+  t.equal(help.exitCode, 0);
+  t.match(help.stdout, /usage: realstack <command>/);
+});
+
+t.test('init writes what the project needs, says what it inferred, and overwrites nothing', async (t) => {
+  const compose = hash('docker-compose.yml');
+  const init = await realstack(['init']);
+  t.equal(init.exitCode, 0, init.all);
+  for (const file of ['realstack.json', 'justfile', '.taprc', '.gitignore', 'test/realstack.test.mjs'])
+    t.ok(existsSync(path.join(project, file)), `wrote ${file}`);
+  t.match(init.stderr, 'web: health path /health (its sources name it)');
+  t.match(init.stderr, /web: entry src\/server\.js .*src\/migrate\.js before it is a helper/);
+  t.match(init.stderr, /db: container_name notes-db is dropped/);
+  t.match(init.stderr, /db: to let `npx realstack cleanup` delete rows your tests leave, add .*"sqlCleanup"/);
+  const config = JSON.parse(readFileSync(path.join(project, 'realstack.json'), 'utf8'));
+  t.same(config.services.web, {
+    role: 'node',
+    sourceRoot: '/usr/src/app=.',
+    entry: ['src/server.js'],
+    healthPath: '/health',
+  });
+  t.same(config.services.worker, { role: 'node', sourceRoot: '/usr/src/app=.', entry: ['src/worker.js'] });
+  t.equal(hash('docker-compose.yml'), compose, 'the compose file is not edited');
+
+  const before = hash('realstack.json');
+  const again = await realstack(['init']);
+  t.equal(again.exitCode, 0);
+  t.match(again.stderr, /kept \(they exist; --force overwrites them\):\n\s+realstack\.json/);
+  t.equal(hash('realstack.json'), before, 'not overwritten');
+  t.notMatch(
+    readFileSync(path.join(project, '.gitignore'), 'utf8'),
+    /\.realstack\/[\s\S]*\.realstack\//,
+    'lines added once',
+  );
+
+  // What init's to-do says, as a user would do it: the table whose rows tests name TEST....
+  config.services.db.sqlCleanup = [{ table: 'notes', column: 'title' }];
+  writeFileSync(path.join(project, 'realstack.json'), `${JSON.stringify(config, null, 2)}\n`);
+});
+
+t.test(`${engine}: the example's own tests pass on its stack, and nothing is left`, async (t) => {
+  const id = testRunId('adt');
+  const res = await realstack(['test'], { REALSTACK_RUN_ID: id });
+  t.equal(res.exitCode, 0, res.stderr);
+  t.match(res.stdout, /^5 passed, 0 failed$/m, 'the closing line');
+  t.match(res.stderr, /web: port 8080:8080 is published on an ephemeral port of 127\.0\.0\.1/);
+  t.same(await leftovers(id, [], project), [], 'no container, network, volume, process, temp dir or state');
+});
+
+t.test(`${engine}: test-coverage measures the example's own files, without gaps`, async (t) => {
+  const id = testRunId('adc');
+  const res = await realstack(['test-coverage'], { REALSTACK_RUN_ID: id });
+  t.equal(res.exitCode, 0, res.stderr);
+  t.match(res.stdout, /^5 passed, 0 failed$/m);
+  t.notMatch(res.stderr, /coverage gap/, 'no gap: the worker thread belongs to its process');
+  t.match(res.stderr, 'coverage: web-1: left out 1 helper process (not its entry): src/migrate.js');
+  t.match(
+    res.stderr,
+    /worker-1: exit 143\n/,
+    'the worker without a SIGTERM handler, stopped by the spy with a flush',
+  );
+  const summary = JSON.parse(
+    readFileSync(path.join(project, 'coverage', 'all', 'coverage-summary.json'), 'utf8'),
+  );
+  const pct = (file: string) => summary[path.join(project, 'src', file)]?.lines.pct as number | undefined;
+  for (const file of ['server.js', 'worker.js', 'db.js', 'count-worker.js'])
+    t.ok((pct(file) ?? 0) > 50, `src/${file}: ${pct(file)}% of its lines`);
+  t.equal(pct('migrate.js'), undefined, 'the helper is not in the report');
+  t.ok(existsSync(path.join(project, 'coverage', 'web', 'index.html')), 'per service html');
+  t.same(await leftovers(id, [], project), []);
+});
+
+t.test(
+  `${engine}: cleanup finds a test row by SQL, deletes it, and says what it did not look at`,
+  async (t) => {
+    const id = testRunId('adq');
+    const env = { REALSTACK_RUN_ID: id };
+    t.teardown(() => realstack(['down'], env));
+    t.equal((await realstack(['up'], env)).exitCode, 0);
+    const pids = processPids(readState(id, project));
+    const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as {
+      services: { name: string; url: string }[];
+    };
+    const web = ps.services.find((s) => s.name === 'web')?.url as string;
+    const created = await fetch(`${web}/notes`, {
+      method: 'POST',
+      body: JSON.stringify({ title: 'TEST left behind', body: 'by a test that crashed' }),
+    });
+    t.equal(created.status, 201);
+    const show = await realstack(['cleanup', '--show', '--json'], env);
+    t.equal(show.exitCode, 0, show.stderr);
+    const data = JSON.parse(show.stdout) as {
+      testData: { service: string; via: string; records: Record<string, unknown[]> }[];
+    };
+    t.same(
+      data.testData.map((d) => [d.service, d.via, Object.values(d.records).flat().length]),
+      [
+        ['db', 'sql', 1],
+        ['web', 'none', 0],
+        ['worker', 'none', 0],
+      ],
+    );
+    const clean = await realstack(['cleanup'], env);
+    t.equal(clean.exitCode, 0, clean.stderr);
+    t.match(clean.stderr, 'removed from db: 1 notes');
+    t.match(clean.stderr, '0 test records left in 1 services looked at');
+    t.match(clean.stderr, /web: not looked at: realstack\.json declares no test-data API/);
+    t.notOk(hasStackTrace(clean.stderr));
+    t.equal((await realstack(['down'], env)).exitCode, 0);
+    t.same(await leftovers(id, pids, project), []);
+  },
+);
