@@ -1,9 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are compose syntax under test
 // The compose model realstack reads of a stack, from compose files as people write them.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { runFile } from '../src/engine/run-file.js';
 import { loadStack } from '../src/stack/compose.js';
@@ -11,17 +9,9 @@ import { interpolate } from '../src/stack/interpolate.js';
 import type { ServiceSpec, StackSpec } from '../src/stack/spec.js';
 import { projectStack } from '../src/stack/stack.js';
 import { root } from './helpers/cli.js';
+import { tempProject } from './helpers/project.js';
 
 /** A project folder of its own with these files, removed after the test. */
-function project(t: Test, files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-compose-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
-}
 
 const stackOf = (dir: string, env: Record<string, string> = {}) =>
   projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH, ...env }));
@@ -66,7 +56,7 @@ t.test('the reference stack: compose file and realstack.json, nothing hand-label
 });
 
 t.test('dev.realstack.* labels still say what realstack.json says', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': `services:
   app:
     image: busybox
@@ -87,7 +77,7 @@ t.test('dev.realstack.* labels still say what realstack.json says', async (t) =>
 });
 
 t.test('a service of the literal form: roles, source root and entry are inferred', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': `services:
   db:
     image: postgres:15.6-alpine
@@ -135,7 +125,7 @@ t.test('a service of the literal form: roles, source root and entry are inferred
 });
 
 t.test('host ports: ephemeral on 127.0.0.1, unless chosen for the run or pinned', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': `services:
   a:
     image: nginx
@@ -168,7 +158,7 @@ t.test('host ports: ephemeral on 127.0.0.1, unless chosen for the run or pinned'
 });
 
 t.test('profiles: only active services, and a dependency on an inactive one is named', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': `services:
   web:
     image: node:22
@@ -188,7 +178,7 @@ t.test('profiles: only active services, and a dependency on an inactive one is n
     stackOf(dir, { COMPOSE_PROFILES: 'debug' }).services.map((s) => s.name),
     ['web', 'debug'],
   );
-  const dep = project(t, {
+  const dep = tempProject(t, {
     'docker-compose.yml': `services:
   web:
     image: node:22
@@ -202,14 +192,14 @@ t.test('profiles: only active services, and a dependency on an inactive one is n
     message:
       'service "web" depends on "seed", which only starts with the profile dev: set COMPOSE_PROFILES=dev (or compose.profiles in realstack.json).',
   });
-  const none = project(t, { 'compose.yaml': 'services:\n  a:\n    image: x\n    profiles: [p]\n' });
+  const none = tempProject(t, { 'compose.yaml': 'services:\n  a:\n    image: x\n    profiles: [p]\n' });
   t.throws(() => stackOf(none), {
     message: /no service of the stack is active: every one has a profile \(p\)/,
   });
 });
 
 t.test('environment: env_file, then environment, and bare names from the environment', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': `services:
   web:
     image: node:22
@@ -226,7 +216,7 @@ t.test('environment: env_file, then environment, and bare names from the environ
     FROM_FILE_OVERRIDDEN: 'compose',
     PASSED: 'yes',
   });
-  const missing = project(t, {
+  const missing = tempProject(t, {
     'docker-compose.yml': 'services:\n  a:\n    image: x\n    env_file: .env.missing\n',
   });
   t.throws(() => stackOf(missing), { message: /env_file \.env\.missing does not exist/ });
@@ -255,15 +245,15 @@ t.test('realstack.json is checked once, naming the key that is wrong', async (t)
     [{ diagnose: { checks: [{ name: 'x' }] } }, /diagnose\.checks\[0\]\.command is missing/],
   ];
   for (const [config, message] of cases) {
-    const dir = project(t, { 'docker-compose.yml': compose, 'realstack.json': JSON.stringify(config) });
+    const dir = tempProject(t, { 'docker-compose.yml': compose, 'realstack.json': JSON.stringify(config) });
     t.throws(() => stackOf(dir), { name: 'UserError', message }, JSON.stringify(config));
   }
-  const broken = project(t, { 'docker-compose.yml': compose, 'realstack.json': '{"services": ' });
+  const broken = tempProject(t, { 'docker-compose.yml': compose, 'realstack.json': '{"services": ' });
   t.throws(() => stackOf(broken), { message: /realstack\.json is not valid JSON/ });
 });
 
 t.test("the docker run's compose file: what a run changes, and nothing else", async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': `services:
   web:
     image: node:22-alpine
@@ -313,7 +303,7 @@ networks:
 });
 
 t.test('a compose file that does not parse is reported with file and line', async (t) => {
-  const dir = project(t, { 'broken.yml': 'services:\n  auth:\n    image: x\n   ports: [1\n' });
+  const dir = tempProject(t, { 'broken.yml': 'services:\n  auth:\n    image: x\n   ports: [1\n' });
   const file = path.join(dir, 'broken.yml');
   t.throws(() => loadStack([file], {}), {
     name: 'ComposeFileError',

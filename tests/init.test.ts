@@ -1,20 +1,10 @@
 // `realstack init` in projects of its own: what it writes, what it keeps, what it says.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { justfile } from '../src/init/templates.js';
 import { hasStackTrace, root, run } from './helpers/cli.js';
-
-function project(t: Test, files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-init-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), text);
-  }
-  return dir;
-}
+import { tempProject } from './helpers/project.js';
 
 const init = (dir: string, ...args: string[]) =>
   run(process.execPath, [path.join(root, 'bin/realstack.js'), 'init', ...args], {
@@ -38,7 +28,7 @@ t.test("this repository's justfile is the one init writes", async (t) => {
 });
 
 t.test('a build: service: source root from the build context, entry from its Dockerfile', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'compose.yaml': compose,
     Dockerfile: dockerfile,
     'src/routes.ts': "app.get('/healthz', () => 'ok');\n",
@@ -66,7 +56,7 @@ t.test('a build: service: source root from the build context, entry from its Doc
 });
 
 t.test("the user's own files are kept: a justfile, tap settings in package.json", async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml': compose,
     Dockerfile: dockerfile,
     justfile: 'build:\n    make\n',
@@ -102,7 +92,7 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
 });
 
 t.test('nothing is overwritten without --force; --dry-run writes nothing', async (t) => {
-  const dir = project(t, { 'docker-compose.yml': compose, Dockerfile: dockerfile });
+  const dir = tempProject(t, { 'docker-compose.yml': compose, Dockerfile: dockerfile });
   const dry = await init(dir, '--dry-run');
   t.equal(dry.exitCode, 0);
   t.match(dry.stderr, /would write:\n\s+realstack\.json/);
@@ -117,7 +107,7 @@ t.test('nothing is overwritten without --force; --dry-run writes nothing', async
 });
 
 t.test('what init cannot infer, it says with the line to add', async (t) => {
-  const dir = project(t, {
+  const dir = tempProject(t, {
     'docker-compose.yml':
       'services:\n  app:\n    image: node:22\n    command: ["npm", "run", "serve"]\n    ports: ["80"]\n',
   });
@@ -127,7 +117,7 @@ t.test('what init cannot infer, it says with the line to add', async (t) => {
     res.stderr,
     'app: its source root is unknown (no bind mount covers its working_dir, no build context): add "sourceRoot": "/app=." to its entry in realstack.json',
   );
-  const none = project(t, { 'README.md': 'no compose here' });
+  const none = tempProject(t, { 'README.md': 'no compose here' });
   const missing = await init(none);
   t.equal(missing.exitCode, 1);
   t.match(missing.stderr, /no compose file at docker-compose\.yml: realstack runs your stack from it/);
