@@ -3,7 +3,9 @@ import type { SqlCleanup } from '../config/project.js';
 import { testNamePattern } from '../conventions/test-names.js';
 import { UserError } from '../errors.js';
 import type { ServiceSpec } from '../stack/spec.js';
-import type { TestRecord } from './test-data.js';
+
+/** Rows by table, each named by its test name (the shape of a test-data API's listing). */
+type Rows = Record<string, { id: string; name: string }[]>;
 
 const quote = (ident: string) =>
   ident
@@ -48,12 +50,8 @@ async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): P
 }
 
 /** The rows of each sqlCleanup table whose column holds a test name (of one run, or any). */
-export async function listSqlTestData(
-  svc: ServiceSpec,
-  serviceUrl: string,
-  run?: string,
-): Promise<Record<string, TestRecord[]>> {
-  const records: Record<string, TestRecord[]> = {};
+export async function listSqlTestData(svc: ServiceSpec, serviceUrl: string, run?: string): Promise<Rows> {
+  const records: Rows = {};
   for (const group of byDatabase(svc, serviceUrl)) {
     await withClient(group.url, async (client) => {
       for (const entry of group.entries) {

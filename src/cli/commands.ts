@@ -5,7 +5,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { runCleanup } from '../cleanup/cleanup.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { checkGatesOfLastReport } from '../coverage/gates.js';
-import { overlayOf } from '../coverage/instrument.js';
+import { instrument, overlayOf } from '../coverage/instrument.js';
 import { describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { describeFindings, diagnose } from '../diagnose/diagnose.js';
 import { findComposeCli } from '../engine/compose-cli.js';
@@ -19,6 +19,7 @@ import { readImagesState } from '../images/state.js';
 import { init } from '../init/init.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
+import type { StackSpec } from '../stack/spec.js';
 import { openRun, projectStack, startStack } from '../stack/stack.js';
 import { harvestRun, runTestsWithCoverage } from '../testing/run-coverage.js';
 import { prepareRun, runTests } from '../testing/run-tests.js';
@@ -49,11 +50,19 @@ function parseScale(values: unknown): Record<string, number> {
 
 export const commands: Record<string, Command> = {
   up: {
-    options: { scale: { type: 'string', multiple: true }, coverage: { type: 'boolean' } },
+    options: {
+      scale: { type: 'string', multiple: true },
+      coverage: { type: 'boolean' },
+      profile: { type: 'string', multiple: true },
+    },
     async run(config, values) {
+      const profiles = (values.profile as string[] | undefined) ?? [];
+      if (profiles.length > 0) config = { ...config, profiles };
       const { engine, instances } = await startStack(ensureSecrets(config), {
         scale: parseScale(values.scale),
-        coverage: Boolean(values.coverage),
+        ...(values.coverage
+          ? { overlay: (stack: StackSpec) => instrument(stack, config.coverage.flushMs) }
+          : {}),
         keep: true,
         log,
         prepare: prepareRun(config, log),

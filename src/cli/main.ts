@@ -13,7 +13,7 @@ usage: realstack <command> [options]
   config [--explain] [--json]
                           what realstack reads of the stack; --explain: why, and every
                           rewrite it makes
-  up [--scale svc=N]... [--coverage]
+  up [--scale svc=N]... [--coverage] [--profile P]...
                           start a fresh stack and wait until it is ready
   down                    stop it gracefully and remove everything of its run
   ps [--json]             each service with its URL, health and engine
@@ -22,10 +22,10 @@ usage: realstack <command> [options]
   wait                    wait until the running stack is ready
   doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
   images [--stand-ins]    build the images the docker engine runs (cached)
-  test [--set S] [--jobs N|auto] [--by-module] [--update-golden] [tap args]
+  test [--set S] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [tap args]
                           stack up if needed, run the tests (set: all, serial,
                           parallel-safe, smoke, golden), print "N passed, N failed"
-  test-coverage [tap args]
+  test-coverage [--profile P]... [tap args]
                           the same on a fresh stack with the coverage spy; then graceful
                           stop, harvest, reports under coverage/, gaps and gates, down
   cleanup [--show] [--run ID] [--older-than 24h] [--json]

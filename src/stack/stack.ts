@@ -1,5 +1,4 @@
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { instrument } from '../coverage/instrument.js';
 import { DockerEngine, daemonAnswers, dockerEndpoint } from '../engine/docker.js';
 import { ExternalEngine } from '../engine/external.js';
 import { ProcessEngine } from '../engine/process.js';
@@ -124,8 +123,8 @@ export interface UpOptions {
   keep?: boolean;
   /** Called before the engine is set up; e.g. to build images for docker. */
   prepare?(engine: EngineName, stack: StackSpec): Promise<void>;
-  /** Every Node service instrumented by the coverage spy (coverage/instrument.ts). */
-  coverage?: boolean;
+  /** Changes the stack before it starts: the coverage overlay (coverage/instrument.ts). */
+  overlay?(stack: StackSpec): StackSpec;
 }
 
 /**
@@ -139,7 +138,7 @@ export async function startStack(
   // The compose files are read, and realstack.json checked against them, before anything is created.
   config = await withKnownPorts(config, projectStack(config), options.scale ?? {});
   let stack = projectStack(config);
-  if (options.coverage) stack = instrument(stack, config.coverage.flushMs);
+  if (options.overlay) stack = options.overlay(stack);
   const choice = await chooseEngine(config);
   options.log(`engine: ${choice.name} (${choice.reason})`);
   for (const s of stack.services)

@@ -134,6 +134,7 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
     );
   }
   const tapArgs = await tapArgsFor(run, toolkit.projectDir);
+  if (run.profiles.length > 0) toolkit = { ...toolkit, profiles: run.profiles };
   // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
   const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);
   let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);

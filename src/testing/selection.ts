@@ -24,19 +24,21 @@ export interface TestRun {
   byModule: boolean;
   /** Rewrite tap's snapshots instead of comparing with them. */
   updateGolden: boolean;
+  /** Compose profiles to start, over COMPOSE_PROFILES (`--profile dev`, repeatable). */
+  profiles: string[];
   /** What goes to tap untouched, after the set's own arguments. */
   tapArgs: string[];
 }
 
 const usage =
-  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [tap args]';
+  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [tap args]';
 
 /**
  * realstack's own options come first; everything from the first other argument on is tap's,
  * quoted arguments intact.
  */
 export function parseTestRun(args: string[], cores = os.availableParallelism()): TestRun {
-  const run: TestRun = { set: 'all', byModule: false, updateGolden: false, tapArgs: [] };
+  const run: TestRun = { set: 'all', byModule: false, updateGolden: false, profiles: [], tapArgs: [] };
   let i = 0;
   const flagValue = (flag: string): string => {
     const arg = args[i] as string;
@@ -70,6 +72,19 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
 }
 
 const arg0 = (args: string[], i: number) => (args[i] === '--' ? i + 1 : i);
+
+/** `--profile P` options before the tap arguments (`test-coverage --profile dev test/x.js`). */
+export function leadingProfiles(args: string[]): { profiles: string[]; rest: string[] } {
+  const profiles: string[] = [];
+  let i = 0;
+  for (; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg.startsWith('--profile=')) profiles.push(arg.slice('--profile='.length));
+    else if (arg === '--profile' && args[i + 1] !== undefined) profiles.push(args[++i] as string);
+    else break;
+  }
+  return { profiles, rest: args.slice(i) };
+}
 
 /** The test files tap would run, as it lists them (its include globs and the files given). */
 async function tapList(projectDir: string, files: string[]): Promise<string[]> {

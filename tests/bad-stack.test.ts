@@ -1,0 +1,96 @@
+// Stacks realstack cannot run as they are: each is named at once, with what to do, and nothing
+// of the attempt is left behind.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { hasStackTrace, root, run, testRunId } from './helpers/cli.js';
+import { tempProject } from './helpers/project.js';
+
+const up = (dir: string, env: Record<string, string> = {}) =>
+  run(
+    process.execPath,
+    [path.join(root, 'bin/realstack.js'), 'up', ...(env.ARGS ? env.ARGS.split(' ') : [])],
+    {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        REALSTACK_ENGINE: 'process',
+        REALSTACK_RUN_ID: testRunId('bad'),
+        ...env,
+      },
+      extendEnv: false,
+    },
+  );
+
+const runsLeft = (dir: string) =>
+  existsSync(path.join(dir, '.realstack', 'runs')) ? readdirSync(path.join(dir, '.realstack', 'runs')) : [];
+
+t.test('the process engine names a service it cannot run, before anything starts', async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  cache:
+    image: redis:7
+  web:
+    image: node:22
+    working_dir: /app
+    volumes: [".:/app"]
+    command: node server.js
+`,
+  });
+  const res = await up(dir);
+  t.equal(res.exitCode, 1);
+  t.match(
+    res.stderr,
+    'the process engine cannot run service "cache" (image redis:7): it runs Node services and PostgreSQL only',
+  );
+  t.match(res.stderr, /Use the docker engine/);
+  t.notOk(hasStackTrace(res.stderr));
+  t.same(runsLeft(dir), [], 'no run state left');
+});
+
+t.test('a Node service whose command the process engine cannot know', async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml':
+      'services:\n  web:\n    image: node:22\n    working_dir: /app\n    volumes: [".:/app"]\n',
+  });
+  const res = await up(dir);
+  t.equal(res.exitCode, 1);
+  t.match(
+    res.stderr,
+    /cannot run service "web": neither its compose entry nor its Dockerfile gives a command; set "command" in realstack\.json/,
+  );
+  t.notOk(hasStackTrace(res.stderr));
+});
+
+t.test('--profile starts a profile that the stack needs, and only then', async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  db:
+    image: postgres:16
+    profiles: [data]
+    environment: { POSTGRES_PASSWORD: pw }
+`,
+  });
+  const none = await up(dir);
+  t.equal(none.exitCode, 1);
+  t.match(
+    none.stderr,
+    'no service of the stack is active: every one has a profile (data). Set COMPOSE_PROFILES=data',
+  );
+  const id = testRunId('prof');
+  const env = { REALSTACK_RUN_ID: id };
+  const started = await up(dir, { ...env, ARGS: '--profile data' });
+  t.teardown(() =>
+    run(process.execPath, [path.join(root, 'bin/realstack.js'), 'down'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, REALSTACK_RUN_ID: id },
+      extendEnv: false,
+    }),
+  );
+  t.equal(started.exitCode, 0, started.stderr);
+  t.match(
+    started.stdout,
+    /db-1\s+running\s+healthy\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres/,
+  );
+});
