@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Report } from 'c8';
 import libCoverage, { type CoverageMap } from 'istanbul-lib-coverage';
 import libReport from 'istanbul-lib-report';
 import reports from 'istanbul-reports';
@@ -16,6 +15,8 @@ export const REPORTERS = ['html', 'lcovonly', 'json-summary', 'json', 'cobertura
  * dumps' source maps), so that lines and branches are those of the TypeScript sources.
  */
 export async function coverageMapOf(dumpDir: string, projectDir: string): Promise<CoverageMap> {
+  // Loaded when a report is made, not with every command of the CLI.
+  const { Report } = await import('c8');
   const report = new Report({
     tempDirectory: dumpDir,
     reporter: [],
@@ -26,7 +27,7 @@ export async function coverageMapOf(dumpDir: string, projectDir: string): Promis
     exclude: ['coverage/**', '**/*.d.ts'],
     excludeNodeModules: true,
     allowExternal: false,
-  }) as Report & { getCoverageMapFromAllCoverageFiles(): Promise<CoverageMap> };
+  }) as InstanceType<typeof Report> & { getCoverageMapFromAllCoverageFiles(): Promise<CoverageMap> };
   const map = await report.getCoverageMapFromAllCoverageFiles();
   // c8's map carries its own istanbul-lib-coverage instance; rebuild it on ours.
   return libCoverage.createCoverageMap(JSON.parse(JSON.stringify(map.toJSON())));

@@ -1,7 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { JUnit } from '@tapjs/reporter';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
 import { writeFileWhole } from '../util/files.js';
@@ -30,7 +29,10 @@ const lastRunFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-
  * The run's records beside the terminal output: a JUnit XML file for CI systems (tap's own
  * JUnit reporter, fed the same TAP stream) and the last run's summary for diagnosis.
  */
-export function resultRecorder(config: ToolkitConfig) {
+export async function resultRecorder(config: ToolkitConfig) {
+  // Loaded here, not with the CLI: tap's reporters bring React and ink, a second of start-up
+  // that every other command would pay.
+  const { JUnit } = await import('@tapjs/reporter');
   const junit = new JUnit();
   const xml: string[] = [];
   junit.on('data', (chunk: string | Buffer) => xml.push(chunk.toString()));

@@ -57,6 +57,7 @@ export async function runTap(
   cleanup: () => Promise<void>,
 ): Promise<Counts> {
   const instances = await engine.instances();
+  const recorder = await resultRecorder(config);
   // tap's coverage would measure the test processes (realstack measures the services), and
   // without any it exits 1 for no test's fault: off unless the project's tap settings say.
   const own = tapConfig(config.projectDir);
@@ -75,7 +76,6 @@ export async function runTap(
     detached: true,
   });
   const { parser, counts } = tapCounter();
-  const recorder = resultRecorder(config);
   tap.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     parser.write(chunk);
