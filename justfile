@@ -3,7 +3,7 @@
 
 set positional-arguments
 
-realstack := "npx --no-install realstack"
+realstack := "node bin/realstack.js"
 
 # List the recipes
 default:

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { builtImageTag } from '../src/images/state.js';
 import { median } from './measure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,19 +36,17 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const rows: [string, string, string][] = [];
 
 if (values.cold) {
-  spawnSync(
-    'sh',
-    [
-      '-c',
-      'docker rmi -f realstack-auth:local realstack-api:local realstack/node:$(node -p process.versions.node) realstack/postgres:15 realstack/debian:bookworm; rm -f .realstack/images.json',
-    ],
-    {
-      cwd: root,
-      stdio: 'ignore',
-    },
-  );
+  const images = [
+    builtImageTag(root, 'auth'),
+    builtImageTag(root, 'api'),
+    `realstack/node:${process.versions.node}`,
+    'realstack/postgres:15',
+    'realstack/debian:bookworm',
+  ];
+  spawnSync('docker', ['rmi', '-f', ...images], { stdio: 'ignore' });
+  spawnSync('rm', ['-f', '.realstack/images.json'], { cwd: root });
   rows.push([
-    '`realstack images` cold (debootstrap, stand-ins, tsc, service images)',
+    '`realstack images` cold (debootstrap, stand-ins, host build, service images)',
     fmt(timed(['images'])),
     '1 run',
   ]);

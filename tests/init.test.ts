@@ -23,8 +23,8 @@ const compose = `services:
 `;
 const dockerfile = 'FROM node:22-slim\nWORKDIR /srv\nCOPY . .\nCMD ["node", "dist/main.js"]\n';
 
-t.test("this repository's justfile is the one init writes", async (t) => {
-  t.equal(readFileSync(path.join(root, 'justfile'), 'utf8'), justfile());
+t.test("this repository's justfile is the one init writes, but for where the CLI is", async (t) => {
+  t.equal(readFileSync(path.join(root, 'justfile'), 'utf8'), justfile('node bin/realstack.js'));
 });
 
 t.test('a build: service: source root from the build context, entry from its Dockerfile', async (t) => {

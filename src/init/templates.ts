@@ -1,6 +1,7 @@
 /**
  * The files `realstack init` writes into a project. The justfile is also this repository's own
- * (a test keeps the two the same), so the recipes users get are the ones realstack is tested with.
+ * (a test keeps the two the same, but for how the CLI is reached), so the recipes users get are
+ * the ones realstack is tested with.
  */
 
 const RECIPES: [string, string, string][] = [
@@ -84,7 +85,14 @@ const RECIPES: [string, string, string][] = [
   ],
 ];
 
-export function justfile(): string {
+/**
+ * The CLI where npm linked it: `npx` would cost npm's own start-up (a second or more) on every
+ * recipe. Through npx only where the project's node_modules are elsewhere (a hoisting monorepo).
+ */
+const INSTALLED_CLI =
+  'if path_exists(justfile_directory() / "node_modules/.bin/realstack") == "true" { justfile_directory() / "node_modules/.bin/realstack" } else { "npx --no-install realstack" }';
+
+export function justfile(cli?: string): string {
   const recipes = RECIPES.map(([head, call, doc]) => `# ${doc}\n${head}:\n    @{{realstack}} ${call}\n`);
   return [
     "# realstack's recipes (written by `npx realstack init`). Each is one call into the realstack",
@@ -92,7 +100,7 @@ export function justfile(): string {
     '',
     'set positional-arguments',
     '',
-    'realstack := "npx --no-install realstack"',
+    `realstack := ${cli ? JSON.stringify(cli) : INSTALLED_CLI}`,
     '',
     '# List the recipes',
     'default:',
