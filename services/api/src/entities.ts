@@ -5,7 +5,7 @@ import type { ActiveOrganisationCache } from './active-cache.js';
 import { resolveActive } from './active-organisation.js';
 import type { RouteOptions } from './organisations.js';
 import * as schema from './schemas.js';
-import { asTenant, audit, caller, type Db, likeTerm, pageOf } from './tenant-db.js';
+import { afterCommit, asTenant, audit, caller, type Db, likeTerm, pageOf } from './tenant-db.js';
 
 interface Paging {
   limit: number;
@@ -170,8 +170,8 @@ export function entities(
             return jsonError(reply, 409, 'conflict', `objects use this ${kind}; delete them first`);
           await audit(db, org, me, `${kind}.deleted`, { id: request.params.id });
           await db.query(`DELETE FROM api.${table} WHERE id = $1`, [request.params.id]);
-          return reply.code(204).send();
-        });
+          return undefined;
+        }).then(afterCommit(reply, 204));
       },
     );
   }
@@ -334,8 +334,8 @@ export function entities(
         ]);
         if (!res.rowCount) return notFound(reply, 'object', request.params.id);
         await audit(db, org, me, 'object.deleted', { id: request.params.id });
-        return reply.code(204).send();
-      });
+        return undefined;
+      }).then(afterCommit(reply, 204));
     },
   );
 }

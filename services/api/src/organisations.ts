@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from '
 import type pg from 'pg';
 import { jsonError } from '../../kit/src/index.js';
 import * as schema from './schemas.js';
-import { asTenant, audit, caller, type Db, likeTerm, pageOf } from './tenant-db.js';
+import { afterCommit, asTenant, audit, caller, type Db, likeTerm, pageOf } from './tenant-db.js';
 
 type Role = 'owner' | 'admin' | 'member';
 
@@ -195,8 +195,8 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
           return conflict(reply, 'a member belongs to no other organisation; remove them first');
         await audit(db, id, me, 'organisation.deleted');
         await db.query('DELETE FROM api.organisations WHERE id = $1', [id]);
-        return reply.code(204).send();
-      });
+        return undefined;
+      }).then(afterCommit(reply, 204));
     },
   );
 
@@ -267,8 +267,8 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
         );
         if (!added.rowCount) return conflict(reply, `${request.body.user} is a member already`);
         await audit(db, id, me, 'member.added', { user: request.body.user, role: request.body.role });
-        return reply.code(201).send(added.rows[0]);
-      });
+        return added.rows[0];
+      }).then(afterCommit(reply, 201));
     },
   );
 
@@ -319,8 +319,8 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
           id,
           user,
         ]);
-        return reply.code(204).send();
-      });
+        return undefined;
+      }).then(afterCommit(reply, 204));
     },
   );
 

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { transaction } from '../../kit/src/index.js';
 
@@ -27,6 +28,15 @@ export async function asTenant<T>(pool: pg.Pool, sub: string, fn: (db: Db) => Pr
   if (seen.size >= SEEN_MAX) seen.clear();
   seen.add(sub);
   return result;
+}
+
+/**
+ * The answer to a change, sent once its transaction has committed: sent inside it, a 201 could
+ * reach the client before the COMMIT, and the client's next request would not see the change.
+ * The transaction returns the body of the answer, or the reply when it answered an error itself.
+ */
+export function afterCommit(reply: FastifyReply, status: 201 | 204) {
+  return (body: unknown): FastifyReply => (body === reply ? reply : reply.code(status).send(body ?? undefined));
 }
 
 async function firstVisit(db: Db, sub: string): Promise<void> {
