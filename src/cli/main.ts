@@ -22,9 +22,10 @@ usage: realstack <command> [options]
   wait                    wait until the running stack is ready
   doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
   images [--stand-ins]    build the images the docker engine runs (cached)
-  test [--set S] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [tap args]
+  test [--set S] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]
                           stack up if needed, run the tests (set: all, serial,
-                          parallel-safe, smoke, golden), print "N passed, N failed"
+                          parallel-safe, smoke, golden), print "N passed, N failed";
+                          --list: the set's files, and run nothing"
   test-coverage [--profile P]... [tap args]
                           the same on a fresh stack with the coverage spy; then graceful
                           stop, harvest, reports under coverage/, gaps and gates, down

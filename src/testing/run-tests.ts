@@ -12,7 +12,7 @@ import { waitReady } from '../stack/readiness.js';
 import type { StackSpec } from '../stack/spec.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { keepServiceLogs, resultRecorder } from './results.js';
-import { parseTestRun, tapArgsFor, tapConfig } from './selection.js';
+import { parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
 import { type Counts, fileTable, summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
@@ -132,6 +132,11 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
       'refusing to rewrite the golden snapshots under CI=true: a changed response is a reviewed change. Run `npx realstack test --set golden --update-golden` on your machine, look at the diff of tap-snapshots/, and commit it.',
       2,
     );
+  }
+  if (run.list) {
+    const { files } = await setFiles(run, toolkit.projectDir);
+    process.stdout.write(`${files.join('\n')}\n`);
+    return 0;
   }
   const tapArgs = await tapArgsFor(run, toolkit.projectDir);
   if (run.profiles.length > 0) toolkit = { ...toolkit, profiles: run.profiles };

@@ -7,14 +7,13 @@ import { UserError } from '../errors.js';
 
 /**
  * Which test files a recipe runs. `serial` is tap's own `serial` setting (package.json), so
- * "serial" means one thing to tap and to us; `golden` is tests/golden/; `smoke` is every file
+ * "serial" means one thing to tap and to us; `golden` is every file in a folder named golden/; `smoke` is every file
  * with a top-level test named "smoke: ...", and only those tests run.
  */
 export const TEST_SETS = ['all', 'serial', 'parallel-safe', 'smoke', 'golden'] as const;
 export type TestSet = (typeof TEST_SETS)[number];
 
 export const SMOKE_PREFIX = 'smoke: ';
-const GOLDEN_DIR = 'tests/golden';
 
 export interface TestRun {
   set: TestSet;
@@ -24,6 +23,8 @@ export interface TestRun {
   byModule: boolean;
   /** Rewrite tap's snapshots instead of comparing with them. */
   updateGolden: boolean;
+  /** Print the set's files and run nothing. */
+  list: boolean;
   /** Compose profiles to start, over COMPOSE_PROFILES (`--profile dev`, repeatable). */
   profiles: string[];
   /** What goes to tap untouched, after the set's own arguments. */
@@ -31,14 +32,14 @@ export interface TestRun {
 }
 
 const usage =
-  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [tap args]';
+  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]';
 
 /**
  * realstack's own options come first; everything from the first other argument on is tap's,
  * quoted arguments intact.
  */
 export function parseTestRun(args: string[], cores = os.availableParallelism()): TestRun {
-  const run: TestRun = { set: 'all', byModule: false, updateGolden: false, profiles: [], tapArgs: [] };
+  const run: TestRun = { set: 'all', byModule: false, updateGolden: false, list: false, profiles: [], tapArgs: [] };
   let i = 0;
   const flagValue = (flag: string): string => {
     const arg = args[i] as string;
@@ -61,8 +62,10 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
       if (!Number.isInteger(n) || n < 1 || n > 64)
         throw new UserError(`--jobs ${value}: give a whole number from 1 to 64, or auto (${cores} here).`, 2);
       run.jobs = n;
-    } else if (arg === '--by-module') run.byModule = true;
+    } else if (flag === '--profile') run.profiles.push(flagValue('--profile'));
+    else if (arg === '--by-module') run.byModule = true;
     else if (arg === '--update-golden') run.updateGolden = true;
+    else if (arg === '--list') run.list = true;
     else break;
   }
   run.tapArgs = args.slice(arg0(args, i));
@@ -129,12 +132,10 @@ const namedPaths = (projectDir: string, tapArgs: string[]) =>
   tapArgs.filter((a) => !a.startsWith('-') && existsSync(path.resolve(projectDir, a)));
 
 /**
- * tap's arguments for a run: the jobs, the set's files (or the files the user named, each
- * checked to belong to the set), then the user's own arguments.
+ * The test files of a run's set, as tap lists them (its include globs, or the files the user
+ * named, each checked to belong to the set).
  */
-export async function tapArgsFor(run: TestRun, projectDir: string): Promise<string[]> {
-  const args = run.jobs ? [`--jobs=${run.jobs}`] : [];
-  if (run.set === 'all') return [...args, ...run.tapArgs];
+export async function setFiles(run: TestRun, projectDir: string): Promise<{ files: string[]; named: string[] }> {
   const named = namedPaths(projectDir, run.tapArgs);
   const all = await tapList(projectDir, named);
   const serial = serialDirs(projectDir);
@@ -143,7 +144,7 @@ export async function tapArgsFor(run: TestRun, projectDir: string): Promise<stri
     serial: (f) => within(f, serial),
     'parallel-safe': (f) => !within(f, serial),
     smoke: (f) => hasSmoke(projectDir, f),
-    golden: (f) => within(f, [GOLDEN_DIR]),
+    golden: (f) => f.split('/').slice(0, -1).includes('golden'),
   };
   const files = all.filter(inSet[run.set]);
   if (named.length > 0 && files.length < all.length) {
@@ -158,6 +159,14 @@ export async function tapArgsFor(run: TestRun, projectDir: string): Promise<stri
       `no test files in the ${run.set} set${named.length ? ` among ${named.join(', ')}` : ''}.`,
       2,
     );
+  return { files, named };
+}
+
+/** tap's arguments for a run: the jobs, the set's files, then the user's own arguments. */
+export async function tapArgsFor(run: TestRun, projectDir: string): Promise<string[]> {
+  const args = run.jobs ? [`--jobs=${run.jobs}`] : [];
+  if (run.set === 'all') return [...args, ...run.tapArgs];
+  const { files, named } = await setFiles(run, projectDir);
   // Not --filter-quietly: tap would report the tests it leaves out as passing.
   if (run.set === 'smoke') args.push(`--grep=^${SMOKE_PREFIX}`);
   if (run.updateGolden) args.push('--snapshot');

@@ -7,3 +7,17 @@ export async function availableEngines(): Promise<('process' | 'docker')[]> {
 }
 
 export const dockerSkipReason = 'no Docker daemon answers on this machine';
+
+/**
+ * The engines a test of engine behaviour runs on in this run of the suite: the engine the
+ * suite's own stack runs on (CI runs the whole suite once on each, so every such test runs on
+ * both), or every engine here when the suite runs on neither (the external engine).
+ */
+export async function passEngines(): Promise<('process' | 'docker')[]> {
+  const own = process.env.REALSTACK_ENGINE;
+  return own === 'process' || own === 'docker' ? [own] : availableEngines();
+}
+
+/** Why a test of one engine is left to the other pass of the suite. */
+export const otherPass = (engine: 'process' | 'docker'): string =>
+  `runs in the suite's ${engine} pass (REALSTACK_ENGINE=${engine} npx just test)`;

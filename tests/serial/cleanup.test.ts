@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
-import { availableEngines } from '../helpers/engines.js';
+import { passEngines } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
 import {
   API_RESOURCE,
@@ -196,7 +196,7 @@ t.test('test-cleanup without a stack to ask, and with bad options, says so plain
   for (const r of [noStack, age, badRun, token]) t.notOk(hasStackTrace(r.stderr));
 });
 
-for (const engine of await availableEngines()) {
+for (const engine of await passEngines()) {
   t.test(`${engine}: a run killed with SIGKILL is found dead by test-cleanup-show and reaped`, async (t) => {
     const id = testRunId(`reap${engine.slice(0, 1)}`);
     const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);

@@ -7,10 +7,11 @@ import { request } from 'undici';
 import { loadToolkitConfig } from '../../src/config/toolkit.js';
 import { readImagesState } from '../../src/images/state.js';
 import { hasStackTrace, realstack, root, testRunId } from '../helpers/cli.js';
-import { availableEngines } from '../helpers/engines.js';
+import { otherPass, passEngines } from '../helpers/engines.js';
 import { readState } from '../helpers/leftovers.js';
 
-const engines = await availableEngines();
+const engines = await passEngines();
+const onProcess = { skip: !engines.includes('process') && otherPass('process') };
 
 interface FileCoverage {
   path: string;
@@ -75,6 +76,7 @@ function healthLines(): { ok: number; unavailable: number } {
 
 t.test(
   'process: the branch a test takes is covered, the one it does not is not, on the TypeScript lines',
+  onProcess,
   async (t) => {
     const run = coverageRun(t, 'process', 'cov');
     t.equal((await run.up()).exitCode, 0, 'up with the coverage spy');
@@ -135,26 +137,30 @@ t.test(
   },
 );
 
-t.test('process: a service killed with SIGKILL is named as missing, and the report fails', async (t) => {
-  const run = coverageRun(t, 'process', 'kill');
-  t.equal((await run.up()).exitCode, 0);
-  const state = readState(run.env.REALSTACK_RUN_ID);
-  const processes = (state?.detail.processes ?? []) as { name: string; dir: string }[];
-  const api = processes.find((p) => p.name === 'api-1');
-  const pid = JSON.parse(readFileSync(path.join(api?.dir as string, 'pid.json'), 'utf8')).pid as number;
-  process.kill(pid, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 300));
-  t.equal((await run.cli('coverage', 'harvest')).exitCode, 0);
-  const report = await run.cli('coverage', 'report');
-  t.equal(report.exitCode, 1, 'a missing dump fails the run');
-  t.match(report.stderr, /coverage gap: api-1 exited 137: it was killed .*Raise stop_grace_period/);
-  t.match(report.stderr, /coverage gap: api-1 wrote no coverage dump/);
-  t.notMatch(report.stderr, /coverage gap: auth/, 'auth is fine');
-});
+t.test(
+  'process: a service killed with SIGKILL is named as missing, and the report fails',
+  onProcess,
+  async (t) => {
+    const run = coverageRun(t, 'process', 'kill');
+    t.equal((await run.up()).exitCode, 0);
+    const state = readState(run.env.REALSTACK_RUN_ID);
+    const processes = (state?.detail.processes ?? []) as { name: string; dir: string }[];
+    const api = processes.find((p) => p.name === 'api-1');
+    const pid = JSON.parse(readFileSync(path.join(api?.dir as string, 'pid.json'), 'utf8')).pid as number;
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    t.equal((await run.cli('coverage', 'harvest')).exitCode, 0);
+    const report = await run.cli('coverage', 'report');
+    t.equal(report.exitCode, 1, 'a missing dump fails the run');
+    t.match(report.stderr, /coverage gap: api-1 exited 137: it was killed .*Raise stop_grace_period/);
+    t.match(report.stderr, /coverage gap: api-1 wrote no coverage dump/);
+    t.notMatch(report.stderr, /coverage gap: auth/, 'auth is fine');
+  },
+);
 
 t.test(
   'docker: two replicas of api are merged',
-  { skip: !engines.includes('docker') && 'no Docker daemon' },
+  { skip: !engines.includes('docker') && otherPass('docker') },
   async (t) => {
     const run = coverageRun(t, 'docker', 'rep');
     t.equal((await run.up('--scale', 'api=2')).exitCode, 0);
@@ -196,7 +202,7 @@ t.test(
 
 t.test(
   'docker: the spy as PID 1 flushes on `docker stop`, well inside the grace period',
-  { skip: !engines.includes('docker') && 'no Docker daemon' },
+  { skip: !engines.includes('docker') && otherPass('docker') },
   async (t) => {
     const image =
       readImagesState(loadToolkitConfig(root)).resolved['node:20-bookworm-slim'] ?? 'node:20-bookworm-slim';
@@ -249,7 +255,7 @@ t.test(
 
 t.test(
   'docker: a restarted container keeps the dumps of both of its processes, and they merge',
-  { skip: !engines.includes('docker') && 'no Docker daemon' },
+  { skip: !engines.includes('docker') && otherPass('docker') },
   async (t) => {
     const run = coverageRun(t, 'docker', 'rst');
     t.equal((await run.up()).exitCode, 0);
@@ -283,7 +289,7 @@ t.test(
   },
 );
 
-t.test('process: test-coverage fails on an unmet gate even when every test passes', async (t) => {
+t.test('process: test-coverage fails on an unmet gate even when every test passes', onProcess, async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-gate-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'gates.json');

@@ -60,25 +60,35 @@ t.test('test-by-module prints each file’s results and time before the closing 
 });
 
 t.test('test-serial runs tests/serial only; test-parallel-safe everything else', async (t) => {
-  // A pattern no test matches: every file of the set starts, and skips all its tests.
-  const none = ['--grep=^no test is named this$'];
-  const serial = await justDo(['test-serial', ...none]);
+  // --list: the files the recipe's set hands to tap, and nothing run.
+  const serial = await justDo(['test-serial', '--list']);
   t.equal(serial.exitCode, 0, serial.stderr);
-  const serialFiles = filesRun(serial.stdout);
+  const serialFiles = serial.stdout.trim().split('\n');
   t.ok(serialFiles.includes('tests/serial/workflow.test.ts'));
   t.ok(
     serialFiles.every((f) => f.startsWith('tests/serial/')),
     serialFiles.join(' '),
   );
-  const safe = await justDo(['test-parallel-safe', ...none]);
+  const safe = await justDo(['test-parallel-safe', '--list']);
   t.equal(safe.exitCode, 0, safe.stderr);
-  const safeFiles = filesRun(safe.stdout);
+  const safeFiles = safe.stdout.trim().split('\n');
   t.ok(safeFiles.includes('tests/golden/responses.test.ts') && safeFiles.includes('tests/auth-flow.test.ts'));
   t.notOk(
     safeFiles.some((f) => f.startsWith('tests/serial/')),
     'no serial file',
   );
-  t.match(closing(safe.stdout), /^0 passed, 0 failed, \d+ skipped$/, 'skipped tests count as skipped');
+  t.same(
+    [...serialFiles, ...safeFiles].sort(),
+    (await justDo(['test', '--list'])).stdout.trim().split('\n').sort(),
+    'together, every file of the suite',
+  );
+  // A pattern no test matches: the file starts, and skips all its tests.
+  const none = await justDo([
+    'test-parallel-safe',
+    'tests/auth-metadata.test.ts',
+    '--grep=^no test is named this$',
+  ]);
+  t.match(closing(none.stdout), /^0 passed, 0 failed, \d+ skipped$/, 'skipped tests count as skipped');
 
   const outside = await justDo(['test-serial', 'tests/auth-metadata.test.ts']);
   t.equal(outside.exitCode, 2);
