@@ -39,7 +39,14 @@ const usage =
  * quoted arguments intact.
  */
 export function parseTestRun(args: string[], cores = os.availableParallelism()): TestRun {
-  const run: TestRun = { set: 'all', byModule: false, updateGolden: false, list: false, profiles: [], tapArgs: [] };
+  const run: TestRun = {
+    set: 'all',
+    byModule: false,
+    updateGolden: false,
+    list: false,
+    profiles: [],
+    tapArgs: [],
+  };
   let i = 0;
   const flagValue = (flag: string): string => {
     const arg = args[i] as string;
@@ -135,7 +142,10 @@ const namedPaths = (projectDir: string, tapArgs: string[]) =>
  * The test files of a run's set, as tap lists them (its include globs, or the files the user
  * named, each checked to belong to the set).
  */
-export async function setFiles(run: TestRun, projectDir: string): Promise<{ files: string[]; named: string[] }> {
+export async function setFiles(
+  run: TestRun,
+  projectDir: string,
+): Promise<{ files: string[]; named: string[] }> {
   const named = namedPaths(projectDir, run.tapArgs);
   const all = await tapList(projectDir, named);
   const serial = serialDirs(projectDir);

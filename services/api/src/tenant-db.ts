@@ -36,7 +36,8 @@ export async function asTenant<T>(pool: pg.Pool, sub: string, fn: (db: Db) => Pr
  * The transaction returns the body of the answer, or the reply when it answered an error itself.
  */
 export function afterCommit(reply: FastifyReply, status: 201 | 204) {
-  return (body: unknown): FastifyReply => (body === reply ? reply : reply.code(status).send(body ?? undefined));
+  return (body: unknown): FastifyReply =>
+    body === reply ? reply : reply.code(status).send(body ?? undefined);
 }
 
 async function firstVisit(db: Db, sub: string): Promise<void> {
