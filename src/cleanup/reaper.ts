@@ -85,16 +85,18 @@ export async function surveyRuns(
     }
     return f;
   };
+  // Resources first, states last: a run saves its state before it creates anything, so a run
+  // starting beside this survey is never seen with its resources and without its state.
+  for (const entry of readdirSync(os.tmpdir())) {
+    const runId = runOfTmpDir(entry);
+    if (runId) at(runId).tmpDirs.push(path.join(os.tmpdir(), entry));
+  }
+  const { docker } = dockerEndpoint(config.env);
+  if (await daemonAnswers(docker)) await dockerResources(docker, found, at);
   for (const state of store.all()) {
     const f = at(state.runId);
     f.state = state;
     f.stateFile = store.file(state.runId);
-  }
-  const { docker } = dockerEndpoint(config.env);
-  if (await daemonAnswers(docker)) await dockerResources(docker, found, at);
-  for (const entry of readdirSync(os.tmpdir())) {
-    const runId = runOfTmpDir(entry);
-    if (runId) at(runId).tmpDirs.push(path.join(os.tmpdir(), entry));
   }
 
   return [...found].map(([runId, f]): RunVerdict => {
