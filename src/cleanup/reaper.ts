@@ -11,7 +11,7 @@ import {
   STARTED_LABEL,
   STATE_LABEL,
 } from '../engine/docker.js';
-import { isAlive, killGroup, runOfTmpDir } from '../engine/process.js';
+import { isAlive, killGroup, RUN_OWNER_FILE, runOfTmpDir } from '../engine/process.js';
 import type { Log } from '../log.js';
 import { engineFor } from '../stack/stack.js';
 import { type RunState, readRunState, StateStore } from '../stack/state.js';
@@ -89,7 +89,10 @@ export async function surveyRuns(
   // starting beside this survey is never seen with its resources and without its state.
   for (const entry of readdirSync(os.tmpdir())) {
     const runId = runOfTmpDir(entry);
-    if (runId) at(runId).tmpDirs.push(path.join(os.tmpdir(), entry));
+    if (!runId) continue;
+    const f = at(runId);
+    f.tmpDirs.push(path.join(os.tmpdir(), entry));
+    f.stateFile ??= ownerStateFile(path.join(os.tmpdir(), entry));
   }
   const { docker } = dockerEndpoint(config.env);
   if (await daemonAnswers(docker)) await dockerResources(docker, found, at);
@@ -151,6 +154,16 @@ function childPids(tmpDir: string): number[] {
 
 const hasLiveProcess = (tmpDir: string) => childPids(tmpDir).some(isAlive);
 
+/** The state file a process-engine temp dir names (engine/process.ts), wherever its checkout is. */
+function ownerStateFile(tmpDir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path.join(tmpDir, RUN_OWNER_FILE), 'utf8')) as { stateFile?: string })
+      .stateFile;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Removes a dead run: through its engine when its state is known (a graceful stop, then
  * everything it created), and by label and path for whatever is left without one.
@@ -173,7 +186,13 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
     if (runOfTmpDir(entry) !== verdict.runId) continue;
     const dir = path.join(os.tmpdir(), entry);
     for (const pid of childPids(dir)) killGroup(pid);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+      log(
+        `  ${verdict.runId}: ${dir} could not be removed (${(err as Error).message}); \`npx realstack cleanup\` tries again`,
+      );
+    }
   }
   store.remove(verdict.runId);
 }

@@ -53,6 +53,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A run's temp dir is `<tmp>/realstack-run-<run id>-XXXXXX`: how the reaper recognises one. */
 export const RUN_TMP_PREFIX = 'realstack-run-';
+/** In a run's temp dir: the state file that records the run. */
+export const RUN_OWNER_FILE = 'realstack-run.json';
+
 export const runOfTmpDir = (entry: string): string | undefined =>
   entry.startsWith(RUN_TMP_PREFIX)
     ? /^(.+)-[A-Za-z0-9]{6}$/.exec(entry.slice(RUN_TMP_PREFIX.length))?.[1]
@@ -249,6 +252,11 @@ export class ProcessEngine implements Engine {
     const tmpDir = mkdtempSync(path.join(os.tmpdir(), `${RUN_TMP_PREFIX}${this.run.runId}-`));
     // PostgreSQL runs as `nobody` when we are root, and must reach its data dir.
     chmodSync(tmpDir, 0o755);
+    // As docker's labels do: another checkout's reaper finds the run's state from its temp dir.
+    writeFileSync(
+      path.join(tmpDir, RUN_OWNER_FILE),
+      JSON.stringify({ stateFile: this.store.file(this.run.runId) }),
+    );
     this.run.detail = { tmpDir, processes: [] } satisfies Detail;
     this.save();
 
