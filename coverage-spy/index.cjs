@@ -15,6 +15,13 @@
  *   - keeps a metadata file beside the dumps: service, instance, host, pid, script, source
  *     root, start and stop time, how it stopped. A metadata file without a stop is a process
  *     that was killed before it could flush, which the harvester reports;
+ *   - with REALSTACK_SLICE_DIR (per-test recording), takes slices: when the host writes
+ *     control.json there (a sequence number and the test that just ended), it takes V8's
+ *     precise coverage through an inspector session of its own (which resets the counters, as
+ *     a dump does), keeps only the service's own scripts and writes them as one small slice
+ *     tagged with the test; a file per process says which slice it took last, so the host
+ *     knows when every process has answered. The folder is watched (inotify reaches every
+ *     process, PID 1 or not) and the snapshot signal makes the spy look too;
  *   - knows which processes are the service: with REALSTACK_ENTRY (scripts relative to the
  *     source root), any other Node process (a migration run before the server, npm, a health
  *     probe) is a helper: its metadata says so, the harvester leaves its dump out, and the spy
@@ -135,9 +142,17 @@
     };
     for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, guarded(onStop));
 
+    let slices = null;
+    try {
+      if (env.REALSTACK_SLICE_DIR) slices = sliceTaker(env.REALSTACK_SLICE_DIR, meta);
+    } catch (err) {
+      // Slices are lost, the process's coverage is not: its dumps still come at the stop.
+      warn(err);
+    }
     process.on(
       snapshotSignal,
       guarded(() => {
+        if (slices) return slices.look();
         v8.takeCoverage();
         meta.snapshots.push(new Date().toISOString());
         save();
@@ -145,7 +160,85 @@
     );
 
     process.on('exit', recordExit);
+    if (slices) process.on('exit', guarded(slices.stopped));
   } catch (err) {
     warn(err);
+  }
+
+  /** Per-test slices (see the top): the control file read, a slice per new sequence number. */
+  function sliceTaker(sliceDir, meta) {
+    const fs = require('node:fs');
+    const path = require('node:path');
+    const session = new (require('node:inspector').Session)();
+    session.connect();
+    // Same mode as NODE_V8_COVERAGE's own session, so V8 keeps its counters as they are.
+    session.post('Profiler.enable');
+    session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+
+    const root = meta.sourceRoot.replace(/\/$/, '');
+    const own = (url) => {
+      const p = url.startsWith('file://') ? decodeURIComponent(url.slice(7)) : url;
+      return p.startsWith(`${root}/`) && !p.includes('/node_modules/') && !p.includes('/coverage-spy/');
+    };
+    const tag = `${meta.host}-${meta.pid}`;
+    const write = (file, value) => {
+      const target = path.join(sliceDir, file);
+      fs.writeFileSync(`${target}.tmp`, JSON.stringify(value));
+      fs.renameSync(`${target}.tmp`, target);
+    };
+    const readControl = () => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(sliceDir, 'control.json'), 'utf8'));
+      } catch {
+        return null;
+      }
+    };
+    const spy = {
+      service: meta.service,
+      instance: meta.instance,
+      host: meta.host,
+      pid: meta.pid,
+      sourceRoot: meta.sourceRoot,
+      startedAt: meta.startedAt,
+      // What ran before this process's first slice goes to the next test's boundary.
+      lastSeq: readControl()?.seq ?? 0,
+      stoppedAt: null,
+    };
+    write(`spy-${tag}.json`, spy);
+
+    const look = guarded(() => {
+      const control = readControl();
+      if (!control || !(control.seq > spy.lastSeq)) return;
+      spy.lastSeq = control.seq;
+      session.post('Profiler.takePreciseCoverage', (err, res) => {
+        if (err) return warn(err);
+        const result = res.result.filter((s) => own(s.url));
+        if (result.length > 0) {
+          write(`slice-${tag}-${control.seq}.json`, {
+            seq: control.seq,
+            id: control.id,
+            service: meta.service,
+            instance: meta.instance,
+            pid: meta.pid,
+            sourceRoot: meta.sourceRoot,
+            takenAt: new Date().toISOString(),
+            result,
+          });
+        }
+        write(`spy-${tag}.json`, spy);
+      });
+    });
+    fs.watch(sliceDir, { persistent: false }, (_event, file) => {
+      if (file === 'control.json') look();
+    }).on('error', warn);
+    // Where a mount carries no file events (a remote daemon, some desktop VMs), a look now and then.
+    setInterval(look, 500).unref();
+    return {
+      look,
+      stopped() {
+        spy.stoppedAt = new Date().toISOString();
+        write(`spy-${tag}.json`, spy);
+      },
+    };
   }
 })();

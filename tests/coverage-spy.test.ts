@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
+import { openSliceDir, readSlices, SliceChannel, STARTUP } from '../src/impact/slices.js';
 import { root, run } from './helpers/cli.js';
 
 const spy = path.join(root, 'coverage-spy', 'index.cjs');
@@ -169,3 +170,55 @@ t.test('without NODE_V8_COVERAGE the spy does nothing: SIGTERM keeps its default
   t.equal(res.signal, 'SIGTERM', 'killed by the signal, as without the spy');
   t.same(readdirSync(s.dir), [], 'nothing written');
 });
+
+t.test(
+  'per-test slices: each boundary slices what ran since the last, own scripts only, and the stop dump holds the rest',
+  async (t) => {
+    const slices = openSliceDir(path.join(mkdtempSync(path.join(os.tmpdir(), 'realstack-slices-')), 's'));
+    t.teardown(() => rmSync(path.dirname(slices), { recursive: true, force: true }));
+    const s = await start(t, {
+      REALSTACK_SLICE_DIR: slices,
+      REALSTACK_SOURCE_ROOT: path.dirname(app),
+      OWN_HANDLER: '1',
+    });
+    const channel = new SliceChannel(slices);
+    t.same(await channel.boundary(STARTUP), [], 'the process answered the first line');
+    await get(s.port, '/a');
+    await get(s.port, '/a');
+    t.same(await channel.boundary('test/a.test.js'), []);
+    await get(s.port, '/b');
+    t.same(await channel.boundary('test/b.test.js'), []);
+    await get(s.port, '/b');
+    s.child.kill('SIGTERM');
+    t.equal((await s.child).exitCode, 0);
+
+    const taken = readSlices(slices);
+    t.same(
+      taken.map((sl) => sl.id),
+      [STARTUP, 'test/a.test.js', 'test/b.test.js'],
+      'one slice per line, tagged with the test it ends',
+    );
+    const count = (id: string, name: string) => {
+      const script = taken.find((sl) => sl.id === id)?.result.find((r) => r.url.endsWith('spy-app.cjs')) as
+        | { functions: { functionName: string; ranges: { count: number }[] }[] }
+        | undefined;
+      return script?.functions.find((f) => f.functionName === name)?.ranges[0]?.count ?? 0;
+    };
+    t.equal(count('test/a.test.js', 'routeA'), 2, "a's slice: routeA twice");
+    t.equal(count('test/a.test.js', 'routeB'), 0, "a's slice: no routeB");
+    t.equal(count('test/b.test.js', 'routeB'), 1, "b's slice: routeB once");
+    t.ok(
+      taken.every((sl) => sl.result.every((r) => r.url.includes(path.dirname(app)))),
+      'nothing of node internals or node_modules in a slice',
+    );
+    const cov = path.join(s.dir, 'cov');
+    t.equal(
+      calls(path.join(cov, files(cov, 'coverage-')[0] as string), 'routeB'),
+      1,
+      'the stop dump: the last /b only',
+    );
+    const spy = JSON.parse(readFileSync(path.join(slices, files(slices, 'spy-')[0] as string), 'utf8'));
+    t.match(spy, { pid: s.child.pid, lastSeq: 3, stoppedAt: String });
+    t.same(await channel.boundary('after the stop'), [], 'a stopped process is not waited for');
+  },
+);
