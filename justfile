@@ -49,6 +49,22 @@ test-golden-update *args:
 test-sidecar-coverage *args:
     @{{realstack}} test-coverage "$@"
 
+# The same, one file at a time, recording which test ran which service lines (the impact map)
+test-impact-record *args:
+    @{{realstack}} test-coverage --per-test "$@"
+
+# The tests a change needs, each with its reason, then run (`--since main`, or the changed files)
+test-impact *args:
+    @{{realstack}} test-impact "$@"
+
+# Which tests a change needs and why, nothing run
+impact-analysis *args:
+    @{{realstack}} impact "$@"
+
+# Run only the tests a change needs, and say how much of the suite was skipped
+test-selective *args:
+    @{{realstack}} test-impact --brief "$@"
+
 # Test data the services hold (TEST names, or a run's) and resources of dead runs
 test-cleanup-show *args:
     @{{realstack}} cleanup --show "$@"

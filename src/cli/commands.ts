@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { execa } from 'execa';
 import { stringify as stringifyYaml } from 'yaml';
 import { runCleanup } from '../cleanup/cleanup.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
+import { describeDiffCoverage, diffCoverage, writeDiffMarkdown } from '../coverage/diff.js';
 import { checkGatesOfLastReport } from '../coverage/gates.js';
 import { instrument, overlayOf } from '../coverage/instrument.js';
 import { describeOutcome, reportCoverage } from '../coverage/pipeline.js';
@@ -16,6 +18,8 @@ import { UserError } from '../errors.js';
 import { ensureImages } from '../images/build.js';
 import { runHostBuild } from '../images/host-build.js';
 import { readImagesState } from '../images/state.js';
+import { readImpactMap, whoRan } from '../impact/map.js';
+import { impactAnalysis, runImpactTests } from '../impact/run-impact.js';
 import { init } from '../init/init.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
@@ -201,8 +205,22 @@ export const commands: Record<string, Command> = {
     run: (config, _values, args) => runTestsWithCoverage(config, args, log),
   },
 
+  impact: {
+    passThrough: true,
+    run: async (config, _values, args) => {
+      await impactAnalysis(config, args, log);
+      return 0;
+    },
+  },
+
+  'test-impact': {
+    passThrough: true,
+    run: (config, _values, args) => runImpactTests(config, args, log),
+  },
+
   coverage: {
-    async run(config, _values, positionals) {
+    options: { base: { type: 'string' } },
+    async run(config, values, positionals) {
       const [action] = positionals;
       if (action === 'snapshot') {
         const signal = (config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2') as NodeJS.Signals;
@@ -226,19 +244,45 @@ export const commands: Record<string, Command> = {
       }
       if (action === 'check') {
         const failures = checkGatesOfLastReport(config.projectDir, config.coverageDir, config.coverage);
-        const ok = describeOutcome(
-          { gaps: [], allowedGaps: [], gateFailures: failures, notes: [], lines: {} },
-          log,
-        );
+        const ok = describeOutcome({ gaps: [], allowedGaps: [], gateFailures: failures, notes: [] }, log);
         if (ok) log('coverage gates: all met');
         return ok ? 0 : 1;
+      }
+      if (action === 'who') {
+        const where = /^(.+):(\d+)$/.exec(positionals[1] ?? '');
+        if (!where)
+          throw new UserError('realstack coverage who FILE:LINE, e.g. services/api/src/routes.ts:42', 2);
+        const file = path.relative(config.projectDir, path.resolve(where[1] as string));
+        const line = Number(where[2]);
+        const map = readImpactMap(config);
+        if (!map.sources[file])
+          throw new UserError(
+            `${file}: no recorded test or start ran it (the map knows ${Object.keys(map.sources).length} service files; record again after a change: just test-impact-record).`,
+          );
+        const { tests, startup } = whoRan(map, file, line);
+        if (startup) log(`${file}:${line} ran as the services started (before every test)`);
+        if (tests.length === 0 && !startup) log(`${file}:${line}: no recorded test ran it`);
+        if (tests.length > 0) process.stdout.write(`${tests.join('\n')}\n`);
+        return 0;
+      }
+      if (action === 'diff') {
+        const base = values.base as string | undefined;
+        if (!base)
+          throw new UserError(
+            'realstack coverage diff --base REF (the branch a change goes into, e.g. main)',
+            2,
+          );
+        const d = await diffCoverage(config, projectStack(config), base);
+        process.stdout.write(`${describeDiffCoverage(d)}\n`);
+        log(`markdown summary: ${path.relative(config.projectDir, writeDiffMarkdown(config, d))}`);
+        return d.failed ? 1 : 0;
       }
       if (action === 'overlay') {
         process.stdout.write(`${stringifyYaml(overlayOf(projectStack(config), config.coverage.flushMs))}`);
         return 0;
       }
       throw new UserError(
-        `realstack coverage ${action ?? ''}: use snapshot, harvest, report, check or overlay`,
+        `realstack coverage ${action ?? ''}: use snapshot, harvest, report, check, who, diff or overlay`,
         2,
       );
     },

@@ -26,9 +26,15 @@ usage: realstack <command> [options]
                           stack up if needed, run the tests (set: all, serial,
                           parallel-safe, smoke, golden), print "N passed, N failed";
                           --list: the set's files, and run nothing"
-  test-coverage [--profile P]... [tap args]
+  test-coverage [--profile P]... [--per-test] [tap args]
                           the same on a fresh stack with the coverage spy; then graceful
-                          stop, harvest, reports under coverage/, gaps and gates, down
+                          stop, harvest, reports under coverage/, gaps and gates, down;
+                          --per-test: one file at a time, and the impact map of which
+                          test ran which service lines (.realstack/impact-map.json)
+  impact [--since REF] [FILES...]
+                          the tests a change needs, each with its reason (nothing run)
+  test-impact [--since REF] [--brief] [FILES...]
+                          the same, then run exactly those tests
   cleanup [--show] [--run ID] [--older-than 24h] [--json]
                           test data in the services ("TEST " names, or one run's) and
                           resources of dead runs: listed (--show) or removed
@@ -37,6 +43,10 @@ usage: realstack <command> [options]
   coverage harvest        stop the running stack gracefully and copy its dumps to coverage/raw/
   coverage report         reports again from the harvested dumps in coverage/raw/
   coverage check          the gates of realstack.json against the last report
+  coverage who FILE:LINE  the tests that ran a line of a service (from the impact map)
+  coverage diff --base REF
+                          the share of the lines changed since REF that the tests ran,
+                          the gate coverage.diff, and coverage/diff.md for a pull request
   coverage overlay        the coverage overlay realstack adds, as compose YAML
 
 environment: REALSTACK_ENGINE=auto|docker|process|external, REALSTACK_COMPOSE_FILES,

@@ -18,6 +18,15 @@ export interface ProjectConfig {
   images: ImagesConfig;
   coverage: CoverageConfig;
   diagnose: { checks: DiagnoseCheck[] };
+  impact: ImpactConfig;
+}
+
+/** Test impact selection (docs/impact.md). */
+export interface ImpactConfig {
+  /** Files no test depends on (docs, say): a change to them selects nothing. Globs, project-relative. */
+  ignore: string[];
+  /** A map recorded more commits back than this is stale: everything runs until it is recorded again. */
+  maxCommits: number;
 }
 
 export type Role = 'postgres' | 'node' | 'other';
@@ -73,6 +82,8 @@ export interface CoverageConfig {
   allowMissing: string[];
   /** The spy's fallback: a service not stopped by itself after this long exits anyway. */
   flushMs: number;
+  /** Over the lines a change touched (`realstack coverage diff`). */
+  diff: Thresholds;
 }
 
 export interface DiagnoseCheck {
@@ -244,7 +255,7 @@ function thresholds(r: Reader): Thresholds {
 }
 
 export function coverageConfig(r: Reader): CoverageConfig {
-  r.object(['global', 'files', 'allowMissing', 'flushMs']);
+  r.object(['global', 'files', 'allowMissing', 'flushMs', 'diff']);
   return {
     global: thresholds(r.child('global')),
     files: Object.fromEntries(
@@ -255,6 +266,25 @@ export function coverageConfig(r: Reader): CoverageConfig {
     ),
     allowMissing: r.child('allowMissing').strings('["worker"]') ?? [],
     flushMs: r.child('flushMs').number(100, 600_000, 'a number of milliseconds from 100 to 600000') ?? 20_000,
+    diff: thresholds(r.child('diff')),
+  };
+}
+
+/** The docs and such that no test runs, by default: a change to them selects no test. */
+export const IMPACT_IGNORE = [
+  '**/*.md',
+  'docs/**',
+  'LICENSE*',
+  '.gitignore',
+  '.github/**',
+  '**/*.{png,jpg,svg}',
+];
+
+function impactConfig(r: Reader): ImpactConfig {
+  r.object(['ignore', 'maxCommits']);
+  return {
+    ignore: r.child('ignore').strings('["**/*.md", "docs/**"]') ?? IMPACT_IGNORE,
+    maxCommits: r.child('maxCommits').number(1, 100_000, 'a whole number of commits') ?? 50,
   };
 }
 
@@ -276,8 +306,9 @@ export const emptyProjectConfig = (): ProjectConfig => ({
   services: {},
   secrets: {},
   images: { map: {} },
-  coverage: { global: {}, files: {}, allowMissing: [], flushMs: 20_000 },
+  coverage: { global: {}, files: {}, allowMissing: [], flushMs: 20_000, diff: {} },
   diagnose: { checks: [] },
+  impact: { ignore: IMPACT_IGNORE, maxCommits: 50 },
 });
 
 /** Reads and validates realstack.json once; absent means everything is inferred. */
@@ -285,7 +316,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
   if (!existsSync(file)) return emptyProjectConfig();
   const name = path.basename(file);
   const r = new Reader(name, '', readJsonFile(file));
-  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose']);
+  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose', 'impact']);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
   const files = compose.child('files').strings('["docker-compose.yml"]');
@@ -334,6 +365,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     ),
     images: { map, ...(hostBuild ? { hostBuild } : {}) },
     coverage: coverageConfig(r.child('coverage')),
+    impact: impactConfig(r.child('impact')),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

@@ -1,3 +1,4 @@
+import { SLICE_MOUNT } from '../impact/slices.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { spyDir } from '../util/package-root.js';
 
@@ -12,15 +13,22 @@ export const DUMP_DIR = '/tmp/realstack-coverage';
  * above the spy's fallback, so that a service held open by keep-alive sockets still flushes.
  * A service that sets NODE_V8_COVERAGE itself is instrumented by its own overlay and left alone.
  */
-export function instrument(stack: StackSpec, flushMs: number): StackSpec {
+export function instrument(stack: StackSpec, flushMs: number, sliceDir?: string): StackSpec {
   const services = stack.services.map((svc) => {
     if (!svc.coverage || svc.environment.NODE_V8_COVERAGE) return svc;
+    // Per-test recording: the slice channel's folder, the same one in every container.
+    const slices = sliceDir ? [{ host: sliceDir, container: SLICE_MOUNT, readOnly: false }] : [];
     return {
       ...svc,
-      environment: { ...svc.environment, ...spyEnvironment(svc, flushMs) },
+      environment: {
+        ...svc.environment,
+        ...spyEnvironment(svc, flushMs),
+        ...(sliceDir ? { REALSTACK_SLICE_DIR: SLICE_MOUNT } : {}),
+      },
       binds: [
-        ...svc.binds.filter((b) => b.container !== SPY_MOUNT),
+        ...svc.binds.filter((b) => b.container !== SPY_MOUNT && b.container !== SLICE_MOUNT),
         { host: spyDir(), container: SPY_MOUNT, readOnly: true },
+        ...slices,
       ],
       stopGraceSeconds: Math.max(svc.stopGraceSeconds, Math.ceil(flushMs / 1000) + 10),
     };

@@ -2,12 +2,13 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import path from 'node:path';
 import type { CoverageMap } from 'istanbul-lib-coverage';
 import type { CoverageConfig } from '../config/project.js';
+import { readSlices } from '../impact/slices.js';
 import type { Log } from '../log.js';
 import type { StackSpec } from '../stack/spec.js';
 import { readAhead } from '../util/files.js';
 import { describeProcesses, findGaps, type Gap, readHarvest } from './collect.js';
 import { checkGates, type GateFailure, lineRanges } from './gates.js';
-import { mergeRemapped, type Remapped, remapDump } from './remap.js';
+import { mergeRemapped, type Remapped, remapDump, remapProcessCoverage } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
 
 export interface CoverageOutcome {
@@ -19,6 +20,8 @@ export interface CoverageOutcome {
   notes: string[];
   /** Percent of lines covered, per service and "all". */
   lines: Record<string, number>;
+  /** All services' coverage together. */
+  map: CoverageMap;
 }
 
 /** Where everything lives under the coverage folder (coverage/ unless REALSTACK_COVERAGE_DIR). */
@@ -26,6 +29,8 @@ export const coveragePaths = (root: string) => ({
   root,
   raw: path.join(root, 'raw'),
   remapped: path.join(root, '.remapped'),
+  /** Per-test recording's slices (impact/slices.ts): part of the whole as much as the dumps. */
+  slices: path.join(root, 'slices'),
 });
 
 /**
@@ -81,6 +86,19 @@ export async function reportCoverage(
     }
   }
 
+  // What a slice took, V8 reset: the stop's dumps hold only what ran after the last one.
+  for (const slice of readSlices(paths.slices)) {
+    const label = stack.services.find((s) => s.name === slice.service)?.sourceRoot;
+    if (!label) continue;
+    const { cov } = remapProcessCoverage(
+      { result: slice.result },
+      { container: slice.sourceRoot, host: label.host },
+      exists,
+    );
+    if (!perService.has(slice.service)) services.push(slice.service);
+    perService.set(slice.service, [...(perService.get(slice.service) ?? []), cov]);
+  }
+
   const report = (name: string, map: CoverageMap) => {
     const dir = path.join(paths.root, name);
     const title = name === 'all' ? 'all services' : name;
@@ -120,11 +138,15 @@ export async function reportCoverage(
     gateFailures: checkGates(all, config, stack.projectDir),
     notes: describeProcesses(instances),
     lines,
+    map: all,
   };
 }
 
 /** The verdict in words: gaps first (they make every figure doubtful), then the gates. */
-export function describeOutcome(outcome: CoverageOutcome, log: Log): boolean {
+export function describeOutcome(
+  outcome: Pick<CoverageOutcome, 'gaps' | 'allowedGaps' | 'gateFailures' | 'notes'>,
+  log: Log,
+): boolean {
   for (const n of outcome.notes) log(`coverage: ${n}`);
   for (const g of outcome.allowedGaps) log(`coverage gap (allowed by allowMissing): ${g.message}`);
   for (const g of outcome.gaps) log(`coverage gap: ${g.message}`);

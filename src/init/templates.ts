@@ -48,6 +48,22 @@ const RECIPES: [string, string, string][] = [
     'The tests on a fresh stack with the coverage spy; then stop, harvest, reports, gates, down',
   ],
   [
+    'test-impact-record *args',
+    'test-coverage --per-test "$@"',
+    'The same, one file at a time, recording which test ran which service lines (the impact map)',
+  ],
+  [
+    'test-impact *args',
+    'test-impact "$@"',
+    'The tests a change needs, each with its reason, then run (`--since main`, or the changed files)',
+  ],
+  ['impact-analysis *args', 'impact "$@"', 'Which tests a change needs and why, nothing run'],
+  [
+    'test-selective *args',
+    'test-impact --brief "$@"',
+    'Run only the tests a change needs, and say how much of the suite was skipped',
+  ],
+  [
     'test-cleanup-show *args',
     'cleanup --show "$@"',
     "Test data the services hold (TEST names, or a run's) and resources of dead runs",
@@ -132,7 +148,7 @@ export const TAP_KEYS = {
   timeout: 600,
 };
 
-export const GITIGNORE_LINES = ['.realstack/', '/coverage/', '/test-results/'];
+export const GITIGNORE_LINES = ['.realstack/', '/coverage/', '/test-results/', '.tap/'];
 
 /** A first test: it reads a service's URL the way every test does, and asks it something real. */
 export function sampleTest(service: string | undefined, healthPath: string | undefined): string {

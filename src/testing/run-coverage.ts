@@ -1,10 +1,16 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { harvest } from '../coverage/collect.js';
 import { instrument } from '../coverage/instrument.js';
 import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { describeStop } from '../engine/stop.js';
 import type { Engine } from '../engine/types.js';
+import { UserError } from '../errors.js';
+import { impactMapFile, recordImpactMap } from '../impact/map.js';
+import { Recorder, TEST_HOOK } from '../impact/recorder.js';
+import { openSliceDir } from '../impact/slices.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { startStack } from '../stack/stack.js';
@@ -20,6 +26,37 @@ export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log
   );
 }
 
+/** test-coverage's own options, before tap's arguments: `--profile P` (repeatable) and `--per-test`. */
+function coverageOptions(args: string[]): { profiles: string[]; perTest: boolean; tapArgs: string[] } {
+  const first = leadingProfiles(args);
+  if (first.rest[0] !== '--per-test')
+    return { profiles: first.profiles, perTest: false, tapArgs: first.rest };
+  const more = leadingProfiles(first.rest.slice(1));
+  return { profiles: [...first.profiles, ...more.profiles], perTest: true, tapArgs: more.rest };
+}
+
+/**
+ * tap's arguments for a recording: one job (tests side by side against one stack would fall
+ * into each other's slices, so more is refused), and the hook that marks each file's start.
+ */
+function recordingArgs(tapArgs: string[]): string[] {
+  const jobs = tapArgs.findIndex((a) => /^(--jobs|-j)(=|$)/.test(a) || /^-j\d+$/.test(a));
+  if (jobs >= 0) {
+    const arg = tapArgs[jobs] as string;
+    const value = arg.includes('=')
+      ? arg.split('=')[1]
+      : /^-j\d+$/.test(arg)
+        ? arg.slice(2)
+        : tapArgs[jobs + 1];
+    if (value !== '1')
+      throw new UserError(
+        `--per-test records one test file at a time: with ${arg}${arg.includes('=') || /^-j\d/.test(arg) ? '' : ` ${value}`}, files running side by side against one stack would blur each other's slices. Leave --jobs out (or give --jobs 1).`,
+        2,
+      );
+  }
+  return ['--jobs=1', `--node-arg=--import=${pathToFileURL(TEST_HOOK).href}`, ...tapArgs];
+}
+
 /**
  * `just test-sidecar-coverage`: a fresh stack with the coverage overlay (coverage/instrument.ts),
  * the tests, a graceful stop (the spy flushes), harvest, reports, gaps and gates, and down: also
@@ -31,18 +68,31 @@ export async function runTestsWithCoverage(
   args: string[],
   log: Log,
 ): Promise<number> {
-  const { profiles, rest } = leadingProfiles(args);
+  const { profiles, perTest, tapArgs } = coverageOptions(args);
+  // Refused before anything starts.
+  const recording = perTest ? recordingArgs(tapArgs) : tapArgs;
   const config = ensureSecrets(profiles.length > 0 ? { ...toolkit, profiles } : toolkit);
-  const tapArgs = rest;
+  const sliceDir = coveragePaths(config.coverageDir).slices;
+  // Slices of an earlier recording would count again in this run's figures.
+  rmSync(sliceDir, { recursive: true, force: true });
+  if (perTest) openSliceDir(sliceDir);
   const { engine } = await startStack(config, {
     log,
     prepare: prepareRun(config, log),
-    overlay: (stack) => instrument(stack, config.coverage.flushMs),
+    overlay: (stack) => instrument(stack, config.coverage.flushMs, perTest ? sliceDir : undefined),
   });
   const takeDown = downOnce(engine, log);
   let counts: Awaited<ReturnType<typeof runTap>>;
   try {
-    counts = await runTap(config, engine, tapArgs, log, takeDown);
+    if (perTest) {
+      const recorder = await Recorder.start(sliceDir, config.projectDir, log);
+      log('per-test recording: one test file at a time, each sliced from the next in every service process');
+      try {
+        counts = await runTap(config, engine, recording, log, takeDown, recorder.env);
+      } finally {
+        await recorder.finish();
+      }
+    } else counts = await runTap(config, engine, tapArgs, log, takeDown);
     log('stopping the services gracefully, so that every process flushes its coverage');
     for (const r of await engine.stop()) log(describeStop(r));
     await harvestRun(engine, config, log);
@@ -56,6 +106,14 @@ export async function runTestsWithCoverage(
       .map(([s, pct]) => `${s} ${pct}%`)
       .join(', ')}`,
   );
+  if (perTest) {
+    const durations = new Map(counts.files.map((f) => [f.file, f.ms]));
+    const started = performance.now();
+    const map = await recordImpactMap(config, engine.stack, sliceDir, outcome.map, durations, engine.name);
+    log(
+      `impact map: ${Object.keys(map.tests).length} test files over ${Object.keys(map.sources).length} service files, in ${path.relative(config.projectDir, impactMapFile(config))} (${((performance.now() - started) / 1000).toFixed(2)} s)`,
+    );
+  }
   const testsPassed = closingLine(counts, log) === 0;
   return testsPassed && covered ? 0 : 1;
 }

@@ -55,6 +55,7 @@ export async function runTap(
   tapArgs: string[],
   log: Log,
   cleanup: () => Promise<void>,
+  extraEnv: Record<string, string> = {},
 ): Promise<Counts> {
   const instances = await engine.instances();
   const recorder = await resultRecorder(config);
@@ -66,7 +67,7 @@ export async function runTap(
   const tap = execa('tap', ['--reporter=tap', ...coverage, ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,
-    env: { ...config.env, ...testEnv(engine, instances) },
+    env: { ...config.env, ...testEnv(engine, instances), ...extraEnv },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'inherit',

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { hasStackTrace, root, run, testRunId } from '../helpers/cli.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
 
@@ -137,7 +137,7 @@ t.test(`${engine}: the example's own tests pass on its stack, and nothing is lef
   const id = testRunId('adt');
   const res = await realstack(['test'], { REALSTACK_RUN_ID: id });
   t.equal(res.exitCode, 0, res.stderr);
-  t.match(res.stdout, /^5 passed, 0 failed$/m, 'the closing line');
+  t.match(res.stdout, /^6 passed, 0 failed$/m, 'the closing line');
   t.match(res.stderr, /web: port 8080:8080 is published on an ephemeral port of 127\.0\.0\.1/);
   t.same(await leftovers(id, [], project), [], 'no container, network, volume, process, temp dir or state');
 });
@@ -146,7 +146,7 @@ t.test(`${engine}: test-coverage measures the example's own files, without gaps`
   const id = testRunId('adc');
   const res = await realstack(['test-coverage'], { REALSTACK_RUN_ID: id });
   t.equal(res.exitCode, 0, res.stderr);
-  t.match(res.stdout, /^5 passed, 0 failed$/m);
+  t.match(res.stdout, /^6 passed, 0 failed$/m);
   t.notMatch(res.stderr, /coverage gap/, 'no gap: the worker thread belongs to its process');
   t.match(res.stderr, 'coverage: web-1: left out 1 helper process (not its entry): src/migrate.js');
   t.match(
@@ -205,3 +205,82 @@ t.test(
     t.same(await leftovers(id, pids, project), []);
   },
 );
+
+/** The project as a git repository, as a user's is: the impact map records its commit. */
+async function commitProject(t: Test) {
+  writeFileSync(
+    path.join(project, '.gitignore'),
+    `node_modules/\n${readFileSync(path.join(project, '.gitignore'), 'utf8')}`,
+  );
+  const git = (args: string[]) =>
+    inProject('git', ['-c', 'user.name=realstack', '-c', 'user.email=realstack@localhost', ...args]);
+  for (const args of [
+    ['init', '-q'],
+    ['add', '-A'],
+    ['commit', '-qm', 'the notes example'],
+  ])
+    t.equal((await git(args)).exitCode, 0, `git ${args[0]}`);
+}
+
+const edit = (file: string, from: string, to: string) => {
+  const text = readFileSync(path.join(project, file), 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} has no ${from}`);
+  writeFileSync(path.join(project, file), text.replace(from, to));
+};
+
+t.test(`${engine}: per-test recording, then the tests a change needs, and who ran a line`, async (t) => {
+  await commitProject(t);
+  const refused = await realstack(['test-coverage', '--per-test', '--jobs', '2']);
+  t.equal(refused.exitCode, 2);
+  t.match(refused.stderr, /--per-test records one test file at a time: with --jobs 2, .*blur/);
+
+  const id = testRunId('adi');
+  const rec = await realstack(['test-coverage', '--per-test'], { REALSTACK_RUN_ID: id });
+  t.equal(rec.exitCode, 0, rec.stderr);
+  t.match(rec.stdout, /^6 passed, 0 failed$/m);
+  t.match(rec.stderr, /impact map: 3 test files over \d+ service files, in \.realstack\/impact-map\.json \(\d/);
+  t.notMatch(rec.stderr, /coverage gap|did not slice in time/);
+  t.same(await leftovers(id, [], project), []);
+
+  const who = await realstack(['coverage', 'who', 'src/server.js:51']);
+  t.equal(who.exitCode, 0, who.stderr);
+  t.equal(who.stdout, 'test/notes.test.mjs', "only the notes tests ran the title's check");
+
+  const none = await realstack(['impact']);
+  t.equal(none.exitCode, 0, none.stderr);
+  t.match(none.stderr, 'selected 0 of 3 test files');
+
+  // A planted fault: the title's bound off by one. Only the notes tests ran that line.
+  edit('src/server.js', 'note.title.length > 16', 'note.title.length > 17');
+  const analysis = await realstack(['impact']);
+  t.match(analysis.stderr, /src\/server\.js: lines 51…: 1 test ran the changed lines/);
+  t.match(
+    analysis.stderr,
+    /selected 1 of 3 test files, \d+% of the suite's recorded time:\n\s+test\/notes\.test\.mjs\s+ran src\/server\.js:51, changed/,
+  );
+  const selective = await realstack(['test-impact', '--brief'], { REALSTACK_RUN_ID: testRunId('ads') });
+  t.equal(selective.exitCode, 1, 'the selected tests catch the fault');
+  t.match(selective.stderr, 'running 1 test files, skipping 2 of 3');
+  t.match(selective.stdout, /^3 passed, 1 failed$/m);
+  t.match(selective.stdout, /not ok .* a title longer than the column is refused with 400/);
+
+  // Diff coverage of the change, with a gate the uncovered half misses.
+  edit('src/server.js', '    return undefined;\n', '    return null;\n');
+  const config = JSON.parse(readFileSync(path.join(project, 'realstack.json'), 'utf8'));
+  config.coverage.diff = { lines: 90 };
+  writeFileSync(path.join(project, 'realstack.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const diff = await realstack(['coverage', 'diff', '--base', 'HEAD']);
+  t.equal(diff.exitCode, 1, diff.all);
+  t.match(diff.stdout, 'diff coverage since HEAD: 1 of 2 changed lines run (50%)');
+  t.match(diff.stdout, 'src/server.js: 1/2, not run: 34');
+  t.match(diff.stdout, 'coverage gate: diff lines 50% < 90%');
+  t.match(readFileSync(path.join(project, 'coverage', 'diff.md'), 'utf8'), '| `src/server.js` | 1/2 | 34 |');
+
+  const everything = await realstack(['impact']);
+  t.match(
+    everything.stderr,
+    /every test runs \(3 files\):\n\s+realstack\.json or the compose file changed since the map was recorded/,
+  );
+  t.notOk(hasStackTrace(everything.stderr + diff.stderr + selective.stderr));
+  await inProject('git', ['checkout', '-q', '.']);
+});
