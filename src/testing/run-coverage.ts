@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import { impactMapFile, recordImpactMap } from '../impact/map.js';
 import { Recorder, TEST_HOOK } from '../impact/recorder.js';
 import { openSliceDir } from '../impact/slices.js';
+import { writeWhoReport } from '../impact/who-html.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { startStack } from '../stack/stack.js';
@@ -113,6 +114,8 @@ export async function runTestsWithCoverage(
     log(
       `impact map: ${Object.keys(map.tests).length} test files over ${Object.keys(map.sources).length} service files, in ${path.relative(config.projectDir, impactMapFile(config))} (${((performance.now() - started) / 1000).toFixed(2)} s)`,
     );
+    const who = writeWhoReport(map, config.projectDir, config.coverageDir);
+    log(`who ran each line: ${path.relative(config.projectDir, who)}/index.html`);
   }
   const testsPassed = closingLine(counts, log) === 0;
   return testsPassed && covered ? 0 : 1;

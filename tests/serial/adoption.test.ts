@@ -238,10 +238,19 @@ t.test(`${engine}: per-test recording, then the tests a change needs, and who ra
   const rec = await realstack(['test-coverage', '--per-test'], { REALSTACK_RUN_ID: id });
   t.equal(rec.exitCode, 0, rec.stderr);
   t.match(rec.stdout, /^6 passed, 0 failed$/m);
-  t.match(rec.stderr, /impact map: 3 test files over \d+ service files, in \.realstack\/impact-map\.json \(\d/);
+  t.match(
+    rec.stderr,
+    /impact map: 3 test files over \d+ service files, in \.realstack\/impact-map\.json \(\d/,
+  );
   t.notMatch(rec.stderr, /coverage gap|did not slice in time/);
   t.same(await leftovers(id, [], project), []);
 
+  const html = readFileSync(path.join(project, 'coverage', 'who', 'src__server.js.html'), 'utf8');
+  t.match(
+    html,
+    /<td class="n">51<\/td>.*<summary>1 test<\/summary>test\/notes\.test\.mjs/,
+    'the html says who ran line 51',
+  );
   const who = await realstack(['coverage', 'who', 'src/server.js:51']);
   t.equal(who.exitCode, 0, who.stderr);
   t.equal(who.stdout, 'test/notes.test.mjs', "only the notes tests ran the title's check");
