@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
-import { openSliceDir, readSlices, SliceChannel, STARTUP } from '../src/impact/slices.js';
+import { openSliceDir, readSlices, SliceChannel, STARTUP } from '../src/spy/slices.js';
 import { root, run } from './helpers/cli.js';
 
 const spy = path.join(root, 'coverage-spy', 'index.cjs');

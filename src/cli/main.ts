@@ -31,9 +31,9 @@ usage: realstack <command> [options]
                           stop, harvest, reports under coverage/, gaps and gates, down;
                           --per-test: one file at a time, and the impact map of which
                           test ran which service lines (.realstack/impact-map.json)
-  impact [--since REF] [FILES...]
+  impact [--set S] [--since REF] [FILES...]
                           the tests a change needs, each with its reason (nothing run)
-  test-impact [--since REF] [--brief] [FILES...]
+  test-impact [--set S] [--since REF] [--brief] [FILES...]
                           the same, then run exactly those tests
   cleanup [--show] [--run ID] [--older-than 24h] [--json]
                           test data in the services ("TEST " names, or one run's) and

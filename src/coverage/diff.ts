@@ -3,9 +3,9 @@ import path from 'node:path';
 import libCoverage from 'istanbul-lib-coverage';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
-import { changedSince, hunks } from '../impact/git.js';
 import type { StackSpec } from '../stack/spec.js';
 import { writeFileWhole } from '../util/files.js';
+import { changedSince, hunks } from '../util/git.js';
 import { lineRanges } from './gates.js';
 
 export interface FileDiffCoverage {

@@ -1,4 +1,4 @@
-import { SLICE_MOUNT } from '../impact/slices.js';
+import { SLICE_MOUNT } from '../spy/slices.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { spyDir } from '../util/package-root.js';
 

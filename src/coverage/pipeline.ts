@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import path from 'node:path';
 import type { CoverageMap } from 'istanbul-lib-coverage';
 import type { CoverageConfig } from '../config/project.js';
-import { readSlices } from '../impact/slices.js';
 import type { Log } from '../log.js';
+import { readSlices } from '../spy/slices.js';
 import type { StackSpec } from '../stack/spec.js';
 import { readAhead } from '../util/files.js';
 import { describeProcesses, findGaps, type Gap, readHarvest } from './collect.js';
@@ -29,7 +29,7 @@ export const coveragePaths = (root: string) => ({
   root,
   raw: path.join(root, 'raw'),
   remapped: path.join(root, '.remapped'),
-  /** Per-test recording's slices (impact/slices.ts): part of the whole as much as the dumps. */
+  /** Per-test recording's slices (spy/slices.ts): part of the whole as much as the dumps. */
   slices: path.join(root, 'slices'),
 });
 

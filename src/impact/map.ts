@@ -7,11 +7,11 @@ import type { ToolkitConfig } from '../config/toolkit.js';
 import { mergeRemapped, type Remapped, remapProcessCoverage } from '../coverage/remap.js';
 import { coverageMapOf } from '../coverage/report.js';
 import { UserError } from '../errors.js';
+import { readSlices, type Slice, STARTUP } from '../spy/slices.js';
 import type { StackSpec } from '../stack/spec.js';
 import { writeFileWhole } from '../util/files.js';
+import { headCommit } from '../util/git.js';
 import { type FileBlocks, fingerprint, fromRanges, innermost, toRanges } from './blocks.js';
-import { headCommit } from './git.js';
-import { readSlices, type Slice, STARTUP } from './slices.js';
 
 /** What one test file ran in one service file: its lines, and the blocks they are in. */
 export interface TestFileRun {

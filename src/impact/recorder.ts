@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Log } from '../log.js';
-import { SliceChannel, STARTUP } from './slices.js';
+import { SliceChannel, STARTUP } from '../spy/slices.js';
 
 /** The hook each test process loads (test-hook.ts, compiled beside this file). */
 export const TEST_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-hook.js');

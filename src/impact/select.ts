@@ -3,8 +3,8 @@ import path from 'node:path';
 import { minimatch } from 'minimatch';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { StackSpec } from '../stack/spec.js';
+import { changedSince, commitsSince, type Hunk, hunks, showFile } from '../util/git.js';
 import { changedBlocks, fromRanges, hashText, TOP } from './blocks.js';
-import { changedSince, commitsSince, type Hunk, hunks, showFile } from './git.js';
 import { configHash, type ImpactMap } from './map.js';
 
 /** What a change is measured against: the map's own recording, a commit, or files named. */

@@ -1,28 +1,36 @@
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
+import { readImpactMap } from '../impact/map.js';
+import { type Changes, describeSelection, type Selection, selectTests } from '../impact/select.js';
 import type { Log } from '../log.js';
 import { projectStack } from '../stack/stack.js';
-import { runTests } from '../testing/run-tests.js';
-import { parseTestRun, setFiles } from '../testing/selection.js';
-import { summaryLine } from '../testing/summary.js';
-import { inGitRepo } from './git.js';
-import { readImpactMap } from './map.js';
-import { type Changes, describeSelection, type Selection, selectTests } from './select.js';
+import { inGitRepo } from '../util/git.js';
+import { runTests } from './run-tests.js';
+import { parseTestRun, setFiles, TEST_SETS, type TestSet } from './selection.js';
+import { summaryLine } from './summary.js';
 
-const usage = 'realstack impact [--since REF] [FILES...]  (or CHANGED_FILES="a b")';
+const usage = 'realstack impact [--set S] [--since REF] [FILES...]  (or CHANGED_FILES="a b")';
 
 const splitFiles = (list: string) => list.split(/[\s,]+/).filter(Boolean);
 
 /** `--since REF` and the files named (or CHANGED_FILES, as seed 003's make targets take them). */
-export function parseChanges(args: string[], env: NodeJS.ProcessEnv): { changes: Changes; brief: boolean } {
+export function parseChanges(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { changes: Changes; brief: boolean; set: TestSet } {
   let since: string | undefined;
   let brief = false;
+  let set: TestSet = 'all';
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === '--since' || arg.startsWith('--since=')) {
       since = arg.includes('=') ? arg.slice('--since='.length) : args[++i];
       if (!since) throw new UserError(`--since needs a commit, branch or tag: ${usage}`, 2);
+    } else if (arg === '--set' || arg.startsWith('--set=')) {
+      set = (arg.includes('=') ? arg.slice('--set='.length) : args[++i]) as TestSet;
+      if (!TEST_SETS.includes(set))
+        throw new UserError(`--set ${set}: the test sets are ${TEST_SETS.join(', ')}.`, 2);
     } else if (arg === '--brief') brief = true;
     // Seed 003's `make test-impact CHANGED_FILES=...`, as `just test-impact CHANGED_FILES=...`.
     else if (arg.startsWith('CHANGED_FILES=')) files.push(...splitFiles(arg.slice('CHANGED_FILES='.length)));
@@ -41,7 +49,7 @@ export function parseChanges(args: string[], env: NodeJS.ProcessEnv): { changes:
     : files.length > 0
       ? { kind: 'files', files }
       : { kind: 'map' };
-  return { changes, brief };
+  return { changes, brief, set };
 }
 
 const baseWords = (changes: Changes, commit: string | null) =>
@@ -52,15 +60,19 @@ const baseWords = (changes: Changes, commit: string | null) =>
       : `since the map was recorded${commit ? ` (at ${commit.slice(0, 8)})` : ''}`;
 
 /** `just impact-analysis`: the selection and its reasons, nothing run. */
-export async function impactAnalysis(config: ToolkitConfig, args: string[], log: Log): Promise<Selection> {
-  const { changes, brief } = parseChanges(args, config.env);
+export async function impactAnalysis(
+  config: ToolkitConfig,
+  args: string[],
+  log: Log,
+): Promise<Selection & { set: TestSet }> {
+  const { changes, brief, set } = parseChanges(args, config.env);
   if (changes.kind !== 'files' && !(await inGitRepo(config.projectDir)))
     throw new UserError(
       'this project is not a git repository: name the changed files (realstack impact FILE...).',
       2,
     );
   const map = readImpactMap(config);
-  const { files: suite } = await setFiles(parseTestRun([]), config.projectDir);
+  const { files: suite } = await setFiles(parseTestRun(['--set', set]), config.projectDir);
   const selection = await selectTests(config, projectStack(config), map, suite, changes);
   const table = describeSelection(selection, baseWords(changes, map.commit));
   if (brief)
@@ -71,13 +83,14 @@ export async function impactAnalysis(config: ToolkitConfig, args: string[], log:
         .join('\n'),
     );
   else log(table);
-  return selection;
+  return { ...selection, set };
 }
 
 /** `just test-impact` / `just test-selective`: the selection, then exactly those files. */
 export async function runImpactTests(config: ToolkitConfig, args: string[], log: Log): Promise<number> {
   const selection = await impactAnalysis(config, args, log);
-  if (selection.everything.length > 0) return runTests(config, [], log);
+  const set = selection.set === 'all' ? [] : ['--set', selection.set];
+  if (selection.everything.length > 0) return runTests(config, set, log);
   if (selection.selected.length === 0) {
     log(`no test ran what changed: all ${selection.suite.length} test files skipped`);
     process.stdout.write(`${summaryLine({ passed: 0, failed: 0, skipped: 0, failures: [], files: [] })}\n`);
@@ -85,9 +98,5 @@ export async function runImpactTests(config: ToolkitConfig, args: string[], log:
   }
   const skipped = selection.suite.length - selection.selected.length;
   log(`running ${selection.selected.length} test files, skipping ${skipped} of ${selection.suite.length}`);
-  return runTests(
-    config,
-    selection.selected.map((t) => t.file),
-    log,
-  );
+  return runTests(config, [...set, ...selection.selected.map((t) => t.file)], log);
 }
