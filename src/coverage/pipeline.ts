@@ -8,7 +8,7 @@ import type { StackSpec } from '../stack/spec.js';
 import { readAhead } from '../util/files.js';
 import { describeProcesses, findGaps, type Gap, readHarvest } from './collect.js';
 import { checkGates, type GateFailure, lineRanges } from './gates.js';
-import { mergeRemapped, type Remapped, remapDump, remapProcessCoverage } from './remap.js';
+import { mergeRemapped, type Remapped, remapDump, remapSlice } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
 
 export interface CoverageOutcome {
@@ -88,13 +88,8 @@ export async function reportCoverage(
 
   // What a slice took, V8 reset: the stop's dumps hold only what ran after the last one.
   for (const slice of readSlices(paths.slices)) {
-    const label = stack.services.find((s) => s.name === slice.service)?.sourceRoot;
-    if (!label) continue;
-    const { cov } = remapProcessCoverage(
-      { result: slice.result },
-      { container: slice.sourceRoot, host: label.host },
-      exists,
-    );
+    const cov = remapSlice(slice, stack, exists);
+    if (!cov) continue;
     if (!perService.has(slice.service)) services.push(slice.service);
     perService.set(slice.service, [...(perService.get(slice.service) ?? []), cov]);
   }

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mergeProcessCovs } from '@bcoe/v8-coverage';
+import type { Slice } from '../spy/slices.js';
+import type { StackSpec } from '../stack/spec.js';
 import { selectScripts } from './select.js';
 
 export interface PathMapping {
@@ -140,4 +142,22 @@ export function mergeRemapped(dumps: Remapped['cov'][]): Remapped['cov'] {
   const merged = mergeProcessCovs(dumps.map((d) => ({ result: d.result }))) as { result: ScriptCoverage[] };
   const cache = Object.assign({}, ...dumps.map((d) => d['source-map-cache']));
   return { result: merged.result, 'source-map-cache': cache };
+}
+
+/**
+ * One per-test slice in repository paths: its process's source root (as the spy saw it) under
+ * its service's. Undefined for a service the stack does not map to the repository.
+ */
+export function remapSlice(
+  slice: Pick<Slice, 'service' | 'sourceRoot' | 'result'>,
+  stack: StackSpec,
+  exists?: (p: string) => boolean,
+): Remapped['cov'] | undefined {
+  const label = stack.services.find((s) => s.name === slice.service)?.sourceRoot;
+  if (!label) return undefined;
+  return remapProcessCoverage(
+    { result: slice.result },
+    { container: slice.sourceRoot, host: label.host },
+    exists,
+  ).cov;
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CoverageMap, FileCoverage } from 'istanbul-lib-coverage';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { mergeRemapped, type Remapped, remapProcessCoverage } from '../coverage/remap.js';
+import { mergeRemapped, type Remapped, remapSlice } from '../coverage/remap.js';
 import { coverageMapOf } from '../coverage/report.js';
 import { UserError } from '../errors.js';
 import { readSlices, type Slice, STARTUP } from '../spy/slices.js';
@@ -98,13 +98,8 @@ const fromZero = (script: Slice['result'][number]) => {
 async function convert(slices: Slice[], stack: StackSpec): Promise<Map<string, CoverageMap[]>> {
   const byTest = new Map<string, Map<string, Remapped['cov'][]>>();
   for (const slice of slices) {
-    const label = stack.services.find((s) => s.name === slice.service)?.sourceRoot;
-    if (!label) continue;
-    const { cov } = remapProcessCoverage(
-      { result: slice.result.map(fromZero) },
-      { container: slice.sourceRoot, host: label.host },
-    );
-    if (cov.result.length === 0) continue;
+    const cov = remapSlice({ ...slice, result: slice.result.map(fromZero) }, stack);
+    if (!cov || cov.result.length === 0) continue;
     const services = byTest.get(slice.id) ?? new Map<string, Remapped['cov'][]>();
     byTest.set(slice.id, services);
     services.set(slice.service, [...(services.get(slice.service) ?? []), cov]);

@@ -44,7 +44,14 @@ const INFRASTRUCTURE = [
   '.taprc',
 ];
 
-const readText = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+/** Each test that ran some of `file`, with the reason given. */
+function testsThatRan(map: ImpactMap, file: string, why: string): Map<string, string> {
+  return new Map(
+    Object.entries(map.tests)
+      .filter(([, t]) => t.files[file])
+      .map(([id]) => [id, why]),
+  );
+}
 
 /** Changed lines of a file from hunks, on the side whose numbering `side` names. */
 function hunkLines(list: Hunk[], side: 'old' | 'new'): number[] {
@@ -80,9 +87,8 @@ async function changedLinesOf(
   file: string,
 ): Promise<{ lines: number[] } | { all: string } | 'same'> {
   const recorded = ctx.map.sources[file] as ImpactMap['sources'][string];
-  const text = readText(path.join(ctx.config.projectDir, file));
-  if (text === undefined) return { lines: [] };
   const dir = ctx.config.projectDir;
+  const text = readFileSync(path.join(dir, file), 'utf8');
   if (hashText(text) === recorded.hash) {
     // As recorded: the map's numbering is today's, so a diff's new side can be read on it.
     if (ctx.changes.kind === 'since')
@@ -113,40 +119,37 @@ async function judge(ctx: Context, file: string): Promise<Verdict> {
     return { tests: new Map([[file, 'the test file changed']]), verdict: 'a test file' };
   const recorded = map.sources[file];
   if (recorded) {
+    if (!existsSync(path.join(config.projectDir, file))) {
+      const tests = testsThatRan(map, file, `ran ${file} (deleted)`);
+      return { tests, verdict: `deleted: every test that ran it (${tests.size})` };
+    }
     const changed = await changedLinesOf(ctx, file);
     if (changed === 'same') {
       if (ctx.changes.kind === 'map') return { ignore: 'the same as when the map was recorded' };
       if (map.startup[file])
         return { all: `${file} is named as changed, and the services ran it as they started` };
-      const tests = new Map<string, string>();
-      for (const [id, t] of Object.entries(map.tests))
-        if (t.files[file]) tests.set(id, `ran ${file}, named as changed (the same as recorded)`);
+      const tests = testsThatRan(map, file, `ran ${file}, named as changed (the same as recorded)`);
       return { tests, verdict: `the same as recorded: every test that ran it (${tests.size})` };
     }
     if ('all' in changed) return changed;
     const lines = new Set(changed.lines);
-    if (!existsSync(path.join(config.projectDir, file))) {
-      const tests = new Map<string, string>();
-      for (const [id, t] of Object.entries(map.tests))
-        if (t.files[file]) tests.set(id, `ran ${file} (deleted)`);
-      return { tests, verdict: `deleted: every test that ran it (${tests.size})` };
-    }
     const startup = fromRanges(map.startup[file]?.lines ?? '').filter((l) => lines.has(l));
     if (startup.length > 0)
       return {
         all: `${file}:${startup[0]} changed, and the services ran it as they started (before every test)`,
       };
-    const attributed = new Set(
-      Object.values(map.tests).flatMap((t) => fromRanges(t.files[file]?.lines ?? '')),
+    const ranBy = Object.entries(map.tests).map(
+      ([id, t]) => [id, fromRanges(t.files[file]?.lines ?? '')] as const,
     );
+    const attributed = new Set(ranBy.flatMap(([, ran]) => ran));
     const outside = fromRanges(recorded.ran).filter((l) => lines.has(l) && !attributed.has(l));
     if (outside.length > 0)
       return {
         all: `${file}:${outside[0]} changed, and it ran outside every test's slice (a worker thread, or a process that did not slice)`,
       };
     const tests = new Map<string, string>();
-    for (const [id, t] of Object.entries(map.tests)) {
-      const hit = fromRanges(t.files[file]?.lines ?? '').filter((l) => lines.has(l));
+    for (const [id, ran] of ranBy) {
+      const hit = ran.filter((l) => lines.has(l));
       if (hit.length > 0)
         tests.set(id, `ran ${file}:${hit.slice(0, 3).join(',')}${hit.length > 3 ? ',…' : ''}, changed`);
     }

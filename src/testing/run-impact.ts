@@ -6,7 +6,7 @@ import type { Log } from '../log.js';
 import { projectStack } from '../stack/stack.js';
 import { inGitRepo } from '../util/git.js';
 import { runTests } from './run-tests.js';
-import { parseTestRun, setFiles, TEST_SETS, type TestSet } from './selection.js';
+import { parseTestRun, setFiles, type TestSet, testSet } from './selection.js';
 import { summaryLine } from './summary.js';
 
 const usage = 'realstack impact [--set S] [--since REF] [FILES...]  (or CHANGED_FILES="a b")';
@@ -28,17 +28,14 @@ export function parseChanges(
       since = arg.includes('=') ? arg.slice('--since='.length) : args[++i];
       if (!since) throw new UserError(`--since needs a commit, branch or tag: ${usage}`, 2);
     } else if (arg === '--set' || arg.startsWith('--set=')) {
-      set = (arg.includes('=') ? arg.slice('--set='.length) : args[++i]) as TestSet;
-      if (!TEST_SETS.includes(set))
-        throw new UserError(`--set ${set}: the test sets are ${TEST_SETS.join(', ')}.`, 2);
+      set = testSet((arg.includes('=') ? arg.slice('--set='.length) : args[++i]) ?? '');
     } else if (arg === '--brief') brief = true;
     // Seed 003's `make test-impact CHANGED_FILES=...`, as `just test-impact CHANGED_FILES=...`.
     else if (arg.startsWith('CHANGED_FILES=')) files.push(...splitFiles(arg.slice('CHANGED_FILES='.length)));
     else if (arg.startsWith('-')) throw new UserError(`${arg}: unknown option; ${usage}`, 2);
     else files.push(arg);
   }
-  if (files.length === 0 && env.CHANGED_FILES?.trim())
-    files.push(...env.CHANGED_FILES.trim().split(/[\s,]+/));
+  if (files.length === 0) files.push(...splitFiles(env.CHANGED_FILES ?? ''));
   if (since && files.length > 0)
     throw new UserError(
       'give --since REF or the changed files, not both: the files would be a subset of the diff.',

@@ -31,6 +31,13 @@ export interface TestRun {
   tapArgs: string[];
 }
 
+/** A test set's name, checked: `--set` of `test` and of `impact`. */
+export function testSet(name: string): TestSet {
+  if (!TEST_SETS.includes(name as TestSet))
+    throw new UserError(`--set ${name}: the test sets are ${TEST_SETS.join(', ')}.`, 2);
+  return name as TestSet;
+}
+
 const usage =
   'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]';
 
@@ -58,12 +65,8 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
   for (; i < args.length; i++) {
     const arg = args[i] as string;
     const flag = arg.split('=')[0];
-    if (flag === '--set') {
-      const set = flagValue('--set') as TestSet;
-      if (!TEST_SETS.includes(set))
-        throw new UserError(`--set ${set}: the test sets are ${TEST_SETS.join(', ')}.`, 2);
-      run.set = set;
-    } else if (flag === '--jobs' || flag === '-j') {
+    if (flag === '--set') run.set = testSet(flagValue('--set'));
+    else if (flag === '--jobs' || flag === '-j') {
       const value = flagValue('--jobs');
       const n = value === 'auto' ? cores : Number(value);
       if (!Number.isInteger(n) || n < 1 || n > 64)
