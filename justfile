@@ -73,6 +73,18 @@ test-cleanup-show *args:
 test-cleanup *args:
     @{{realstack}} cleanup "$@"
 
+# Each test's failure rate, runs, last failure and class (stack or test); also as HTML
+flakiness-report *args:
+    @{{realstack}} flakiness "$@"
+
+# The tests the history set apart: they still run and are reported, but fail no run
+quarantine-list *args:
+    @{{realstack}} quarantine "$@"
+
+# Only the quarantined tests, round after round; those that pass every round are released
+fix-quarantined *args:
+    @{{realstack}} fix-quarantined "$@"
+
 # Engine, images, health, test data, your own checks, the last run's failures
 diagnose-tests:
     @{{realstack}} diagnose

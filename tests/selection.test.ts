@@ -1,6 +1,6 @@
 // realstack test's own options, ahead of tap's (src/testing/selection.ts).
 import t from 'tap';
-import { leadingProfiles, parseTestRun } from '../src/testing/selection.js';
+import { leadingCoverageOptions, parseTestRun } from '../src/testing/selection.js';
 
 t.test("realstack's options first, then tap's, quoted ones intact", async (t) => {
   const run = parseTestRun([
@@ -11,6 +11,8 @@ t.test("realstack's options first, then tap's, quoted ones intact", async (t) =>
     'dev',
     '--profile=seed',
     '--list',
+    '--retries=2',
+    '--fail-flaky',
     'test/a.js',
     '--grep',
     'a b',
@@ -22,6 +24,8 @@ t.test("realstack's options first, then tap's, quoted ones intact", async (t) =>
     updateGolden: false,
     list: true,
     profiles: ['dev', 'seed'],
+    retries: 2,
+    failFlaky: true,
     tapArgs: ['test/a.js', '--grep', 'a b'],
   });
   t.same(parseTestRun(['--', '--set']).tapArgs, ['--set'], 'after --, everything is tap’s');
@@ -29,8 +33,26 @@ t.test("realstack's options first, then tap's, quoted ones intact", async (t) =>
     message: /--set nightly: the test sets are all, serial/,
   });
   t.throws(() => parseTestRun(['--profile']), { message: /--profile needs a value/ });
-  t.same(leadingProfiles(['--profile', 'dev', 'test/x.js', '--profile', 'y']), {
-    profiles: ['dev'],
-    rest: ['test/x.js', '--profile', 'y'],
+  t.throws(() => parseTestRun(['--retries', '11']), {
+    message: /--retries 11: give a whole number from 0 to 10/,
   });
+  t.same(
+    leadingCoverageOptions([
+      '--profile',
+      'dev',
+      '--per-test',
+      '--retries',
+      '1',
+      'test/x.js',
+      '--profile',
+      'y',
+    ]),
+    {
+      profiles: ['dev'],
+      perTest: true,
+      retries: 1,
+      failFlaky: false,
+      rest: ['test/x.js', '--profile', 'y'],
+    },
+  );
 });

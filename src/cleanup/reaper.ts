@@ -11,10 +11,11 @@ import {
   STARTED_LABEL,
   STATE_LABEL,
 } from '../engine/docker.js';
-import { isAlive, killGroup, RUN_OWNER_FILE, runOfTmpDir } from '../engine/process.js';
+import { killGroup, RUN_OWNER_FILE, runOfTmpDir } from '../engine/process.js';
 import type { Log } from '../log.js';
 import { engineFor } from '../stack/stack.js';
 import { type RunState, readRunState, StateStore } from '../stack/state.js';
+import { isAlive } from '../util/pid.js';
 
 /** A run the reaper found: its resources, and whether (and why) it counts as dead. */
 export interface RunVerdict {

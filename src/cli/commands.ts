@@ -15,6 +15,7 @@ import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } 
 import { postgresBinDir } from '../engine/postgres-binaries.js';
 import { describeStop } from '../engine/stop.js';
 import { UserError } from '../errors.js';
+import { flakinessReport, flakinessTable, writeFlakinessHtml } from '../flaky/report.js';
 import { ensureImages } from '../images/build.js';
 import { runHostBuild } from '../images/host-build.js';
 import { readImagesState } from '../images/state.js';
@@ -24,6 +25,7 @@ import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import type { StackSpec } from '../stack/spec.js';
 import { openRun, projectStack, startStack } from '../stack/stack.js';
+import { fixQuarantined } from '../testing/fix-quarantined.js';
 import { harvestRun, runTestsWithCoverage } from '../testing/run-coverage.js';
 import { impactAnalysis, runImpactTests } from '../testing/run-impact.js';
 import { prepareRun, runTests } from '../testing/run-tests.js';
@@ -168,6 +170,41 @@ export const commands: Record<string, Command> = {
   test: {
     passThrough: true,
     run: (config, _values, args) => runTests(config, args, log),
+  },
+
+  flakiness: {
+    options: { all: { type: 'boolean' }, json: { type: 'boolean' } },
+    async run(config, values) {
+      const report = await flakinessReport(config, Boolean(values.all));
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return 0;
+      }
+      process.stdout.write(`${flakinessTable(report)}\n`);
+      if (report.runs > 0)
+        log(`as a page: ${path.relative(config.projectDir, writeFlakinessHtml(config, report))}`);
+      return 0;
+    },
+  },
+
+  quarantine: {
+    options: { json: { type: 'boolean' } },
+    async run(config, values) {
+      const { quarantined } = await flakinessReport(config);
+      if (values.json) process.stdout.write(`${JSON.stringify(quarantined, null, 2)}\n`);
+      else if (quarantined.length === 0) log('no test is quarantined');
+      else
+        process.stdout.write(
+          `${quarantined.map((q) => `${q.file}: ${q.test}\n    since ${q.since.slice(0, 16).replace('T', ' ')}: ${q.reason}`).join('\n')}\n`,
+        );
+      return 0;
+    },
+  },
+
+  'fix-quarantined': {
+    options: { times: { type: 'string' } },
+    run: (config, values) =>
+      fixQuarantined(config, values.times === undefined ? undefined : Number(values.times), log),
   },
 
   cleanup: {

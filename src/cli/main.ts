@@ -22,11 +22,13 @@ usage: realstack <command> [options]
   wait                    wait until the running stack is ready
   doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
   images [--stand-ins]    build the images the docker engine runs (cached)
-  test [--set S] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]
+  test [--set S] [--jobs N|auto] [--retries N] [--fail-flaky] [--by-module]
+       [--update-golden] [--profile P]... [--list] [tap args]
                           stack up if needed, run the tests (set: all, serial,
                           parallel-safe, smoke, golden), print "N passed, N failed";
-                          --list: the set's files, and run nothing"
-  test-coverage [--profile P]... [--per-test] [tap args]
+                          --retries: failing files run again (a pass then is flaky);
+                          --list: the set's files, and run nothing
+  test-coverage [--profile P]... [--per-test] [--retries N] [--fail-flaky] [tap args]
                           the same on a fresh stack with the coverage spy; then graceful
                           stop, harvest, reports under coverage/, gaps and gates, down;
                           --per-test: one file at a time, and the impact map of which
@@ -35,6 +37,13 @@ usage: realstack <command> [options]
                           the tests a change needs, each with its reason (nothing run)
   test-impact [--set S] [--since REF] [--brief] [FILES...]
                           the same, then run exactly those tests
+  flakiness [--all] [--json]
+                          each test's failure rate over its recent runs, flaky runs,
+                          last failure and its class (stack or test); also as HTML
+  quarantine [--json]     the tests set apart: they run, and fail no run
+  fix-quarantined [--times K]
+                          only the quarantined tests, K rounds; release those that
+                          pass every round
   cleanup [--show] [--run ID] [--older-than 24h] [--json]
                           test data in the services ("TEST " names, or one run's) and
                           resources of dead runs: listed (--show) or removed

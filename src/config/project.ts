@@ -19,6 +19,25 @@ export interface ProjectConfig {
   coverage: CoverageConfig;
   diagnose: { checks: DiagnoseCheck[] };
   impact: ImpactConfig;
+  flaky: FlakyConfig;
+}
+
+/** Retries, the test history and quarantine (docs/gates.md). Rates are percentages of runs. */
+export interface FlakyConfig {
+  /** Each failing test file runs again up to this many times, on the same stack once it is healthy. */
+  retries: number;
+  /** A flaky test (failed, then passed) fails the run too. */
+  failOnFlaky: boolean;
+  /** A test that failed in more than this share of its recent runs is reported flaky. */
+  flakyRate: number;
+  /** More than this share, with a pass among them too: quarantined (its failures fail no run). */
+  quarantineRate: number;
+  /** "Recent": a test's last this many runs. */
+  window: number;
+  /** No verdict on a test with fewer runs than this. */
+  minRuns: number;
+  /** `fix-quarantined` releases a test after it passes this many times in a row. */
+  releaseAfter: number;
 }
 
 /** Test impact selection (docs/impact.md). */
@@ -288,6 +307,37 @@ function impactConfig(r: Reader): ImpactConfig {
   };
 }
 
+export const FLAKY_DEFAULTS: FlakyConfig = {
+  retries: 0,
+  failOnFlaky: false,
+  flakyRate: 10,
+  quarantineRate: 20,
+  window: 20,
+  minRuns: 5,
+  releaseAfter: 5,
+};
+
+function flakyConfig(r: Reader): FlakyConfig {
+  r.object(Object.keys(FLAKY_DEFAULTS));
+  const d = FLAKY_DEFAULTS;
+  const percent = (key: 'flakyRate' | 'quarantineRate') =>
+    r.child(key).number(0, 100, 'a percentage from 0 to 100') ?? d[key];
+  const whole = (key: 'retries' | 'window' | 'minRuns' | 'releaseAfter', min: number, max: number) => {
+    const n = r.child(key).number(min, max, `a whole number from ${min} to ${max}`) ?? d[key];
+    if (!Number.isInteger(n)) r.child(key).fail(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+  return {
+    retries: whole('retries', 0, 10),
+    failOnFlaky: r.child('failOnFlaky').boolean() ?? d.failOnFlaky,
+    flakyRate: percent('flakyRate'),
+    quarantineRate: percent('quarantineRate'),
+    window: whole('window', 1, 1000),
+    minRuns: whole('minRuns', 1, 1000),
+    releaseAfter: whole('releaseAfter', 1, 100),
+  };
+}
+
 function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -309,6 +359,7 @@ export const emptyProjectConfig = (): ProjectConfig => ({
   coverage: { global: {}, files: {}, allowMissing: [], flushMs: 20_000, diff: {} },
   diagnose: { checks: [] },
   impact: { ignore: IMPACT_IGNORE, maxCommits: 50 },
+  flaky: FLAKY_DEFAULTS,
 });
 
 /** Reads and validates realstack.json once; absent means everything is inferred. */
@@ -316,7 +367,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
   if (!existsSync(file)) return emptyProjectConfig();
   const name = path.basename(file);
   const r = new Reader(name, '', readJsonFile(file));
-  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose', 'impact']);
+  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose', 'impact', 'flaky']);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
   const files = compose.child('files').strings('["docker-compose.yml"]');
@@ -366,6 +417,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     images: { map, ...(hostBuild ? { hostBuild } : {}) },
     coverage: coverageConfig(r.child('coverage')),
     impact: impactConfig(r.child('impact')),
+    flaky: flakyConfig(r.child('flaky')),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

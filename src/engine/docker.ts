@@ -178,6 +178,7 @@ export class DockerEngine implements Engine {
           name: DockerEngine.instanceName(c),
           state: running ? 'running' : 'exited',
           health,
+          startedAt: info.State.StartedAt,
         };
         if (!running) instance.exitCode = info.State.ExitCode;
         if (url) instance.url = url;

@@ -24,6 +24,7 @@ import type { Condition, ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
+import { isAlive } from '../util/pid.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { runInitScripts } from './postgres-init.js';
 import { type Peer, rewriteEnvironment } from './rewrite-env.js';
@@ -60,22 +61,6 @@ export const runOfTmpDir = (entry: string): string | undefined =>
   entry.startsWith(RUN_TMP_PREFIX)
     ? /^(.+)-[A-Za-z0-9]{6}$/.exec(entry.slice(RUN_TMP_PREFIX.length))?.[1]
     : undefined;
-
-/** Running, not merely a zombie: a runner whose parent has exited waits for init to reap it. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    // /proc/PID/stat: "pid (comm) STATE ..."; comm may hold spaces, so read after the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
 
 function readJson<T>(file: string): T | undefined {
   try {

@@ -14,6 +14,8 @@ export interface Instance {
   state: 'running' | 'exited' | 'missing';
   health: Health;
   exitCode?: number;
+  /** When its process last started (ISO 8601): a change means it restarted. */
+  startedAt?: string;
   /** http://127.0.0.1:PORT for HTTP services, a postgres:// URL for the database. */
   url?: string;
 }

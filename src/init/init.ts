@@ -167,6 +167,8 @@ function plan(config: ToolkitConfig): Plan {
     );
   project.services = services;
   project.coverage = { global: {}, files: {}, allowMissing: [] };
+  // Seed 003's policy: two retries, and a test that passes on one is counted flaky, not failed.
+  project.flaky = { retries: 2, failOnFlaky: false };
   out.files.push({ file: CONFIG_FILE, text: `${JSON.stringify(project, null, 2)}\n` });
 
   const hasJustfile = ['justfile', 'Justfile', '.justfile'].find((f) =>

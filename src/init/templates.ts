@@ -70,6 +70,21 @@ const RECIPES: [string, string, string][] = [
   ],
   ['test-cleanup *args', 'cleanup "$@"', "Delete that test data, and reap the dead runs' resources"],
   [
+    'flakiness-report *args',
+    'flakiness "$@"',
+    "Each test's failure rate, runs, last failure and class (stack or test); also as HTML",
+  ],
+  [
+    'quarantine-list *args',
+    'quarantine "$@"',
+    'The tests the history set apart: they still run and are reported, but fail no run',
+  ],
+  [
+    'fix-quarantined *args',
+    'fix-quarantined "$@"',
+    'Only the quarantined tests, round after round; those that pass every round are released',
+  ],
+  [
     'diagnose-tests',
     'diagnose',
     "Engine, images, health, test data, your own checks, the last run's failures",

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
 import { writeFileWhole } from '../util/files.js';
+import { junitXml } from './junit.js';
 import type { Counts } from './summary.js';
 
 /** What `diagnose-tests` reads back: the last run's verdict and its failing tests. */
@@ -14,6 +15,8 @@ export interface LastRun {
   passed: number;
   failed: number;
   skipped: number;
+  flaky: number;
+  quarantined: number;
   failures: string[];
   /** Each failing file and when it ran (epoch ms): where to look in the services' logs. */
   failedFiles: { file: string; from: number; to: number }[];
@@ -26,38 +29,32 @@ export const junitFile = (config: ToolkitConfig) =>
 const lastRunFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-run.json');
 
 /**
- * The run's records beside the terminal output: a JUnit XML file for CI systems (tap's own
- * JUnit reporter, fed the same TAP stream) and the last run's summary for diagnosis.
+ * The run's records beside the terminal output: a JUnit XML file for CI systems and the last
+ * run's summary for diagnosis.
  */
-export async function resultRecorder(config: ToolkitConfig) {
-  // Loaded here, not with the CLI: tap's reporters bring React and ink, a second of start-up
-  // that every other command would pay.
-  const { JUnit } = await import('@tapjs/reporter');
-  const junit = new JUnit();
-  const xml: string[] = [];
-  junit.on('data', (chunk: string | Buffer) => xml.push(chunk.toString()));
-  return {
-    write: (chunk: Buffer) => junit.write(chunk),
-    finish(counts: Counts, run: { runId: string; engine: string }): void {
-      junit.end();
-      writeFileWhole(junitFile(config), xml.join(''));
-      const last: LastRun = {
-        ...run,
-        finishedAt: new Date().toISOString(),
-        passed: counts.passed,
-        failed: counts.failed,
-        skipped: counts.skipped,
-        failures: counts.failures,
-        failedFiles: counts.files
-          .filter((f) => f.failed > 0 && f.endedAt !== null)
-          .map((f) => ({ file: f.file, from: (f.endedAt as number) - (f.ms ?? 0), to: f.endedAt as number })),
-        junit: junitFile(config),
-      };
-      writeFileWhole(lastRunFile(config), `${JSON.stringify(last, null, 2)}\n`);
-      // Logs of an earlier failing run would be read as this run's.
-      rmSync(lastRunLogsFile(config), { force: true });
-    },
+export function recordResults(
+  config: ToolkitConfig,
+  counts: Counts,
+  run: { runId: string; engine: string },
+): void {
+  writeFileWhole(junitFile(config), junitXml(counts));
+  const last: LastRun = {
+    ...run,
+    finishedAt: new Date().toISOString(),
+    passed: counts.passed,
+    failed: counts.failed,
+    skipped: counts.skipped,
+    flaky: counts.flaky,
+    quarantined: counts.quarantined,
+    failures: counts.failures,
+    failedFiles: counts.files
+      .filter((f) => f.tests.some((t) => t.status === 'failed') && f.endedAt !== null)
+      .map((f) => ({ file: f.file, from: (f.endedAt as number) - (f.ms ?? 0), to: f.endedAt as number })),
+    junit: junitFile(config),
   };
+  writeFileWhole(lastRunFile(config), `${JSON.stringify(last, null, 2)}\n`);
+  // Logs of an earlier failing run would be read as this run's.
+  rmSync(lastRunLogsFile(config), { force: true });
 }
 
 export const lastRunLogsFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-run-services.log');

@@ -15,8 +15,9 @@ import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { openSliceDir } from '../spy/slices.js';
 import { startStack } from '../stack/stack.js';
-import { closingLine, downOnce, prepareRun, runTap } from './run-tests.js';
-import { leadingProfiles } from './selection.js';
+import { closingLine, downOnce, prepareRun, runSuite } from './run-tests.js';
+import { leadingCoverageOptions } from './selection.js';
+import type { Counts } from './summary.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
 export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {
@@ -25,15 +26,6 @@ export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log
   log(
     `harvested the coverage of ${copied} instrumented instances into ${path.relative(config.projectDir, raw)}/`,
   );
-}
-
-/** test-coverage's own options, before tap's arguments: `--profile P` (repeatable) and `--per-test`. */
-function coverageOptions(args: string[]): { profiles: string[]; perTest: boolean; tapArgs: string[] } {
-  const first = leadingProfiles(args);
-  if (first.rest[0] !== '--per-test')
-    return { profiles: first.profiles, perTest: false, tapArgs: first.rest };
-  const more = leadingProfiles(first.rest.slice(1));
-  return { profiles: [...first.profiles, ...more.profiles], perTest: true, tapArgs: more.rest };
 }
 
 /**
@@ -69,9 +61,14 @@ export async function runTestsWithCoverage(
   args: string[],
   log: Log,
 ): Promise<number> {
-  const { profiles, perTest, tapArgs } = coverageOptions(args);
+  const { profiles, perTest, retries, failFlaky, rest: tapArgs } = leadingCoverageOptions(args);
   // Refused before anything starts.
   const recording = perTest ? recordingArgs(tapArgs) : tapArgs;
+  if (perTest && retries)
+    throw new UserError(
+      '--per-test records each test file once: a retried file would be recorded twice. Leave --retries out.',
+      2,
+    );
   const config = ensureSecrets(profiles.length > 0 ? { ...toolkit, profiles } : toolkit);
   const sliceDir = coveragePaths(config.coverageDir).slices;
   // Slices of an earlier recording would count again in this run's figures.
@@ -83,17 +80,25 @@ export async function runTestsWithCoverage(
     overlay: (stack) => instrument(stack, config.coverage.flushMs, perTest ? sliceDir : undefined),
   });
   const takeDown = downOnce(engine, log);
-  let counts: Awaited<ReturnType<typeof runTap>>;
+  let counts: Counts;
   try {
     if (perTest) {
       const recorder = await Recorder.start(sliceDir, config.projectDir, log);
       log('per-test recording: one test file at a time, each sliced from the next in every service process');
       try {
-        counts = await runTap(config, engine, recording, log, takeDown, recorder.env);
+        counts = await runSuite(config, engine, recording, log, takeDown, {
+          retries: 0,
+          kind: 'coverage',
+          extraEnv: recorder.env,
+        });
       } finally {
         await recorder.finish();
       }
-    } else counts = await runTap(config, engine, tapArgs, log, takeDown);
+    } else
+      counts = await runSuite(config, engine, tapArgs, log, takeDown, {
+        retries: retries ?? config.project.flaky.retries,
+        kind: 'coverage',
+      });
     log('stopping the services gracefully, so that every process flushes its coverage');
     for (const r of await engine.stop()) log(describeStop(r));
     await harvestRun(engine, config, log);
@@ -117,6 +122,6 @@ export async function runTestsWithCoverage(
     const who = writeWhoReport(map, config.projectDir, config.coverageDir);
     log(`who ran each line: ${path.relative(config.projectDir, who)}/index.html`);
   }
-  const testsPassed = closingLine(counts, log) === 0;
+  const testsPassed = closingLine(counts, log, failFlaky || config.project.flaky.failOnFlaky) === 0;
   return testsPassed && covered ? 0 : 1;
 }

@@ -90,7 +90,7 @@ export async function runImpactTests(config: ToolkitConfig, args: string[], log:
   if (selection.everything.length > 0) return runTests(config, set, log);
   if (selection.selected.length === 0) {
     log(`no test ran what changed: all ${selection.suite.length} test files skipped`);
-    process.stdout.write(`${summaryLine({ passed: 0, failed: 0, skipped: 0, failures: [], files: [] })}\n`);
+    process.stdout.write(`${summaryLine({ passed: 0, failed: 0, skipped: 0, flaky: 0, quarantined: 0 })}\n`);
     return 0;
   }
   const skipped = selection.suite.length - selection.selected.length;

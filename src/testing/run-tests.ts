@@ -4,6 +4,9 @@ import type { ToolkitConfig } from '../config/toolkit.js';
 import { urlVariable } from '../conventions/urls.js';
 import type { Engine, EngineName } from '../engine/types.js';
 import { UserError } from '../errors.js';
+import type { RunRecord } from '../flaky/history.js';
+import { keyOf } from '../flaky/policy.js';
+import { classify, quarantinedNow, recordRun, setApart } from '../flaky/record.js';
 import { ensureImages } from '../images/build.js';
 import { runHostBuild } from '../images/host-build.js';
 import type { Log } from '../log.js';
@@ -11,9 +14,11 @@ import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import type { StackSpec } from '../stack/spec.js';
 import { openRun, startStack } from '../stack/stack.js';
-import { keepServiceLogs, resultRecorder } from './results.js';
+import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
+import { keepServiceLogs, recordResults } from './results.js';
 import { parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
-import { type Counts, fileTable, summaryLine, tapCounter } from './summary.js';
+import { StackWatch } from './stack-watch.js';
+import { type Counts, type FileCounts, fileTable, summaryLine, tally, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
 export function testEnv(
@@ -46,19 +51,18 @@ async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undef
 }
 
 /**
- * tap against the stack's URLs. The TAP stream goes to the terminal and, as it passes, into
- * the counter. Ctrl-C stops tap's whole process group, runs `cleanup` and exits 130.
+ * One tap run against the stack's URLs. The TAP stream goes to the terminal and, as it passes,
+ * into the counter. Ctrl-C stops tap's whole process group, runs `cleanup` and exits 130.
  */
-export async function runTap(
+async function tapOnce(
   config: ToolkitConfig,
   engine: Engine,
   tapArgs: string[],
   log: Log,
   cleanup: () => Promise<void>,
-  extraEnv: Record<string, string> = {},
-): Promise<Counts> {
+  extraEnv: Record<string, string>,
+): Promise<FileCounts[]> {
   const instances = await engine.instances();
-  const recorder = await resultRecorder(config);
   // tap's coverage would measure the test processes (realstack measures the services), and
   // without any it exits 1 for no test's fault: off unless the project's tap settings say.
   const own = tapConfig(config.projectDir);
@@ -76,11 +80,10 @@ export async function runTap(
     // A group of its own, so an interrupt reaches tap and every test process it started.
     detached: true,
   });
-  const { parser, counts } = tapCounter();
+  const { parser, files } = tapCounter();
   tap.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     parser.write(chunk);
-    recorder.write(chunk);
   });
   const signalTests = (signal: NodeJS.Signals) => {
     try {
@@ -106,20 +109,108 @@ export async function runTap(
     process.removeListener('SIGINT', onInterrupt);
   }
   parser.end();
-  if (tapExit !== 0 && counts.failed === 0) {
-    counts.failed = 1;
-    counts.failures.push(`tap exited with ${tapExit} without a failing test result`);
+  if (tapExit !== 0 && !files.some((f) => f.tests.some((t) => t.status === 'failed'))) {
+    const why = `tap exited with ${tapExit} without a failing test result`;
+    files.push({
+      file: '(tap)',
+      tests: [{ name: why, status: 'failed', ms: null, attempts: 1, failures: [why] }],
+      ms: null,
+      endedAt: Date.now(),
+    });
   }
-  recorder.finish(counts, { runId: engine.run.runId, engine: engine.name });
-  if (counts.failed > 0) await keepServiceLogs(config, engine);
+  return files;
+}
+
+export interface SuiteOptions {
+  /** Each failing file runs again up to this many times (flaky.retries, or --retries). */
+  retries: number;
+  /** What the history records the run as. */
+  kind: RunRecord['kind'];
+  extraEnv?: Record<string, string>;
+}
+
+/**
+ * The tests against a running stack: tap, then each failing file again (up to `retries` times,
+ * each time once the stack answers healthy); a test that fails and then passes is flaky. The
+ * engine watches the stack meanwhile, so each failure is recorded with what the stack did. The
+ * run goes into the JUnit file, the last-run record and the flaky-test history.
+ */
+export async function runSuite(
+  config: ToolkitConfig,
+  engine: Engine,
+  tapArgs: string[],
+  log: Log,
+  cleanup: () => Promise<void>,
+  options: SuiteOptions,
+): Promise<Counts> {
+  const quarantined = await quarantinedNow(config);
+  const watch = StackWatch.start(engine);
+  const failedWindows = new Map<string, [number, number][]>();
+  const started = Date.now();
+  const noteFailures = (files: FileCounts[]) => {
+    for (const f of files)
+      for (const t of f.tests.filter((x) => x.status === 'failed')) {
+        const key = keyOf({ file: f.file, test: t.name });
+        const to = f.endedAt ?? Date.now();
+        failedWindows.set(key, [...(failedWindows.get(key) ?? []), [f.ms ? to - f.ms : started, to]]);
+      }
+  };
+  let files: FileCounts[];
+  try {
+    files = await tapOnce(config, engine, tapArgs, log, cleanup, options.extraEnv ?? {});
+    noteFailures(files);
+    for (let attempt = 1; attempt <= options.retries; attempt++) {
+      const again = failingFiles(files);
+      if (again.length === 0) break;
+      const unready = await waitReady(engine, { timeoutMs: 30_000 }).then(
+        () => undefined,
+        (err: Error) => err.message.split('\n')[0],
+      );
+      if (unready) {
+        log(`no retry: the stack is not healthy (${unready})`);
+        break;
+      }
+      log(`retry ${attempt} of ${options.retries}: ${again.join(', ')}`);
+      const retried = await tapOnce(
+        config,
+        engine,
+        retryArgs(tapArgs, config.projectDir, again),
+        log,
+        cleanup,
+        options.extraEnv ?? {},
+      );
+      noteFailures(retried);
+      files = mergeAttempt(files, retried);
+    }
+  } finally {
+    await watch.stop();
+  }
+  classify(files, failedWindows, (from, to) => watch.between(from, to));
+  setApart(files, quarantined);
+  const counts = tally(files);
+  const run = { runId: engine.run.runId, engine: engine.name };
+  recordResults(config, counts, run);
+  await recordRun(config, counts, { ...run, kind: options.kind }, log);
+  if (counts.failed + counts.flaky + counts.quarantined > 0) await keepServiceLogs(config, engine);
   return counts;
 }
 
-/** Names the failures and prints the closing line, last: "N passed, N failed". */
-export function closingLine(counts: Counts, log: Log): number {
-  for (const f of counts.failures) log(`not ok: ${f}`);
+/**
+ * Names what failed, what was flaky and what was set apart, then prints the closing line, last:
+ * "N passed, N failed". Flaky tests fail the run only when the policy says (flaky.failOnFlaky).
+ */
+export function closingLine(counts: Counts, log: Log, failOnFlaky = false): number {
+  for (const f of counts.files)
+    for (const t of f.tests) {
+      const cause =
+        t.failureClass === 'stack' ? ` [the stack changed meanwhile: ${t.stack?.join('; ')}]` : '';
+      if (t.status === 'failed') log(`not ok: ${f.file}: ${t.name}${cause}`);
+      if (t.status === 'flaky')
+        log(`flaky: ${f.file}: ${t.name} (failed ${t.failures.length} of ${t.attempts} attempts)${cause}`);
+      if (t.status === 'quarantined') log(`quarantined, failed: ${f.file}: ${t.name}${cause}`);
+    }
   process.stdout.write(`${summaryLine(counts)}\n`);
-  return counts.failed > 0 ? 1 : 0;
+  return counts.failed > 0 || (failOnFlaky && counts.flaky > 0) ? 1 : 0;
 }
 
 /**
@@ -143,6 +234,25 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
   if (run.profiles.length > 0) toolkit = { ...toolkit, profiles: run.profiles };
   // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
   const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);
+  const counts = await withStack(config, log, (engine, stop) =>
+    runSuite(config, engine, tapArgs, log, stop, {
+      retries: run.retries ?? config.project.flaky.retries,
+      kind: 'test',
+    }),
+  );
+  if (run.byModule) process.stdout.write(`${fileTable(counts.files)}\n`);
+  return closingLine(counts, log, run.failFlaky || config.project.flaky.failOnFlaky);
+}
+
+/**
+ * Runs `fn` on a stack: the external one, the running one of this checkout, or a fresh one that
+ * is taken down afterwards (also on Ctrl-C, through `stop`).
+ */
+export async function withStack<T>(
+  config: ToolkitConfig,
+  log: Log,
+  fn: (engine: Engine, stop: () => Promise<void>) => Promise<T>,
+): Promise<T> {
   let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
   let owned = false;
   if (!engine) {
@@ -150,14 +260,11 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
     owned = true;
   }
   const stopOwned = owned ? downOnce(engine, log) : async () => {};
-  let counts: Counts;
   try {
-    counts = await runTap(config, engine, tapArgs, log, stopOwned);
+    return await fn(engine, stopOwned);
   } finally {
     await stopOwned();
   }
-  if (run.byModule) process.stdout.write(`${fileTable(counts.files)}\n`);
-  return closingLine(counts, log);
 }
 
 /** Takes the stack down the first time it is called (the end of a run, or Ctrl-C), never twice. */

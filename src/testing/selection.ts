@@ -27,6 +27,10 @@ export interface TestRun {
   list: boolean;
   /** Compose profiles to start, over COMPOSE_PROFILES (`--profile dev`, repeatable). */
   profiles: string[];
+  /** Failing files run again up to this many times; undefined leaves realstack.json's flaky.retries. */
+  retries?: number;
+  /** A flaky test fails the run (over realstack.json's flaky.failOnFlaky). */
+  failFlaky: boolean;
   /** What goes to tap untouched, after the set's own arguments. */
   tapArgs: string[];
 }
@@ -39,7 +43,15 @@ export function testSet(name: string): TestSet {
 }
 
 const usage =
-  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]';
+  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--retries N] [--fail-flaky] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]';
+
+/** `--retries N`: how often a failing file runs again, 0 to 10. */
+export function retriesValue(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10)
+    throw new UserError(`--retries ${value}: give a whole number from 0 to 10.`, 2);
+  return n;
+}
 
 /**
  * realstack's own options come first; everything from the first other argument on is tap's,
@@ -52,6 +64,7 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
     updateGolden: false,
     list: false,
     profiles: [],
+    failFlaky: false,
     tapArgs: [],
   };
   let i = 0;
@@ -72,7 +85,9 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
       if (!Number.isInteger(n) || n < 1 || n > 64)
         throw new UserError(`--jobs ${value}: give a whole number from 1 to 64, or auto (${cores} here).`, 2);
       run.jobs = n;
-    } else if (flag === '--profile') run.profiles.push(flagValue('--profile'));
+    } else if (flag === '--retries') run.retries = retriesValue(flagValue('--retries'));
+    else if (arg === '--fail-flaky') run.failFlaky = true;
+    else if (flag === '--profile') run.profiles.push(flagValue('--profile'));
     else if (arg === '--by-module') run.byModule = true;
     else if (arg === '--update-golden') run.updateGolden = true;
     else if (arg === '--list') run.list = true;
@@ -86,17 +101,33 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
 
 const arg0 = (args: string[], i: number) => (args[i] === '--' ? i + 1 : i);
 
-/** `--profile P` options before the tap arguments (`test-coverage --profile dev test/x.js`). */
-export function leadingProfiles(args: string[]): { profiles: string[]; rest: string[] } {
-  const profiles: string[] = [];
+/** test-coverage's own options, before tap's arguments. */
+export interface CoverageRun {
+  profiles: string[];
+  /** Record which test ran which service lines (the impact map). */
+  perTest: boolean;
+  retries?: number;
+  failFlaky: boolean;
+  rest: string[];
+}
+
+/** `--profile P`, `--per-test`, `--retries N` and `--fail-flaky` before the tap arguments. */
+export function leadingCoverageOptions(args: string[]): CoverageRun {
+  const out: CoverageRun = { profiles: [], perTest: false, failFlaky: false, rest: [] };
   let i = 0;
   for (; i < args.length; i++) {
     const arg = args[i] as string;
-    if (arg.startsWith('--profile=')) profiles.push(arg.slice('--profile='.length));
-    else if (arg === '--profile' && args[i + 1] !== undefined) profiles.push(args[++i] as string);
+    const next = args[i + 1];
+    if (arg.startsWith('--profile=')) out.profiles.push(arg.slice('--profile='.length));
+    else if (arg === '--profile' && next !== undefined) out.profiles.push(args[++i] as string);
+    else if (arg.startsWith('--retries=')) out.retries = retriesValue(arg.slice('--retries='.length));
+    else if (arg === '--retries' && next !== undefined) out.retries = retriesValue(args[++i] as string);
+    else if (arg === '--per-test') out.perTest = true;
+    else if (arg === '--fail-flaky') out.failFlaky = true;
     else break;
   }
-  return { profiles, rest: args.slice(i) };
+  out.rest = args.slice(i);
+  return out;
 }
 
 /** The test files tap would run, as it lists them (its include globs and the files given). */

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Writes `text` to `file` (its folder made if need be), then renames: a reader never sees half a file. */
-export function writeFileWhole(file: string, text: string): void {
+export function writeFileWhole(file: string, text: string | Uint8Array): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);

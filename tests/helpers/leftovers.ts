@@ -2,8 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
-import { isAlive, runOfTmpDir } from '../../src/engine/process.js';
+import { runOfTmpDir } from '../../src/engine/process.js';
 import type { RunState } from '../../src/stack/state.js';
+import { isAlive } from '../../src/util/pid.js';
 import { root } from './cli.js';
 
 /** A run's state file, in this repository's project or another's (`projectDir`). */
