@@ -73,6 +73,10 @@ test-cleanup-show *args:
 test-cleanup *args:
     @{{realstack}} cleanup "$@"
 
+# The load profiles: p50/p95/p99 and throughput against perf/baselines/ (`--update-baseline`, `--against REF`)
+perf *args:
+    @{{realstack}} perf "$@"
+
 # Each test's failure rate, runs, last failure and class (stack or test); also as HTML
 flakiness-report *args:
     @{{realstack}} flakiness "$@"

@@ -19,4 +19,4 @@ export function loadOptions<E extends Record<string, number>>(extra = {} as E) {
   ) as typeof defaults;
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+export { median } from '../src/util/stats.js';

@@ -1,40 +1,25 @@
 // Retries, flaky tests, the test history and quarantine (src/flaky/, src/testing/attempts.ts),
 // on a small project of its own with a real service on the process engine: its tests fail on
 // purpose, in ways a file in the project controls.
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, root, run, testRunId } from './helpers/cli.js';
+import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { leftovers } from './helpers/leftovers.js';
-import { tempProject } from './helpers/project.js';
+import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
-const dir = tempProject(t, {
-  'docker-compose.yml': `services:
-  web:
-    image: node:20
-    working_dir: /app
-    volumes: [".:/app"]
-    command: ["node", "server.cjs"]
-    environment:
-      PORT: 8080
-    ports: ["8080"]
-`,
-  'server.cjs': `const http = require('node:http');
-http
-  .createServer((req, res) => {
+const runId = testRunId('flk');
+const { dir, realstack } = linkedProject(
+  t,
+  {
+    'docker-compose.yml': tinyCompose,
     // A crash on request: the stack changes under a running test.
-    if (req.url === '/crash') setTimeout(() => process.exit(3), 50);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end('{"ok":true}');
-  })
-  .listen(Number(process.env.PORT), process.env.HOST);
-process.on('SIGTERM', () => process.exit(0));
-`,
-  'package.json': '{"name": "flaky-project", "private": true, "type": "module"}\n',
-  '.taprc': 'include:\n  - "test/**/*.test.mjs"\ndisable-coverage: true\nallow-empty-coverage: true\n',
-  'realstack.json': `${JSON.stringify({ flaky: { retries: 1, minRuns: 2, window: 5 } }, null, 2)}\n`,
-  // Fails on every other attempt (a counter file), unless the file "healed" exists.
-  'test/flaky.test.mjs': `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+    'server.cjs': tinyService("    if (req.url === '/crash') setTimeout(() => process.exit(3), 50);\n"),
+    'package.json': '{"name": "flaky-project", "private": true, "type": "module"}\n',
+    '.taprc': 'include:\n  - "test/**/*.test.mjs"\ndisable-coverage: true\nallow-empty-coverage: true\n',
+    'realstack.json': `${JSON.stringify({ flaky: { retries: 1, minRuns: 2, window: 5 } }, null, 2)}\n`,
+    // Fails on every other attempt (a counter file), unless the file "healed" exists.
+    'test/flaky.test.mjs': `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 t.test('steady', async (t) => {
   t.equal((await fetch(process.env.REALSTACK_WEB_URL)).status, 200);
@@ -45,12 +30,12 @@ t.test('fails every other attempt', async (t) => {
   t.ok(existsSync('healed') || n % 2 === 0, 'an even attempt');
 });
 `,
-  'test/broken.test.mjs': `import t from 'tap';
+    'test/broken.test.mjs': `import t from 'tap';
 t.test('always fails', async (t) => {
   t.equal(1 + 1, 3, 'arithmetic');
 });
 `,
-  'test/crash.test.mjs': `import t from 'tap';
+    'test/crash.test.mjs': `import t from 'tap';
 t.test('the service goes away under it', async (t) => {
   await fetch(new URL('/crash', process.env.REALSTACK_WEB_URL));
   // Long enough for the engine to see the exit.
@@ -59,25 +44,9 @@ t.test('the service goes away under it', async (t) => {
   t.ok(res?.ok, 'the service answers');
 });
 `,
-});
-// The toolkit and tap, as an installed project has them.
-mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
-symlinkSync(root, path.join(dir, 'node_modules', 'realstack'));
-symlinkSync(path.join(root, 'node_modules', 'tap'), path.join(dir, 'node_modules', 'tap'));
-symlinkSync(path.join(root, 'node_modules', '.bin', 'tap'), path.join(dir, 'node_modules', '.bin', 'tap'));
-
-const runId = testRunId('flk');
-const realstack = (args: string[]) =>
-  run(process.execPath, [path.join(root, 'bin/realstack.js'), ...args], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      REALSTACK_ENGINE: 'process',
-      REALSTACK_RUN_ID: runId,
-    },
-    extendEnv: false,
-  });
+  },
+  runId,
+);
 const closing = (stdout: string) => stdout.trim().split('\n').at(-1);
 const junit = () => readFileSync(path.join(dir, 'test-results', 'junit.xml'), 'utf8');
 

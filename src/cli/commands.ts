@@ -21,6 +21,7 @@ import { runHostBuild } from '../images/host-build.js';
 import { readImagesState } from '../images/state.js';
 import { readImpactMap, whoRan } from '../impact/map.js';
 import { init } from '../init/init.js';
+import { runPerf } from '../perf/run.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import type { StackSpec } from '../stack/spec.js';
@@ -170,6 +171,11 @@ export const commands: Record<string, Command> = {
   test: {
     passThrough: true,
     run: (config, _values, args) => runTests(config, args, log),
+  },
+
+  perf: {
+    passThrough: true,
+    run: (config, _values, args) => runPerf(config, args, log),
   },
 
   flakiness: {

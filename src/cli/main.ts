@@ -37,6 +37,10 @@ usage: realstack <command> [options]
                           the tests a change needs, each with its reason (nothing run)
   test-impact [--set S] [--since REF] [--brief] [FILES...]
                           the same, then run exactly those tests
+  perf [PROFILE...] [--rounds N] [--update-baseline | --against REF] [--json]
+                          the load profiles of realstack.json (autocannon, bounded,
+                          loopback): p50, p95, p99 and throughput against the baselines
+                          in perf/baselines/, or against REF's stack in the same run
   flakiness [--all] [--json]
                           each test's failure rate over its recent runs, flaky runs,
                           last failure and its class (stack or test); also as HTML

@@ -20,6 +20,33 @@ export interface ProjectConfig {
   diagnose: { checks: DiagnoseCheck[] };
   impact: ImpactConfig;
   flaky: FlakyConfig;
+  perf: PerfConfig;
+}
+
+/** One load profile of `realstack perf`: always bounded, always against a service of the stack. */
+export interface PerfProfile {
+  service: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Send perf.token's bearer token. */
+  auth: boolean;
+  connections: number;
+  /** A number of requests, or else a duration in seconds. */
+  requests?: number;
+  seconds?: number;
+}
+
+/** Load profiles, baselines and the regression gate (docs/gates.md). Thresholds are percentages. */
+export interface PerfConfig {
+  profiles: Record<string, PerfProfile>;
+  /** A command that prints a bearer token for the profiles with "auth": true (the stack's URLs in its environment). */
+  token?: string[];
+  rounds: number;
+  baselines: string;
+  thresholds: { p50: number; p95: number; p99: number; throughput: number };
 }
 
 /** Retries, the test history and quarantine (docs/gates.md). Rates are percentages of runs. */
@@ -338,6 +365,92 @@ function flakyConfig(r: Reader): FlakyConfig {
   };
 }
 
+export const PERF_DEFAULTS: PerfConfig = {
+  profiles: {},
+  rounds: 3,
+  baselines: 'perf/baselines',
+  thresholds: { p50: 10, p95: 15, p99: 20, throughput: 5 },
+};
+
+const PROFILE_KEYS = [
+  'service',
+  'method',
+  'path',
+  'headers',
+  'body',
+  'auth',
+  'connections',
+  'requests',
+  'seconds',
+];
+
+function perfProfile(r: Reader): PerfProfile {
+  r.object(PROFILE_KEYS);
+  const path = r.child('path').required('"/health"');
+  if (!path.startsWith('/')) r.child('path').fail('must be a path on the service, starting with "/"');
+  const method = (r.child('method').string() ?? 'GET').toUpperCase();
+  if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].includes(method))
+    r.child('method').fail('must be GET, POST, PUT, PATCH, DELETE or HEAD');
+  const headers = Object.fromEntries(
+    r
+      .child('headers')
+      .entries()
+      .map(([k, v]) => [k.toLowerCase(), v.string() as string]),
+  );
+  const requests = r.child('requests').number(1, 100_000, 'a number of requests from 1 to 100000');
+  const seconds = r.child('seconds').number(1, 60, 'a number of seconds from 1 to 60');
+  if (requests !== undefined && seconds !== undefined)
+    r.fail('gives both "requests" and "seconds": a profile is bounded by one of them');
+  const connections = r.child('connections').number(1, 64, 'a number of connections from 1 to 64') ?? 4;
+  for (const [key, n] of [
+    ['requests', requests],
+    ['connections', connections],
+  ] as const)
+    if (n !== undefined && !Number.isInteger(n)) r.child(key).fail('must be a whole number');
+  return {
+    service: r.child('service').required('"api"'),
+    method,
+    path,
+    headers,
+    ...(r.child('body').value !== undefined ? { body: r.child('body').value } : {}),
+    auth: r.child('auth').boolean() ?? false,
+    connections,
+    ...(requests !== undefined ? { requests } : { seconds: seconds ?? 5 }),
+  };
+}
+
+function perfConfig(r: Reader): PerfConfig {
+  r.object(['profiles', 'token', 'rounds', 'baselines', 'thresholds']);
+  const t = r.child('thresholds');
+  t.object(['p50', 'p95', 'p99', 'throughput']);
+  const d = PERF_DEFAULTS.thresholds;
+  const pct = (key: keyof typeof d) => t.child(key).number(0, 1000, 'a percentage from 0 to 1000') ?? d[key];
+  const profiles = Object.fromEntries(
+    r
+      .child('profiles')
+      .entries()
+      .map(([name, p]) => {
+        if (!/^[\w.-]+$/.test(name)) p.fail('is not a profile name: use letters, digits, ".", "_" and "-"');
+        return [name, perfProfile(p)];
+      }),
+  );
+  const token = r.child('token').command('"node scripts/perf-token.js"');
+  const rounds =
+    r.child('rounds').number(1, 50, 'a whole number of rounds from 1 to 50') ?? PERF_DEFAULTS.rounds;
+  if (!Number.isInteger(rounds)) r.child('rounds').fail('must be a whole number of rounds from 1 to 50');
+  if (Object.values(profiles).some((p) => p.auth) && !token)
+    r.child('token').fail(
+      'is missing: a profile has "auth": true; give a command that prints a bearer token',
+    );
+  return {
+    profiles,
+    ...(token ? { token } : {}),
+    rounds,
+    baselines: r.child('baselines').string() ?? PERF_DEFAULTS.baselines,
+    thresholds: { p50: pct('p50'), p95: pct('p95'), p99: pct('p99'), throughput: pct('throughput') },
+  };
+}
+
 function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -360,6 +473,7 @@ export const emptyProjectConfig = (): ProjectConfig => ({
   diagnose: { checks: [] },
   impact: { ignore: IMPACT_IGNORE, maxCommits: 50 },
   flaky: FLAKY_DEFAULTS,
+  perf: PERF_DEFAULTS,
 });
 
 /** Reads and validates realstack.json once; absent means everything is inferred. */
@@ -367,7 +481,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
   if (!existsSync(file)) return emptyProjectConfig();
   const name = path.basename(file);
   const r = new Reader(name, '', readJsonFile(file));
-  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose', 'impact', 'flaky']);
+  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose', 'impact', 'flaky', 'perf']);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
   const files = compose.child('files').strings('["docker-compose.yml"]');
@@ -418,6 +532,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     coverage: coverageConfig(r.child('coverage')),
     impact: impactConfig(r.child('impact')),
     flaky: flakyConfig(r.child('flaky')),
+    perf: perfConfig(r.child('perf')),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

@@ -70,6 +70,11 @@ const RECIPES: [string, string, string][] = [
   ],
   ['test-cleanup *args', 'cleanup "$@"', "Delete that test data, and reap the dead runs' resources"],
   [
+    'perf *args',
+    'perf "$@"',
+    'The load profiles: p50/p95/p99 and throughput against perf/baselines/ (`--update-baseline`, `--against REF`)',
+  ],
+  [
     'flakiness-report *args',
     'flakiness "$@"',
     "Each test's failure rate, runs, last failure and class (stack or test); also as HTML",

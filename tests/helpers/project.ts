@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { root, run } from './cli.js';
 
 /** A project folder of its own holding these files (paths relative to it), removed after the test. */
 export function tempProject(t: Test, files: Record<string, string>): string {
@@ -13,3 +14,50 @@ export function tempProject(t: Test, files: Record<string, string>): string {
   }
   return dir;
 }
+
+/**
+ * A project of its own with realstack and tap installed as a user's project has them (linked to
+ * this checkout's), and the CLI run in it on the process engine under a run id of the test's.
+ */
+export function linkedProject(t: Test, files: Record<string, string>, runId: string) {
+  const dir = tempProject(t, files);
+  mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
+  symlinkSync(root, path.join(dir, 'node_modules', 'realstack'));
+  symlinkSync(path.join(root, 'node_modules', 'tap'), path.join(dir, 'node_modules', 'tap'));
+  symlinkSync(path.join(root, 'node_modules', '.bin', 'tap'), path.join(dir, 'node_modules', '.bin', 'tap'));
+  const realstack = (args: string[], env: Record<string, string> = {}) =>
+    run(process.execPath, [path.join(root, 'bin/realstack.js'), ...args], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        REALSTACK_ENGINE: 'process',
+        REALSTACK_RUN_ID: runId,
+        ...env,
+      },
+      extendEnv: false,
+    });
+  return { dir, realstack };
+}
+
+/** A Node service that answers JSON on every path, for a project's compose file. */
+export const tinyService = (extra = '') => `const http = require('node:http');
+http
+  .createServer((req, res) => {
+${extra}    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  })
+  .listen(Number(process.env.PORT), process.env.HOST);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+export const tinyCompose = `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    environment:
+      PORT: 8080
+    ports: ["8080"]
+`;
