@@ -77,6 +77,22 @@ test-cleanup *args:
 perf *args:
     @{{realstack}} perf "$@"
 
+# Every gate in one table: security suite, flakiness, performance, coverage (exit 1 if any fails)
+quality-gates *args:
+    @{{realstack}} gates "$@"
+
+# The security suite (realstack.json gates.security) passes, quarantine or not
+security-gate:
+    @{{realstack}} gates security
+
+# The load profiles within their thresholds of the baselines
+performance-gate:
+    @{{realstack}} gates performance
+
+# Flaky test runs within the budget (realstack.json gates.flakiness)
+flakiness-gate:
+    @{{realstack}} gates flakiness
+
 # Each test's failure rate, runs, last failure and class (stack or test); also as HTML
 flakiness-report *args:
     @{{realstack}} flakiness "$@"

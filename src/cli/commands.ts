@@ -16,6 +16,7 @@ import { postgresBinDir } from '../engine/postgres-binaries.js';
 import { describeStop } from '../engine/stop.js';
 import { UserError } from '../errors.js';
 import { flakinessReport, flakinessTable, writeFlakinessHtml } from '../flaky/report.js';
+import { gatesTable, runGates } from '../gates/quality-gates.js';
 import { ensureImages } from '../images/build.js';
 import { runHostBuild } from '../images/host-build.js';
 import { readImagesState } from '../images/state.js';
@@ -176,6 +177,18 @@ export const commands: Record<string, Command> = {
   perf: {
     passThrough: true,
     run: (config, _values, args) => runPerf(config, args, log),
+  },
+
+  gates: {
+    options: { json: { type: 'boolean' } },
+    async run(config, values, positionals) {
+      const results = await runGates(config, positionals, log);
+      if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else process.stdout.write(`${gatesTable(results)}\n`);
+      const failed = results.filter((r) => !r.ok).map((r) => r.gate);
+      log(failed.length ? `quality gates failed: ${failed.join(', ')}` : 'quality gates: all passed');
+      return failed.length ? 1 : 0;
+    },
   },
 
   flakiness: {

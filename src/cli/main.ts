@@ -41,6 +41,9 @@ usage: realstack <command> [options]
                           the load profiles of realstack.json (autocannon, bounded,
                           loopback): p50, p95, p99 and throughput against the baselines
                           in perf/baselines/, or against REF's stack in the same run
+  gates [security|flakiness|performance|coverage]... [--json]
+                          seed 003's quality gates in one table (all of them when none
+                          is named); test-results/quality-gates.json; exit 1 if any fails
   flakiness [--all] [--json]
                           each test's failure rate over its recent runs, flaky runs,
                           last failure and its class (stack or test); also as HTML

@@ -21,6 +21,15 @@ export interface ProjectConfig {
   impact: ImpactConfig;
   flaky: FlakyConfig;
   perf: PerfConfig;
+  gates: GatesConfig;
+}
+
+/** `realstack gates`: what the security suite is, and the flakiness budget (docs/gates.md). */
+export interface GatesConfig {
+  /** The test files of the security suite (globs): the authentication and isolation tests. */
+  security: string[];
+  /** At most this share of recent test runs may be flaky, in percent. */
+  flakiness: number;
 }
 
 /** One load profile of `realstack perf`: always bounded, always against a service of the stack. */
@@ -451,6 +460,14 @@ function perfConfig(r: Reader): PerfConfig {
   };
 }
 
+function gatesConfig(r: Reader): GatesConfig {
+  r.object(['security', 'flakiness']);
+  return {
+    security: r.child('security').strings('["test/auth*.test.js"]') ?? [],
+    flakiness: r.child('flakiness').number(0, 100, 'a percentage from 0 to 100') ?? 5,
+  };
+}
+
 function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -474,6 +491,7 @@ export const emptyProjectConfig = (): ProjectConfig => ({
   impact: { ignore: IMPACT_IGNORE, maxCommits: 50 },
   flaky: FLAKY_DEFAULTS,
   perf: PERF_DEFAULTS,
+  gates: { security: [], flakiness: 5 },
 });
 
 /** Reads and validates realstack.json once; absent means everything is inferred. */
@@ -481,7 +499,18 @@ export function loadProjectConfig(file: string): ProjectConfig {
   if (!existsSync(file)) return emptyProjectConfig();
   const name = path.basename(file);
   const r = new Reader(name, '', readJsonFile(file));
-  r.object(['compose', 'services', 'secrets', 'images', 'coverage', 'diagnose', 'impact', 'flaky', 'perf']);
+  r.object([
+    'compose',
+    'services',
+    'secrets',
+    'images',
+    'coverage',
+    'diagnose',
+    'impact',
+    'flaky',
+    'perf',
+    'gates',
+  ]);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
   const files = compose.child('files').strings('["docker-compose.yml"]');
@@ -533,6 +562,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     impact: impactConfig(r.child('impact')),
     flaky: flakyConfig(r.child('flaky')),
     perf: perfConfig(r.child('perf')),
+    gates: gatesConfig(r.child('gates')),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

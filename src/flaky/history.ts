@@ -80,6 +80,8 @@ export interface TestStats extends TestKey {
   failing: number;
   /** Runs in which it failed and then passed on a retry. */
   flaky: number;
+  /** Runs in which it failed while quarantined. */
+  quarantined: number;
   /** Runs in which it passed the first time. */
   passedFirst: number;
   /** Failing runs the engine saw a stack event in (a service exited, restarted, went unhealthy). */
@@ -218,6 +220,7 @@ export class History {
        SELECT file, test, COUNT(*) AS runs,
          SUM(status != 'passed') AS failing,
          SUM(status = 'flaky') AS flaky,
+         SUM(status = 'quarantined') AS quarantined,
          SUM(status = 'passed' AND failed_attempts = 0) AS passed_first,
          SUM(class = 'stack') AS stack_class,
          MAX(CASE WHEN status != 'passed' THEN run END) AS last_failed_run
@@ -243,6 +246,7 @@ export class History {
           runs: Number(r.runs),
           failing: Number(r.failing),
           flaky: Number(r.flaky),
+          quarantined: Number(r.quarantined),
           passedFirst: Number(r.passed_first),
           stackClass: Number(r.stack_class),
           lastFailure: last

@@ -75,6 +75,18 @@ const RECIPES: [string, string, string][] = [
     'The load profiles: p50/p95/p99 and throughput against perf/baselines/ (`--update-baseline`, `--against REF`)',
   ],
   [
+    'quality-gates *args',
+    'gates "$@"',
+    'Every gate in one table: security suite, flakiness, performance, coverage (exit 1 if any fails)',
+  ],
+  [
+    'security-gate',
+    'gates security',
+    'The security suite (realstack.json gates.security) passes, quarantine or not',
+  ],
+  ['performance-gate', 'gates performance', 'The load profiles within their thresholds of the baselines'],
+  ['flakiness-gate', 'gates flakiness', 'Flaky test runs within the budget (realstack.json gates.flakiness)'],
+  [
     'flakiness-report *args',
     'flakiness "$@"',
     "Each test's failure rate, runs, last failure and class (stack or test); also as HTML",

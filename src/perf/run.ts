@@ -217,75 +217,24 @@ export async function runPerf(toolkit: ToolkitConfig, args: string[], log: Log):
     json?: boolean;
   };
   const config = ensureSecrets(toolkit);
-  const perf = config.project.perf;
-  const all = Object.entries(perf.profiles);
-  if (all.length === 0)
-    throw new UserError(
-      'no load profile is declared: add them to realstack.json under perf.profiles (docs/gates.md has an example).',
-    );
-  const unknown = parsed.positionals.filter((n) => !perf.profiles[n]);
-  if (unknown.length > 0)
-    throw new UserError(
-      `no load profile ${unknown.map((n) => `"${n}"`).join(', ')}; the profiles are ${Object.keys(perf.profiles).join(', ')}.`,
-      2,
-    );
-  const profiles = parsed.positionals.length ? all.filter(([n]) => parsed.positionals.includes(n)) : all;
-  const rounds = v.rounds === undefined ? perf.rounds : Number(v.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50)
-    throw new UserError(`--rounds ${v.rounds}: give a whole number from 1 to 50.`, 2);
+  const request = perfRequest(config, parsed.positionals, v.rounds);
   if (v.against && v['update-baseline'])
     throw new UserError('--update-baseline records this commit alone: leave out --against.', 2);
-
-  const outcome = await withStack(config, log, async (engine) => {
-    const here = await target('current', engine, config.env, perf, config.projectDir);
-    if (v.against) {
-      const ref = v.against;
-      return withStackAt(config, ref, log, async (refEngine, refConfig) => {
-        const there = await target(ref, refEngine, refConfig.env, perf, config.projectDir);
-        log(`perf: ${profiles.length} profiles, ${rounds} rounds, this checkout and ${ref} alternating`);
-        const results = await measure([here, there], profiles, rounds, log);
-        return outcomeOf('against', profiles, results, (_name, [now, then]) => ({
-          against: ref,
-          ...compareRounds(now as Figures[], then as Figures[], perf.thresholds),
-        }));
-      });
-    }
-    log(`perf: ${profiles.length} profiles, ${rounds} rounds on the ${engine.name} engine`);
-    const results = await measure([here], profiles, rounds, log);
-    if (v['update-baseline']) {
-      const commit = (await headCommit(config.projectDir)) ?? null;
-      for (const [name, [rs]] of results) {
-        const { median: m, spread } = summarize(rs as Figures[]);
-        const file = writeBaseline(config, {
-          profile: name,
-          commit,
-          engine: engine.name,
-          rounds,
-          median: m,
-          spread,
-        });
-        log(`baseline: ${path.relative(config.projectDir, file)}`);
-      }
-      return outcomeOf('record', profiles, results, () => ({ against: null, checks: [] }));
-    }
-    return outcomeOf('baseline', profiles, results, (name, [now]) => {
-      const b = readBaseline(config, name);
-      return b
-        ? {
-            against: `baseline of ${b.recordedAt.slice(0, 10)}`,
-            checks: compare(summarize(now as Figures[]).median, b.median, perf.thresholds),
-          }
-        : { against: null, checks: [] };
-    });
-  });
-  if (v.against) outcome.ref = v.against;
+  const outcome = await withStack(config, log, (engine) =>
+    perfOutcome(
+      config,
+      engine,
+      { ...request, against: v.against, updateBaseline: v['update-baseline'] },
+      log,
+    ),
+  );
   writeFileWhole(perfFile(config), `${JSON.stringify(outcome, null, 2)}\n`);
   if (v.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
   else process.stdout.write(`${perfTable(outcome)}\n`);
-  const missing = outcome.profiles.filter((p) => p.against === null && outcome.mode === 'baseline');
+  const missing = withoutBaseline(outcome);
   if (missing.length > 0)
     log(
-      `no baseline for ${missing.map((p) => p.profile).join(', ')}: \`just perf --update-baseline\` records one in ${perf.baselines}/ (commit it)`,
+      `no baseline for ${missing.join(', ')}: \`just perf --update-baseline\` records one in ${config.project.perf.baselines}/ (commit it)`,
     );
   log(
     outcome.ok
@@ -293,6 +242,94 @@ export async function runPerf(toolkit: ToolkitConfig, args: string[], log: Log):
       : 'performance: a regression past the thresholds, or failed requests',
   );
   return outcome.ok ? 0 : 1;
+}
+
+/** Profiles a baseline run had nothing to compare with. */
+export const withoutBaseline = (o: PerfOutcome) =>
+  o.mode === 'baseline' ? o.profiles.filter((p) => p.against === null).map((p) => p.profile) : [];
+
+/** The profiles asked for (all when none is named) and the rounds, checked. */
+export function perfRequest(
+  config: ToolkitConfig,
+  names: string[],
+  roundsArg?: string,
+): { profiles: [string, PerfProfile][]; rounds: number } {
+  const perf = config.project.perf;
+  const all = Object.entries(perf.profiles);
+  if (all.length === 0)
+    throw new UserError(
+      'no load profile is declared: add them to realstack.json under perf.profiles (docs/gates.md has an example).',
+    );
+  const unknown = names.filter((n) => !perf.profiles[n]);
+  if (unknown.length > 0)
+    throw new UserError(
+      `no load profile ${unknown.map((n) => `"${n}"`).join(', ')}; the profiles are ${Object.keys(perf.profiles).join(', ')}.`,
+      2,
+    );
+  const rounds = roundsArg === undefined ? perf.rounds : Number(roundsArg);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50)
+    throw new UserError(`--rounds ${roundsArg}: give a whole number from 1 to 50.`, 2);
+  return { profiles: names.length ? all.filter(([n]) => names.includes(n)) : all, rounds };
+}
+
+/**
+ * The profiles against a running stack: compared with the baselines, recorded as the baselines,
+ * or compared with REF's stack started beside it.
+ */
+export async function perfOutcome(
+  config: ToolkitConfig,
+  engine: Engine,
+  request: {
+    profiles: [string, PerfProfile][];
+    rounds: number;
+    against?: string | undefined;
+    updateBaseline?: boolean | undefined;
+  },
+  log: Log,
+): Promise<PerfOutcome> {
+  const { profiles, rounds } = request;
+  const perf = config.project.perf;
+  const here = await target('current', engine, config.env, perf, config.projectDir);
+  const ref = request.against;
+  if (ref) {
+    return withStackAt(config, ref, log, async (refEngine, refConfig) => {
+      const there = await target(ref, refEngine, refConfig.env, perf, config.projectDir);
+      log(`perf: ${profiles.length} profiles, ${rounds} rounds, this checkout and ${ref} alternating`);
+      const results = await measure([here, there], profiles, rounds, log);
+      const outcome = outcomeOf('against', profiles, results, (_name, [now, then]) => ({
+        against: ref,
+        ...compareRounds(now as Figures[], then as Figures[], perf.thresholds),
+      }));
+      return { ...outcome, ref };
+    });
+  }
+  log(`perf: ${profiles.length} profiles, ${rounds} rounds on the ${engine.name} engine`);
+  const results = await measure([here], profiles, rounds, log);
+  if (request.updateBaseline) {
+    const commit = (await headCommit(config.projectDir)) ?? null;
+    for (const [name, [rs]] of results) {
+      const { median: m, spread } = summarize(rs as Figures[]);
+      const file = writeBaseline(config, {
+        profile: name,
+        commit,
+        engine: engine.name,
+        rounds,
+        median: m,
+        spread,
+      });
+      log(`baseline: ${path.relative(config.projectDir, file)}`);
+    }
+    return outcomeOf('record', profiles, results, () => ({ against: null, checks: [] }));
+  }
+  return outcomeOf('baseline', profiles, results, (name, [now]) => {
+    const b = readBaseline(config, name);
+    return b
+      ? {
+          against: `baseline of ${b.recordedAt.slice(0, 10)}`,
+          checks: compare(summarize(now as Figures[]).median, b.median, perf.thresholds),
+        }
+      : { against: null, checks: [] };
+  });
 }
 
 function outcomeOf(
