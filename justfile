@@ -77,6 +77,10 @@ test-cleanup *args:
 perf *args:
     @{{realstack}} perf "$@"
 
+# Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)
+chaos *args:
+    @{{realstack}} chaos "$@"
+
 # Every gate in one table: security suite, flakiness, performance, coverage (exit 1 if any fails)
 quality-gates *args:
     @{{realstack}} gates "$@"

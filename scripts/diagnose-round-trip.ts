@@ -16,7 +16,13 @@ if (!auth || !api || !adminToken) {
   process.exit(2);
 }
 const run = `diag${randomBytes(3).toString('hex')}`;
-const trip = await tokenRoundTrip({ resourceUrl: api, probePath: '/v1/me', adminToken, run });
+const trip = await tokenRoundTrip({
+  resourceUrl: api,
+  probePath: '/v1/me',
+  adminToken,
+  run,
+  purpose: 'diagnose',
+});
 await removeRecords(auth, api, adminToken, run).catch((err: Error) =>
   process.stderr.write(`could not remove the round trip's records (run ${run}): ${err.message}\n`),
 );

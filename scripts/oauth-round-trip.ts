@@ -14,6 +14,8 @@ export interface RoundTripTarget {
   probePath: string;
   adminToken: string;
   run: string;
+  /** In the names of its records, after the run (auth finds a run's users as TEST_<run>_...). */
+  purpose: string;
 }
 
 interface Answer {
@@ -85,7 +87,10 @@ export async function tokenRoundTrip(
       );
       return JSON.parse(a.text) as Record<string, string>;
     });
-    const user = { username: `TEST_${target.run}`, password: randomBytes(12).toString('base64url') };
+    const user = {
+      username: `TEST_${target.run}_${target.purpose}`,
+      password: randomBytes(12).toString('base64url'),
+    };
     await step('a test user (admin API)', async () =>
       expect(
         'admin user',
@@ -100,7 +105,7 @@ export async function tokenRoundTrip(
     );
     const client = await step('client registration (RFC 7591)', async () => {
       const body = {
-        client_name: `TEST ${target.run}`,
+        client_name: `TEST ${target.run} ${target.purpose}`,
         software_id: `TEST ${target.run}`,
         redirect_uris: [REDIRECT],
         token_endpoint_auth_method: 'none',

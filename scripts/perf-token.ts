@@ -17,6 +17,7 @@ const trip = await tokenRoundTrip({
   resourceUrl: api,
   probePath: '/v1/me',
   adminToken,
+  purpose: 'perf',
   run: `perf${randomBytes(3).toString('hex')}`,
 });
 if (!trip.token) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { execa } from 'execa';
 import { stringify as stringifyYaml } from 'yaml';
+import { runChaos } from '../chaos/run.js';
 import { runCleanup } from '../cleanup/cleanup.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { describeDiffCoverage, diffCoverage, writeDiffMarkdown } from '../coverage/diff.js';
@@ -177,6 +178,12 @@ export const commands: Record<string, Command> = {
   perf: {
     passThrough: true,
     run: (config, _values, args) => runPerf(config, args, log),
+  },
+
+  chaos: {
+    async run(config, _values, positionals) {
+      return runChaos(config, positionals, log);
+    },
   },
 
   gates: {

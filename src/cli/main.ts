@@ -41,6 +41,10 @@ usage: realstack <command> [options]
                           the load profiles of realstack.json (autocannon, bounded,
                           loopback): p50, p95, p99 and throughput against the baselines
                           in perf/baselines/, or against REF's stack in the same run
+  chaos [kill|pause|db-stop|db-latency|db-drop]...
+                          faults in a fresh stack of its own, each a steady-state
+                          hypothesis checked before, during and after; committed data
+                          read back; the coverage of it all under coverage/chaos/
   gates [security|flakiness|performance|coverage]... [--json]
                           seed 003's quality gates in one table (all of them when none
                           is named); test-results/quality-gates.json; exit 1 if any fails

@@ -22,6 +22,39 @@ export interface ProjectConfig {
   flaky: FlakyConfig;
   perf: PerfConfig;
   gates: GatesConfig;
+  chaos: ChaosConfig;
+}
+
+/** A request of the chaos data check: `${marker}` in the body or path becomes the check's own value. */
+export interface ChaosRequest {
+  method: string;
+  path: string;
+  body?: unknown;
+  auth: boolean;
+}
+
+/** `realstack chaos` (docs/chaos.md): where the faults go and what the steady state is. */
+export interface ChaosConfig {
+  /** The service the faults are aimed at; default: the first Node service with an HTTP port. */
+  service?: string;
+  /** Its database (a postgres service it depends on); default: the one it depends on. */
+  database?: string;
+  /** The steady-state load: a perf profile's name; default: GET the service's health path. */
+  load?: string;
+  /** Requests of the default steady-state load. */
+  requests: number;
+  /** The share of failed requests the steady state allows, in percent. */
+  maxErrorRate: number;
+  /** After recovery, p95 may be this many times the steady state's (plus 50 ms). */
+  latencyFactor: number;
+  /** How long each fault lasts, in ms. */
+  faultMs: number;
+  /** The latency db-latency adds each way, in ms. */
+  latencyMs: number;
+  /** How long the stack may take to be healthy again, in ms. */
+  recoverMs: number;
+  /** Committed data written through the service before each fault and read back after it. */
+  data?: { write: ChaosRequest; read: ChaosRequest };
 }
 
 /** `realstack gates`: what the security suite is, and the flakiness budget (docs/gates.md). */
@@ -468,6 +501,72 @@ function gatesConfig(r: Reader): GatesConfig {
   };
 }
 
+export const CHAOS_DEFAULTS: ChaosConfig = {
+  requests: 200,
+  maxErrorRate: 0,
+  latencyFactor: 3,
+  faultMs: 3000,
+  latencyMs: 200,
+  recoverMs: 60_000,
+};
+
+function chaosRequest(r: Reader, example: string): ChaosRequest {
+  r.object(['method', 'path', 'body', 'auth']);
+  const path = r.child('path').required(example);
+  if (!path.startsWith('/')) r.child('path').fail('must be a path on the service, starting with "/"');
+  return {
+    method: (r.child('method').string() ?? 'GET').toUpperCase(),
+    path,
+    ...(r.child('body').value !== undefined ? { body: r.child('body').value } : {}),
+    auth: r.child('auth').boolean() ?? false,
+  };
+}
+
+function chaosConfig(r: Reader): ChaosConfig {
+  r.object([
+    'service',
+    'database',
+    'load',
+    'requests',
+    'maxErrorRate',
+    'latencyFactor',
+    'faultMs',
+    'latencyMs',
+    'recoverMs',
+    'data',
+  ]);
+  const d = CHAOS_DEFAULTS;
+  const n = (
+    key: 'requests' | 'maxErrorRate' | 'latencyFactor' | 'faultMs' | 'latencyMs' | 'recoverMs',
+    min: number,
+    max: number,
+    what: string,
+  ) => r.child(key).number(min, max, what) ?? d[key];
+  const out: ChaosConfig = {
+    requests: n('requests', 1, 10_000, 'a number of requests from 1 to 10000'),
+    maxErrorRate: n('maxErrorRate', 0, 100, 'a percentage from 0 to 100'),
+    latencyFactor: n('latencyFactor', 1, 100, 'a factor from 1 to 100'),
+    faultMs: n('faultMs', 500, 60_000, 'a number of milliseconds from 500 to 60000'),
+    latencyMs: n('latencyMs', 1, 10_000, 'a number of milliseconds from 1 to 10000'),
+    recoverMs: n('recoverMs', 1000, 600_000, 'a number of milliseconds from 1000 to 600000'),
+  };
+  for (const key of ['service', 'database', 'load'] as const) {
+    const v = r.child(key).string();
+    if (v !== undefined) out[key] = v;
+  }
+  const data = r.child('data');
+  if (data.value !== undefined) {
+    data.object(['write', 'read']);
+    out.data = {
+      write: chaosRequest(data.child('write'), '"/notes"'),
+      read: chaosRequest(data.child('read'), '"/notes/:id"'),
+    };
+    if (!out.data.read.path.includes(':id'))
+      data.child('read').child('path').fail('must hold ":id", where the written record\'s id goes');
+  }
+  return out;
+}
+
 function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -492,6 +591,7 @@ export const emptyProjectConfig = (): ProjectConfig => ({
   flaky: FLAKY_DEFAULTS,
   perf: PERF_DEFAULTS,
   gates: { security: [], flakiness: 5 },
+  chaos: CHAOS_DEFAULTS,
 });
 
 /** Reads and validates realstack.json once; absent means everything is inferred. */
@@ -510,6 +610,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     'flaky',
     'perf',
     'gates',
+    'chaos',
   ]);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
@@ -563,6 +664,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     flaky: flakyConfig(r.child('flaky')),
     perf: perfConfig(r.child('perf')),
     gates: gatesConfig(r.child('gates')),
+    chaos: chaosConfig(r.child('chaos')),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

@@ -165,18 +165,20 @@ export class DockerEngine implements Engine {
         const service = c.Labels[SERVICE_LABEL] as string;
         const spec = this.stack.services.find((s) => s.name === service);
         const running = info.State.Running;
+        const paused = info.State.Paused;
         const binding = spec?.containerPort
           ? info.NetworkSettings.Ports?.[`${spec.containerPort}/tcp`]?.[0]
           : undefined;
         const url = binding && spec ? serviceUrl(spec, Number(binding.HostPort)) : undefined;
         // Docker's own health check when the service has one; realstack's rule otherwise.
-        const health: Health = !running
-          ? 'none'
-          : ((info.State.Health?.Status as Health | undefined) ?? (await probeService(spec, url)));
+        const health: Health =
+          !running || paused
+            ? 'none'
+            : ((info.State.Health?.Status as Health | undefined) ?? (await probeService(spec, url)));
         const instance: Instance = {
           service,
           name: DockerEngine.instanceName(c),
-          state: running ? 'running' : 'exited',
+          state: paused ? 'paused' : running ? 'running' : 'exited',
           health,
           startedAt: info.State.StartedAt,
         };
@@ -255,6 +257,8 @@ export class DockerEngine implements Engine {
             const spec = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
             const container = this.docker.getContainer(c.Id);
             const before = await container.inspect();
+            // A frozen container cannot take its stop signal.
+            if (before.State.Paused) await container.unpause().catch(() => {});
             if (before.State.Running)
               await container.stop({ t: Math.ceil(spec?.stopGraceSeconds ?? 10) }).catch(() => {});
             const after = await container.inspect();
@@ -319,6 +323,48 @@ export class DockerEngine implements Engine {
       sent.push(DockerEngine.instanceName(info));
     }
     return sent;
+  }
+
+  private async mine(instance: string): Promise<Docker.Container> {
+    const container = await this.findContainer(instance);
+    if (!container) {
+      const names = (await this.containers()).map((c) => DockerEngine.instanceName(c));
+      throw new UserError(
+        `there is no instance "${instance}" in run ${this.run.runId}; there are ${names.join(', ')}.`,
+        2,
+      );
+    }
+    return container;
+  }
+
+  async stopInstance(instance: string, how: 'graceful' | 'kill'): Promise<StopResult> {
+    const container = await this.mine(instance);
+    const before = await container.inspect();
+    if (before.State.Paused) await container.unpause();
+    const spec = this.stack.services.find((s) => s.name === before.Config.Labels?.[SERVICE_LABEL]);
+    if (before.State.Running) {
+      if (how === 'kill') await container.kill({ signal: 'SIGKILL' }).catch(() => {});
+      else await container.stop({ t: Math.ceil(spec?.stopGraceSeconds ?? 10) }).catch(() => {});
+    }
+    await container.wait({ condition: 'not-running' }).catch(() => {});
+    const after = await container.inspect();
+    return {
+      instance,
+      exitCode: after.State.ExitCode,
+      graceful: how === 'graceful' && before.State.Running && after.State.ExitCode !== 137,
+    };
+  }
+
+  async startInstance(instance: string): Promise<void> {
+    const container = await this.mine(instance);
+    if (!(await container.inspect()).State.Running) await container.start();
+  }
+
+  async pause(instance: string, paused: boolean): Promise<void> {
+    const container = await this.mine(instance);
+    const state = (await container.inspect()).State;
+    if (paused && !state.Paused) await container.pause();
+    if (!paused && state.Paused) await container.unpause();
   }
 
   async down(): Promise<void> {

@@ -70,5 +70,23 @@ export class ExternalEngine implements Engine {
     throw new UserError('the external engine cannot signal the processes of a stack it did not start.');
   }
 
+  private refuse(): never {
+    throw new UserError(
+      'the external engine starts, stops and pauses nothing of a stack it did not start: run it on the docker or process engine.',
+    );
+  }
+
+  async stopInstance(): Promise<StopResult> {
+    this.refuse();
+  }
+
+  async startInstance(): Promise<void> {
+    this.refuse();
+  }
+
+  async pause(): Promise<void> {
+    this.refuse();
+  }
+
   async down(): Promise<void> {}
 }

@@ -24,7 +24,7 @@ import type { Condition, ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
-import { isAlive } from '../util/pid.js';
+import { isAlive, isStopped } from '../util/pid.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { runInitScripts } from './postgres-init.js';
 import { type Peer, rewriteEnvironment } from './rewrite-env.js';
@@ -42,6 +42,8 @@ interface ProcessRecord {
   dir: string;
   url: string;
   graceSeconds: number;
+  /** When its runner last started (ISO 8601): a restart changes it. */
+  startedAt: string;
 }
 
 interface Detail {
@@ -116,17 +118,19 @@ function timedLines(logFile: string, timesFile: string): string[] {
   return lines;
 }
 
-/** SIGKILL for a process and everything in its group (the runner makes each service a group). */
-export function killGroup(pid: number): void {
+/** A signal for a process and everything in its group (the runner makes each service a group). */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
   for (const target of [-pid, pid]) {
     try {
-      process.kill(target, 'SIGKILL');
+      process.kill(target, signal);
     } catch {}
   }
 }
 
+export const killGroup = (pid: number) => signalGroup(pid, 'SIGKILL');
+
 /** Every name a service answers to on the compose network: its name, container name, hostname. */
-function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
+export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
   const names = new Map<string, Peer>();
   for (const [service, peer] of peers) {
     const raw = (stack.model.services as Record<string, Record<string, unknown>>)[service] ?? {};
@@ -137,7 +141,7 @@ function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer
 }
 
 /** The ports a service listens on inside its container: published or exposed, PostgreSQL's, or $PORT. */
-function listenPorts(svc: ServiceSpec): number[] {
+export function listenPorts(svc: ServiceSpec): number[] {
   const ports = svc.ports.map((p) => p.container);
   if (svc.containerPort !== undefined && !ports.includes(svc.containerPort)) ports.push(svc.containerPort);
   if (ports.length === 0 && svc.role === 'postgres') ports.push(5432);
@@ -430,21 +434,28 @@ export class ProcessEngine implements Engine {
       exitFile: path.join(dir, 'exit.json'),
       ...(runAs ?? {}),
     };
-    const specFile = path.join(dir, 'runner.json');
-    writeFileSync(specFile, JSON.stringify(spec));
-    // Detached: the stack outlives this command; `down` (or Ctrl-C in a foreground run) ends it.
-    const runner = spawn(process.execPath, [runnerScript, specFile], { detached: true, stdio: 'ignore' });
-    runner.unref();
+    writeFileSync(path.join(dir, 'runner.json'), JSON.stringify(spec));
     this.detail.processes.push({
       service: svc.name,
       name,
       role: svc.role,
-      pid: runner.pid as number,
+      pid: this.launch(dir),
       dir,
       url,
       graceSeconds: svc.stopGraceSeconds,
+      startedAt: new Date().toISOString(),
     });
     this.save();
+  }
+
+  /** Starts the runner of the process in `dir` (its runner.json), detached: the stack outlives this command. */
+  private launch(dir: string): number {
+    const runner = spawn(process.execPath, [runnerScript, path.join(dir, 'runner.json')], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    runner.unref();
+    return runner.pid as number;
   }
 
   async instances(): Promise<Instance[]> {
@@ -463,9 +474,11 @@ export class ProcessEngine implements Engine {
           };
         if (!isAlive(p.pid))
           return { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url };
+        const own = { service: p.service, name: p.name, url: p.url, startedAt: p.startedAt };
+        if (isStopped(readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid))
+          return { ...own, state: 'paused', health: 'none' };
         const svc = this.stack.services.find((s) => s.name === p.service);
-        const health = await probeService(svc, p.url || undefined);
-        return { service: p.service, name: p.name, state: 'running', health, url: p.url };
+        return { ...own, state: 'running', health: await probeService(svc, p.url || undefined) };
       }),
     );
   }
@@ -532,6 +545,9 @@ export class ProcessEngine implements Engine {
     const exitFile = path.join(p.dir, 'exit.json');
     const already = readJson<{ code: number }>(exitFile);
     if (already || !isAlive(p.pid)) return { instance: p.name, exitCode: already?.code, graceful: false };
+    // A paused process would hold the signal until thawed, and be killed at the end of its grace.
+    const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
+    if (isStopped(child)) signalGroup(child as number, 'SIGCONT');
     process.kill(p.pid, signal);
     const deadline = Date.now() + p.graceSeconds * 1000;
     while (Date.now() < deadline) {
@@ -543,8 +559,7 @@ export class ProcessEngine implements Engine {
       await sleep(50);
     }
     // Past the grace period: kill as docker would (the whole group); the runner records 137.
-    const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'));
-    if (child) killGroup(child.pid);
+    if (child !== undefined) killGroup(child);
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(50);
     if (isAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
     return { instance: p.name, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };
@@ -580,6 +595,45 @@ export class ProcessEngine implements Engine {
       if (pids.length > 0) sent.push(p.name);
     }
     return sent;
+  }
+
+  private record(instance: string): ProcessRecord {
+    const p = this.detail?.processes.find((x) => x.name === instance);
+    if (!p)
+      throw new UserError(
+        `there is no instance "${instance}" in run ${this.run.runId}; there are ${(this.detail?.processes ?? []).map((x) => x.name).join(', ')}.`,
+        2,
+      );
+    return p;
+  }
+
+  async stopInstance(instance: string, how: 'graceful' | 'kill'): Promise<StopResult> {
+    const p = this.record(instance);
+    if (how === 'graceful') return this.stopOne(p, p.role === 'postgres' ? 'SIGINT' : 'SIGTERM');
+    const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
+    const exitFile = path.join(p.dir, 'exit.json');
+    if (child !== undefined && !existsSync(exitFile)) killGroup(child);
+    // The runner sees its child die and records how (137).
+    for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(50);
+    return { instance, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };
+  }
+
+  async startInstance(instance: string): Promise<void> {
+    const p = this.record(instance);
+    if (isAlive(p.pid) && !existsSync(path.join(p.dir, 'exit.json'))) return;
+    for (const f of ['exit.json', 'pid.json']) rmSync(path.join(p.dir, f), { force: true });
+    p.pid = this.launch(p.dir);
+    p.startedAt = new Date().toISOString();
+    this.save();
+  }
+
+  async pause(instance: string, paused: boolean): Promise<void> {
+    const child = readJson<{ pid: number }>(path.join(this.record(instance).dir, 'pid.json'))?.pid;
+    if (child === undefined)
+      throw new UserError(`${instance} is not running: nothing to ${paused ? 'pause' : 'resume'}.`);
+    signalGroup(child, paused ? 'SIGSTOP' : 'SIGCONT');
+    // The signal is delivered when the process is next scheduled: return once it took effect.
+    for (let i = 0; i < 100 && isStopped(child) !== paused; i++) await sleep(20);
   }
 
   async down(): Promise<void> {

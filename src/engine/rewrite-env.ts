@@ -28,6 +28,8 @@ export interface Peer {
   ports: Map<number, string>;
   /** The port it is reached on when a reference names none. */
   defaultPort?: number;
+  /** Where it is reached: 127.0.0.1 unless said (a proxy the chaos command puts in front of it). */
+  host?: string;
 }
 
 const SCHEME_PORTS: Record<string, number> = {
@@ -77,7 +79,9 @@ export function rewriteEnvironment(
         const peer = names.get(host);
         if (!peer) return match;
         const mapped = hostPort(peer, port ? Number(port) : SCHEME_PORTS[scheme], `${variable}=${value}`);
-        return mapped === undefined ? match : `${scheme}://${user ?? ''}127.0.0.1:${mapped}`;
+        return mapped === undefined
+          ? match
+          : `${scheme}://${user ?? ''}${peer.host ?? '127.0.0.1'}:${mapped}`;
       },
     );
     next = next.replace(
@@ -86,12 +90,12 @@ export function rewriteEnvironment(
         const peer = names.get(host);
         if (!peer) return match;
         const mapped = hostPort(peer, Number(port), `${variable}=${value}`);
-        return mapped === undefined ? match : `${before}127.0.0.1:${mapped}`;
+        return mapped === undefined ? match : `${before}${peer.host ?? '127.0.0.1'}:${mapped}`;
       },
     );
     const alone = HOST_VARIABLE.test(variable) ? names.get(value) : undefined;
     if (alone) {
-      next = '127.0.0.1';
+      next = alone.host ?? '127.0.0.1';
       hosts.set(variable, alone);
     }
     if (next !== value) set(variable, next);

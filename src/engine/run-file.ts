@@ -63,6 +63,8 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
         if (!mounted.has(b.container)) volumes.push(`${b.host}:${b.container}${b.readOnly ? ':ro' : ''}`);
       if (volumes.length > 0) out.volumes = volumes;
       out.stop_grace_period = `${s.stopGraceSeconds}s`;
+      if (s.extraHosts)
+        out.extra_hosts = [...(Array.isArray(base.extra_hosts) ? base.extra_hosts : []), ...s.extraHosts];
       const image = options.images[s.name];
       if (image) out.image = image;
       if (s.build) {

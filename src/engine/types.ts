@@ -11,7 +11,8 @@ export interface Instance {
   service: string;
   /** e.g. "api-2": service name and replica number. */
   name: string;
-  state: 'running' | 'exited' | 'missing';
+  /** paused: frozen (docker pause, SIGSTOP), so it answers nothing until thawed. */
+  state: 'running' | 'paused' | 'exited' | 'missing';
   health: Health;
   exitCode?: number;
   /** When its process last started (ISO 8601): a change means it restarted. */
@@ -68,6 +69,15 @@ export interface Engine {
   copyCoverage(dest: string): Promise<CopiedCoverage[]>;
   /** Sends a signal to every running process of the instrumented services (coverage snapshots). */
   signal(signal: NodeJS.Signals): Promise<string[]>;
+  /**
+   * Stops one instance: gracefully, as `stop` stops every one, or at once with SIGKILL (its
+   * process flushes nothing: exit 137).
+   */
+  stopInstance(instance: string, how: 'graceful' | 'kill'): Promise<StopResult>;
+  /** Starts a stopped instance again: the same command, environment, ports and data. */
+  startInstance(instance: string): Promise<void>;
+  /** Freezes every process of an instance (docker pause, SIGSTOP to its group), or thaws it. */
+  pause(instance: string, paused: boolean): Promise<void>;
   /** Removes everything the run created. Safe to call twice and after a failed up. */
   down(): Promise<void>;
 }

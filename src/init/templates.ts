@@ -75,6 +75,11 @@ const RECIPES: [string, string, string][] = [
     'The load profiles: p50/p95/p99 and throughput against perf/baselines/ (`--update-baseline`, `--against REF`)',
   ],
   [
+    'chaos *args',
+    'chaos "$@"',
+    'Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)',
+  ],
+  [
     'quality-gates *args',
     'gates "$@"',
     'Every gate in one table: security suite, flakiness, performance, coverage (exit 1 if any fails)',

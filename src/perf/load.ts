@@ -24,7 +24,7 @@ export async function runLoad(
   baseUrl: string,
   profile: PerfProfile,
   token: string | undefined,
-  bound: { requests?: number; seconds?: number } = profile,
+  bound: { requests?: number; seconds?: number; timeoutSeconds?: number } = profile,
 ): Promise<Figures> {
   // autocannon is a bench tool: loaded by the command that needs it, not with the CLI.
   const { default: autocannon } = await import('autocannon');
@@ -45,7 +45,7 @@ export async function runLoad(
       : {}),
     connections: profile.connections,
     ...(bound.requests !== undefined ? { amount: bound.requests } : { duration: bound.seconds ?? 5 }),
-    timeout: 10,
+    timeout: bound.timeoutSeconds ?? 10,
   };
   const result = await new Promise<{ errors: number }>((resolve, reject) => {
     const instance = autocannon(options, (err, res) => (err ? reject(err) : resolve(res)));

@@ -48,24 +48,37 @@ async function target(
       return url ? [[s.name, url] as const] : [];
     }),
   );
-  let token: string | undefined;
+  const needed = Object.values(perf.profiles).some((p) => p.auth);
+  return { label, urls, token: needed ? await stackToken(engine, env, perf, commandDir, label) : undefined };
+}
+
+/** perf.token's bearer token for a stack: the command run with the stack's URLs and secrets. */
+export async function stackToken(
+  engine: Engine,
+  env: NodeJS.ProcessEnv,
+  perf: PerfConfig,
+  commandDir: string,
+  label = 'current',
+): Promise<string> {
   const command = perf.token;
-  if (command && Object.values(perf.profiles).some((p) => p.auth)) {
-    const [cmd, ...args] = command as [string, ...string[]];
-    const res = await execa(cmd, args, {
-      cwd: commandDir,
-      env: { ...env, ...testEnv(engine, instances) },
-      reject: false,
-      all: true,
-      timeout: 120_000,
-    });
-    token = res.stdout.trim().split('\n').at(-1)?.trim();
-    if (res.exitCode !== 0 || !token)
-      throw new UserError(
-        `perf.token (${command.join(' ')}) ${res.exitCode !== 0 ? `exited ${res.exitCode}` : 'printed no token'} on the ${label} stack:\n${String(res.all).slice(-1500)}`,
-      );
-  }
-  return { label, urls, token };
+  if (!command)
+    throw new UserError(
+      'a request needs a bearer token: give realstack.json perf.token, a command that prints one.',
+    );
+  const [cmd, ...args] = command as [string, ...string[]];
+  const res = await execa(cmd, args, {
+    cwd: commandDir,
+    env: { ...env, ...testEnv(engine, await engine.instances()) },
+    reject: false,
+    all: true,
+    timeout: 120_000,
+  });
+  const token = res.stdout.trim().split('\n').at(-1)?.trim();
+  if (res.exitCode !== 0 || !token)
+    throw new UserError(
+      `perf.token (${command.join(' ')}) ${res.exitCode !== 0 ? `exited ${res.exitCode}` : 'printed no token'} on the ${label} stack:\n${String(res.all).slice(-1500)}`,
+    );
+  return token;
 }
 
 /** Every profile on every target, round after round; the targets alternate who goes first. */

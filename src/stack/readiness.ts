@@ -56,7 +56,8 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
           throw await failure(engine, inst, 'is unhealthy: its health check keeps failing');
       } else unhealthySince.delete(inst.name);
     }
-    const ready = (i: Instance) => done(i) || i.health === 'healthy' || i.health === 'none';
+    const ready = (i: Instance) =>
+      done(i) || (i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
     if (list.length > 0 && list.every(ready)) return list;
     if (now - start > options.timeoutMs) {
       const waiting = list.filter((i) => !ready(i));

@@ -46,6 +46,8 @@ export interface ServiceSpec {
   stopGraceSeconds: number;
   dependsOn: { service: string; condition: Condition }[];
   tty: boolean;
+  /** Host names added to its /etc/hosts on the docker engine ("name:address"): the chaos proxy's. */
+  extraHosts?: string[];
   /** Instrumented by the coverage spy under `test-coverage`. */
   coverage: boolean;
   testData?: { path: string; tokenVariable: string };

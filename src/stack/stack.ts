@@ -125,6 +125,8 @@ export interface UpOptions {
   prepare?(engine: EngineName, stack: StackSpec): Promise<void>;
   /** Changes the stack before it starts: the coverage overlay (coverage/instrument.ts). */
   overlay?(stack: StackSpec): StackSpec;
+  /** Called with the engine before anything starts: for what must reach the stack as it starts (a proxy). */
+  created?(engine: Engine): void;
 }
 
 /**
@@ -148,6 +150,7 @@ export async function startStack(
   const store = new StateStore(config.stateDir);
   const run = newRunState(config, choice.name, stack, options.keep);
   const engine = engineFor(config, run);
+  options.created?.(engine);
   for (const [svc] of Object.entries(options.scale ?? {})) {
     if (!engine.stack.services.some((s) => s.name === svc)) {
       throw new UserError(

@@ -1,8 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The test history of the runs a test starts in this repository (REALSTACK_HISTORY): their
+ * fixtures fail and pass on purpose, and in the project's own history they would read as flaky
+ * and be quarantined. One file per test process, removed with it.
+ */
+export const innerHistory = path.join(os.tmpdir(), `realstack-test-history-${process.pid}.sqlite`);
+process.on('exit', () => {
+  for (const f of [innerHistory, `${innerHistory}.lock`]) rmSync(f, { force: true });
+});
 
 /** A run id of a test's own, so its stack never meets the suite's or another test's. */
 export const testRunId = (label: string): string => `t${label}${randomBytes(3).toString('hex')}`;
@@ -30,7 +43,10 @@ export function run(
 
 /** The real CLI in a child process. */
 export function realstack(args: string[], env: Record<string, string | undefined> = {}) {
-  return run(process.execPath, ['bin/realstack.js', ...args], { cwd: root, env: { ...process.env, ...env } });
+  return run(process.execPath, ['bin/realstack.js', ...args], {
+    cwd: root,
+    env: { ...process.env, REALSTACK_HISTORY: innerHistory, ...env },
+  });
 }
 
 /** A user-facing error is one or a few lines of explanation, never a JavaScript stack trace. */

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
+import { hasStackTrace, innerHistory, realstack, root, run, testRunId } from '../helpers/cli.js';
 import { externalEnv, stack } from '../helpers/stack.js';
 
 const s = stack();
@@ -14,7 +14,10 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-workflow-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 const junit = path.join(scratch, 'junit.xml');
 const justDo = (args: string[], env: Record<string, string> = {}) =>
-  run(just, args, { cwd: root, env: { ...process.env, REALSTACK_JUNIT_FILE: junit, ...env } });
+  run(just, args, {
+    cwd: root,
+    env: { ...process.env, REALSTACK_JUNIT_FILE: junit, REALSTACK_HISTORY: innerHistory, ...env },
+  });
 
 const closing = (stdout: string) => stdout.trim().split('\n').at(-1) ?? '';
 /** The test files an inner run ran, from its TAP stream. */

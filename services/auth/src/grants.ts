@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type pg from 'pg';
+import { databaseUnavailable } from '../../kit/src/index.js';
 import { activeSigningKey, SIGNING_ALG, verificationKey } from './keys.js';
 import { hashSecret, newSecret } from './tokens.js';
 
@@ -128,7 +129,9 @@ export async function readAccessToken(
       { issuer, algorithms: [SIGNING_ALG], typ: 'at+jwt', requiredClaims: ['jti', 'sub', 'aud', 'exp'] },
     );
     return payload;
-  } catch {
+  } catch (err) {
+    // A database that cannot answer is not a bad token: the caller gets a 503, not "inactive".
+    if (databaseUnavailable(err as Error)) throw err;
     return undefined;
   }
 }

@@ -11,10 +11,37 @@ export function jsonError(reply: FastifyReply, status: number, error: string, de
     .send({ error, error_description: description });
 }
 
+/** A dependency (the database, the authorization server) cannot answer now: 503, not a bug. */
+export class Unavailable extends Error {
+  readonly statusCode = 503;
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+
+/**
+ * The database is down or its connection broke (not a bug of ours): a refused or reset socket,
+ * a pool that cannot connect in time, a connection exception (SQLSTATE class 08) or a server
+ * shutting down (57P01 to 57P03).
+ */
+export function databaseUnavailable(err: Error & { code?: unknown }): boolean {
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (UNREACHABLE.has(code) || /^08/.test(code) || /^57P0[123]$/.test(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connection error/i.test(err.message);
+}
+
 /**
  * Bodies that do not parse, and content types the server does not read, become
- * `invalid_request` (validation failures included) instead of fastify's own error shape; anything unexpected is a 500 with
- * no details (the log has them).
+ * `invalid_request` (validation failures included) instead of fastify's own error shape; a
+ * database or authorization server that cannot answer now is a 503 `temporarily_unavailable`
+ * (RFC 6749 §4.1.2.1's word) with Retry-After; anything unexpected is a 500 with no details (the
+ * log has them).
  */
 export function installJsonErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -22,6 +49,16 @@ export function installJsonErrors(app: FastifyInstance): void {
     // A body over the limit keeps its 413; every other client error is an invalid request.
     if (status >= 400 && status < 500) {
       return jsonError(reply, status === 413 ? 413 : 400, 'invalid_request', err.message);
+    }
+    if (status === 503 || databaseUnavailable(err)) {
+      request.log.warn({ err: err.message }, 'a dependency is unavailable');
+      reply.header('retry-after', '1');
+      return jsonError(
+        reply,
+        503,
+        'temporarily_unavailable',
+        err instanceof Unavailable ? err.message : 'the database is unavailable; try again shortly',
+      );
     }
     request.log.error({ err }, 'unexpected failure');
     return jsonError(reply, 500, 'server_error', 'the server failed; the failure is logged');

@@ -1,7 +1,7 @@
 export { adminGuard, bearerToken } from './admin-guard.js';
 export { ConfigError, loadConfig, port, postgresUrl, secret, text, type VarSpec } from './config.js';
 export { connectPool, DatabaseUnreachableError, redactUrl, transaction } from './db.js';
-export { installJsonErrors, jsonError } from './errors.js';
+export { databaseUnavailable, installJsonErrors, jsonError, Unavailable } from './errors.js';
 export { type Migration, migrate } from './migrate.js';
 export { type AccessToken, type ResourceServerOptions, resourceServer } from './resource-server.js';
 export { EXIT, runService, type ServiceContext, type ServiceDefinition } from './service.js';
