@@ -15,7 +15,7 @@ import { ensureSecrets } from '../secrets.js';
 import { DUMP_FILE, readMetas } from '../spy/files.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { chooseEngine, projectStack, startStack } from '../stack/stack.js';
-import { junitFile } from '../testing/results.js';
+import { resultsFile } from '../testing/results.js';
 import { harvestRun } from '../testing/run-coverage.js';
 import { downOnce, prepareRun } from '../testing/run-tests.js';
 import { writeFileWhole } from '../util/files.js';
@@ -90,7 +90,7 @@ function restartedCoverage(rawDir: string, restarted: string[]): Check[] {
   });
 }
 
-const chaosFile = (config: ToolkitConfig) => path.join(path.dirname(junitFile(config)), 'chaos.json');
+const chaosFile = (config: ToolkitConfig) => resultsFile(config, 'chaos.json');
 
 export function chaosTable(results: ScenarioResult[]): string {
   const lines: string[] = [];

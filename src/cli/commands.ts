@@ -29,6 +29,7 @@ import { waitReady } from '../stack/readiness.js';
 import type { StackSpec } from '../stack/spec.js';
 import { openRun, projectStack, startStack } from '../stack/stack.js';
 import { fixQuarantined } from '../testing/fix-quarantined.js';
+import { resultsFile } from '../testing/results.js';
 import { harvestRun, runTestsWithCoverage } from '../testing/run-coverage.js';
 import { impactAnalysis, runImpactTests } from '../testing/run-impact.js';
 import { prepareRun, runTests } from '../testing/run-tests.js';
@@ -208,7 +209,9 @@ export const commands: Record<string, Command> = {
       }
       process.stdout.write(`${flakinessTable(report)}\n`);
       if (report.runs > 0)
-        log(`as a page: ${path.relative(config.projectDir, writeFlakinessHtml(config, report))}`);
+        log(
+          `as a page: ${path.relative(config.projectDir, writeFlakinessHtml(resultsFile(config, 'flakiness.html'), report))}`,
+        );
       return 0;
     },
   },

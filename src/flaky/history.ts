@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
-import type { Counts, FileCounts } from '../testing/summary.js';
+import type { Counts } from '../results/model.js';
 import { writeFileWhole } from '../util/files.js';
 import { withFileLock } from '../util/lock.js';
 
@@ -184,7 +184,7 @@ export class History {
       'INSERT INTO results (run, file, test, status, attempts, failed_attempts, ms, failure, class, stack) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     try {
-      for (const f of counts.files as FileCounts[])
+      for (const f of counts.files)
         for (const t of f.tests)
           insert.run([
             id,

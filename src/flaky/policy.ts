@@ -1,5 +1,5 @@
 import type { FlakyConfig } from '../config/project.js';
-import { OUTSIDE_TESTS } from '../testing/summary.js';
+import { BAIL_OUT, OUTSIDE_TESTS } from '../results/model.js';
 import type { History, TestKey, TestStats } from './history.js';
 
 /**
@@ -22,7 +22,7 @@ export function verdict(s: TestStats, c: FlakyConfig): Verdict {
 export const keyOf = (k: TestKey) => `${k.file}\0${k.test}`;
 
 /** A crash of a whole file, or tap's bail-out, hides the tests behind it: never set apart. */
-export const quarantinable = (k: TestKey) => k.test !== OUTSIDE_TESTS && k.file !== '(tap)';
+export const quarantinable = (k: TestKey) => k.test !== OUTSIDE_TESTS && k.file !== BAIL_OUT;
 
 /** Sets apart every test whose recent runs call for it; returns those newly quarantined. */
 export function quarantineByThreshold(h: History, c: FlakyConfig): (TestKey & { reason: string })[] {

@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { junitFile } from '../testing/results.js';
 import { writeFileWhole } from '../util/files.js';
 import { History, historyFile, type Quarantined, type TestStats } from './history.js';
 import { failureRate, keyOf, type Verdict, verdict } from './policy.js';
@@ -85,8 +83,7 @@ const esc = (s: string) =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /** The same as a page (beside the JUnit file): each test with its last failure's message. */
-export function writeFlakinessHtml(config: ToolkitConfig, report: FlakinessReport): string {
-  const file = path.join(path.dirname(junitFile(config)), 'flakiness.html');
+export function writeFlakinessHtml(file: string, report: FlakinessReport): string {
   const rows = report.rows
     .map(
       (r) =>

@@ -9,7 +9,7 @@ import { History, historyFile } from '../flaky/history.js';
 import type { Log } from '../log.js';
 import { perfOutcome, perfRequest, withoutBaseline } from '../perf/run.js';
 import { ensureSecrets } from '../secrets.js';
-import { junitFile } from '../testing/results.js';
+import { resultsFile } from '../testing/results.js';
 import { runSuite, withStack } from '../testing/run-tests.js';
 import { parseTestRun, setFiles } from '../testing/selection.js';
 import { summaryLine } from '../testing/summary.js';
@@ -175,8 +175,7 @@ export function gatesTable(results: GateResult[]): string {
   return rows.map((r) => r.map((c, i) => (i < 4 ? c.padEnd(widths[i] as number) : c)).join('  ')).join('\n');
 }
 
-export const gatesFile = (config: ToolkitConfig) =>
-  path.join(path.dirname(junitFile(config)), 'quality-gates.json');
+export const gatesFile = (config: ToolkitConfig) => resultsFile(config, 'quality-gates.json');
 
 /**
  * `just quality-gates`: seed 003's gates in one table. The security suite and the load profiles

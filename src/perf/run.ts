@@ -7,7 +7,7 @@ import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
-import { junitFile } from '../testing/results.js';
+import { resultsFile } from '../testing/results.js';
 import { testEnv, withStack } from '../testing/run-tests.js';
 import { writeFileWhole } from '../util/files.js';
 import { headCommit } from '../util/git.js';
@@ -200,7 +200,7 @@ export function perfTable(o: PerfOutcome): string {
     .join('\n');
 }
 
-export const perfFile = (config: ToolkitConfig) => path.join(path.dirname(junitFile(config)), 'perf.json');
+export const perfFile = (config: ToolkitConfig) => resultsFile(config, 'perf.json');
 
 /**
  * `just perf`: the load profiles of realstack.json against the running (or a fresh) stack, rounds

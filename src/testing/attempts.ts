@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { type FileCounts, OUTSIDE_TESTS, type TestResult } from './summary.js';
+import { BAIL_OUT, type FileCounts, OUTSIDE_TESTS, type TestResult } from '../results/model.js';
 
 /** Files with a test that failed in every attempt so far: what a retry runs again. */
 export const failingFiles = (files: FileCounts[]): string[] =>
-  files.filter((f) => f.file !== '(tap)' && f.tests.some((t) => t.status === 'failed')).map((f) => f.file);
+  files.filter((f) => f.file !== BAIL_OUT && f.tests.some((t) => t.status === 'failed')).map((f) => f.file);
 
 /** The run's tap arguments with its files (named or the set's) replaced by these. */
 export function retryArgs(tapArgs: string[], projectDir: string, files: string[]): string[] {

@@ -1,4 +1,4 @@
-import type { Counts, TestResult } from './summary.js';
+import type { Counts, TestResult } from '../results/model.js';
 
 // XML 1.0 has no escape for most control characters: they are dropped.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters XML cannot hold

@@ -3,21 +3,15 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
+import type { Counts } from '../results/model.js';
 import { writeFileWhole } from '../util/files.js';
 import { junitXml } from './junit.js';
-import type { Counts } from './summary.js';
 
 /** What `diagnose-tests` reads back: the last run's verdict and its failing tests. */
-export interface LastRun {
+export interface LastRun extends Omit<Counts, 'files'> {
   runId: string;
   engine: string;
   finishedAt: string;
-  passed: number;
-  failed: number;
-  skipped: number;
-  flaky: number;
-  quarantined: number;
-  failures: string[];
   /** Each failing file and when it ran (epoch ms): where to look in the services' logs. */
   failedFiles: { file: string; from: number; to: number }[];
   junit: string;
@@ -25,6 +19,10 @@ export interface LastRun {
 
 export const junitFile = (config: ToolkitConfig) =>
   path.resolve(config.projectDir, config.env.REALSTACK_JUNIT_FILE || 'test-results/junit.xml');
+
+/** A report of a run beside the JUnit file (test-results/ by default): perf.json, chaos.json, ... */
+export const resultsFile = (config: ToolkitConfig, name: string) =>
+  path.join(path.dirname(junitFile(config)), name);
 
 const lastRunFile = (config: ToolkitConfig) => path.join(config.stateDir, 'last-run.json');
 

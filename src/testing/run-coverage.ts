@@ -12,12 +12,12 @@ import { impactMapFile, recordImpactMap } from '../impact/map.js';
 import { Recorder, TEST_HOOK } from '../impact/recorder.js';
 import { writeWhoReport } from '../impact/who-html.js';
 import type { Log } from '../log.js';
+import type { Counts } from '../results/model.js';
 import { ensureSecrets } from '../secrets.js';
 import { openSliceDir } from '../spy/slices.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, prepareRun, runSuite } from './run-tests.js';
 import { leadingCoverageOptions } from './selection.js';
-import type { Counts } from './summary.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
 export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {

@@ -6,19 +6,20 @@ import type { Engine, EngineName } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { RunRecord } from '../flaky/history.js';
 import { keyOf } from '../flaky/policy.js';
-import { classify, quarantinedNow, recordRun, setApart } from '../flaky/record.js';
 import { ensureImages } from '../images/build.js';
 import { runHostBuild } from '../images/host-build.js';
 import type { Log } from '../log.js';
+import { BAIL_OUT, type Counts, type FileCounts, tally } from '../results/model.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
 import type { StackSpec } from '../stack/spec.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
+import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
 import { parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
 import { StackWatch } from './stack-watch.js';
-import { type Counts, type FileCounts, fileTable, summaryLine, tally, tapCounter } from './summary.js';
+import { fileTable, summaryLine, tapCounter } from './summary.js';
 
 /** The environment a test receives: the run id and every service's URL. */
 export function testEnv(
@@ -112,7 +113,7 @@ async function tapOnce(
   if (tapExit !== 0 && !files.some((f) => f.tests.some((t) => t.status === 'failed'))) {
     const why = `tap exited with ${tapExit} without a failing test result`;
     files.push({
-      file: '(tap)',
+      file: BAIL_OUT,
       tests: [{ name: why, status: 'failed', ms: null, attempts: 1, failures: [why] }],
       ms: null,
       endedAt: Date.now(),

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { ToolkitConfig } from '../config/toolkit.js';
+import { History, historyFile, type RunRecord } from '../flaky/history.js';
+import { keyOf, quarantineByThreshold } from '../flaky/policy.js';
 import type { Log } from '../log.js';
-import type { StackEvent } from '../testing/stack-watch.js';
-import type { Counts, FileCounts } from '../testing/summary.js';
+import type { Counts, FileCounts } from '../results/model.js';
 import { headCommit } from '../util/git.js';
-import { History, historyFile, type RunRecord } from './history.js';
-import { keyOf, quarantineByThreshold } from './policy.js';
+import type { StackEvent } from './stack-watch.js';
 
 /** The tests the history has set apart now. */
 export async function quarantinedNow(config: ToolkitConfig): Promise<Set<string>> {
