@@ -5,9 +5,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
+const skip = processPassOnly();
 const runId = testRunId('flk');
 const { dir, realstack } = linkedProject(
   t,
@@ -51,6 +53,7 @@ const closing = (stdout: string) => stdout.trim().split('\n').at(-1);
 const junit = () => readFileSync(path.join(dir, 'test-results', 'junit.xml'), 'utf8');
 
 t.before(async () => {
+  if (skip) return;
   const up = await realstack(['up']);
   if (up.exitCode !== 0) throw new Error(up.all);
 });
@@ -60,6 +63,7 @@ t.teardown(async () => {
 
 t.test(
   'a test that fails and then passes on a retry is flaky: counted apart, and the run passes',
+  { skip },
   async (t) => {
     const res = await realstack(['test', 'test/flaky.test.mjs']);
     t.equal(res.exitCode, 0, res.stderr);
@@ -78,7 +82,7 @@ t.test(
   },
 );
 
-t.test('a test that fails on every attempt is failed, and never quarantined', async (t) => {
+t.test('a test that fails on every attempt is failed, and never quarantined', { skip }, async (t) => {
   for (let i = 0; i < 2; i++) {
     const res = await realstack(['test', 'test/broken.test.mjs']);
     t.equal(res.exitCode, 1);
@@ -92,32 +96,37 @@ t.test('a test that fails on every attempt is failed, and never quarantined', as
   t.match(broken.lastFailure, { class: 'test', failure: /arithmetic/ });
 });
 
-t.test('over the threshold a flaky test is quarantined: it still runs, and fails no run', async (t) => {
-  // Two flaky runs so far (minRuns 2, 100% > 20%): the second quarantined it.
-  const list = await realstack(['quarantine']);
-  t.match(
-    list.stdout,
-    /^test\/flaky\.test\.mjs: fails every other attempt\n\s+since .*: failed in 2 of its last 2 runs \(100%, over 20%\)/,
-  );
-  const res = await realstack(['test', '--retries', '0', 'test/flaky.test.mjs']);
-  t.equal(res.exitCode, 0, 'its failure fails no run');
-  t.equal(closing(res.stdout), '1 passed, 0 failed, 1 quarantined');
-  t.match(junit(), /<skipped message="quarantined/);
+t.test(
+  'over the threshold a flaky test is quarantined: it still runs, and fails no run',
+  { skip },
+  async (t) => {
+    // Two flaky runs so far (minRuns 2, 100% > 20%): the second quarantined it.
+    const list = await realstack(['quarantine']);
+    t.match(
+      list.stdout,
+      /^test\/flaky\.test\.mjs: fails every other attempt\n\s+since .*: failed in 2 of its last 2 runs \(100%, over 20%\)/,
+    );
+    const res = await realstack(['test', '--retries', '0', 'test/flaky.test.mjs']);
+    t.equal(res.exitCode, 0, 'its failure fails no run');
+    t.equal(closing(res.stdout), '1 passed, 0 failed, 1 quarantined');
+    t.match(junit(), /<skipped message="quarantined/);
 
-  const table = await realstack(['flakiness']);
-  t.equal(table.exitCode, 0);
-  t.match(
-    table.stdout,
-    /^quarantined\s+100%\s+3\s+3\s+2\s+0 stack, 3 test\s+\S+ \S+ [0-9a-f]{0,8}\s*test\/flaky\.test\.mjs: fails every other attempt$/m,
-  );
-  t.match(table.stdout, /^broken\s+100%\s+2\s+2\s+0\s+/m);
-  t.match(table.stderr, 'as a page: test-results/flakiness.html');
-  const html = readFileSync(path.join(dir, 'test-results', 'flakiness.html'), 'utf8');
-  t.match(html, /<tr class="quarantined">.*fails every other attempt/);
-});
+    const table = await realstack(['flakiness']);
+    t.equal(table.exitCode, 0);
+    t.match(
+      table.stdout,
+      /^quarantined\s+100%\s+3\s+3\s+2\s+0 stack, 3 test\s+\S+ \S+ [0-9a-f]{0,8}\s*test\/flaky\.test\.mjs: fails every other attempt$/m,
+    );
+    t.match(table.stdout, /^broken\s+100%\s+2\s+2\s+0\s+/m);
+    t.match(table.stderr, 'as a page: test-results/flakiness.html');
+    const html = readFileSync(path.join(dir, 'test-results', 'flakiness.html'), 'utf8');
+    t.match(html, /<tr class="quarantined">.*fails every other attempt/);
+  },
+);
 
 t.test(
   'fix-quarantined runs only the quarantined tests and releases those that pass every round',
+  { skip },
   async (t) => {
     const failing = await realstack(['fix-quarantined', '--times', '3']);
     t.equal(failing.exitCode, 1, 'it failed a round: still quarantined');
@@ -144,7 +153,7 @@ t.test(
   },
 );
 
-t.test('bad input is named, not a stack trace', async (t) => {
+t.test('bad input is named, not a stack trace', { skip }, async (t) => {
   const retries = await realstack(['test', '--retries', 'many']);
   t.equal(retries.exitCode, 2);
   t.match(retries.stderr, '--retries many: give a whole number from 0 to 10.');
@@ -170,6 +179,7 @@ t.test('bad input is named, not a stack trace', async (t) => {
 
 t.test(
   'a failure while the stack changed is classed "stack", and no retry runs on a broken stack',
+  { skip },
   async (t) => {
     const res = await realstack(['test', 'test/crash.test.mjs']);
     t.equal(res.exitCode, 1);
@@ -186,7 +196,7 @@ t.test(
   },
 );
 
-t.test('nothing of the run is left', async (t) => {
+t.test('nothing of the run is left', { skip }, async (t) => {
   await realstack(['down']);
   t.same(await leftovers(runId, [], dir), []);
 });

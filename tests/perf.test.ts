@@ -7,9 +7,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
+const skip = processPassOnly();
 const runId = testRunId('prf');
 const config = {
   perf: {
@@ -46,7 +48,7 @@ const baselines = path.join(dir, 'perf', 'baselines');
 const rows = (stdout: string, profile: string) =>
   stdout.split('\n').filter((l) => l.startsWith(`${profile} `));
 
-t.test('a profile that answers non-2xx fails, naming what it answered', async (t) => {
+t.test('a profile that answers non-2xx fails, naming what it answered', { skip }, async (t) => {
   const res = await realstack(['perf', 'missing']);
   t.equal(res.exitCode, 1);
   t.match(res.stdout, /^missing\s+answers\s+\d+ of \d+ not 2xx\s.*FAIL \(404: \d+\)$/m);
@@ -57,6 +59,7 @@ t.test('a profile that answers non-2xx fails, naming what it answered', async (t
 
 t.test(
   'without a baseline the figures are measured and shown, and --update-baseline records them',
+  { skip },
   async (t) => {
     const res = await realstack(['perf', 'home', 'private']);
     t.equal(res.exitCode, 0, res.stderr);
@@ -85,37 +88,41 @@ t.test(
   },
 );
 
-t.test('the gate: latencies may grow and throughput drop by their thresholds, no more', async (t) => {
-  const baseline = (median: Record<string, number>) =>
-    writeFileSync(
-      path.join(baselines, 'home.json'),
-      JSON.stringify({ ...JSON.parse(readFileSync(path.join(baselines, 'home.json'), 'utf8')), median }),
+t.test(
+  'the gate: latencies may grow and throughput drop by their thresholds, no more',
+  { skip },
+  async (t) => {
+    const baseline = (median: Record<string, number>) =>
+      writeFileSync(
+        path.join(baselines, 'home.json'),
+        JSON.stringify({ ...JSON.parse(readFileSync(path.join(baselines, 'home.json'), 'utf8')), median }),
+      );
+    // A baseline no real service can have met: everything now is a regression.
+    baseline({ p50: 0.0001, p95: 0.0001, p99: 0.0001, rps: 1e9 });
+    const worse = await realstack(['perf', 'home']);
+    t.equal(worse.exitCode, 1);
+    t.match(
+      rows(worse.stdout, 'home')[0],
+      /^home\s+p50\s+[\d.]+ ms\s+0\.00 ms\s+\+[\d.]+%\s+10%\s+±[\d.]+%\s+FAIL$/,
     );
-  // A baseline no real service can have met: everything now is a regression.
-  baseline({ p50: 0.0001, p95: 0.0001, p99: 0.0001, rps: 1e9 });
-  const worse = await realstack(['perf', 'home']);
-  t.equal(worse.exitCode, 1);
-  t.match(
-    rows(worse.stdout, 'home')[0],
-    /^home\s+p50\s+[\d.]+ ms\s+0\.00 ms\s+\+[\d.]+%\s+10%\s+±[\d.]+%\s+FAIL$/,
-  );
-  t.match(
-    rows(worse.stdout, 'home')[3],
-    /^home\s+throughput\s+\d+ req\/s\s+1000000000 req\/s\s+-\d+\.\d%\s+5%\s+.*FAIL$/,
-  );
-  t.match(worse.stderr, 'performance: a regression past the thresholds');
-  // One every figure beats by far.
-  baseline({ p50: 1e6, p95: 1e6, p99: 1e6, rps: 1 });
-  const better = await realstack(['perf', 'home']);
-  t.equal(better.exitCode, 0, better.stdout);
-  t.ok(
-    rows(better.stdout, 'home').every((r) => r.endsWith(' ok')),
-    better.stdout,
-  );
-  t.match(better.stderr, 'performance: within the thresholds');
-});
+    t.match(
+      rows(worse.stdout, 'home')[3],
+      /^home\s+throughput\s+\d+ req\/s\s+1000000000 req\/s\s+-\d+\.\d%\s+5%\s+.*FAIL$/,
+    );
+    t.match(worse.stderr, 'performance: a regression past the thresholds');
+    // One every figure beats by far.
+    baseline({ p50: 1e6, p95: 1e6, p99: 1e6, rps: 1 });
+    const better = await realstack(['perf', 'home']);
+    t.equal(better.exitCode, 0, better.stdout);
+    t.ok(
+      rows(better.stdout, 'home').every((r) => r.endsWith(' ok')),
+      better.stdout,
+    );
+    t.match(better.stderr, 'performance: within the thresholds');
+  },
+);
 
-t.test('bad input is named, not a stack trace', async (t) => {
+t.test('bad input is named, not a stack trace', { skip }, async (t) => {
   const unknown = await realstack(['perf', 'nope']);
   t.equal(unknown.exitCode, 2);
   t.match(unknown.stderr, 'no load profile "nope"; the profiles are home, private, missing.');
@@ -147,53 +154,57 @@ t.test('bad input is named, not a stack trace', async (t) => {
   for (const r of [unknown, rounds, notGit, unbounded, noToken]) t.notOk(hasStackTrace(r.stderr));
 });
 
-t.test('--against REF: both stacks side by side, rounds alternating, the gate on their ratio', async (t) => {
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { cwd: dir });
-  writeFileSync(path.join(dir, '.gitignore'), 'node_modules/\n.realstack/\ntest-results/\n');
-  git('init', '-q');
-  git('add', '-A');
-  git('commit', '-qm', 'fast');
-  const fast = readFileSync(path.join(dir, 'server.cjs'), 'utf8');
-  // This checkout answers 100 ms later than the commit: the stack must start from it again.
-  writeFileSync(
-    path.join(dir, 'server.cjs'),
-    fast.replace(
-      'http\n  .createServer((req, res) => {',
-      'http\n  .createServer(async (req, res) => {\n    await new Promise((r) => setTimeout(r, 100));',
-    ),
-  );
-  await realstack(['down']);
-  const slower = await realstack(['perf', 'home', '--against', 'HEAD']);
-  t.equal(slower.exitCode, 1, slower.stderr);
-  t.match(
-    slower.stderr,
-    /round 1\/2 home \(current\)[^\n]*\n\s+round 1\/2 home \(HEAD\)[\s\S]*round 2\/2 home \(HEAD\)[^\n]*\n\s+round 2\/2 home \(current\)/,
-    'rounds alternate who goes first',
-  );
-  t.match(
-    rows(slower.stdout, 'home')[0],
-    /^home\s+p50\s+1\d\d\.\d\d ms\s+[\d.]+ ms\s+\+\d{3,}\.\d%\s+10%\s+.*FAIL$/,
-  );
-  t.match(JSON.parse(readFileSync(path.join(dir, 'test-results', 'perf.json'), 'utf8')), {
-    mode: 'against',
-    ref: 'HEAD',
-    ok: false,
-  });
+t.test(
+  '--against REF: both stacks side by side, rounds alternating, the gate on their ratio',
+  { skip },
+  async (t) => {
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { cwd: dir });
+    writeFileSync(path.join(dir, '.gitignore'), 'node_modules/\n.realstack/\ntest-results/\n');
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'fast');
+    const fast = readFileSync(path.join(dir, 'server.cjs'), 'utf8');
+    // This checkout answers 100 ms later than the commit: the stack must start from it again.
+    writeFileSync(
+      path.join(dir, 'server.cjs'),
+      fast.replace(
+        'http\n  .createServer((req, res) => {',
+        'http\n  .createServer(async (req, res) => {\n    await new Promise((r) => setTimeout(r, 100));',
+      ),
+    );
+    await realstack(['down']);
+    const slower = await realstack(['perf', 'home', '--against', 'HEAD']);
+    t.equal(slower.exitCode, 1, slower.stderr);
+    t.match(
+      slower.stderr,
+      /round 1\/2 home \(current\)[^\n]*\n\s+round 1\/2 home \(HEAD\)[\s\S]*round 2\/2 home \(HEAD\)[^\n]*\n\s+round 2\/2 home \(current\)/,
+      'rounds alternate who goes first',
+    );
+    t.match(
+      rows(slower.stdout, 'home')[0],
+      /^home\s+p50\s+1\d\d\.\d\d ms\s+[\d.]+ ms\s+\+\d{3,}\.\d%\s+10%\s+.*FAIL$/,
+    );
+    t.match(JSON.parse(readFileSync(path.join(dir, 'test-results', 'perf.json'), 'utf8')), {
+      mode: 'against',
+      ref: 'HEAD',
+      ok: false,
+    });
 
-  git('commit', '-qam', 'slow');
-  writeFileSync(path.join(dir, 'server.cjs'), fast);
-  await realstack(['down']);
-  const faster = await realstack(['perf', 'home', '--against', 'HEAD']);
-  t.equal(faster.exitCode, 0, faster.stdout);
-  t.match(
-    rows(faster.stdout, 'home')[0],
-    /^home\s+p50\s+[\d.]+ ms\s+1\d\d\.\d\d ms\s+-\d\d\.\d%\s+10%\s+.*ok$/,
-  );
-  t.equal(git('worktree', 'list').toString().trim().split('\n').length, 1, 'the worktree is gone');
-});
+    git('commit', '-qam', 'slow');
+    writeFileSync(path.join(dir, 'server.cjs'), fast);
+    await realstack(['down']);
+    const faster = await realstack(['perf', 'home', '--against', 'HEAD']);
+    t.equal(faster.exitCode, 0, faster.stdout);
+    t.match(
+      rows(faster.stdout, 'home')[0],
+      /^home\s+p50\s+[\d.]+ ms\s+1\d\d\.\d\d ms\s+-\d\d\.\d%\s+10%\s+.*ok$/,
+    );
+    t.equal(git('worktree', 'list').toString().trim().split('\n').length, 1, 'the worktree is gone');
+  },
+);
 
-t.test('nothing of the runs is left', async (t) => {
+t.test('nothing of the runs is left', { skip }, async (t) => {
   await realstack(['down']);
   t.same(await leftovers(runId, [], dir), []);
 });

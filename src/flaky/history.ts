@@ -20,7 +20,7 @@ export const historyFile = (config: ToolkitConfig) =>
     config.env.REALSTACK_HISTORY || path.join(config.stateDir, 'history.sqlite'),
   );
 
-const KEEP_RUNS = 2000;
+const KEEP_RUNS = 500;
 const SCHEMA_VERSION = '1';
 
 const SCHEMA = `

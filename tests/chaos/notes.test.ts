@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { root, run, testRunId } from '../helpers/cli.js';
-import { otherPass } from '../helpers/engines.js';
+import { processPassOnly } from '../helpers/engines.js';
 import { leftovers } from '../helpers/leftovers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-chaos-notes-'));
@@ -34,7 +34,7 @@ const realstack = (args: string[]) =>
   });
 
 // The process engine's pass runs it: this test is about what chaos finds, not about an engine.
-const skip = process.env.REALSTACK_ENGINE === 'docker' ? otherPass('process') : false;
+const skip = processPassOnly();
 
 t.test(
   'init, then chaos: kill and pause held; PostgreSQL stopped took the web service down, and chaos says so',

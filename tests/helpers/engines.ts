@@ -21,3 +21,10 @@ export async function passEngines(): Promise<('process' | 'docker')[]> {
 /** Why a test of one engine is left to the other pass of the suite. */
 export const otherPass = (engine: 'process' | 'docker'): string =>
   `runs in the suite's ${engine} pass (REALSTACK_ENGINE=${engine} npx just test)`;
+
+/**
+ * Tests of the toolkit's own logic on a small project of their own, which always runs on the
+ * process engine: the process pass of the suite runs them, the docker pass says so and skips.
+ */
+export const processPassOnly = (): string | false =>
+  process.env.REALSTACK_ENGINE === 'docker' ? otherPass('process') : false;
