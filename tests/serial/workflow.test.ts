@@ -62,24 +62,21 @@ t.test('test-by-module prints each file’s results and time before the closing 
   t.match(res.stdout, /^tests\/api-resource-server\.test\.ts\s+\d+\s+0\s+0\s+[\d.]+s$/m);
 });
 
-t.test('test-serial runs tests/serial only; test-parallel-safe everything else', async (t) => {
+t.test('test-serial runs tap’s serial folders only; test-parallel-safe everything else', async (t) => {
   // --list: the files the recipe's set hands to tap, and nothing run.
   const serial = await justDo(['test-serial', '--list']);
   t.equal(serial.exitCode, 0, serial.stderr);
   const serialFiles = serial.stdout.trim().split('\n');
   t.ok(serialFiles.includes('tests/serial/workflow.test.ts'));
-  t.ok(
-    serialFiles.every((f) => f.startsWith('tests/serial/')),
-    serialFiles.join(' '),
-  );
+  t.ok(serialFiles.includes('tests/chaos/reference.test.ts'));
+  // package.json's tap.serial: tests/serial and tests/chaos.
+  const isSerial = (f: string) => f.startsWith('tests/serial/') || f.startsWith('tests/chaos/');
+  t.ok(serialFiles.every(isSerial), serialFiles.join(' '));
   const safe = await justDo(['test-parallel-safe', '--list']);
   t.equal(safe.exitCode, 0, safe.stderr);
   const safeFiles = safe.stdout.trim().split('\n');
   t.ok(safeFiles.includes('tests/golden/responses.test.ts') && safeFiles.includes('tests/auth-flow.test.ts'));
-  t.notOk(
-    safeFiles.some((f) => f.startsWith('tests/serial/')),
-    'no serial file',
-  );
+  t.notOk(safeFiles.some(isSerial), 'no serial file');
   t.same(
     [...serialFiles, ...safeFiles].sort(),
     (await justDo(['test', '--list'])).stdout.trim().split('\n').sort(),
