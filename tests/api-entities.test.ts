@@ -226,3 +226,21 @@ t.test(
     );
   },
 );
+
+t.test('a field the api does not take is refused and named, not silently dropped', async (t) => {
+  // A mass-assignment attempt must be visible to the caller: docs/api.md promises validation.
+  const { person: alice, org } = await workingIn(t, 'Strict');
+  const { org: other } = await workingIn(t, 'Other');
+  for (const [path, body] of [
+    ['/v1/registers', { name: 'R', organisation_id: other.id }],
+    ['/v1/schemas', { name: 'S', owner: 'someone' }],
+    ['/v1/organisations', { name: 'O', created_by: 'someone' }],
+  ] as const) {
+    const res = await alice.call('POST', path, body);
+    t.equal(res.status, 400, `POST ${path}`);
+    t.match(res.json, { error: 'invalid_request', error_description: /^unknown field "\w+" in body$/ });
+  }
+  const registers = await alice.call('GET', '/v1/registers');
+  t.equal(registers.json.total, 0, 'nothing was created in the caller’s organisation');
+  t.equal(org.id === other.id, false);
+});

@@ -30,6 +30,42 @@ t.test('both services refuse the test-data API without the admin token, and a ma
   }
 });
 
+t.test('a filter a service does not understand is a 400, never "all test data"', async (t) => {
+  // What an independent fuzzer sent: each used to be read as {} and delete every run's records.
+  const alice = await newTenant(t);
+  const run = testRunId('keep');
+  t.equal((await alice.call('POST', '/v1/organisations', { name: `TEST ${run} org` })).status, 201);
+  for (const base of [s.auth, s.api]) {
+    for (const body of [
+      {},
+      { zzz: 1 },
+      { RUN: 'x' },
+      { '\u00ff': 1 },
+      { run, all: true },
+      { all: false },
+      { all: 'yes' },
+    ]) {
+      const res = await call(`${base}/admin/test-data/delete`, body);
+      t.equal(res.status, 400, `${base} delete ${JSON.stringify(body)}`);
+      t.equal(res.json.error, 'invalid_request');
+    }
+    const unknown = await call(`${base}/admin/test-data/delete`, { zzz: 1 });
+    t.match(unknown.json.error_description, 'unknown field "zzz" in body', 'the field is named');
+    const neither = await call(`${base}/admin/test-data/delete`, {});
+    t.match(neither.json.error_description, '{"all": true} for every run', 'what to send instead');
+  }
+  const listed = await call(`${s.api}/admin/test-data/list`, { run });
+  t.same(
+    listed.json.records.organisations.map((o: { name: string }) => o.name),
+    [`TEST ${run} org`],
+    'nothing was deleted',
+  );
+  const all = await call(`${s.api}/admin/test-data/list`, { all: true });
+  t.equal(all.status, 200, 'every run’s data, asked for by name');
+  t.ok(all.json.records.organisations.some((o: { name: string }) => o.name === `TEST ${run} org`));
+  t.equal((await call(`${s.api}/admin/test-data/delete`, { run })).status, 200);
+});
+
 t.test('a run scope finds that run’s data only; deleting it leaves another run’s', async (t) => {
   const alice = await newTenant(t);
   const [mine, theirs] = [testRunId('mine'), testRunId('theirs')];

@@ -43,12 +43,15 @@ function token(svc: ServiceSpec, env: NodeJS.ProcessEnv): string {
   return value;
 }
 
+/** One run's data, or all test data: said explicitly, since a service must never guess "all". */
+const scope = (run: string | undefined): { run: string } | { all: true } => (run ? { run } : { all: true });
+
 async function call(
   svc: ServiceSpec,
   base: string,
   action: 'list' | 'delete',
   env: NodeJS.ProcessEnv,
-  body: { run?: string; subjects: string[] },
+  body: { run: string; subjects: string[] } | { all: true; subjects: string[] },
 ): Promise<Record<string, unknown> | undefined> {
   const api = svc.testData as NonNullable<ServiceSpec['testData']>;
   const target = new URL(`${api.path.replace(/\/$/, '')}/${action}`, base);
@@ -95,7 +98,7 @@ export async function listTestData(
   const services: ServiceTestData[] = [];
   for (const svc of engine.stack.services) {
     if (svc.testData) {
-      const answer = await call(svc, url(instances, svc), 'list', env, { ...(run ? { run } : {}), subjects });
+      const answer = await call(svc, url(instances, svc), 'list', env, { ...scope(run), subjects });
       if (!answer) {
         services.push({
           service: svc.name,
@@ -142,7 +145,7 @@ export async function deleteTestData(
     const svc = engine.stack.services.find((s) => s.name === data.service) as ServiceSpec;
     if (data.via === 'api') {
       const answer = await call(svc, url(instances, svc), 'delete', env, {
-        ...(run ? { run } : {}),
+        ...scope(run),
         subjects,
       });
       removed.push({ service: svc.name, removed: (answer?.removed as Record<string, number>) ?? {} });

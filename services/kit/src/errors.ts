@@ -11,6 +11,28 @@ export function jsonError(reply: FastifyReply, status: number, error: string, de
     .send({ error, error_description: description });
 }
 
+interface ValidationEntry {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: { additionalProperty?: string; missingProperty?: string };
+}
+
+/** A schema validation failure in words that name the field: `unknown field "organisation_id" in body`. */
+function describeValidation(err: Error & { validation?: ValidationEntry[]; validationContext?: string }) {
+  if (!err.validation?.length) return undefined;
+  const where = err.validationContext ?? 'body';
+  return err.validation
+    .map((v) => {
+      const at = `${where}${v.instancePath}`;
+      if (v.keyword === 'additionalProperties')
+        return `unknown field "${v.params.additionalProperty}" in ${at}`;
+      if (v.keyword === 'required') return `${at} needs "${v.params.missingProperty}"`;
+      return `${at} ${v.message}`;
+    })
+    .join('; ');
+}
+
 /** A dependency (the database, the authorization server) cannot answer now: 503, not a bug. */
 export class Unavailable extends Error {
   readonly statusCode = 503;
@@ -48,7 +70,12 @@ export function installJsonErrors(app: FastifyInstance): void {
     const status = err.statusCode ?? 500;
     // A body over the limit keeps its 413; every other client error is an invalid request.
     if (status >= 400 && status < 500) {
-      return jsonError(reply, status === 413 ? 413 : 400, 'invalid_request', err.message);
+      return jsonError(
+        reply,
+        status === 413 ? 413 : 400,
+        'invalid_request',
+        describeValidation(err) ?? err.message,
+      );
     }
     if (status === 503 || databaseUnavailable(err)) {
       request.log.warn({ err: err.message }, 'a dependency is unavailable');

@@ -62,7 +62,12 @@ export async function runService<S extends Record<string, VarSpec<unknown>>>(def
     process.exit(EXIT.unavailable);
   }
 
-  const app = Fastify({ logger: { level: config.LOG_LEVEL, base: { service: def.name } } });
+  const app = Fastify({
+    logger: { level: config.LOG_LEVEL, base: { service: def.name } },
+    // A field the schema does not name is refused (400, named), not dropped: a caller trying to
+    // set what it may not (an organisation_id) should hear so.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   const applied = await migrate(pool, def.schema, def.migrations);
   app.log.info({ schema: def.schema, applied }, 'migrations applied');
 
