@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { ActiveOrganisationCache } from './active-cache.js';
 import { notFound, organisationOf, type RouteOptions } from './organisations.js';
 import * as schema from './schemas.js';
-import { asTenant, caller, type Db } from './tenant-db.js';
+import { asTenant, caller, type Db, ForgottenCaller } from './tenant-db.js';
 
 async function choose(db: Db, cache: ActiveOrganisationCache, me: string, id: string) {
   await db.query('UPDATE api.users SET active_organisation = $2 WHERE sub = $1', [me, id]);
@@ -22,6 +22,7 @@ export async function resolveActive(db: Db, cache: ActiveOrganisationCache, me: 
       'SELECT active_organisation FROM api.users WHERE sub = $1',
       [me],
     );
+    if (res.rows.length === 0) throw new ForgottenCaller(me);
     id = res.rows[0]?.active_organisation ?? undefined;
   }
   // Membership is checked every time: leaving an organisation needs no cache invalidation.
@@ -35,9 +36,18 @@ export async function resolveActive(db: Db, cache: ActiveOrganisationCache, me: 
      ORDER BY o.is_default DESC, m.created_at, o.id LIMIT 1`,
     [me],
   );
-  const chosen = next.rows[0]?.id as string;
+  const chosen = next.rows[0]?.id;
+  if (!chosen) throw new NoOrganisation();
   await choose(db, cache, me, chosen);
   return organisationOf(db, me, chosen);
+}
+
+/** The caller belongs to no organisation (they left every one): nothing to be active in. */
+export class NoOrganisation extends Error {
+  readonly statusCode = 409;
+  readonly errorCode = 'conflict';
+  override message =
+    'you belong to no organisation: create one (POST /v1/organisations) or ask to be added to one';
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Client } from './client-auth.js';
 import { readCookie, setCookie } from './cookies.js';
 import { grantWithCode } from './grants.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
-import { formBody, type Params, parseParams, queryOf } from './params.js';
+import { formBody, type Params, parseParams, queryOf, singleValued } from './params.js';
 import { verifyPassword } from './passwords.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { chooseRedirect, redirectWith } from './redirect-uri.js';
@@ -218,7 +218,8 @@ export function authorize(app: FastifyInstance, pool: pg.Pool, options: Authoriz
   });
 
   app.post('/login', async (request, reply) => {
-    const form = parseParams(formBody(request) ?? '');
+    const form = singleValued(parseParams(formBody(request) ?? ''), reply);
+    if (!form) return reply;
     const flow = await postedFlow(request, form);
     if (!flow) return lost(reply);
     const username = form.get('username') ?? '';
@@ -271,7 +272,8 @@ export function authorize(app: FastifyInstance, pool: pg.Pool, options: Authoriz
   });
 
   app.post('/consent', async (request, reply) => {
-    const form = parseParams(formBody(request) ?? '');
+    const form = singleValued(parseParams(formBody(request) ?? ''), reply);
+    if (!form) return reply;
     const flow = await postedFlow(request, form);
     if (!flow) return lost(reply);
     const user = await sessionUser(request);

@@ -1,3 +1,5 @@
+import type { FastifyReply } from 'fastify';
+import { jsonError } from '../../kit/src/index.js';
 /**
  * OAuth parameters from a query string or an application/x-www-form-urlencoded body.
  * RFC 6749 §3.1 and §3.2: parameters sent without a value are treated as omitted, and request
@@ -35,4 +37,15 @@ export function formBody(request: {
 }): string | undefined {
   const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '');
   return form && typeof request.body === 'string' ? request.body : undefined;
+}
+
+/**
+ * The parameters if none is sent twice, else undefined once the 400 is sent: with two values,
+ * which one counts would be a guess (RFC 6749 §3.1, and a consent of "allow&deny" must not
+ * read as either).
+ */
+export function singleValued(params: Params, reply: FastifyReply): Params | undefined {
+  if (params.duplicated.length === 0) return params;
+  jsonError(reply, 400, 'invalid_request', `${params.duplicated.join(', ')} sent more than once`);
+  return undefined;
 }

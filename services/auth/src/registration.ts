@@ -115,7 +115,15 @@ export function registration(app: FastifyInstance, pool: pg.Pool, issuer: string
     const row = await authorised(request, reply);
     if (!row) return reply;
     if (notJson(request, reply)) return reply;
-    const body = (request.body ?? {}) as Record<string, unknown>;
+    // RFC 7592 §2.2: the body is the client's metadata, a JSON object; `42` or "hello" is not.
+    if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body))
+      return jsonError(
+        reply,
+        400,
+        'invalid_client_metadata',
+        'the body must be a JSON object of client metadata',
+      );
+    const body = request.body as Record<string, unknown>;
     const readOnly = READ_ONLY_FIELDS.filter((f) => f in body);
     if (readOnly.length > 0) {
       return jsonError(

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { jsonError, transaction } from '../../kit/src/index.js';
 import { authenticateClient, type Client } from './client-auth.js';
 import { type Grant, issueTokens, revokeGrant } from './grants.js';
-import { formBody, type Params, parseParams, queryOf } from './params.js';
+import { formBody, type Params, parseParams, queryOf, singleValued } from './params.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { hashSecret } from './tokens.js';
 
@@ -46,12 +46,7 @@ export function formParams(request: FastifyRequest, reply: FastifyReply): Params
     jsonError(reply, 400, 'invalid_request', 'parameters belong in the body, not in the query string');
     return undefined;
   }
-  const params = parseParams(body);
-  if (params.duplicated.length > 0) {
-    jsonError(reply, 400, 'invalid_request', `${params.duplicated.join(', ')} sent more than once`);
-    return undefined;
-  }
-  return params;
+  return singleValued(parseParams(body), reply);
 }
 
 /** GET and other methods on a POST-only endpoint: 405 with Allow (checklist C6). */

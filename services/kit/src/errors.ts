@@ -66,30 +66,35 @@ export function databaseUnavailable(err: Error & { code?: unknown }): boolean {
  * log has them).
  */
 export function installJsonErrors(app: FastifyInstance): void {
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    // A body over the limit keeps its 413; every other client error is an invalid request.
-    if (status >= 400 && status < 500) {
-      return jsonError(
-        reply,
-        status === 413 ? 413 : 400,
-        'invalid_request',
-        describeValidation(err) ?? err.message,
-      );
-    }
-    if (status === 503 || databaseUnavailable(err)) {
-      request.log.warn({ err: err.message }, 'a dependency is unavailable');
-      reply.header('retry-after', '1');
-      return jsonError(
-        reply,
-        503,
-        'temporarily_unavailable',
-        err instanceof Unavailable ? err.message : 'the database is unavailable; try again shortly',
-      );
-    }
-    request.log.error({ err }, 'unexpected failure');
-    return jsonError(reply, 500, 'server_error', 'the server failed; the failure is logged');
-  });
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; code?: string; errorCode?: string }, request, reply) => {
+      const status = err.statusCode ?? 500;
+      // A route's own answer, thrown from deep inside a transaction (409 conflict, say).
+      if (err.errorCode && status >= 400 && status < 500)
+        return jsonError(reply, status, err.errorCode, err.message);
+      // A body over the limit keeps its 413; every other client error is an invalid request.
+      if (status >= 400 && status < 500) {
+        return jsonError(
+          reply,
+          status === 413 ? 413 : 400,
+          'invalid_request',
+          describeValidation(err) ?? err.message,
+        );
+      }
+      if (status === 503 || databaseUnavailable(err)) {
+        request.log.warn({ err: err.message }, 'a dependency is unavailable');
+        reply.header('retry-after', '1');
+        return jsonError(
+          reply,
+          503,
+          'temporarily_unavailable',
+          err instanceof Unavailable ? err.message : 'the database is unavailable; try again shortly',
+        );
+      }
+      request.log.error({ err }, 'unexpected failure');
+      return jsonError(reply, 500, 'server_error', 'the server failed; the failure is logged');
+    },
+  );
   app.setNotFoundHandler((request, reply) =>
     jsonError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
   );

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { ConfigError, loadConfig, port, postgresUrl, text, type VarSpec } from './config.js';
 import { connectPool, DatabaseUnreachableError } from './db.js';
+import { installInputChecks, UUID } from './input.js';
 import { type Migration, migrate } from './migrate.js';
 
 const whole = (raw: string): number => {
@@ -64,10 +65,15 @@ export async function runService<S extends Record<string, VarSpec<unknown>>>(def
 
   const app = Fastify({
     logger: { level: config.LOG_LEVEL, base: { service: def.name } },
+    // Node answers a request without Host with an empty 400: installInputChecks says why instead.
+    http: { requireHostHeader: false },
     // A field the schema does not name is refused (400, named), not dropped: a caller trying to
     // set what it may not (an organisation_id) should hear so.
-    ajv: { customOptions: { removeAdditional: false } },
+    // And `format: "uuid"` is the one id format, checked once: ajv's own also takes urn:uuid:...,
+    // which PostgreSQL then refuses.
+    ajv: { customOptions: { removeAdditional: false }, onCreate: (ajv) => ajv.addFormat('uuid', UUID) },
   });
+  installInputChecks(app);
   const applied = await migrate(pool, def.schema, def.migrations);
   app.log.info({ schema: def.schema, applied }, 'migrations applied');
 
