@@ -77,6 +77,10 @@ test-cleanup *args:
 perf *args:
     @{{realstack}} perf "$@"
 
+# The stack's PostgreSQL: `just db backup [--out FILE]`, `just db restore FILE` (schema checked first)
+db *args:
+    @{{realstack}} db "$@"
+
 # Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)
 chaos *args:
     @{{realstack}} chaos "$@"

@@ -54,7 +54,11 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
       'remove a member',
       async (w) => {
         const user = target();
-        await owner.call('POST', `/v1/organisations/${org.id}/members`, { user, role: 'member' });
+        const added = await owner.call('POST', `/v1/organisations/${org.id}/members`, {
+          user,
+          role: 'member',
+        });
+        t.equal(added.status, 201, `the owner adds ${user} first`);
         return (await w.call('DELETE', `/v1/organisations/${org.id}/members/${encodeURIComponent(user)}`))
           .status;
       },
@@ -64,7 +68,11 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
       'remove a co-owner',
       async (w) => {
         const user = target();
-        await owner.call('POST', `/v1/organisations/${org.id}/members`, { user, role: 'owner' });
+        const added = await owner.call('POST', `/v1/organisations/${org.id}/members`, {
+          user,
+          role: 'owner',
+        });
+        t.equal(added.status, 201, `the owner adds ${user} first`);
         return (await w.call('DELETE', `/v1/organisations/${org.id}/members/${encodeURIComponent(user)}`))
           .status;
       },
@@ -88,7 +96,9 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
     [
       'delete a register',
       async (w) => {
-        const id = (await owner.call('POST', '/v1/registers', { name: target() })).json.id;
+        const made = await owner.call('POST', '/v1/registers', { name: target() });
+        t.equal(made.status, 201, 'the owner makes the register first');
+        const id = made.json.id;
         return (await w.call('DELETE', `/v1/registers/${id}`)).status;
       },
       { owner: 204, admin: 204, member: 403 },
@@ -110,3 +120,28 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
     'member: delete the organisation → 403',
   );
 });
+
+t.test(
+  'a member removing someone who is not a member hears 403, not 404: the right is checked first',
+  async (t) => {
+    const owner = await newTenant(t);
+    const member = await newTenant(t);
+    const org = await createOrganisation(t, owner, 'Order of checks');
+    t.equal(
+      (await owner.call('POST', `/v1/organisations/${org.id}/members`, { user: member.sub, role: 'member' }))
+        .status,
+      201,
+    );
+    const res = await member.call(
+      'DELETE',
+      `/v1/organisations/${org.id}/members/${encodeURIComponent(`TEST ${s.runId} nobody`)}`,
+    );
+    t.equal(res.status, 403);
+    t.match(res.json.error_description, 'only an owner or an admin removes members');
+    const asOwner = await owner.call(
+      'DELETE',
+      `/v1/organisations/${org.id}/members/${encodeURIComponent(`TEST ${s.runId} nobody`)}`,
+    );
+    t.equal(asOwner.status, 404, 'to those who may remove members, a missing one is a 404');
+  },
+);

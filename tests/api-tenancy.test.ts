@@ -404,3 +404,36 @@ t.test('the OpenAPI document at /openapi.json describes every route, with its er
     }
   }
 });
+
+t.test('the OpenAPI document says what each route needs: its scope, or no token at all', async (t) => {
+  const doc = (await callAs(undefined, 'GET', '/openapi.json')).json as {
+    components: {
+      securitySchemes: Record<string, { type: string; flows?: Record<string, { scopes: object }> }>;
+    };
+    security?: unknown;
+    paths: Record<string, Record<string, { security?: Record<string, string[]>[] }>>;
+  };
+  t.equal(doc.security, undefined, 'no document-wide security: each route has its own');
+  t.match(doc.components.securitySchemes.oauth2, {
+    type: 'oauth2',
+    flows: {
+      authorizationCode: {
+        scopes: { profile: String, 'organisations:read': String, 'organisations:write': String },
+      },
+    },
+  });
+  const needs = (path: string, method: string) => doc.paths[path]?.[method]?.security;
+  t.same(needs('/.well-known/oauth-protected-resource', 'get'), [], 'the metadata is public (RFC 9728)');
+  t.same(needs('/v1/me', 'get'), [{ oauth2: ['profile'] }]);
+  t.same(needs('/v1/organisations', 'get'), [{ oauth2: ['organisations:read'] }]);
+  t.same(needs('/v1/organisations', 'post'), [{ oauth2: ['organisations:write'] }]);
+  t.same(needs('/v1/objects/bulk', 'post'), [{ oauth2: ['organisations:write'] }]);
+  for (const [path, methods] of Object.entries(doc.paths))
+    for (const [method, op] of Object.entries(methods))
+      if (path.startsWith('/v1/'))
+        t.match(
+          op.security,
+          [{ oauth2: [/^(profile|organisations:(read|write))$/] }],
+          `${method.toUpperCase()} ${path} names its scope`,
+        );
+});

@@ -78,7 +78,13 @@ t.test('a run scope finds that run’s data only; deleting it leaves another run
   );
   t.same((await call(`${s.api}/admin/test-data/delete`, { run: mine })).json, {
     service: 'api',
-    removed: { organisations: 1, objects: 0, users: 0 },
+    removed: {
+      organisations: 1,
+      objects: 0,
+      'registers in the default organisation': 0,
+      'schemas in the default organisation': 0,
+      users: 0,
+    },
   });
   t.same((await list(mine)).json.records.organisations, [], 'gone');
   t.equal((await list(theirs)).json.records.organisations.length, 1, 'the other run’s is still there');
@@ -104,3 +110,63 @@ t.test('auth lists a run’s users as subjects, which the api owns data for', as
     tokens: 0,
   });
 });
+
+t.test(
+  'what tests leave in the default organisation is test data too, and deleting counts what went',
+  async (t) => {
+    const run = testRunId('dflt');
+    const alice = await newTenant(t);
+    // A new user's active organisation is the default one: what they make lands there.
+    const register = await alice.call('POST', '/v1/registers', { name: `TEST ${run} register` });
+    t.equal(register.status, 201, register.text);
+    const schema = await alice.call('POST', '/v1/schemas', { name: `TEST ${run} schema` });
+    const object = await alice.call('POST', '/v1/objects', {
+      name: 'filed under a test register',
+      register: register.json.id,
+      schema: schema.json.id,
+      data: {},
+    });
+    t.equal(object.status, 201, object.text);
+    // And an organisation of the run's with two objects in it.
+    const org = await alice.call('POST', '/v1/organisations', { name: `TEST ${run} org` });
+    await alice.call('PUT', '/v1/active-organisation', { id: org.json.id });
+    const r = await alice.call('POST', '/v1/registers', { name: 'R' });
+    const sc = await alice.call('POST', '/v1/schemas', { name: 'S' });
+    for (const name of ['one', 'two'])
+      t.equal(
+        (await alice.call('POST', '/v1/objects', { name, register: r.json.id, schema: sc.json.id, data: {} }))
+          .status,
+        201,
+      );
+
+    const listed = (await call(`${s.api}/admin/test-data/list`, { run })).json.records;
+    t.same(
+      listed['registers in the default organisation'].map((x: { name: string }) => x.name),
+      [`TEST ${run} register`],
+    );
+    t.same(
+      listed['schemas in the default organisation'].map((x: { name: string }) => x.name),
+      [`TEST ${run} schema`],
+    );
+    t.same(
+      listed['objects in the default organisation'].map((x: { name: string }) => x.name),
+      ['filed under a test register'],
+    );
+    t.match(listed.organisations, [{ name: `TEST ${run} org`, detail: { objects: 2 } }]);
+
+    const removed = (await call(`${s.api}/admin/test-data/delete`, { run })).json.removed;
+    t.same(
+      removed,
+      {
+        organisations: 1,
+        objects: 3,
+        'registers in the default organisation': 1,
+        'schemas in the default organisation': 1,
+        users: 0,
+      },
+      'the objects of the removed organisation are counted',
+    );
+    const after = (await call(`${s.api}/admin/test-data/list`, { run })).json.records;
+    t.same(Object.values(after).flat(), [], 'nothing of the run is left');
+  },
+);

@@ -23,6 +23,7 @@ import { runHostBuild } from '../images/host-build.js';
 import { readImagesState } from '../images/state.js';
 import { readImpactMap, whoRan } from '../impact/map.js';
 import { init } from '../init/init.js';
+import { backup, databaseOf, restore } from '../lifecycle/db-backup.js';
 import { runPerf } from '../perf/run.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
@@ -179,6 +180,42 @@ export const commands: Record<string, Command> = {
   perf: {
     passThrough: true,
     run: (config, _values, args) => runPerf(config, args, log),
+  },
+
+  db: {
+    options: { service: { type: 'string' }, out: { type: 'string' } },
+    async run(config, values, positionals) {
+      const [action, file] = positionals;
+      if (action !== 'backup' && action !== 'restore')
+        throw new UserError(
+          'realstack db backup [--out FILE] | db restore FILE (either with --service S)',
+          2,
+        );
+      if (action === 'restore' && !file)
+        throw new UserError('realstack db restore FILE: name the backup to restore.', 2);
+      const engine = openRun(config);
+      const { service, url } = await databaseOf(engine, values.service as string | undefined);
+      if (action === 'backup') {
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        const out = path.resolve(
+          (values.out as string | undefined) ??
+            path.join(config.stateDir, 'backups', `${service}-${stamp}.sql.gz`),
+        );
+        const started = performance.now();
+        const h = await backup(service, url, out);
+        const rows = h.tables.reduce((n, t) => n + t.rows, 0);
+        log(
+          `backed up ${service} (${h.database}, PostgreSQL ${h.server}): ${h.tables.length} tables, ${rows} rows, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
+        process.stdout.write(`${out}\n`);
+        return 0;
+      }
+      const h = await restore(url, path.resolve(file as string));
+      log(
+        `restored ${service} from ${file} (made ${h.createdAt}): ${h.tables.length} tables, ${h.tables.reduce((n, t) => n + t.rows, 0)} rows`,
+      );
+      return 0;
+    },
   },
 
   chaos: {

@@ -41,6 +41,9 @@ usage: realstack <command> [options]
                           the load profiles of realstack.json (autocannon, bounded,
                           loopback): p50, p95, p99 and throughput against the baselines
                           in perf/baselines/, or against REF's stack in the same run
+  db backup [--service S] [--out FILE] | db restore FILE [--service S]
+                          the stack's PostgreSQL: every table in one snapshot; a restore
+                          in one transaction, refused when the schema differs
   chaos [kill|pause|db-stop|db-latency|db-drop]...
                           faults in a fresh stack of its own, each a steady-state
                           hypothesis checked before, during and after; committed data

@@ -75,6 +75,11 @@ const RECIPES: [string, string, string][] = [
     'The load profiles: p50/p95/p99 and throughput against perf/baselines/ (`--update-baseline`, `--against REF`)',
   ],
   [
+    'db *args',
+    'db "$@"',
+    "The stack's PostgreSQL: `just db backup [--out FILE]`, `just db restore FILE` (schema checked first)",
+  ],
+  [
     'chaos *args',
     'chaos "$@"',
     'Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)',

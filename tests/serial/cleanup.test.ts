@@ -150,7 +150,10 @@ t.test(
     const clean = await justDo('test-cleanup', '--run', left);
     t.equal(clean.exitCode, 0, clean.stderr);
     t.match(clean.stderr, /removed from auth: 1 clients, 1 users, [2-9]\d* tokens/);
-    t.match(clean.stderr, /removed from api: 1 organisations, 0 objects, 2 users/);
+    t.match(
+      clean.stderr,
+      /removed from api: 1 organisations, 0 objects, 0 registers in the default organisation, 0 schemas in the default organisation, 2 users/,
+    );
     t.match(clean.stderr, /0 test records left in 2 services looked at/);
     const after = JSON.parse((await justDo('test-cleanup-show', '--run', left, '--json')).stdout) as Listing;
     t.same(

@@ -15,6 +15,11 @@ const whole = (raw: string): number => {
 };
 
 const SCOPES = ['profile', 'organisations:read', 'organisations:write'];
+const SCOPE_TEXT: Record<string, string> = {
+  profile: 'who the token speaks for (GET /v1/me)',
+  'organisations:read': 'read organisations, members, the active organisation and entities',
+  'organisations:write': 'change them',
+};
 
 await runService({
   name: 'api',
@@ -49,9 +54,27 @@ await runService({
           description: 'Organisations (tenants) and their members; see docs/api.md.',
         },
         components: {
-          securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' } },
+          securitySchemes: {
+            oauth2: {
+              type: 'oauth2',
+              description: 'Access tokens of the auth service (RFC 9068 JWTs, audience this api)',
+              flows: {
+                authorizationCode: {
+                  authorizationUrl: `${config.ISSUER}/authorize`,
+                  tokenUrl: `${config.ISSUER}/token`,
+                  scopes: Object.fromEntries(SCOPES.map((s) => [s, SCOPE_TEXT[s] ?? s])),
+                },
+              },
+            },
+          },
         },
-        security: [{ bearer: [] }],
+      },
+      // Each route says what it needs: the scope its preHandler checks, or nothing at all.
+      transform: ({ schema, url, route }) => {
+        const scope = (route.preHandler as { scope?: string } | undefined)?.scope;
+        if (!schema || schema.security !== undefined) return { schema, url };
+        const security = scope === undefined ? [] : [{ oauth2: scope ? [scope] : [] }];
+        return { schema: { ...schema, security }, url };
       },
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -294,10 +294,11 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       return asTenant(pool, me, async (db) => {
         const role = await roleIn(db, me, id);
         if (!role) return notFound(reply, id);
-        const target = user === me ? role : await roleIn(db, user, id);
-        if (!target) return jsonError(reply, 404, 'not_found', `${user} is not a member`);
+        // The caller's right first: a member may remove nobody else, whoever that is or is not.
         if (user !== me && role === 'member')
           return forbidden(reply, 'only an owner or an admin removes members');
+        const target = user === me ? role : await roleIn(db, user, id);
+        if (!target) return jsonError(reply, 404, 'not_found', `${user} is not a member`);
         const founder = await db.query<{ owner: string }>(
           'SELECT owner FROM api.organisations WHERE id = $1',
           [id],

@@ -47,13 +47,18 @@ export function resourceServer(app: FastifyInstance, options: ResourceServerOpti
     cooldownDuration: options.jwksCooldownMs,
   });
 
-  app.get('/.well-known/oauth-protected-resource', async () => ({
-    resource: options.resource,
-    authorization_servers: [options.issuer],
-    scopes_supported: options.scopes,
-    bearer_methods_supported: ['header'],
-    resource_signing_alg_values_supported: ALGORITHMS,
-  }));
+  // Public: a client reads it before it has a token (security: none, in the OpenAPI document).
+  app.get(
+    '/.well-known/oauth-protected-resource',
+    { schema: { security: [], summary: 'RFC 9728 protected resource metadata' } },
+    async () => ({
+      resource: options.resource,
+      authorization_servers: [options.issuer],
+      scopes_supported: options.scopes,
+      bearer_methods_supported: ['header'],
+      resource_signing_alg_values_supported: ALGORITHMS,
+    }),
+  );
 
   // Where a client finds the metadata: this server, as the client reached it.
   const metadataUrl = (request: FastifyRequest) =>
@@ -118,9 +123,12 @@ export function resourceServer(app: FastifyInstance, options: ResourceServerOpti
     return ((await res.json()) as { active?: unknown }).active === true;
   }
 
-  /** A preHandler: a valid token, holding `scope` when given, or the RFC 6750 answer. */
+  /**
+   * A preHandler: a valid token, holding `scope` when given, or the RFC 6750 answer. The scope
+   * rides on the function, so the OpenAPI document can say what each route needs.
+   */
   function requireScope(scope?: string) {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+    const check = async (request: FastifyRequest, reply: FastifyReply) => {
       // RFC 6750 §2.1 only (S10): a token in the query string or the body counts as no token.
       const m = /^bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(request.headers.authorization ?? '');
       if (!m) return challenge(request, reply, 401, {});
@@ -138,6 +146,7 @@ export function resourceServer(app: FastifyInstance, options: ResourceServerOpti
         });
       }
     };
+    return Object.assign(check, { scope: scope ?? '' });
   }
 
   return { requireScope };
