@@ -28,3 +28,10 @@ export const otherPass = (engine: 'process' | 'docker'): string =>
  */
 export const processPassOnly = (): string | false =>
   process.env.REALSTACK_ENGINE === 'docker' ? otherPass('process') : false;
+
+/**
+ * Tests that run once, in the docker pass of the suite: the process pass says so and skips
+ * (a developer's own run with no REALSTACK_ENGINE runs them on whatever engine it has).
+ */
+export const dockerPassOnly = (): string | false =>
+  process.env.REALSTACK_ENGINE === 'process' ? otherPass('docker') : false;

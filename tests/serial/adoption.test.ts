@@ -1,14 +1,18 @@
 // realstack on a stack it was not written for, installed as a user installs it: `npm pack`, the
 // tarball installed into a copy of examples/notes outside this repository (so nothing resolves
 // to this checkout's node_modules), `npx realstack init`, then the example's own tests and its
-// coverage. Each run of the suite tries the engine it runs on; CI runs the suite on both.
+// coverage. It runs in the suite's docker pass, as most users run their stack (tests/chaos/notes.test.ts
+// runs the same example on the process engine); a developer's own run uses the engine it has.
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { hasStackTrace, root, run, testRunId } from '../helpers/cli.js';
+import { dockerPassOnly } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+
+const skip = dockerPassOnly();
 
 const engine = process.env.REALSTACK_ENGINE === 'docker' ? 'docker' : 'process';
 const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-adoption-'));
@@ -33,7 +37,7 @@ const hash = (file: string) =>
 
 let tarball = '';
 
-t.test('npm pack gives a tarball with what the CLI needs at run time, and no more', async (t) => {
+t.test('npm pack gives a tarball with what the CLI needs at run time, and no more', { skip }, async (t) => {
   const pack = await run('npm', ['pack', '--json', '--pack-destination', work], {
     cwd: root,
     env: userEnv(),
@@ -69,7 +73,7 @@ t.test('npm pack gives a tarball with what the CLI needs at run time, and no mor
   t.same(stale, [], 'no module whose source is gone');
 });
 
-t.test('installed from the tarball into a project of its own', async (t) => {
+t.test('installed from the tarball into a project of its own', { skip }, async (t) => {
   cpSync(path.join(root, 'examples', 'notes'), project, {
     recursive: true,
     filter: (src) => !/node_modules|\/coverage|\.realstack/.test(src),
@@ -97,43 +101,50 @@ t.test('installed from the tarball into a project of its own', async (t) => {
   t.match(help.stdout, /usage: realstack <command>/);
 });
 
-t.test('init writes what the project needs, says what it inferred, and overwrites nothing', async (t) => {
-  const compose = hash('docker-compose.yml');
-  const init = await realstack(['init']);
-  t.equal(init.exitCode, 0, init.all);
-  for (const file of ['realstack.json', 'justfile', '.taprc', '.gitignore', 'test/realstack.test.mjs'])
-    t.ok(existsSync(path.join(project, file)), `wrote ${file}`);
-  t.match(init.stderr, 'web: health path /health (its sources name it)');
-  t.match(init.stderr, /web: entry src\/server\.js .*src\/migrate\.js before it is a helper/);
-  t.match(init.stderr, /db: container_name notes-db is dropped/);
-  t.match(init.stderr, /db: to let `npx realstack cleanup` delete rows your tests leave, add .*"sqlCleanup"/);
-  const config = JSON.parse(readFileSync(path.join(project, 'realstack.json'), 'utf8'));
-  t.same(config.services.web, {
-    role: 'node',
-    sourceRoot: '/usr/src/app=.',
-    entry: ['src/server.js'],
-    healthPath: '/health',
-  });
-  t.same(config.services.worker, { role: 'node', sourceRoot: '/usr/src/app=.', entry: ['src/worker.js'] });
-  t.equal(hash('docker-compose.yml'), compose, 'the compose file is not edited');
+t.test(
+  'init writes what the project needs, says what it inferred, and overwrites nothing',
+  { skip },
+  async (t) => {
+    const compose = hash('docker-compose.yml');
+    const init = await realstack(['init']);
+    t.equal(init.exitCode, 0, init.all);
+    for (const file of ['realstack.json', 'justfile', '.taprc', '.gitignore', 'test/realstack.test.mjs'])
+      t.ok(existsSync(path.join(project, file)), `wrote ${file}`);
+    t.match(init.stderr, 'web: health path /health (its sources name it)');
+    t.match(init.stderr, /web: entry src\/server\.js .*src\/migrate\.js before it is a helper/);
+    t.match(init.stderr, /db: container_name notes-db is dropped/);
+    t.match(
+      init.stderr,
+      /db: to let `npx realstack cleanup` delete rows your tests leave, add .*"sqlCleanup"/,
+    );
+    const config = JSON.parse(readFileSync(path.join(project, 'realstack.json'), 'utf8'));
+    t.same(config.services.web, {
+      role: 'node',
+      sourceRoot: '/usr/src/app=.',
+      entry: ['src/server.js'],
+      healthPath: '/health',
+    });
+    t.same(config.services.worker, { role: 'node', sourceRoot: '/usr/src/app=.', entry: ['src/worker.js'] });
+    t.equal(hash('docker-compose.yml'), compose, 'the compose file is not edited');
 
-  const before = hash('realstack.json');
-  const again = await realstack(['init']);
-  t.equal(again.exitCode, 0);
-  t.match(again.stderr, /kept \(they exist; --force overwrites them\):\n\s+realstack\.json/);
-  t.equal(hash('realstack.json'), before, 'not overwritten');
-  t.notMatch(
-    readFileSync(path.join(project, '.gitignore'), 'utf8'),
-    /\.realstack\/[\s\S]*\.realstack\//,
-    'lines added once',
-  );
+    const before = hash('realstack.json');
+    const again = await realstack(['init']);
+    t.equal(again.exitCode, 0);
+    t.match(again.stderr, /kept \(they exist; --force overwrites them\):\n\s+realstack\.json/);
+    t.equal(hash('realstack.json'), before, 'not overwritten');
+    t.notMatch(
+      readFileSync(path.join(project, '.gitignore'), 'utf8'),
+      /\.realstack\/[\s\S]*\.realstack\//,
+      'lines added once',
+    );
 
-  // What init's to-do says, as a user would do it: the table whose rows tests name TEST....
-  config.services.db.sqlCleanup = [{ table: 'notes', column: 'title' }];
-  writeFileSync(path.join(project, 'realstack.json'), `${JSON.stringify(config, null, 2)}\n`);
-});
+    // What init's to-do says, as a user would do it: the table whose rows tests name TEST....
+    config.services.db.sqlCleanup = [{ table: 'notes', column: 'title' }];
+    writeFileSync(path.join(project, 'realstack.json'), `${JSON.stringify(config, null, 2)}\n`);
+  },
+);
 
-t.test(`${engine}: the example's own tests pass on its stack, and nothing is left`, async (t) => {
+t.test(`${engine}: the example's own tests pass on its stack, and nothing is left`, { skip }, async (t) => {
   const id = testRunId('adt');
   const res = await realstack(['test'], { REALSTACK_RUN_ID: id });
   t.equal(res.exitCode, 0, res.stderr);
@@ -142,7 +153,7 @@ t.test(`${engine}: the example's own tests pass on its stack, and nothing is lef
   t.same(await leftovers(id, [], project), [], 'no container, network, volume, process, temp dir or state');
 });
 
-t.test(`${engine}: test-coverage measures the example's own files, without gaps`, async (t) => {
+t.test(`${engine}: test-coverage measures the example's own files, without gaps`, { skip }, async (t) => {
   const id = testRunId('adc');
   const res = await realstack(['test-coverage'], { REALSTACK_RUN_ID: id });
   t.equal(res.exitCode, 0, res.stderr);
@@ -167,6 +178,7 @@ t.test(`${engine}: test-coverage measures the example's own files, without gaps`
 
 t.test(
   `${engine}: cleanup finds a test row by SQL, deletes it, and says what it did not look at`,
+  { skip },
   async (t) => {
     const id = testRunId('adq');
     const env = { REALSTACK_RUN_ID: id };
@@ -228,68 +240,75 @@ const edit = (file: string, from: string, to: string) => {
   writeFileSync(path.join(project, file), text.replace(from, to));
 };
 
-t.test(`${engine}: per-test recording, then the tests a change needs, and who ran a line`, async (t) => {
-  await commitProject(t);
-  const refused = await realstack(['test-coverage', '--per-test', '--jobs', '2']);
-  t.equal(refused.exitCode, 2);
-  t.match(refused.stderr, /--per-test records one test file at a time: with --jobs 2, .*blur/);
+t.test(
+  `${engine}: per-test recording, then the tests a change needs, and who ran a line`,
+  { skip },
+  async (t) => {
+    await commitProject(t);
+    const refused = await realstack(['test-coverage', '--per-test', '--jobs', '2']);
+    t.equal(refused.exitCode, 2);
+    t.match(refused.stderr, /--per-test records one test file at a time: with --jobs 2, .*blur/);
 
-  const id = testRunId('adi');
-  const rec = await realstack(['test-coverage', '--per-test'], { REALSTACK_RUN_ID: id });
-  t.equal(rec.exitCode, 0, rec.stderr);
-  t.match(rec.stdout, /^6 passed, 0 failed$/m);
-  t.match(
-    rec.stderr,
-    /impact map: 3 test files over \d+ service files, in \.realstack\/impact-map\.json \(\d/,
-  );
-  t.notMatch(rec.stderr, /coverage gap|did not slice in time/);
-  t.same(await leftovers(id, [], project), []);
+    const id = testRunId('adi');
+    const rec = await realstack(['test-coverage', '--per-test'], { REALSTACK_RUN_ID: id });
+    t.equal(rec.exitCode, 0, rec.stderr);
+    t.match(rec.stdout, /^6 passed, 0 failed$/m);
+    t.match(
+      rec.stderr,
+      /impact map: 3 test files over \d+ service files, in \.realstack\/impact-map\.json \(\d/,
+    );
+    t.notMatch(rec.stderr, /coverage gap|did not slice in time/);
+    t.same(await leftovers(id, [], project), []);
 
-  const html = readFileSync(path.join(project, 'coverage', 'who', 'src__server.js.html'), 'utf8');
-  t.match(
-    html,
-    /<td class="n">51<\/td>.*<summary>1 test<\/summary>test\/notes\.test\.mjs/,
-    'the html says who ran line 51',
-  );
-  const who = await realstack(['coverage', 'who', 'src/server.js:51']);
-  t.equal(who.exitCode, 0, who.stderr);
-  t.equal(who.stdout, 'test/notes.test.mjs', "only the notes tests ran the title's check");
+    const html = readFileSync(path.join(project, 'coverage', 'who', 'src__server.js.html'), 'utf8');
+    t.match(
+      html,
+      /<td class="n">51<\/td>.*<summary>1 test<\/summary>test\/notes\.test\.mjs/,
+      'the html says who ran line 51',
+    );
+    const who = await realstack(['coverage', 'who', 'src/server.js:51']);
+    t.equal(who.exitCode, 0, who.stderr);
+    t.equal(who.stdout, 'test/notes.test.mjs', "only the notes tests ran the title's check");
 
-  const none = await realstack(['impact']);
-  t.equal(none.exitCode, 0, none.stderr);
-  t.match(none.stderr, 'selected 0 of 3 test files');
+    const none = await realstack(['impact']);
+    t.equal(none.exitCode, 0, none.stderr);
+    t.match(none.stderr, 'selected 0 of 3 test files');
 
-  // A planted fault: the title's bound off by one. Only the notes tests ran that line.
-  edit('src/server.js', 'note.title.length > 16', 'note.title.length > 17');
-  const analysis = await realstack(['impact']);
-  t.match(analysis.stderr, /src\/server\.js: lines 51…: 1 test ran the changed lines/);
-  t.match(
-    analysis.stderr,
-    /selected 1 of 3 test files, \d+% of the suite's recorded time:\n\s+test\/notes\.test\.mjs\s+ran src\/server\.js:51, changed/,
-  );
-  const selective = await realstack(['test-impact', '--brief'], { REALSTACK_RUN_ID: testRunId('ads') });
-  t.equal(selective.exitCode, 1, 'the selected tests catch the fault');
-  t.match(selective.stderr, 'running 1 test files, skipping 2 of 3');
-  t.match(selective.stdout, /^3 passed, 1 failed$/m);
-  t.match(selective.stdout, /not ok .* a title longer than the column is refused with 400/);
+    // A planted fault: the title's bound off by one. Only the notes tests ran that line.
+    edit('src/server.js', 'note.title.length > 16', 'note.title.length > 17');
+    const analysis = await realstack(['impact']);
+    t.match(analysis.stderr, /src\/server\.js: lines 51…: 1 test ran the changed lines/);
+    t.match(
+      analysis.stderr,
+      /selected 1 of 3 test files, \d+% of the suite's recorded time:\n\s+test\/notes\.test\.mjs\s+ran src\/server\.js:51, changed/,
+    );
+    const selective = await realstack(['test-impact', '--brief'], { REALSTACK_RUN_ID: testRunId('ads') });
+    t.equal(selective.exitCode, 1, 'the selected tests catch the fault');
+    t.match(selective.stderr, 'running 1 test files, skipping 2 of 3');
+    t.match(selective.stdout, /^3 passed, 1 failed$/m);
+    t.match(selective.stdout, /not ok .* a title longer than the column is refused with 400/);
 
-  // Diff coverage of the change, with a gate the uncovered half misses.
-  edit('src/server.js', '    return undefined;\n', '    return null;\n');
-  const config = JSON.parse(readFileSync(path.join(project, 'realstack.json'), 'utf8'));
-  config.coverage.diff = { lines: 90 };
-  writeFileSync(path.join(project, 'realstack.json'), `${JSON.stringify(config, null, 2)}\n`);
-  const diff = await realstack(['coverage', 'diff', '--base', 'HEAD']);
-  t.equal(diff.exitCode, 1, diff.all);
-  t.match(diff.stdout, 'diff coverage since HEAD: 1 of 2 changed lines run (50%)');
-  t.match(diff.stdout, 'src/server.js: 1/2, not run: 34');
-  t.match(diff.stdout, 'coverage gate: diff lines 50% < 90%');
-  t.match(readFileSync(path.join(project, 'coverage', 'diff.md'), 'utf8'), '| `src/server.js` | 1/2 | 34 |');
+    // Diff coverage of the change, with a gate the uncovered half misses.
+    edit('src/server.js', '    return undefined;\n', '    return null;\n');
+    const config = JSON.parse(readFileSync(path.join(project, 'realstack.json'), 'utf8'));
+    config.coverage.diff = { lines: 90 };
+    writeFileSync(path.join(project, 'realstack.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const diff = await realstack(['coverage', 'diff', '--base', 'HEAD']);
+    t.equal(diff.exitCode, 1, diff.all);
+    t.match(diff.stdout, 'diff coverage since HEAD: 1 of 2 changed lines run (50%)');
+    t.match(diff.stdout, 'src/server.js: 1/2, not run: 34');
+    t.match(diff.stdout, 'coverage gate: diff lines 50% < 90%');
+    t.match(
+      readFileSync(path.join(project, 'coverage', 'diff.md'), 'utf8'),
+      '| `src/server.js` | 1/2 | 34 |',
+    );
 
-  const everything = await realstack(['impact']);
-  t.match(
-    everything.stderr,
-    /every test runs \(3 files\):\n\s+realstack\.json or the compose file changed since the map was recorded/,
-  );
-  t.notOk(hasStackTrace(everything.stderr + diff.stderr + selective.stderr));
-  await inProject('git', ['checkout', '-q', '.']);
-});
+    const everything = await realstack(['impact']);
+    t.match(
+      everything.stderr,
+      /every test runs \(3 files\):\n\s+realstack\.json or the compose file changed since the map was recorded/,
+    );
+    t.notOk(hasStackTrace(everything.stderr + diff.stderr + selective.stderr));
+    await inProject('git', ['checkout', '-q', '.']);
+  },
+);

@@ -1,12 +1,16 @@
 import path from 'node:path';
 import t from 'tap';
 import { root, run, testRunId } from '../helpers/cli.js';
+import { processPassOnly } from '../helpers/engines.js';
 import { leftovers } from '../helpers/leftovers.js';
+
+const skip = processPassOnly();
 
 const just = path.join(root, 'node_modules', '.bin', 'just');
 
 t.test(
   'the recipes a user types pass their arguments through: up, status, logs, ensure-services-ready, down',
+  { skip },
   async (t) => {
     const id = testRunId('just');
     const env = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id };
@@ -47,7 +51,7 @@ t.test(
   },
 );
 
-t.test('`just logs -f auth` follows until interrupted', async (t) => {
+t.test('`just logs -f auth` follows until interrupted', { skip }, async (t) => {
   const id = testRunId('follow');
   const env = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id };
   t.equal((await run(just, ['up'], { cwd: root, env })).exitCode, 0);

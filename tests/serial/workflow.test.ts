@@ -6,7 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { hasStackTrace, innerHistory, realstack, root, run, testRunId } from '../helpers/cli.js';
+import { processPassOnly } from '../helpers/engines.js';
 import { externalEnv, stack } from '../helpers/stack.js';
+
+const skip = processPassOnly();
 
 const s = stack();
 const just = path.join(root, 'node_modules', '.bin', 'just');
@@ -27,6 +30,7 @@ const external = externalEnv(s);
 
 t.test(
   'test-n passes a quoted argument to tap intact, ends with the closing line, writes JUnit',
+  { skip },
   async (t) => {
     const res = await justDo(['test-n', '2', 'tests/auth-metadata.test.ts', '--grep=M3 the JWKS']);
     t.equal(res.exitCode, 0, res.stderr);
@@ -42,7 +46,7 @@ t.test(
 );
 
 for (const recipe of ['test-parallel', 'test-fast', 'test']) {
-  t.test(`${recipe} runs the files it is given`, async (t) => {
+  t.test(`${recipe} runs the files it is given`, { skip }, async (t) => {
     const res = await justDo([recipe, 'tests/auth-metadata.test.ts']);
     t.equal(res.exitCode, 0, res.stderr);
     t.same(filesRun(res.stdout), ['tests/auth-metadata.test.ts']);
@@ -50,7 +54,7 @@ for (const recipe of ['test-parallel', 'test-fast', 'test']) {
   });
 }
 
-t.test('test-by-module prints each file’s results and time before the closing line', async (t) => {
+t.test('test-by-module prints each file’s results and time before the closing line', { skip }, async (t) => {
   const res = await justDo([
     'test-by-module',
     'tests/auth-metadata.test.ts',
@@ -62,45 +66,52 @@ t.test('test-by-module prints each file’s results and time before the closing 
   t.match(res.stdout, /^tests\/api-resource-server\.test\.ts\s+\d+\s+0\s+0\s+[\d.]+s$/m);
 });
 
-t.test('test-serial runs tap’s serial folders only; test-parallel-safe everything else', async (t) => {
-  // --list: the files the recipe's set hands to tap, and nothing run.
-  const serial = await justDo(['test-serial', '--list']);
-  t.equal(serial.exitCode, 0, serial.stderr);
-  const serialFiles = serial.stdout.trim().split('\n');
-  t.ok(serialFiles.includes('tests/serial/workflow.test.ts'));
-  t.ok(serialFiles.includes('tests/chaos/reference.test.ts'));
-  // package.json's tap.serial: tests/serial and tests/chaos.
-  const isSerial = (f: string) => f.startsWith('tests/serial/') || f.startsWith('tests/chaos/');
-  t.ok(serialFiles.every(isSerial), serialFiles.join(' '));
-  const safe = await justDo(['test-parallel-safe', '--list']);
-  t.equal(safe.exitCode, 0, safe.stderr);
-  const safeFiles = safe.stdout.trim().split('\n');
-  t.ok(safeFiles.includes('tests/golden/responses.test.ts') && safeFiles.includes('tests/auth-flow.test.ts'));
-  t.notOk(safeFiles.some(isSerial), 'no serial file');
-  t.same(
-    [...serialFiles, ...safeFiles].sort(),
-    (await justDo(['test', '--list'])).stdout.trim().split('\n').sort(),
-    'together, every file of the suite',
-  );
-  // A pattern no test matches: the file starts, and skips all its tests.
-  const none = await justDo([
-    'test-parallel-safe',
-    'tests/auth-metadata.test.ts',
-    '--grep=^no test is named this$',
-  ]);
-  t.match(closing(none.stdout), /^0 passed, 0 failed, \d+ skipped$/, 'skipped tests count as skipped');
+t.test(
+  'test-serial runs tap’s serial folders only; test-parallel-safe everything else',
+  { skip },
+  async (t) => {
+    // --list: the files the recipe's set hands to tap, and nothing run.
+    const serial = await justDo(['test-serial', '--list']);
+    t.equal(serial.exitCode, 0, serial.stderr);
+    const serialFiles = serial.stdout.trim().split('\n');
+    t.ok(serialFiles.includes('tests/serial/workflow.test.ts'));
+    t.ok(serialFiles.includes('tests/chaos/reference.test.ts'));
+    // package.json's tap.serial: tests/serial and tests/chaos.
+    const isSerial = (f: string) => f.startsWith('tests/serial/') || f.startsWith('tests/chaos/');
+    t.ok(serialFiles.every(isSerial), serialFiles.join(' '));
+    const safe = await justDo(['test-parallel-safe', '--list']);
+    t.equal(safe.exitCode, 0, safe.stderr);
+    const safeFiles = safe.stdout.trim().split('\n');
+    t.ok(
+      safeFiles.includes('tests/golden/responses.test.ts') && safeFiles.includes('tests/auth-flow.test.ts'),
+    );
+    t.notOk(safeFiles.some(isSerial), 'no serial file');
+    t.same(
+      [...serialFiles, ...safeFiles].sort(),
+      (await justDo(['test', '--list'])).stdout.trim().split('\n').sort(),
+      'together, every file of the suite',
+    );
+    // A pattern no test matches: the file starts, and skips all its tests.
+    const none = await justDo([
+      'test-parallel-safe',
+      'tests/auth-metadata.test.ts',
+      '--grep=^no test is named this$',
+    ]);
+    t.match(closing(none.stdout), /^0 passed, 0 failed, \d+ skipped$/, 'skipped tests count as skipped');
 
-  const outside = await justDo(['test-serial', 'tests/auth-metadata.test.ts']);
-  t.equal(outside.exitCode, 2);
-  t.match(outside.stderr, 'tests/auth-metadata.test.ts is not in the serial set');
-  const jobs = await justDo(['test-n', 'many']);
-  t.equal(jobs.exitCode, 2);
-  t.match(jobs.stderr, '--jobs many: give a whole number from 1 to 64, or auto');
-  for (const r of [outside, jobs]) t.notOk(hasStackTrace(r.stderr));
-});
+    const outside = await justDo(['test-serial', 'tests/auth-metadata.test.ts']);
+    t.equal(outside.exitCode, 2);
+    t.match(outside.stderr, 'tests/auth-metadata.test.ts is not in the serial set');
+    const jobs = await justDo(['test-n', 'many']);
+    t.equal(jobs.exitCode, 2);
+    t.match(jobs.stderr, '--jobs many: give a whole number from 1 to 64, or auto');
+    for (const r of [outside, jobs]) t.notOk(hasStackTrace(r.stderr));
+  },
+);
 
 t.test(
   'test-smoke: the smoke tests against a running stack, which it neither starts nor stops',
+  { skip },
   async (t) => {
     const id = testRunId('smoke');
     const res = await justDo(['test-smoke'], { ...external, REALSTACK_RUN_ID: id });
@@ -133,30 +144,35 @@ t.test(
   },
 );
 
-t.test('test-golden-update refuses under CI=true', async (t) => {
+t.test('test-golden-update refuses under CI=true', { skip }, async (t) => {
   const res = await justDo(['test-golden-update'], { CI: 'true' });
   t.equal(res.exitCode, 2);
   t.match(res.stderr, 'refusing to rewrite the golden snapshots under CI=true');
   t.notOk(hasStackTrace(res.stderr));
 });
 
-t.test('a golden snapshot fails when the response changes shape, and names what changed', async (t) => {
-  const snapshot = path.join(scratch, 'shape.cjs');
-  const fixture = 'tests/fixtures/golden-shape.fixture.ts';
-  const env = { GOLDEN_FIXTURE_SNAPSHOT: snapshot };
-  const write = await justDo(['test', '--snapshot', fixture], env);
-  t.equal(write.exitCode, 0, write.stderr);
-  t.match(readFileSync(snapshot, 'utf8'), /"resource": "https:\/\/api\.realstack\.test"/);
-  const same = await justDo(['test', fixture], env);
-  t.equal(closing(same.stdout), '1 passed, 0 failed', 'the same response matches');
-  const changed = await justDo(['test', fixture], { ...env, GOLDEN_FIXTURE_DROP: 'scopes_supported' });
-  t.equal(changed.exitCode, 1);
-  t.equal(closing(changed.stdout), '0 passed, 1 failed');
-  t.match(changed.stdout, /^\s+-\s+"scopes_supported": Array \[/m, 'the diff names the field that went');
-});
+t.test(
+  'a golden snapshot fails when the response changes shape, and names what changed',
+  { skip },
+  async (t) => {
+    const snapshot = path.join(scratch, 'shape.cjs');
+    const fixture = 'tests/fixtures/golden-shape.fixture.ts';
+    const env = { GOLDEN_FIXTURE_SNAPSHOT: snapshot };
+    const write = await justDo(['test', '--snapshot', fixture], env);
+    t.equal(write.exitCode, 0, write.stderr);
+    t.match(readFileSync(snapshot, 'utf8'), /"resource": "https:\/\/api\.realstack\.test"/);
+    const same = await justDo(['test', fixture], env);
+    t.equal(closing(same.stdout), '1 passed, 0 failed', 'the same response matches');
+    const changed = await justDo(['test', fixture], { ...env, GOLDEN_FIXTURE_DROP: 'scopes_supported' });
+    t.equal(changed.exitCode, 1);
+    t.equal(closing(changed.stdout), '0 passed, 1 failed');
+    t.match(changed.stdout, /^\s+-\s+"scopes_supported": Array \[/m, 'the diff names the field that went');
+  },
+);
 
 t.test(
   'diagnose-tests: engine, services, test-data APIs and the project’s own round trip, all well',
+  { skip },
   async (t) => {
     const state = path.join(scratch, 'state-ok');
     const res = await justDo(['diagnose-tests'], { ...external, REALSTACK_STATE_DIR: state });
@@ -194,6 +210,7 @@ t.test(
 
 t.test(
   'diagnose-tests after a failing run: the failing test and what the services logged meanwhile',
+  { skip },
   async (t) => {
     const env = {
       REALSTACK_ENGINE: 'process',
