@@ -127,7 +127,9 @@ export async function backup(service: string, url: string, file: string): Promis
          FROM pg_sequences WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
       )
     ).rows;
-    const version = (await db.query('SHOW server_version')).rows[0].server_version as string;
+    // Distribution builds append their package ("15.18 (Debian 15.18-0+deb12u1)"): the number is
+    // what says which server wrote the backup.
+    const version = String((await db.query('SHOW server_version')).rows[0].server_version).split(' ')[0];
     const header: BackupHeader = {
       format: 'realstack-backup-1',
       service,
