@@ -81,6 +81,14 @@ perf *args:
 db *args:
     @{{realstack}} db "$@"
 
+# More or fewer instances of a running service (`just scale api=3`), under a bounded load that counts lost requests
+scale *args:
+    @{{realstack}} scale "$@"
+
+# Restart a service in place: `just restart api --rolling`, one instance at a time, each ready before the next
+restart *args:
+    @{{realstack}} restart "$@"
+
 # Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)
 chaos *args:
     @{{realstack}} chaos "$@"

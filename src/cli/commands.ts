@@ -23,7 +23,9 @@ import { runHostBuild } from '../images/host-build.js';
 import { readImagesState } from '../images/state.js';
 import { readImpactMap, whoRan } from '../impact/map.js';
 import { init } from '../init/init.js';
+import { changeUnderLoad, type LoadChoice } from '../lifecycle/change.js';
 import { backup, databaseOf, restore } from '../lifecycle/db-backup.js';
+import { restartService, scaleService } from '../lifecycle/scale.js';
 import { runPerf } from '../perf/run.js';
 import { ensureSecrets } from '../secrets.js';
 import { waitReady } from '../stack/readiness.js';
@@ -48,15 +50,39 @@ export interface Command {
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-function parseScale(values: unknown): Record<string, number> {
+function parseScale(values: unknown, flag = '--scale '): Record<string, number> {
   const scale: Record<string, number> = {};
   for (const item of (values as string[] | undefined) ?? []) {
     const m = /^([\w.-]+)=(\d+)$/.exec(item);
     if (!m || Number(m[2]) < 1)
-      throw new UserError(`--scale ${item}: write SERVICE=N with N at least 1, e.g. --scale api=2`, 2);
+      throw new UserError(`${flag}${item}: write SERVICE=N with N at least 1, e.g. ${flag}api=2`, 2);
     scale[m[1] as string] = Number(m[2]);
   }
   return scale;
+}
+
+/** The bounded load that `scale` and `restart` run during the change (docs/lifecycle.md). */
+const loadOptions: ParseArgsConfig['options'] = {
+  load: { type: 'string' },
+  profile: { type: 'string' },
+  rate: { type: 'string' },
+};
+
+function loadChoice(values: Values): LoadChoice {
+  const rate = values.rate === undefined ? 50 : Number(values.rate);
+  if (!Number.isInteger(rate) || rate < 0 || rate > 1000)
+    throw new UserError(
+      `--rate ${values.rate}: give requests per second, a whole number from 0 (no load) to 1000`,
+      2,
+    );
+  const path = values.load as string | undefined;
+  if (path !== undefined && !path.startsWith('/'))
+    throw new UserError(`--load ${path}: give the path to request, starting with /, e.g. --load /health`, 2);
+  return {
+    rate,
+    ...(path ? { path } : {}),
+    ...(values.profile ? { profile: values.profile as string } : {}),
+  };
 }
 
 export const commands: Record<string, Command> = {
@@ -146,6 +172,45 @@ export const commands: Record<string, Command> = {
       const instances = await waitReady(engine, { timeoutMs: config.readyTimeoutMs });
       process.stdout.write(`${psTable(instances)}\n`);
       return 0;
+    },
+  },
+
+  scale: {
+    options: loadOptions,
+    async run(config, values, positionals) {
+      const targets = Object.entries(parseScale(positionals, 'scale '));
+      if (targets.length === 0)
+        throw new UserError(
+          'realstack scale SERVICE=N [SERVICE=N...]: say how many instances, e.g. api=2',
+          2,
+        );
+      const engine = openRun(config);
+      let failed = 0;
+      for (const [service, n] of targets) {
+        const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
+          scaleService(engine, service, n, o),
+        );
+        failed += summary?.failed ?? 0;
+      }
+      process.stdout.write(`${psTable(await engine.instances())}\n`);
+      return failed > 0 ? 1 : 0;
+    },
+  },
+
+  restart: {
+    options: { ...loadOptions, rolling: { type: 'boolean' } },
+    async run(config, values, positionals) {
+      const [service, ...rest] = positionals;
+      if (!service || rest.length)
+        throw new UserError('realstack restart SERVICE [--rolling]: name one service', 2);
+      const engine = openRun(config);
+      const rolling = values.rolling === true;
+      const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
+        restartService(engine, service, rolling, o),
+      );
+      process.stdout.write(`${psTable(await engine.instances())}\n`);
+      // A restart all at once has its downtime by design; a rolling one promises none.
+      return rolling && (summary?.failed ?? 0) > 0 ? 1 : 0;
     },
   },
 

@@ -41,6 +41,14 @@ usage: realstack <command> [options]
                           the load profiles of realstack.json (autocannon, bounded,
                           loopback): p50, p95, p99 and throughput against the baselines
                           in perf/baselines/, or against REF's stack in the same run
+  scale SERVICE=N... [--load PATH | --profile P] [--rate R]
+                          more or fewer instances of a running service, each new one
+                          ready before it takes load; removed ones stop gracefully,
+                          their coverage kept; a bounded load meanwhile: sent, failed,
+                          worst latency (exit 1 if any failed)
+  restart SERVICE [--rolling] [--load PATH | --profile P] [--rate R]
+                          stop and start its instances in place; --rolling: one at a
+                          time, each ready before the next (exit 1 if the load failed)
   db backup [--service S] [--out FILE] | db restore FILE [--service S]
                           the stack's PostgreSQL: every table in one snapshot; a restore
                           in one transaction, refused when the schema differs

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import Docker from 'dockerode';
@@ -290,27 +290,45 @@ export class DockerEngine implements Engine {
     return out;
   }
 
+  /** Copies the files of `dir` in a container into `to`; getArchive reads stopped containers too. */
+  private async copyDir(id: string, dir: string, to: string): Promise<void> {
+    mkdirSync(to, { recursive: true });
+    const archive = await this.docker
+      .getContainer(id)
+      .getArchive({ path: dir })
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return undefined;
+        throw err;
+      });
+    if (archive) await extractFiles(archive, to);
+  }
+
+  /** Instances scaled away: their containers are gone, their dumps kept in the run's directory. */
+  private get retired(): (CopiedCoverage & { exitCode: number })[] {
+    const detail = this.run.detail as { retired?: (CopiedCoverage & { exitCode: number })[] };
+    detail.retired ??= [];
+    return detail.retired;
+  }
+
   async copyCoverage(dest: string): Promise<CopiedCoverage[]> {
     const copied: CopiedCoverage[] = [];
     for (const { info, dir, running, exitCode } of await this.instrumented()) {
       const instance = DockerEngine.instanceName(info);
       const to = path.join(dest, instance);
-      mkdirSync(to, { recursive: true });
-      // getArchive reads stopped containers too: the dumps are written at exit.
-      const archive = await this.docker
-        .getContainer(info.Id)
-        .getArchive({ path: dir })
-        .catch((err: { statusCode?: number }) => {
-          if (err.statusCode === 404) return undefined;
-          throw err;
-        });
-      if (archive) await extractFiles(archive, to);
+      // The dumps are written at exit: a stopped container's are the ones that count.
+      await this.copyDir(info.Id, dir, to);
       copied.push({
         service: info.Labels[SERVICE_LABEL] as string,
         instance,
         dir: to,
         ...(running ? {} : { exitCode }),
       });
+    }
+    // Compose may give a later replica a retired one's number: each copy keeps a name of its own.
+    for (const [i, r] of this.retired.entries()) {
+      const to = path.join(dest, `${r.instance}.retired-${i + 1}`);
+      if (existsSync(r.dir)) cpSync(r.dir, to, { recursive: true });
+      copied.push({ ...r, dir: to });
     }
     return copied;
   }
@@ -358,6 +376,50 @@ export class DockerEngine implements Engine {
   async startInstance(instance: string): Promise<void> {
     const container = await this.mine(instance);
     if (!(await container.inspect()).State.Running) await container.start();
+  }
+
+  async addInstance(service: string): Promise<string> {
+    const names = async () =>
+      (await this.containers())
+        .filter((c) => c.Labels[SERVICE_LABEL] === service)
+        .map((c) => DockerEngine.instanceName(c));
+    const before = await names();
+    const cli = await findComposeCli(this.env);
+    const scale = `${service}=${before.length + 1}`;
+    const result = await this.compose(cli, [
+      ...['up', '-d', '--no-build', '--no-recreate', '--no-deps', '--scale', scale, service],
+    ]);
+    const added = (await names()).find((n) => !before.includes(n));
+    if (result.exitCode !== 0 || !added) {
+      const output = String(result.all ?? '');
+      const why = explainComposeFailure(output);
+      throw new UserError(
+        `docker compose up --scale ${scale} failed for run ${this.run.runId}${why ? `: ${why}` : '.'}\n${output.split('\n').slice(-15).join('\n')}`,
+      );
+    }
+    return added;
+  }
+
+  async retireInstance(instance: string): Promise<StopResult> {
+    const result = await this.stopInstance(instance, 'graceful');
+    const container = await this.mine(instance);
+    const info = await container.inspect();
+    const dir = info.Config.Env?.find((e) => e.startsWith('NODE_V8_COVERAGE='))?.slice(
+      'NODE_V8_COVERAGE='.length,
+    );
+    if (dir) {
+      const keep = path.join(this.store.dir(this.run.runId), 'retired', `${instance}-${Date.now()}`);
+      await this.copyDir(info.Id, dir, keep);
+      this.retired.push({
+        service: info.Config.Labels?.[SERVICE_LABEL] as string,
+        instance,
+        dir: keep,
+        exitCode: info.State.ExitCode,
+      });
+      this.store.save(this.run);
+    }
+    await container.remove({ force: true, v: true });
+    return result;
   }
 
   async pause(instance: string, paused: boolean): Promise<void> {

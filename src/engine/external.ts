@@ -72,7 +72,7 @@ export class ExternalEngine implements Engine {
 
   private refuse(): never {
     throw new UserError(
-      'the external engine starts, stops and pauses nothing of a stack it did not start: run it on the docker or process engine.',
+      'the external engine starts, stops, scales and pauses nothing of a stack it did not start: run it on the docker or process engine.',
     );
   }
 
@@ -81,6 +81,14 @@ export class ExternalEngine implements Engine {
   }
 
   async startInstance(): Promise<void> {
+    this.refuse();
+  }
+
+  async addInstance(): Promise<string> {
+    this.refuse();
+  }
+
+  async retireInstance(): Promise<StopResult> {
     this.refuse();
   }
 

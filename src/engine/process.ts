@@ -44,11 +44,29 @@ interface ProcessRecord {
   graceSeconds: number;
   /** When its runner last started (ISO 8601): a restart changes it. */
   startedAt: string;
+  /** Scaled away: stopped and no longer part of the stack, its coverage kept for the harvest. */
+  retired?: boolean;
 }
 
 interface Detail {
   tmpDir: string;
   processes: ProcessRecord[];
+  /** Each service's container ports and the host ports its first instance took: what peers reach. */
+  ports?: Record<string, [number, string][]>;
+}
+
+const peerOf = (service: string, ports: Map<number, string>): Peer => ({
+  service,
+  ports,
+  ...(ports.size ? { defaultPort: [...ports.keys()][0] as number } : {}),
+});
+
+/** Another replica of a service: ports of its own; peers go on reaching the first. */
+async function replicaPeer(first: Peer): Promise<Peer> {
+  const ports = await Promise.all(
+    [...first.ports.keys()].map(async (p) => [p, String(await freePort())] as const),
+  );
+  return { ...first, ports: new Map(ports) };
 }
 
 const runnerScript = fileURLToPath(new URL('./runner.js', import.meta.url));
@@ -255,12 +273,10 @@ export class ProcessEngine implements Engine {
       const ports = new Map<number, string>();
       for (const [i, container] of listenPorts(svc).entries())
         ports.set(container, String(await this.hostPort(svc, svc.ports[i]?.host)));
-      peers.set(svc.name, {
-        service: svc.name,
-        ports,
-        ...(ports.size ? { defaultPort: [...ports.keys()][0] as number } : {}),
-      });
+      peers.set(svc.name, peerOf(svc.name, ports));
     }
+    this.detail.ports = Object.fromEntries([...peers].map(([name, p]) => [name, [...p.ports]]));
+    this.save();
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (const svc of startOrder(this.stack.services)) {
       for (const d of svc.dependsOn) await this.waitFor(d.service, d.condition, deadline, svc.name);
@@ -269,18 +285,7 @@ export class ProcessEngine implements Engine {
       else {
         const replicas = options.scale[svc.name] ?? 1;
         for (let i = 1; i <= replicas; i++) {
-          // Replicas beyond the first listen on ports of their own; peers reach the first.
-          const mine =
-            i === 1
-              ? own
-              : {
-                  ...own,
-                  ports: new Map(
-                    await Promise.all(
-                      [...own.ports.keys()].map(async (p) => [p, String(await freePort())] as const),
-                    ),
-                  ),
-                };
+          const mine = i === 1 ? own : await replicaPeer(own);
           this.startNode(svc, i, processEnvironment(this.stack, svc, peers, mine).env, mine);
         }
       }
@@ -458,8 +463,13 @@ export class ProcessEngine implements Engine {
     return runner.pid as number;
   }
 
+  /** The processes that make up the stack now: retired ones are left out. */
+  private live(): ProcessRecord[] {
+    return (this.detail?.processes ?? []).filter((p) => !p.retired);
+  }
+
   async instances(): Promise<Instance[]> {
-    const processes = this.detail?.processes ?? [];
+    const processes = this.live();
     return Promise.all(
       processes.map(async (p): Promise<Instance> => {
         const exit = readJson<{ code: number }>(path.join(p.dir, 'exit.json'));
@@ -530,7 +540,7 @@ export class ProcessEngine implements Engine {
   }
 
   async stop(): Promise<StopResult[]> {
-    const processes = this.detail?.processes ?? [];
+    const processes = this.live();
     // Services first, the database last, so services can close their pools cleanly.
     const nodes = await Promise.all(
       processes.filter((p) => p.role !== 'postgres').map((p) => this.stopOne(p, 'SIGTERM')),
@@ -598,10 +608,12 @@ export class ProcessEngine implements Engine {
   }
 
   private record(instance: string): ProcessRecord {
-    const p = this.detail?.processes.find((x) => x.name === instance);
+    const p = this.live().find((x) => x.name === instance);
     if (!p)
       throw new UserError(
-        `there is no instance "${instance}" in run ${this.run.runId}; there are ${(this.detail?.processes ?? []).map((x) => x.name).join(', ')}.`,
+        `there is no instance "${instance}" in run ${this.run.runId}; there are ${this.live()
+          .map((x) => x.name)
+          .join(', ')}.`,
         2,
       );
     return p;
@@ -625,6 +637,35 @@ export class ProcessEngine implements Engine {
     p.pid = this.launch(p.dir);
     p.startedAt = new Date().toISOString();
     this.save();
+  }
+
+  async addInstance(service: string): Promise<string> {
+    const svc = this.stack.services.find((s) => s.name === service);
+    const stored = this.detail?.ports;
+    if (!svc || !stored)
+      throw new UserError(
+        svc
+          ? `run ${this.run.runId} was started by an older realstack, which kept no record of its ports: start it again to scale it.`
+          : `there is no service "${service}" in run ${this.run.runId}.`,
+      );
+    const peers = new Map(
+      Object.entries(stored).map(([name, ports]) => [name, peerOf(name, new Map(ports))]),
+    );
+    const numbers = this.detail.processes
+      .filter((p) => p.service === service)
+      .map((p) => Number(p.name.slice(service.length + 1)));
+    const replica = Math.max(0, ...numbers) + 1;
+    const mine = await replicaPeer(peers.get(service) as Peer);
+    this.startNode(svc, replica, processEnvironment(this.stack, svc, peers, mine).env, mine);
+    return `${service}-${replica}`;
+  }
+
+  async retireInstance(instance: string): Promise<StopResult> {
+    const p = this.record(instance);
+    const result = await this.stopOne(p, p.role === 'postgres' ? 'SIGINT' : 'SIGTERM');
+    p.retired = true;
+    this.save();
+    return result;
   }
 
   async pause(instance: string, paused: boolean): Promise<void> {

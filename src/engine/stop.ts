@@ -5,8 +5,10 @@ export function describeStop(r: StopResult): string {
   const why =
     r.exitCode === 137
       ? ' (killed at the end of its grace period: it did not stop on SIGTERM. Give it a SIGTERM handler, start its last step with `exec` when its command runs in a shell, or raise stop_grace_period)'
-      : r.graceful
-        ? ''
-        : ' (not a graceful stop)';
+      : !r.graceful
+        ? ' (not a graceful stop)'
+        : r.exitCode !== undefined && r.exitCode !== 0 && r.exitCode !== 143
+          ? ' (it stopped on SIGTERM, with an error: its log says why)'
+          : '';
   return `  ${r.instance}: exit ${r.exitCode ?? '-'}${why}`;
 }

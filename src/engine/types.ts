@@ -76,6 +76,16 @@ export interface Engine {
   stopInstance(instance: string, how: 'graceful' | 'kill'): Promise<StopResult>;
   /** Starts a stopped instance again: the same command, environment, ports and data. */
   startInstance(instance: string): Promise<void>;
+  /**
+   * Starts one more instance of a service, numbered after its highest, from the same spec as
+   * `up` started the others (environment, coverage spy, peers); does not wait for readiness.
+   */
+  addInstance(service: string): Promise<string>;
+  /**
+   * Stops an instance gracefully and takes it out of the stack: `instances` no longer lists it,
+   * while `copyCoverage` still copies what it wrote.
+   */
+  retireInstance(instance: string): Promise<StopResult>;
   /** Freezes every process of an instance (docker pause, SIGSTOP to its group), or thaws it. */
   pause(instance: string, paused: boolean): Promise<void>;
   /** Removes everything the run created. Safe to call twice and after a failed up. */

@@ -80,6 +80,16 @@ const RECIPES: [string, string, string][] = [
     "The stack's PostgreSQL: `just db backup [--out FILE]`, `just db restore FILE` (schema checked first)",
   ],
   [
+    'scale *args',
+    'scale "$@"',
+    'More or fewer instances of a running service (`just scale api=3`), under a bounded load that counts lost requests',
+  ],
+  [
+    'restart *args',
+    'restart "$@"',
+    'Restart a service in place: `just restart api --rolling`, one instance at a time, each ready before the next',
+  ],
+  [
     'chaos *args',
     'chaos "$@"',
     'Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)',

@@ -9,6 +9,8 @@ export interface ReadyOptions {
   onChange?(instance: Instance, elapsedMs: number): void;
   /** How long a service may answer "unhealthy" before that counts as failure. */
   unhealthyGraceMs?: number;
+  /** The instances to wait for (one just started, say); every one when left out. */
+  only?(instance: Instance): boolean;
 }
 
 async function failure(engine: Engine, inst: Instance, why: string): Promise<UserError> {
@@ -36,7 +38,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
   const unhealthySince = new Map<string, number>();
   const grace = options.unhealthyGraceMs ?? 10_000;
   for (;;) {
-    const list = await engine.instances();
+    const list = (await engine.instances()).filter((i) => options.only?.(i) ?? true);
     const now = Date.now();
     for (const inst of list) {
       const key = `${inst.state}/${inst.health}`;

@@ -100,7 +100,11 @@ export async function runService<S extends Record<string, VarSpec<unknown>>>(def
       process.exit(EXIT.failure);
     }, config.SHUTDOWN_TIMEOUT_MS);
     guard.unref();
+    // fastify closes the connections idle when the close begins; one busy then goes idle later
+    // and would be kept open for keepAliveTimeout (72 s), past the guard: close those as they idle.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
     await app.close();
+    clearInterval(sweep);
     await pool.end();
     app.log.info('stopped');
     process.exit(EXIT.ok);

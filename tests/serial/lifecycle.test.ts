@@ -1,0 +1,120 @@
+// `realstack scale` and `restart` on a running reference stack, on the engine this pass of the
+// suite runs on: instances added and retired under a bounded load that loses no request, a
+// rolling restart with none failed, a restart all at once whose downtime the load counts, and
+// the coverage of every instance, retired ones included, in the harvest.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { hasStackTrace, realstack, testRunId } from '../helpers/cli.js';
+import { passEngines, processPassOnly } from '../helpers/engines.js';
+import { leftovers } from '../helpers/leftovers.js';
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-lifecycle-'));
+t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The load's summary line: `load: N requests sent, F failed (...)`. */
+const loadOf = (stderr: string) => {
+  const m = /load: (\d+) requests sent, (\d+) failed \(([^)]*)\)/.exec(stderr);
+  return m ? { sent: Number(m[1]), failed: Number(m[2]), outcomes: m[3] as string } : undefined;
+};
+
+for (const engine of await passEngines()) {
+  t.test(`${engine}: scale up, roll, scale down, restart; the load and the coverage`, async (t) => {
+    const coverage = path.join(scratch, engine);
+    const env = {
+      REALSTACK_ENGINE: engine,
+      REALSTACK_RUN_ID: testRunId('life'),
+      REALSTACK_COVERAGE_DIR: coverage,
+    };
+    const cli = (...args: string[]) => realstack(args, env);
+    const apis = async () =>
+      (
+        JSON.parse((await cli('ps', '--json')).stdout) as {
+          services: { name: string; instances: { name: string }[] }[];
+        }
+      ).services
+        .find((s) => s.name === 'api')
+        ?.instances.map((i) => i.name);
+
+    t.equal((await cli('up', '--coverage')).exitCode, 0, 'the stack is up, with the coverage spy');
+    t.teardown(() => cli('down'));
+
+    const up = await cli('scale', 'api=2', '--profile', 'api-me', '--rate', '100');
+    t.equal(up.exitCode, 0, up.stderr);
+    t.match(up.stderr, 'load: GET /v1/me, 100 requests/s');
+    t.match(up.stderr, /api-2 ready at http:\/\/127\.0\.0\.1:\d+ after/);
+    t.match(loadOf(up.stderr), { failed: 0 }, 'scaling up lost no request');
+    t.ok((loadOf(up.stderr)?.sent ?? 0) > 0, 'the load sent requests');
+    t.same(await apis(), ['api-1', 'api-2']);
+
+    const roll = await cli('restart', 'api', '--rolling', '--profile', 'api-me', '--rate', '100');
+    t.equal(roll.exitCode, 0, roll.stderr);
+    t.match(roll.stderr, /api-1: exit 0\n.*api-1 ready again.*\n.*api-2: exit 0\n.*api-2 ready again/);
+    t.match(loadOf(roll.stderr), { failed: 0 }, 'a rolling restart of two instances lost no request');
+
+    const down = await cli('scale', 'api=1', '--profile', 'api-me', '--rate', '100');
+    t.equal(down.exitCode, 0, down.stderr);
+    t.match(down.stderr, /api-2: exit 0\n/, 'the surplus instance stopped gracefully');
+    t.match(loadOf(down.stderr), { failed: 0 }, 'scaling down lost no request');
+    t.same(await apis(), ['api-1'], 'the first instance, which peers reach, stays');
+
+    // One instance, all at once: the downtime is real, and the load says how much of it it saw.
+    const hard = await cli('restart', 'api');
+    t.equal(hard.exitCode, 0, 'a restart all at once promises no availability');
+    t.match(hard.stderr, 'load: GET /health');
+    t.match(loadOf(hard.stderr)?.outcomes, /no instance: \d+/, 'requests with no instance in rotation');
+    t.match(hard.stderr, /first failure: no instance in rotation, [\d.]+ s into the change/);
+
+    const harvest = await cli('coverage', 'harvest');
+    t.equal(harvest.exitCode, 0, harvest.stderr);
+    const raw = path.join(coverage, 'raw');
+    const dirs = readdirSync(raw).filter((d) => d.startsWith('api-2'));
+    t.equal(
+      dirs.length,
+      1,
+      `the retired api-2's coverage is in the harvest (${readdirSync(raw).join(', ')})`,
+    );
+    const dumps = readdirSync(path.join(raw, dirs[0] as string)).filter((f) => /^coverage-.*\.json$/.test(f));
+    t.ok(dumps.length >= 2, `api-2 wrote a dump when it restarted and when it retired (${dumps.length})`);
+    t.ok(existsSync(path.join(raw, 'api-1')));
+    t.equal((await cli('down')).exitCode, 0);
+    t.same(await leftovers(env.REALSTACK_RUN_ID), [], 'nothing of the run is left');
+  });
+}
+
+t.test('bad input to scale and restart is named, with what to do', { skip: processPassOnly() }, async (t) => {
+  const env = { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: testRunId('lifebad') };
+  const cli = (...args: string[]) => realstack(args, env);
+  const none = await cli('scale', 'api=2');
+  t.equal(none.exitCode, 1);
+  t.match(none.stderr, `no run "${env.REALSTACK_RUN_ID}" is known`);
+  t.equal((await cli('up')).exitCode, 0);
+  t.teardown(() => cli('down'));
+  const cases: [string[], number, string | RegExp][] = [
+    [['scale'], 2, 'realstack scale SERVICE=N'],
+    [['scale', 'api'], 2, 'scale api: write SERVICE=N with N at least 1'],
+    [['scale', 'api=0'], 2, 'scale api=0: write SERVICE=N with N at least 1'],
+    [['scale', 'web=2'], 2, 'there is no service "web" in run'],
+    [['scale', 'postgres=2'], 2, 'postgres is a PostgreSQL server: realstack runs each database once'],
+    [['scale', 'auth=2'], 2, /auth publishes one known port \(its public URL, \w+\), so it runs once/],
+    [['scale', 'api=2', '--rate', 'lots'], 2, '--rate lots: give requests per second, a whole number'],
+    [['scale', 'api=2', '--load', 'health'], 2, '--load health: give the path to request, starting with /'],
+    [['scale', 'api=2', '--load', '/nope'], 2, /GET \/nope answered 404 on api-1 before any change/],
+    [['scale', 'api=2', '--profile', 'nope'], 2, 'there is no perf profile "nope" in realstack.json'],
+    [['scale', 'api=2', '--profile', 'auth-metadata'], 2, 'perf profile "auth-metadata" loads auth, not api'],
+    [['restart'], 2, 'realstack restart SERVICE [--rolling]: name one service'],
+    [['restart', 'api', 'auth'], 2, 'name one service'],
+  ];
+  for (const [args, code, message] of cases) {
+    const res = await cli(...args);
+    t.equal(res.exitCode, code, args.join(' '));
+    t.match(res.stderr, message, args.join(' '));
+    t.notOk(hasStackTrace(res.stderr), `${args.join(' ')}: no stack trace`);
+  }
+  t.same(
+    (await cli('ps', '--json')).stdout.match(/"api-\d+"/g),
+    ['"api-1"'],
+    'nothing was changed by a refused command',
+  );
+});
