@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import { installJsonErrors, resourceServer, runService, secret, text } from '../../kit/src/index.js';
 import { ActiveOrganisationCache } from './active-cache.js';
 import { activeOrganisation } from './active-organisation.js';
+import { adminDeprovisioning } from './deprovision.js';
 import { entities } from './entities.js';
 import { mcp } from './mcp.js';
 import { migrations } from './migrations.js';
@@ -123,5 +124,6 @@ await runService({
     entities(app, pool, cache, scopes);
     mcp(app, scopes);
     testData(app, pool, config.REALSTACK_ADMIN_TOKEN);
+    adminDeprovisioning(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });
