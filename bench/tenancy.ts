@@ -22,20 +22,21 @@ import { apiEnvironment, helpersFor, waitUntilUp, withStack } from './stack.js';
 const { seconds, rounds, connections } = loadOptions();
 
 await withStack(async (urls) => {
-  const { tenant, scope } = await helpersFor(urls);
+  const { tenant, oauth, scope } = await helpersFor(urls);
   const { newTenant, createOrganisation } = tenant;
 
   // The data: alice owns "Big" (120 more members) and 55 more organisations.
   const alice = await newTenant(scope);
   const big = await createOrganisation(scope, alice, 'Big');
+  // Members are the authorization server's users.
+  const crowd = await oauth.newUsers(scope, 120, 'member');
   for (let i = 0; i < 120; i += 20) {
     await Promise.all(
-      Array.from({ length: 20 }, (_, j) =>
-        alice.call('POST', `/v1/organisations/${big.id}/members`, {
-          user: `member ${i + j}`,
-          role: 'member',
-        }),
-      ),
+      crowd
+        .slice(i, i + 20)
+        .map((m) =>
+          alice.call('POST', `/v1/organisations/${big.id}/members`, { user: m.id, role: 'member' }),
+        ),
     );
   }
   for (let i = 0; i < 55; i += 11) {

@@ -51,8 +51,9 @@ t.test(
       "another tenant's data is out of reach",
     );
     t.equal((await admin.call('GET', `/v1/organisations/${rival.id}`)).status, 404);
+    const next = await newUser(t, 'second-member');
     const invite = await admin.call('POST', `/v1/organisations/${tenant.id}/members`, {
-      user: `TEST invitee of ${invitee.username}`,
+      user: next.id,
       role: 'member',
     });
     t.equal(invite.status, 201, 'as its admin they invite the next member');

@@ -1,6 +1,7 @@
 // Roles across operations (shared/tenancy-scenarios.md area 10, "RBAC across roles"): an owner,
 // an admin and a member of one organisation each try every role-bound operation.
 import t from 'tap';
+import { newUser } from './helpers/oauth.js';
 import { stack } from './helpers/stack.js';
 import { createOrganisation, newTenant, type Tenant } from './helpers/tenant.js';
 
@@ -23,7 +24,9 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
   }
   for (const p of Object.values(people)) await p.call('PUT', '/v1/active-organisation', { id: org.id });
   let n = 0;
-  const target = () => `TEST ${s.runId} rbac ${n++}`;
+  // A user of the auth service who never signed in: members are the authorization server's users.
+  const target = async () => (await newUser(t, `rbac${n++}`)).id;
+  const name = () => `TEST ${s.runId} rbac ${n++}`;
   /** Each operation, with a fresh target where it consumes one. */
   const operations: [string, (who: Tenant) => Promise<number>, Record<string, number>][] = [
     [
@@ -39,21 +42,25 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
     [
       'add a member',
       async (w) =>
-        (await w.call('POST', `/v1/organisations/${org.id}/members`, { user: target(), role: 'member' }))
-          .status,
+        (
+          await w.call('POST', `/v1/organisations/${org.id}/members`, {
+            user: await target(),
+            role: 'member',
+          })
+        ).status,
       { owner: 201, admin: 201, member: 403 },
     ],
     [
       'add an owner',
       async (w) =>
-        (await w.call('POST', `/v1/organisations/${org.id}/members`, { user: target(), role: 'owner' }))
+        (await w.call('POST', `/v1/organisations/${org.id}/members`, { user: await target(), role: 'owner' }))
           .status,
       { owner: 201, admin: 403, member: 403 },
     ],
     [
       'remove a member',
       async (w) => {
-        const user = target();
+        const user = await target();
         const added = await owner.call('POST', `/v1/organisations/${org.id}/members`, {
           user,
           role: 'member',
@@ -67,7 +74,7 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
     [
       'remove a co-owner',
       async (w) => {
-        const user = target();
+        const user = await target();
         const added = await owner.call('POST', `/v1/organisations/${org.id}/members`, {
           user,
           role: 'owner',
@@ -90,13 +97,13 @@ t.test('10 RBAC: what an owner, an admin and a member may do in one organisation
     ],
     [
       'create a register',
-      async (w) => (await w.call('POST', '/v1/registers', { name: target() })).status,
+      async (w) => (await w.call('POST', '/v1/registers', { name: name() })).status,
       { owner: 201, admin: 201, member: 201 },
     ],
     [
       'delete a register',
       async (w) => {
-        const made = await owner.call('POST', '/v1/registers', { name: target() });
+        const made = await owner.call('POST', '/v1/registers', { name: name() });
         t.equal(made.status, 201, 'the owner makes the register first');
         const id = made.json.id;
         return (await w.call('DELETE', `/v1/registers/${id}`)).status;

@@ -3,6 +3,7 @@
 // belongs to bench/tenancy.ts; this proves the answers.
 import pg from 'pg';
 import t from 'tap';
+import { newUsers } from './helpers/oauth.js';
 import { stack } from './helpers/stack.js';
 import { createOrganisation, newTenant, type Tenant } from './helpers/tenant.js';
 
@@ -25,7 +26,8 @@ async function all(who: Tenant, path: string, limit: number) {
 t.test('8 an organisation with 120 members: counted, paged, nobody lost or repeated', async (t) => {
   const alice = await newTenant(t);
   const org = await createOrganisation(t, alice, 'Crowded');
-  const subs = Array.from({ length: 120 }, (_, i) => `TEST ${s.runId} crowd ${String(i).padStart(3, '0')}`);
+  // Members are the authorization server's users: 120 of them, who never sign in.
+  const subs = (await newUsers(t, 120, 'crowd')).map((u) => u.id);
   for (let i = 0; i < subs.length; i += 20) {
     const batch = await Promise.all(
       subs.slice(i, i + 20).map((user) =>

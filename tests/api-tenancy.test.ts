@@ -4,6 +4,7 @@
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { asTenant } from '../services/api/src/tenant-db.js';
+import { newUser, newUsers } from './helpers/oauth.js';
 import { stack } from './helpers/stack.js';
 import { ALL_SCOPES, callAs, createOrganisation, newTenant } from './helpers/tenant.js';
 
@@ -123,11 +124,24 @@ t.test('3 membership: add, many organisations, leave, and the refusals', async (
   });
   t.equal(again.status, 409, 'adding an existing member: 409');
   const badRole = await alice.call('POST', `/v1/organisations/${two.id}/members`, {
-    user: 'someone',
+    user: bob.sub,
     role: 'king',
   });
   t.equal(badRole.status, 400, 'an unknown role: 400');
   t.match(badRole.json.error_description, /role/);
+  // Members are the authorization server's users, by id: nobody invented, nobody mistyped.
+  const notAnId = await alice.call('POST', `/v1/organisations/${two.id}/members`, {
+    user: 'not-a-real-user',
+    role: 'owner',
+  });
+  t.equal(notAnId.status, 400, 'a user that is not an id: 400');
+  t.match(notAnId.json.error_description, 'body/user must match format "uuid"');
+  const invented = await alice.call('POST', `/v1/organisations/${two.id}/members`, {
+    user: MISSING,
+    role: 'member',
+  });
+  t.equal(invented.status, 400, 'an id the authorization server does not know: 400');
+  t.match(invented.json.error_description, `the authorization server has no user ${MISSING}`);
 
   const carol = await newTenant(t);
   const only = (await carol.call('GET', '/v1/organisations')).json.items as { id: string }[];
@@ -142,7 +156,7 @@ t.test('3 membership: add, many organisations, leave, and the refusals', async (
 t.test('3 concurrent joins and leaves lose nothing; two leaves cannot strand a user', async (t) => {
   const alice = await newTenant(t);
   const org = await createOrganisation(t, alice, 'Crowd');
-  const subs = Array.from({ length: 12 }, (_, i) => `TEST ${s.runId} member ${i}`);
+  const subs = (await newUsers(t, 12, 'member')).map((u) => u.id);
   const added = await Promise.all(
     subs.map((user) => alice.call('POST', `/v1/organisations/${org.id}/members`, { user, role: 'member' })),
   );
@@ -275,14 +289,9 @@ t.test('10 every change leaves an audit entry with its organisation', async (t) 
   const alice = await newTenant(t);
   const org = await createOrganisation(t, alice, 'Audited');
   await alice.call('PATCH', `/v1/organisations/${org.id}`, { name: `TEST ${s.runId} Audited 2` });
-  await alice.call('POST', `/v1/organisations/${org.id}/members`, {
-    user: `TEST ${s.runId} auditee`,
-    role: 'admin',
-  });
-  await alice.call(
-    'DELETE',
-    `/v1/organisations/${org.id}/members/${encodeURIComponent(`TEST ${s.runId} auditee`)}`,
-  );
+  const auditee = await newUser(t, 'auditee');
+  await alice.call('POST', `/v1/organisations/${org.id}/members`, { user: auditee.id, role: 'admin' });
+  await alice.call('DELETE', `/v1/organisations/${org.id}/members/${auditee.id}`);
   const trail = await alice.call('GET', `/v1/organisations/${org.id}/audit`);
   t.equal(trail.status, 200);
   const entries = trail.json.items as { action: string; organisation_id: string; actor: string }[];

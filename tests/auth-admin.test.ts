@@ -1,4 +1,5 @@
-// The auth service's admin API for users (POST /admin/users, DELETE /admin/users/{username}),
+// The auth service's admin API for users (POST /admin/users, GET /admin/users?id=,
+// DELETE /admin/users/{username}),
 // against the running stack, with the admin token realstack generated into .env.
 import pg from 'pg';
 import t from 'tap';
@@ -10,7 +11,7 @@ const token = process.env.REALSTACK_ADMIN_TOKEN as string;
 const admin = { authorization: `Bearer ${token}` };
 
 async function call(
-  method: 'POST' | 'DELETE',
+  method: 'POST' | 'GET' | 'DELETE',
   path: string,
   body?: unknown,
   headers: Record<string, string> = admin,
@@ -92,4 +93,19 @@ t.test('bad user bodies are 400 invalid_request with what to fix', async (t) => 
     t.equal(res.status, 400, JSON.stringify(body));
     t.match(res.body, { error: 'invalid_request', error_description: /username|password/ });
   }
+});
+
+t.test('who an id is: the user, 404 for an unknown id, 400 for no id, 401 without the token', async (t) => {
+  const username = `TEST ${s.runId} lookup`.replaceAll(' ', '_');
+  const created = await call('POST', '/admin/users', { username, password: 'correct horse battery' });
+  t.teardown(() => call('DELETE', `/admin/users/${username}`));
+  const id = created.body.id as string;
+  const found = await call('GET', `/admin/users?id=${id}`);
+  t.equal(found.status, 200);
+  t.match(found.body, { id, username, created_at: String });
+  t.equal((await call('GET', '/admin/users?id=00000000-0000-4000-8000-000000000000')).status, 404);
+  const bad = await call('GET', '/admin/users?id=alice');
+  t.equal(bad.status, 400);
+  t.match(bad.body.error_description, 'give ?id=, a user id');
+  t.equal((await call('GET', `/admin/users?id=${id}`, undefined, {})).status, 401);
 });

@@ -115,6 +115,21 @@ export async function newUser(t: Test, name = 'user'): Promise<User> {
   return { ...user, id: res.json.id as string };
 }
 
+/**
+ * `count` users of the auth service who never sign in (members to be), made four at a time: each
+ * costs the auth service a password hash, and a crowd of them at once starves its other requests.
+ */
+export async function newUsers(t: Test, count: number, name = 'user'): Promise<User[]> {
+  const users: User[] = [];
+  for (let i = 0; i < count; i += 4)
+    users.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(4, count - i) }, (_, j) => newUser(t, `${name}${i + j}`)),
+      )),
+    );
+  return users;
+}
+
 export interface Client {
   client_id: string;
   client_secret?: string;

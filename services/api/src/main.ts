@@ -4,6 +4,7 @@ import { ActiveOrganisationCache } from './active-cache.js';
 import { activeOrganisation } from './active-organisation.js';
 import { adminDeprovisioning } from './deprovision.js';
 import { entities } from './entities.js';
+import { knownUsers } from './known-users.js';
 import { mcp } from './mcp.js';
 import { migrations } from './migrations.js';
 import { organisations } from './organisations.js';
@@ -114,7 +115,7 @@ await runService({
       }),
     );
     const scopes = { read: requireScope('organisations:read'), write: requireScope('organisations:write') };
-    organisations(app, pool, scopes);
+    organisations(app, pool, scopes, knownUsers(config.AUTH_URL, config.REALSTACK_ADMIN_TOKEN));
     const cache = new ActiveOrganisationCache();
     await cache.listen(config.DATABASE_URL, (err) =>
       app.log.error({ err }, 'active-organisation cache: listener lost; caching stops'),

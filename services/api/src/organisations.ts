@@ -12,6 +12,9 @@ export interface RouteOptions {
   write: preHandlerAsyncHookHandler;
 }
 
+/** Whether the authorization server has a user of this id (known-users.ts). */
+export type IsUser = (id: string) => Promise<boolean>;
+
 interface Paging {
   limit: number;
   offset: number;
@@ -46,7 +49,12 @@ export async function organisationOf(db: Db, sub: string, id: string) {
  * Organisations and their members. Every query names the caller (the application's scoping)
  * and runs under row-level security as the caller (the database's), see tenant-db.ts.
  */
-export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write }: RouteOptions): void {
+export function organisations(
+  app: FastifyInstance,
+  pool: pg.Pool,
+  { read, write }: RouteOptions,
+  isUser: IsUser,
+): void {
   const tags = ['organisations'];
 
   app.get<{ Querystring: Paging & { name?: string } }>(
@@ -233,12 +241,13 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
       preHandler: write,
       schema: {
         tags,
-        summary: 'Add a member (owner or admin; only an owner adds owners)',
+        summary:
+          "Add a member (owner or admin; only an owner adds owners): a user of the authorization server, by their id (their tokens' sub)",
         params: schema.idParams,
         body: {
           type: 'object',
           properties: {
-            user: { type: 'string', minLength: 1, maxLength: schema.NAME_MAX },
+            user: { type: 'string', format: 'uuid' },
             role: schema.role,
           },
           required: ['user', 'role'],
@@ -256,6 +265,13 @@ export function organisations(app: FastifyInstance, pool: pg.Pool, { read, write
         if (role === 'member') return forbidden(reply, 'only an owner or an admin adds members');
         if (request.body.role === 'owner' && role !== 'owner')
           return forbidden(reply, 'only an owner adds owners');
+        if (!(await isUser(request.body.user)))
+          return jsonError(
+            reply,
+            400,
+            'invalid_request',
+            `body.user: the authorization server has no user ${request.body.user}; members are its users, named by their id (the sub of their tokens)`,
+          );
         await db.query('INSERT INTO api.users (sub) VALUES ($1) ON CONFLICT DO NOTHING', [request.body.user]);
         const added = await db.query(
           `INSERT INTO api.memberships (organisation_id, user_sub, role) VALUES ($1, $2, $3)

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { adminGuard, jsonError } from '../../kit/src/index.js';
+import { UUID } from '../../kit/src/input.js';
 import { rotateSigningKey } from './keys.js';
 import { hashPassword } from './passwords.js';
 
@@ -38,6 +39,21 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
     if (!row) return jsonError(reply, 409, 'user_exists', `a user "${username}" exists already`);
     // The id is the `sub` of the user's tokens: what the api knows them by (e.g. to invite them).
     return reply.code(201).send({ id: row.id, username, created_at: row.created_at.toISOString() });
+  });
+
+  // Who a user id (a token's `sub`) is: the api asks before it makes anyone a member.
+  app.get<{ Querystring: { id?: string } }>('/admin/users', async (request, reply) => {
+    if (!allowed(request, reply)) return reply;
+    const id = request.query.id;
+    if (typeof id !== 'string' || !UUID.test(id))
+      return jsonError(reply, 400, 'invalid_request', 'give ?id=, a user id (the sub of their tokens)');
+    const res = await pool.query<{ id: string; username: string; created_at: Date }>(
+      'SELECT id, username, created_at FROM auth.users WHERE id = $1',
+      [id],
+    );
+    const row = res.rows[0];
+    if (!row) return jsonError(reply, 404, 'not_found', `no user ${id}`);
+    return { id: row.id, username: row.username, created_at: row.created_at.toISOString() };
   });
 
   // RFC 9068 tokens keep verifying: the retired key stays in the JWKS until they expire.
