@@ -32,7 +32,11 @@ t.test(
       'the schema before tenancy',
     );
     await pool.query("INSERT INTO api.organisations (name) VALUES ('Legacy one'), ('Legacy two')");
-    t.same(await migrate(pool, 'api', migrations), ['002_tenancy', '003_entities'], 'the upgrade');
+    t.same(
+      await migrate(pool, 'api', migrations),
+      ['002_tenancy', '003_entities', '004_default_private'],
+      'the upgrade',
+    );
     const rows = (await pool.query('SELECT name, owner, is_default FROM api.organisations ORDER BY name'))
       .rows;
     t.same(

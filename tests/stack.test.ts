@@ -28,7 +28,7 @@ t.test('each service applied its own migrations in its own schema', async (t) =>
   );
   t.same(
     api.rows.map((r) => r.id),
-    ['001_organisations', '002_tenancy', '003_entities'],
+    ['001_organisations', '002_tenancy', '003_entities', '004_default_private'],
   );
   const tables = await client.query(
     "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('auth', 'api') ORDER BY 1",

@@ -39,12 +39,17 @@ export function entities(
   const notFound = (reply: FastifyReply, what: string, id: string) =>
     jsonError(reply, 404, 'not_found', `no ${what} ${id} in your active organisation`);
 
-  /** `fn` in a tenant transaction, with the caller's active organisation id. */
-  const inActive = <T>(me: string, fn: (db: Db, org: string) => Promise<T>) => {
+  /**
+   * `fn` in a tenant transaction, with the caller's active organisation id and, in the default
+   * organisation, `only`: the caller, whose own entities are all they see there. Everybody
+   * lands in the default organisation, so it is no team: nobody reads or deletes another's
+   * registers, schemas or objects in it (row-level security holds the same line, 004_default_private).
+   */
+  const inActive = <T>(me: string, fn: (db: Db, org: string, only: string | null) => Promise<T>) => {
     const mark = cache.mark();
     return asTenant(pool, me, async (db) => {
       const org = await resolveActive(db, cache, me, mark);
-      return fn(db, org.id as string);
+      return fn(db, org.id as string, org.is_default ? me : null);
     });
   };
 
@@ -70,11 +75,12 @@ export function entities(
       },
       async (request) => {
         const { limit, offset, name } = request.query;
-        return inActive(caller(request), async (db, org) => {
+        return inActive(caller(request), async (db, org, only) => {
           return pageOf(db, {
             columns: COLUMNS,
-            from: `FROM api.${table} WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)`,
-            args: [org, likeTerm(name)],
+            from: `FROM api.${table} WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)
+                   AND ($3::text IS NULL OR created_by = $3)`,
+            args: [org, likeTerm(name), only],
             orderBy: 'name, id',
             limit,
             offset,
@@ -126,10 +132,10 @@ export function entities(
         },
       },
       async (request, reply) => {
-        const row = await inActive(caller(request), async (db, org) => {
+        const row = await inActive(caller(request), async (db, org, only) => {
           const res = await db.query(
-            `SELECT ${COLUMNS} FROM api.${table} WHERE id = $1 AND organisation_id = $2`,
-            [request.params.id, org],
+            `SELECT ${COLUMNS} FROM api.${table} WHERE id = $1 AND organisation_id = $2 AND ($3::text IS NULL OR created_by = $3)`,
+            [request.params.id, org, only],
           );
           return res.rows[0];
         });
@@ -150,17 +156,18 @@ export function entities(
       },
       async (request, reply) => {
         const me = caller(request);
-        return inActive(me, async (db, org) => {
+        return inActive(me, async (db, org, only) => {
           const role = await db.query<{ role: string }>(
             'SELECT role FROM api.memberships WHERE organisation_id = $1 AND user_sub = $2',
             [org, me],
           );
-          const exists = await db.query(`SELECT 1 FROM api.${table} WHERE id = $1 AND organisation_id = $2`, [
-            request.params.id,
-            org,
-          ]);
+          const exists = await db.query(
+            `SELECT 1 FROM api.${table} WHERE id = $1 AND organisation_id = $2 AND ($3::text IS NULL OR created_by = $3)`,
+            [request.params.id, org, only],
+          );
           if (!exists.rowCount) return notFound(reply, kind, request.params.id);
-          if (role.rows[0]?.role === 'member') {
+          // In the default organisation everyone is a member, and deletes what is their own.
+          if (role.rows[0]?.role === 'member' && !only) {
             return jsonError(reply, 403, 'forbidden', `only an owner or an admin deletes a ${kind}`);
           }
           const used = await db.query(`SELECT 1 FROM api.objects WHERE ${kind}_id = $1 LIMIT 1`, [
@@ -179,13 +186,15 @@ export function entities(
   const tags = ['objects'];
 
   /** Objects to insert, once their register and schema are known in `org`; else the missing one. */
-  async function insertObjects(db: Db, org: string, me: string, items: NewObject[]) {
+  async function insertObjects(db: Db, org: string, only: string | null, me: string, items: NewObject[]) {
     const registers = [...new Set(items.map((i) => i.register))];
     const schemas = [...new Set(items.map((i) => i.schema))];
     const known = await db.query<{ kind: string; id: string }>(
       `SELECT 'register' AS kind, id FROM api.registers WHERE organisation_id = $1 AND id = ANY($2::uuid[])
-       UNION ALL SELECT 'schema', id FROM api.schemas WHERE organisation_id = $1 AND id = ANY($3::uuid[])`,
-      [org, registers, schemas],
+         AND ($4::text IS NULL OR created_by = $4)
+       UNION ALL SELECT 'schema', id FROM api.schemas WHERE organisation_id = $1 AND id = ANY($3::uuid[])
+         AND ($4::text IS NULL OR created_by = $4)`,
+      [org, registers, schemas, only],
     );
     const has = new Set(known.rows.map((r) => `${r.kind}:${r.id}`));
     const register = registers.find((id) => !has.has(`register:${id}`));
@@ -225,12 +234,13 @@ export function entities(
     },
     async (request) => {
       const { limit, offset, name, register, schema: schemaId } = request.query;
-      return inActive(caller(request), async (db, org) => {
+      return inActive(caller(request), async (db, org, only) => {
         return pageOf(db, {
           columns: OBJECT_COLUMNS,
           from: `FROM api.objects WHERE organisation_id = $1 AND ($2::text IS NULL OR name ILIKE $2)
-                 AND ($3::uuid IS NULL OR register_id = $3) AND ($4::uuid IS NULL OR schema_id = $4)`,
-          args: [org, likeTerm(name), register ?? null, schemaId ?? null],
+                 AND ($3::uuid IS NULL OR register_id = $3) AND ($4::uuid IS NULL OR schema_id = $4)
+                 AND ($5::text IS NULL OR created_by = $5)`,
+          args: [org, likeTerm(name), register ?? null, schemaId ?? null, only],
           orderBy: 'name, id',
           limit,
           offset,
@@ -252,7 +262,7 @@ export function entities(
     },
     async (request, reply) => {
       const me = caller(request);
-      const out = await inActive(me, (db, org) => insertObjects(db, org, me, [request.body]));
+      const out = await inActive(me, (db, org, only) => insertObjects(db, org, only, me, [request.body]));
       if ('missing' in out)
         return jsonError(reply, 404, 'not_found', `no ${out.missing} in your active organisation`);
       return reply.code(201).send(out.rows[0]);
@@ -284,7 +294,7 @@ export function entities(
     },
     async (request, reply) => {
       const me = caller(request);
-      const out = await inActive(me, (db, org) => insertObjects(db, org, me, request.body.items));
+      const out = await inActive(me, (db, org, only) => insertObjects(db, org, only, me, request.body.items));
       if ('missing' in out)
         return jsonError(reply, 404, 'not_found', `no ${out.missing} in your active organisation`);
       return reply.code(201).send({ items: out.rows });
@@ -303,10 +313,10 @@ export function entities(
       },
     },
     async (request, reply) => {
-      const row = await inActive(caller(request), async (db, org) => {
+      const row = await inActive(caller(request), async (db, org, only) => {
         const res = await db.query(
-          `SELECT ${OBJECT_COLUMNS} FROM api.objects WHERE id = $1 AND organisation_id = $2`,
-          [request.params.id, org],
+          `SELECT ${OBJECT_COLUMNS} FROM api.objects WHERE id = $1 AND organisation_id = $2 AND ($3::text IS NULL OR created_by = $3)`,
+          [request.params.id, org, only],
         );
         return res.rows[0];
       });
@@ -327,11 +337,11 @@ export function entities(
     },
     async (request, reply) => {
       const me = caller(request);
-      return inActive(me, async (db, org) => {
-        const res = await db.query('DELETE FROM api.objects WHERE id = $1 AND organisation_id = $2', [
-          request.params.id,
-          org,
-        ]);
+      return inActive(me, async (db, org, only) => {
+        const res = await db.query(
+          `DELETE FROM api.objects WHERE id = $1 AND organisation_id = $2 AND ($3::text IS NULL OR created_by = $3)`,
+          [request.params.id, org, only],
+        );
         if (!res.rowCount) return notFound(reply, 'object', request.params.id);
         await audit(db, org, me, 'object.deleted', { id: request.params.id });
         return undefined;

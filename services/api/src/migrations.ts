@@ -133,4 +133,27 @@ export const migrations: Migration[] = [
     CREATE POLICY members ON schemas USING (organisation_id IN (SELECT my_organisations()));
     CREATE POLICY members ON objects USING (organisation_id IN (SELECT my_organisations()))`,
   },
+  {
+    id: '004_default_private',
+    // Every user lands in the default organisation, so it is no team: there a member sees their
+    // own registers, schemas, objects, membership and audit entries, and nobody else's.
+    sql: `CREATE FUNCTION default_organisation() RETURNS uuid LANGUAGE sql STABLE SECURITY DEFINER
+      SET search_path = api
+      AS $$ SELECT id FROM organisations WHERE is_default $$;
+    DROP POLICY members ON registers;
+    DROP POLICY members ON schemas;
+    DROP POLICY members ON objects;
+    CREATE POLICY members ON registers USING (organisation_id IN (SELECT my_organisations())
+      AND (organisation_id IS DISTINCT FROM (SELECT default_organisation()) OR created_by = current_sub()));
+    CREATE POLICY members ON schemas USING (organisation_id IN (SELECT my_organisations())
+      AND (organisation_id IS DISTINCT FROM (SELECT default_organisation()) OR created_by = current_sub()));
+    CREATE POLICY members ON objects USING (organisation_id IN (SELECT my_organisations())
+      AND (organisation_id IS DISTINCT FROM (SELECT default_organisation()) OR created_by = current_sub()));
+    DROP POLICY member_reads ON memberships;
+    CREATE POLICY member_reads ON memberships FOR SELECT USING (organisation_id IN (SELECT my_organisations())
+      AND (organisation_id IS DISTINCT FROM (SELECT default_organisation()) OR user_sub = current_sub()));
+    DROP POLICY member_reads ON audit;
+    CREATE POLICY member_reads ON audit FOR SELECT USING (organisation_id IN (SELECT my_organisations())
+      AND (organisation_id IS DISTINCT FROM (SELECT default_organisation()) OR actor = current_sub()))`,
+  },
 ];

@@ -36,6 +36,18 @@ async function roleIn(db: Db, sub: string, organisationId: string): Promise<Role
   return res.rows[0]?.role;
 }
 
+/**
+ * In the default organisation, where every user lands, a member sees only themselves: this is
+ * the caller there, and null elsewhere (row-level security holds the same line, 004_default_private).
+ */
+async function onlyMeIn(db: Db, id: string, me: string): Promise<string | null> {
+  const res = await db.query<{ is_default: boolean }>(
+    'SELECT is_default FROM api.organisations WHERE id = $1',
+    [id],
+  );
+  return res.rows[0]?.is_default ? me : null;
+}
+
 export async function organisationOf(db: Db, sub: string, id: string) {
   const res = await db.query(
     `SELECT ${ORG_COLUMNS}, m.role FROM api.organisations o
@@ -225,8 +237,8 @@ export function organisations(
         if (!(await roleIn(db, me, id))) return notFound(reply, id);
         return pageOf(db, {
           columns: 'user_sub AS user, role, created_at',
-          from: 'FROM api.memberships WHERE organisation_id = $1',
-          args: [id],
+          from: 'FROM api.memberships WHERE organisation_id = $1 AND ($2::text IS NULL OR user_sub = $2)',
+          args: [id, await onlyMeIn(db, id, me)],
           orderBy: 'created_at, user_sub',
           limit,
           offset,
@@ -397,8 +409,8 @@ export function organisations(
         if (!(await roleIn(db, me, id))) return notFound(reply, id);
         return pageOf(db, {
           columns: 'id::int, organisation_id, actor, action, detail, at',
-          from: 'FROM api.audit WHERE organisation_id = $1',
-          args: [id],
+          from: 'FROM api.audit WHERE organisation_id = $1 AND ($2::text IS NULL OR actor = $2)',
+          args: [id, await onlyMeIn(db, id, me)],
           orderBy: 'id DESC',
           limit,
           offset,
