@@ -22,7 +22,7 @@ const DEFAULT_MAX_AGE = '24h';
 async function dataStack(config: ToolkitConfig, runs: RunVerdict[], log: Log): Promise<Engine | undefined> {
   let engine: Engine;
   try {
-    engine = openRun(config);
+    engine = await openRun(config);
   } catch (err) {
     log(`test data: ${(err as Error).message.replace(/\.$/, '')}; no service to ask`);
     return undefined;

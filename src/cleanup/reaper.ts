@@ -174,7 +174,7 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
   const state = store.load(verdict.runId);
   if (state) {
     try {
-      await engineFor(config, state).down();
+      await (await engineFor(config, state)).down();
     } catch (err) {
       log(
         `  ${verdict.runId}: its engine could not take it down (${(err as Error).message}); removing what is left`,

@@ -1,42 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { execa } from 'execa';
-import { stringify as stringifyYaml } from 'yaml';
-import { runChaos } from '../chaos/run.js';
-import { runCleanup } from '../cleanup/cleanup.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { describeDiffCoverage, diffCoverage, writeDiffMarkdown } from '../coverage/diff.js';
-import { checkGatesOfLastReport } from '../coverage/gates.js';
-import { instrument, overlayOf } from '../coverage/instrument.js';
-import { describeOutcome, reportCoverage } from '../coverage/pipeline.js';
-import { describeFindings, diagnose } from '../diagnose/diagnose.js';
-import { findComposeCli } from '../engine/compose-cli.js';
-import { countByLabel, DockerEngine, daemonAnswers, dockerEndpoint, RUN_LABEL } from '../engine/docker.js';
-import { postgresBinDir } from '../engine/postgres-binaries.js';
 import { describeStop } from '../engine/stop.js';
 import { UserError } from '../errors.js';
-import { flakinessReport, flakinessTable, writeFlakinessHtml } from '../flaky/report.js';
-import { gatesTable, runGates } from '../gates/quality-gates.js';
-import { ensureImages } from '../images/build.js';
-import { runHostBuild } from '../images/host-build.js';
-import { readImagesState } from '../images/state.js';
-import { readImpactMap, whoRan } from '../impact/map.js';
-import { init } from '../init/init.js';
-import { changeUnderLoad, type LoadChoice } from '../lifecycle/change.js';
-import { backup, databaseOf, restore } from '../lifecycle/db-backup.js';
-import { restartService, scaleService } from '../lifecycle/scale.js';
-import { runPerf } from '../perf/run.js';
-import { ensureSecrets } from '../secrets.js';
-import { waitReady } from '../stack/readiness.js';
+import type { LoadChoice } from '../lifecycle/change.js';
 import type { StackSpec } from '../stack/spec.js';
-import { openRun, projectStack, startStack } from '../stack/stack.js';
-import { fixQuarantined } from '../testing/fix-quarantined.js';
-import { resultsFile } from '../testing/results.js';
-import { harvestRun, runTestsWithCoverage } from '../testing/run-coverage.js';
-import { impactAnalysis, runImpactTests } from '../testing/run-impact.js';
-import { prepareRun, runTests } from '../testing/run-tests.js';
-import { configSummary, explainStack } from './explain.js';
 import { psTable, servicesView } from './format.js';
 
 type Values = Record<string, unknown>;
@@ -93,6 +62,10 @@ export const commands: Record<string, Command> = {
       profile: { type: 'string', multiple: true },
     },
     async run(config, values) {
+      const { instrument } = await import('../coverage/instrument.js');
+      const { ensureSecrets } = await import('../secrets.js');
+      const { startStack } = await import('../stack/stack.js');
+      const { prepareRun } = await import('../testing/run-tests.js');
       const profiles = (values.profile as string[] | undefined) ?? [];
       if (profiles.length > 0) config = { ...config, profiles };
       const { engine, instances } = await startStack(ensureSecrets(config), {
@@ -112,11 +85,13 @@ export const commands: Record<string, Command> = {
 
   down: {
     async run(config) {
-      const engine = openRun(config);
+      const { openRun } = await import('../stack/stack.js');
+      const engine = await openRun(config);
       const results = await engine.stop();
       for (const r of results) log(describeStop(r));
       await engine.down();
-      if (engine instanceof DockerEngine) {
+      if (engine.name === 'docker') {
+        const { countByLabel, dockerEndpoint, RUN_LABEL } = await import('../engine/docker.js');
         const left = await countByLabel(
           dockerEndpoint(config.env).docker,
           `${RUN_LABEL}=${engine.run.runId}`,
@@ -132,7 +107,8 @@ export const commands: Record<string, Command> = {
   ps: {
     options: { json: { type: 'boolean' } },
     async run(config, values) {
-      const engine = openRun(config);
+      const { openRun } = await import('../stack/stack.js');
+      const engine = await openRun(config);
       const instances = await engine.instances();
       if (values.json)
         process.stdout.write(
@@ -146,7 +122,8 @@ export const commands: Record<string, Command> = {
   logs: {
     options: { follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
     async run(config, values, positionals) {
-      const engine = openRun(config);
+      const { openRun } = await import('../stack/stack.js');
+      const engine = await openRun(config);
       const service = positionals[0];
       if (service && !engine.stack.services.some((s) => s.name === service)) {
         throw new UserError(
@@ -168,7 +145,9 @@ export const commands: Record<string, Command> = {
 
   wait: {
     async run(config) {
-      const engine = openRun(config);
+      const { waitReady } = await import('../stack/readiness.js');
+      const { openRun } = await import('../stack/stack.js');
+      const engine = await openRun(config);
       const instances = await waitReady(engine, { timeoutMs: config.readyTimeoutMs });
       process.stdout.write(`${psTable(instances)}\n`);
       return 0;
@@ -178,13 +157,16 @@ export const commands: Record<string, Command> = {
   scale: {
     options: loadOptions,
     async run(config, values, positionals) {
+      const { changeUnderLoad } = await import('../lifecycle/change.js');
+      const { scaleService } = await import('../lifecycle/scale.js');
+      const { openRun } = await import('../stack/stack.js');
       const targets = Object.entries(parseScale(positionals, 'scale '));
       if (targets.length === 0)
         throw new UserError(
           'realstack scale SERVICE=N [SERVICE=N...]: say how many instances, e.g. api=2',
           2,
         );
-      const engine = openRun(config);
+      const engine = await openRun(config);
       let failed = 0;
       for (const [service, n] of targets) {
         const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
@@ -200,10 +182,13 @@ export const commands: Record<string, Command> = {
   restart: {
     options: { ...loadOptions, rolling: { type: 'boolean' } },
     async run(config, values, positionals) {
+      const { changeUnderLoad } = await import('../lifecycle/change.js');
+      const { restartService } = await import('../lifecycle/scale.js');
+      const { openRun } = await import('../stack/stack.js');
       const [service, ...rest] = positionals;
       if (!service || rest.length)
         throw new UserError('realstack restart SERVICE [--rolling]: name one service', 2);
-      const engine = openRun(config);
+      const engine = await openRun(config);
       const rolling = values.rolling === true;
       const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
         restartService(engine, service, rolling, o),
@@ -217,6 +202,10 @@ export const commands: Record<string, Command> = {
   images: {
     options: { 'stand-ins': { type: 'boolean' } },
     async run(config, values) {
+      const { daemonAnswers, dockerEndpoint } = await import('../engine/docker.js');
+      const { ensureImages } = await import('../images/build.js');
+      const { runHostBuild } = await import('../images/host-build.js');
+      const { projectStack } = await import('../stack/stack.js');
       const { docker, host } = dockerEndpoint(config.env);
       if (!(await daemonAnswers(docker))) {
         throw new UserError(
@@ -239,17 +228,25 @@ export const commands: Record<string, Command> = {
 
   test: {
     passThrough: true,
-    run: (config, _values, args) => runTests(config, args, log),
+    async run(config, _values, args) {
+      const { runTests } = await import('../testing/run-tests.js');
+      return runTests(config, args, log);
+    },
   },
 
   perf: {
     passThrough: true,
-    run: (config, _values, args) => runPerf(config, args, log),
+    async run(config, _values, args) {
+      const { runPerf } = await import('../perf/run.js');
+      return runPerf(config, args, log);
+    },
   },
 
   db: {
     options: { service: { type: 'string' }, out: { type: 'string' } },
     async run(config, values, positionals) {
+      const { backup, databaseOf, restore } = await import('../lifecycle/db-backup.js');
+      const { openRun } = await import('../stack/stack.js');
       const [action, file] = positionals;
       if (action !== 'backup' && action !== 'restore')
         throw new UserError(
@@ -258,7 +255,7 @@ export const commands: Record<string, Command> = {
         );
       if (action === 'restore' && !file)
         throw new UserError('realstack db restore FILE: name the backup to restore.', 2);
-      const engine = openRun(config);
+      const engine = await openRun(config);
       const { service, url } = await databaseOf(engine, values.service as string | undefined);
       if (action === 'backup') {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -285,6 +282,7 @@ export const commands: Record<string, Command> = {
 
   chaos: {
     async run(config, _values, positionals) {
+      const { runChaos } = await import('../chaos/run.js');
       return runChaos(config, positionals, log);
     },
   },
@@ -292,6 +290,7 @@ export const commands: Record<string, Command> = {
   gates: {
     options: { json: { type: 'boolean' } },
     async run(config, values, positionals) {
+      const { gatesTable, runGates } = await import('../gates/quality-gates.js');
       const results = await runGates(config, positionals, log);
       if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
       else process.stdout.write(`${gatesTable(results)}\n`);
@@ -304,6 +303,8 @@ export const commands: Record<string, Command> = {
   flakiness: {
     options: { all: { type: 'boolean' }, json: { type: 'boolean' } },
     async run(config, values) {
+      const { flakinessReport, flakinessTable, writeFlakinessHtml } = await import('../flaky/report.js');
+      const { resultsFile } = await import('../testing/results.js');
       const report = await flakinessReport(config, Boolean(values.all));
       if (values.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -321,6 +322,7 @@ export const commands: Record<string, Command> = {
   quarantine: {
     options: { json: { type: 'boolean' } },
     async run(config, values) {
+      const { flakinessReport } = await import('../flaky/report.js');
       const { quarantined } = await flakinessReport(config);
       if (values.json) process.stdout.write(`${JSON.stringify(quarantined, null, 2)}\n`);
       else if (quarantined.length === 0) log('no test is quarantined');
@@ -334,8 +336,10 @@ export const commands: Record<string, Command> = {
 
   'fix-quarantined': {
     options: { times: { type: 'string' } },
-    run: (config, values) =>
-      fixQuarantined(config, values.times === undefined ? undefined : Number(values.times), log),
+    async run(config, values) {
+      const { fixQuarantined } = await import('../testing/fix-quarantined.js');
+      return fixQuarantined(config, values.times === undefined ? undefined : Number(values.times), log);
+    },
   },
 
   cleanup: {
@@ -345,8 +349,9 @@ export const commands: Record<string, Command> = {
       'older-than': { type: 'string' },
       json: { type: 'boolean' },
     },
-    run: (config, values) =>
-      runCleanup(
+    async run(config, values) {
+      const { runCleanup } = await import('../cleanup/cleanup.js');
+      return runCleanup(
         config,
         {
           show: Boolean(values.show),
@@ -355,11 +360,13 @@ export const commands: Record<string, Command> = {
           ...(values['older-than'] !== undefined ? { olderThan: values['older-than'] as string } : {}),
         },
         log,
-      ),
+      );
+    },
   },
 
   diagnose: {
     async run(config) {
+      const { describeFindings, diagnose } = await import('../diagnose/diagnose.js');
       const found = await diagnose(config);
       process.stdout.write(`${describeFindings(found)}\n`);
       const failed = found.filter((f) => f.status === 'FAIL').length;
@@ -370,12 +377,16 @@ export const commands: Record<string, Command> = {
 
   'test-coverage': {
     passThrough: true,
-    run: (config, _values, args) => runTestsWithCoverage(config, args, log),
+    async run(config, _values, args) {
+      const { runTestsWithCoverage } = await import('../testing/run-coverage.js');
+      return runTestsWithCoverage(config, args, log);
+    },
   },
 
   impact: {
     passThrough: true,
-    run: async (config, _values, args) => {
+    async run(config, _values, args) {
+      const { impactAnalysis } = await import('../testing/run-impact.js');
       await impactAnalysis(config, args, log);
       return 0;
     },
@@ -383,16 +394,27 @@ export const commands: Record<string, Command> = {
 
   'test-impact': {
     passThrough: true,
-    run: (config, _values, args) => runImpactTests(config, args, log),
+    async run(config, _values, args) {
+      const { runImpactTests } = await import('../testing/run-impact.js');
+      return runImpactTests(config, args, log);
+    },
   },
 
   coverage: {
     options: { base: { type: 'string' } },
     async run(config, values, positionals) {
+      const { stringify: stringifyYaml } = await import('yaml');
+      const { describeDiffCoverage, diffCoverage, writeDiffMarkdown } = await import('../coverage/diff.js');
+      const { checkGatesOfLastReport } = await import('../coverage/gates.js');
+      const { overlayOf } = await import('../coverage/instrument.js');
+      const { describeOutcome, reportCoverage } = await import('../coverage/pipeline.js');
+      const { readImpactMap, whoRan } = await import('../impact/map.js');
+      const { openRun, projectStack } = await import('../stack/stack.js');
+      const { harvestRun } = await import('../testing/run-coverage.js');
       const [action] = positionals;
       if (action === 'snapshot') {
         const signal = (config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2') as NodeJS.Signals;
-        const sent = await openRun(config).signal(signal);
+        const sent = await (await openRun(config)).signal(signal);
         if (sent.length === 0)
           throw new UserError(
             'no instrumented process is running: start the stack with the coverage spy (`npx realstack up --coverage`).',
@@ -401,7 +423,7 @@ export const commands: Record<string, Command> = {
         return 0;
       }
       if (action === 'harvest') {
-        const engine = openRun(config);
+        const engine = await openRun(config);
         for (const r of await engine.stop()) log(describeStop(r));
         await harvestRun(engine, config, log);
         return 0;
@@ -459,6 +481,7 @@ export const commands: Record<string, Command> = {
   init: {
     options: { force: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
     async run(config, values) {
+      const { init } = await import('../init/init.js');
       return init(config, { force: Boolean(values.force), dryRun: Boolean(values['dry-run']) }, log);
     },
   },
@@ -466,6 +489,8 @@ export const commands: Record<string, Command> = {
   config: {
     options: { explain: { type: 'boolean' }, json: { type: 'boolean' } },
     async run(config, values) {
+      const { projectStack } = await import('../stack/stack.js');
+      const { configSummary, explainStack } = await import('./explain.js');
       const stack = projectStack(config);
       if (values.json) process.stdout.write(`${JSON.stringify({ ...stack, model: undefined }, null, 2)}\n`);
       else process.stdout.write(`${values.explain ? explainStack(stack) : configSummary(config, stack)}\n`);
@@ -475,6 +500,11 @@ export const commands: Record<string, Command> = {
 
   doctor: {
     async run(config) {
+      const { execa } = await import('execa');
+      const { findComposeCli } = await import('../engine/compose-cli.js');
+      const { daemonAnswers, dockerEndpoint } = await import('../engine/docker.js');
+      const { postgresBinDir } = await import('../engine/postgres-binaries.js');
+      const { readImagesState } = await import('../images/state.js');
       // 'note' is worth knowing but blocks nothing (e.g. images that `up` will build anyway).
       const checks: { what: string; ok: boolean | 'note'; detail: string }[] = [];
       const add = (what: string, ok: boolean | 'note', detail: string) => checks.push({ what, ok, detail });

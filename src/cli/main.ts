@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { loadToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
 import { commands } from './commands.js';
 
@@ -106,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UserError(`realstack ${name}: ${(err as Error).message}`, 2);
   }
+  // Loaded once a command runs: `--help` and usage errors stay quick.
+  const { loadToolkitConfig } = await import('../config/toolkit.js');
   const config = loadToolkitConfig();
   return command.run(
     config,

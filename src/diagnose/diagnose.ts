@@ -202,7 +202,7 @@ export async function diagnose(config: ToolkitConfig): Promise<Finding[]> {
   const found = await engineFindings(config);
   let engine: Engine | undefined;
   try {
-    engine = openRun(config);
+    engine = await openRun(config);
   } catch (err) {
     found.push({
       what: 'stack',

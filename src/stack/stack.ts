@@ -1,7 +1,4 @@
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { DockerEngine, daemonAnswers, dockerEndpoint } from '../engine/docker.js';
-import { ExternalEngine } from '../engine/external.js';
-import { ProcessEngine } from '../engine/process.js';
 import type { Engine, EngineName, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import { readImagesState } from '../images/state.js';
@@ -16,6 +13,7 @@ import { newRunId, type RunState, StateStore } from './state.js';
 export async function chooseEngine(config: ToolkitConfig): Promise<{ name: EngineName; reason: string }> {
   if (config.engine === 'process' || config.engine === 'external')
     return { name: config.engine, reason: 'REALSTACK_ENGINE' };
+  const { daemonAnswers, dockerEndpoint } = await import('../engine/docker.js');
   const { host, docker } = dockerEndpoint(config.env);
   const answers = await daemonAnswers(docker);
   if (config.engine === 'docker') {
@@ -40,10 +38,12 @@ export const projectStack = (config: ToolkitConfig): StackSpec =>
     projectDir: config.projectDir,
   });
 
-export function engineFor(config: ToolkitConfig, run: RunState): Engine {
+/** The engine of a run; each engine's module (dockerode, pg, execa) loads only when a run uses it. */
+export async function engineFor(config: ToolkitConfig, run: RunState): Promise<Engine> {
   const store = new StateStore(config.stateDir);
   switch (run.engine) {
-    case 'docker':
+    case 'docker': {
+      const { DockerEngine, dockerEndpoint } = await import('../engine/docker.js');
       return new DockerEngine(
         run.stack,
         run,
@@ -52,15 +52,20 @@ export function engineFor(config: ToolkitConfig, run: RunState): Engine {
         dockerEndpoint(config.env),
         readImagesState(config).run,
       );
-    case 'process':
+    }
+    case 'process': {
+      const { ProcessEngine } = await import('../engine/process.js');
       return new ProcessEngine(run.stack, run, store, config.env);
-    case 'external':
+    }
+    case 'external': {
+      const { ExternalEngine } = await import('../engine/external.js');
       return new ExternalEngine(run.stack, run, config.env);
+    }
   }
 }
 
 /** The run a command acts on: REALSTACK_RUN_ID, else the last one `up` started. */
-export function openRun(config: ToolkitConfig): Engine {
+export async function openRun(config: ToolkitConfig): Promise<Engine> {
   const store = new StateStore(config.stateDir);
   if (config.engine === 'external')
     return engineFor(config, newRunState(config, 'external', projectStack(config)));
@@ -149,7 +154,7 @@ export async function startStack(
   await options.prepare?.(choice.name, stack);
   const store = new StateStore(config.stateDir);
   const run = newRunState(config, choice.name, stack, options.keep);
-  const engine = engineFor(config, run);
+  const engine = await engineFor(config, run);
   options.created?.(engine);
   for (const [svc] of Object.entries(options.scale ?? {})) {
     if (!engine.stack.services.some((s) => s.name === svc)) {

@@ -38,7 +38,7 @@ export function testEnv(
 async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undefined> {
   let engine: Engine;
   try {
-    engine = openRun(config);
+    engine = await openRun(config);
   } catch {
     return undefined;
   }
@@ -254,7 +254,7 @@ export async function withStack<T>(
   log: Log,
   fn: (engine: Engine, stop: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  let engine = config.engine === 'external' ? openRun(config) : await reusable(config, log);
+  let engine = config.engine === 'external' ? await openRun(config) : await reusable(config, log);
   let owned = false;
   if (!engine) {
     engine = (await startStack(config, { log, prepare: prepareRun(config, log) })).engine;

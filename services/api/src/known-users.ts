@@ -1,4 +1,4 @@
-import { Unavailable } from '../../kit/src/index.js';
+import { askAuthorizationServer } from '../../kit/src/index.js';
 
 /**
  * Members are the authorization server's users, named by their id (the `sub` of their tokens):
@@ -7,18 +7,13 @@ import { Unavailable } from '../../kit/src/index.js';
  */
 export function knownUsers(authUrl: string, adminToken: string): (id: string) => Promise<boolean> {
   return async (id) => {
-    let res: Response;
-    try {
-      res = await fetch(new URL(`/admin/users?id=${encodeURIComponent(id)}`, authUrl), {
-        headers: { authorization: `Bearer ${adminToken}` },
-        signal: AbortSignal.timeout(5000),
-      });
-    } catch {
-      throw new Unavailable('the authorization server cannot say now who a user is; try again shortly');
-    }
+    const res = await askAuthorizationServer(
+      new URL(`/admin/users?id=${encodeURIComponent(id)}`, authUrl).href,
+      { headers: { authorization: `Bearer ${adminToken}` } },
+      'say who a user is',
+      [200, 404],
+    );
     await res.body?.cancel();
-    if (res.status === 200) return true;
-    if (res.status === 404) return false;
-    throw new Unavailable(`the authorization server answered ${res.status} when asked who a user is`);
+    return res.status === 200;
   };
 }

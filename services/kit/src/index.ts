@@ -1,4 +1,5 @@
 export { adminGuard, bearerToken } from './admin-guard.js';
+export { askAuthorizationServer } from './authorization-server.js';
 export { ConfigError, loadConfig, port, postgresUrl, secret, text, type VarSpec } from './config.js';
 export { connectPool, DatabaseUnreachableError, redactUrl, transaction } from './db.js';
 export { databaseUnavailable, installJsonErrors, jsonError, Unavailable } from './errors.js';

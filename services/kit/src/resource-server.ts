@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
-import { Unavailable } from './errors.js';
+import { askAuthorizationServer } from './authorization-server.js';
 
 export interface ResourceServerOptions {
   /** This server's resource identifier (RFC 8707): the audience its tokens must carry. */
@@ -108,18 +108,15 @@ export function resourceServer(app: FastifyInstance, options: ResourceServerOpti
     const basic = Buffer.from(
       `${encodeURIComponent(options.resource)}:${encodeURIComponent(options.introspectionSecret ?? '')}`,
     ).toString('base64');
-    const res = await fetch(`${authUrl}/introspect`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token }).toString(),
-    }).catch((err: Error) => {
-      throw new Unavailable(`the authorization server cannot be reached to check the token (${err.message})`);
-    });
-    if (res.status >= 500)
-      throw new Unavailable(
-        `the authorization server cannot check the token now (it answered ${res.status})`,
-      );
-    if (!res.ok) throw new Error(`introspection answered ${res.status}: ${await res.text()}`);
+    const res = await askAuthorizationServer(
+      `${authUrl}/introspect`,
+      {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      },
+      'check the token',
+    );
     return ((await res.json()) as { active?: unknown }).active === true;
   }
 
