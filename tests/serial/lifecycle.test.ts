@@ -20,7 +20,7 @@ const loadOf = (stderr: string) => {
 };
 
 for (const engine of await passEngines()) {
-  t.test(`${engine}: scale up, roll, scale down, restart; the load and the coverage`, async (t) => {
+  t.test(`${engine}: scale up and down (restarts: process pass); the load and the coverage`, async (t) => {
     const coverage = path.join(scratch, engine);
     const env = {
       REALSTACK_ENGINE: engine,
@@ -48,10 +48,15 @@ for (const engine of await passEngines()) {
     t.ok((loadOf(up.stderr)?.sent ?? 0) > 0, 'the load sent requests');
     t.same(await apis(), ['api-1', 'api-2']);
 
-    const roll = await cli('restart', 'api', '--rolling', '--profile', 'api-me', '--rate', '100');
-    t.equal(roll.exitCode, 0, roll.stderr);
-    t.match(roll.stderr, /api-1: exit 0\n.*api-1 ready again.*\n.*api-2: exit 0\n.*api-2 ready again/);
-    t.match(loadOf(roll.stderr), { failed: 0 }, 'a rolling restart of two instances lost no request');
+    // Restarts in place use stopInstance and startInstance, which chaos faults on docker
+    // (tests/chaos/reference.test.ts): here they run in the process pass, to keep CI short.
+    const restarts = engine === 'process';
+    if (restarts) {
+      const roll = await cli('restart', 'api', '--rolling', '--profile', 'api-me', '--rate', '100');
+      t.equal(roll.exitCode, 0, roll.stderr);
+      t.match(roll.stderr, /api-1: exit 0\n.*api-1 ready again.*\n.*api-2: exit 0\n.*api-2 ready again/);
+      t.match(loadOf(roll.stderr), { failed: 0 }, 'a rolling restart of two instances lost no request');
+    }
 
     const down = await cli('scale', 'api=1', '--profile', 'api-me', '--rate', '100');
     t.equal(down.exitCode, 0, down.stderr);
@@ -59,12 +64,14 @@ for (const engine of await passEngines()) {
     t.match(loadOf(down.stderr), { failed: 0 }, 'scaling down lost no request');
     t.same(await apis(), ['api-1'], 'the first instance, which peers reach, stays');
 
-    // One instance, all at once: the downtime is real, and the load says how much of it it saw.
-    const hard = await cli('restart', 'api');
-    t.equal(hard.exitCode, 0, 'a restart all at once promises no availability');
-    t.match(hard.stderr, 'load: GET /health');
-    t.match(loadOf(hard.stderr)?.outcomes, /no instance: \d+/, 'requests with no instance in rotation');
-    t.match(hard.stderr, /first failure: no instance in rotation, [\d.]+ s into the change/);
+    if (restarts) {
+      // One instance, all at once: the downtime is real, and the load says how much of it it saw.
+      const hard = await cli('restart', 'api');
+      t.equal(hard.exitCode, 0, 'a restart all at once promises no availability');
+      t.match(hard.stderr, 'load: GET /health');
+      t.match(loadOf(hard.stderr)?.outcomes, /no instance: \d+/, 'requests with no instance in rotation');
+      t.match(hard.stderr, /first failure: no instance in rotation, [\d.]+ s into the change/);
+    }
 
     const harvest = await cli('coverage', 'harvest');
     t.equal(harvest.exitCode, 0, harvest.stderr);
@@ -76,7 +83,10 @@ for (const engine of await passEngines()) {
       `the retired api-2's coverage is in the harvest (${readdirSync(raw).join(', ')})`,
     );
     const dumps = readdirSync(path.join(raw, dirs[0] as string)).filter((f) => /^coverage-.*\.json$/.test(f));
-    t.ok(dumps.length >= 2, `api-2 wrote a dump when it restarted and when it retired (${dumps.length})`);
+    t.ok(
+      dumps.length >= (restarts ? 2 : 1),
+      `api-2 wrote a dump when it retired${restarts ? ', and when it restarted' : ''} (${dumps.length})`,
+    );
     t.ok(existsSync(path.join(raw, 'api-1')));
     t.equal((await cli('down')).exitCode, 0);
     t.same(await leftovers(env.REALSTACK_RUN_ID), [], 'nothing of the run is left');
