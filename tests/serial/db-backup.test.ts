@@ -16,6 +16,9 @@ t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 for (const engine of await passEngines()) {
   t.test(
     `${engine}: back up, change, restore, read back exactly; a different schema is refused`,
+    // The backup speaks SQL to whichever server the engine runs; the process pass runs it, to
+    // keep CI short (the docker pass found the stand-in's version string once: now a number).
+    { skip: processPassOnly() },
     async (t) => {
       const env = { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: testRunId('bak') };
       t.equal((await realstack(['up'], env)).exitCode, 0);
