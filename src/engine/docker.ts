@@ -74,6 +74,19 @@ function explainComposeFailure(stderr: string): string | undefined {
   return undefined;
 }
 
+/** A failed compose call, said with what to do when its output names a known cause. */
+function composeFailed(what: string, runId: string, result: { all?: unknown }): UserError {
+  const output = String(result.all ?? '');
+  const why = explainComposeFailure(output);
+  return new UserError(
+    `docker compose ${what} failed for run ${runId}${why ? `: ${why}` : '.'}\n${output.split('\n').slice(-15).join('\n')}`,
+  );
+}
+
+/** A container's NODE_V8_COVERAGE directory: where its spy writes, if it has one. */
+const coverageDirOf = (info: Docker.ContainerInspectInfo): string | undefined =>
+  info.Config.Env?.find((e) => e.startsWith('NODE_V8_COVERAGE='))?.slice('NODE_V8_COVERAGE='.length);
+
 /**
  * The compose CLI orchestrates (create, start, remove), dockerode inspects (health, exit codes,
  * logs, ports). Every resource carries the run's label; `down` checks by label that none is left.
@@ -137,13 +150,7 @@ export class DockerEngine implements Engine {
     this.writeRunFile();
     const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
     const result = await this.compose(cli, ['up', '-d', '--no-build', ...scale]);
-    if (result.exitCode !== 0) {
-      const output = String(result.all ?? '');
-      const why = explainComposeFailure(output);
-      throw new UserError(
-        `docker compose up failed for run ${this.run.runId}${why ? `: ${why}` : '.'}\n${output.split('\n').slice(-15).join('\n')}`,
-      );
-    }
+    if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);
   }
 
   private async containers(): Promise<Docker.ContainerInfo[]> {
@@ -282,9 +289,7 @@ export class DockerEngine implements Engine {
     const out = [];
     for (const c of await this.containers()) {
       const info = await this.docker.getContainer(c.Id).inspect();
-      const dir = info.Config.Env?.find((e) => e.startsWith('NODE_V8_COVERAGE='))?.slice(
-        'NODE_V8_COVERAGE='.length,
-      );
+      const dir = coverageDirOf(info);
       if (dir) out.push({ info: c, dir, running: info.State.Running, exitCode: info.State.ExitCode });
     }
     return out;
@@ -390,13 +395,7 @@ export class DockerEngine implements Engine {
       ...['up', '-d', '--no-build', '--no-recreate', '--no-deps', '--scale', scale, service],
     ]);
     const added = (await names()).find((n) => !before.includes(n));
-    if (result.exitCode !== 0 || !added) {
-      const output = String(result.all ?? '');
-      const why = explainComposeFailure(output);
-      throw new UserError(
-        `docker compose up --scale ${scale} failed for run ${this.run.runId}${why ? `: ${why}` : '.'}\n${output.split('\n').slice(-15).join('\n')}`,
-      );
-    }
+    if (result.exitCode !== 0 || !added) throw composeFailed(`up --scale ${scale}`, this.run.runId, result);
     return added;
   }
 
@@ -404,9 +403,7 @@ export class DockerEngine implements Engine {
     const result = await this.stopInstance(instance, 'graceful');
     const container = await this.mine(instance);
     const info = await container.inspect();
-    const dir = info.Config.Env?.find((e) => e.startsWith('NODE_V8_COVERAGE='))?.slice(
-      'NODE_V8_COVERAGE='.length,
-    );
+    const dir = coverageDirOf(info);
     if (dir) {
       const keep = path.join(this.store.dir(this.run.runId), 'retired', `${instance}-${Date.now()}`);
       await this.copyDir(info.Id, dir, keep);

@@ -661,9 +661,8 @@ export class ProcessEngine implements Engine {
   }
 
   async retireInstance(instance: string): Promise<StopResult> {
-    const p = this.record(instance);
-    const result = await this.stopOne(p, p.role === 'postgres' ? 'SIGINT' : 'SIGTERM');
-    p.retired = true;
+    const result = await this.stopInstance(instance, 'graceful');
+    this.record(instance).retired = true;
     this.save();
     return result;
   }
