@@ -14,8 +14,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
-import pg from 'pg';
 import { UserError } from '../errors.js';
 import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
@@ -26,6 +24,7 @@ import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { isAlive, isStopped } from '../util/pid.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
+import { freshCluster } from './postgres-cluster.js';
 import { runInitScripts } from './postgres-init.js';
 import { type Peer, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
@@ -331,19 +330,8 @@ export class ProcessEngine implements Engine {
     const bin = runAs ? binariesForUnprivileged(postgresBinDir(this.env)) : postgresBinDir(this.env);
     const dir = this.instanceDir(`${svc.name}-1`);
     const data = path.join(dir, 'data');
-    const pwfile = path.join(dir, 'pwfile');
-    writeFileSync(pwfile, password);
     if (runAs) chownTree(dir, runAs);
-    try {
-      await execa(
-        path.join(bin, 'initdb'),
-        ['-D', data, '-U', user, `--pwfile=${pwfile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--no-locale'],
-        { ...(runAs ?? {}), all: true },
-      );
-    } catch (err) {
-      const out = (err as { all?: string }).all ?? (err as Error).message;
-      throw new UserError(`initdb failed for the process engine's PostgreSQL (${bin}):\n${out.slice(-2000)}`);
-    }
+    await freshCluster(bin, data, { user, password, database }, runAs);
     // fsync=off: the test database is thrown away with the run; durability would only cost time.
     const command = [
       path.join(bin, 'postgres'),
@@ -352,23 +340,15 @@ export class ProcessEngine implements Engine {
     const url = serviceUrl(svc, port);
     this.spawnRunner(svc, `${svc.name}-1`, dir, command, this.stack.projectDir, {}, url, runAs);
 
-    const admin = url.replace(/\/[^/]*$/, '/postgres');
     const deadline = Date.now() + 30_000;
-    while ((await probePostgres(admin)) !== 'healthy') {
+    while ((await probePostgres(url)) !== 'healthy') {
       if (existsSync(path.join(dir, 'exit.json')) || Date.now() > deadline) {
         throw new UserError(
           `PostgreSQL (process engine) did not start on 127.0.0.1:${port}:\n${tailFile(path.join(dir, 'output.log'), 20).join('\n')}`,
         );
       }
-      await sleep(100);
-    }
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-      if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
-    } finally {
-      await client.end();
+      // Every service waits on this: a short step is worth its few refused connections.
+      await sleep(25);
     }
     await runInitScripts(svc, url);
   }

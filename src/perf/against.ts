@@ -9,8 +9,8 @@ import { UserError } from '../errors.js';
 import { projectKey, readImagesState } from '../images/state.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
+import { prepareRun } from '../stack/prepare.js';
 import { startStack } from '../stack/stack.js';
-import { prepareRun } from '../testing/run-tests.js';
 import { inGitRepo, isCommit } from '../util/git.js';
 
 /** This run's own variables: the stack of another commit gets its own run, state and secrets. */

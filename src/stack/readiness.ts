@@ -74,6 +74,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
       }
       throw new UserError(`no service of the stack appeared within ${options.timeoutMs} ms`);
     }
-    await sleep(250);
+    // A service is ready whenever it is; a long step here is a delay on every `up`.
+    await sleep(100);
   }
 }

@@ -15,8 +15,9 @@ import type { Log } from '../log.js';
 import type { Counts } from '../results/model.js';
 import { ensureSecrets } from '../secrets.js';
 import { openSliceDir } from '../spy/slices.js';
+import { prepareRun } from '../stack/prepare.js';
 import { startStack } from '../stack/stack.js';
-import { closingLine, downOnce, prepareRun, runSuite } from './run-tests.js';
+import { closingLine, downOnce, runSuite } from './run-tests.js';
 import { leadingCoverageOptions } from './selection.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */

@@ -1,18 +1,15 @@
 import { execa } from 'execa';
-import { reapOrphans } from '../cleanup/reaper.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { urlVariable } from '../conventions/urls.js';
-import type { Engine, EngineName } from '../engine/types.js';
+import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { RunRecord } from '../flaky/history.js';
 import { keyOf } from '../flaky/policy.js';
-import { ensureImages } from '../images/build.js';
-import { runHostBuild } from '../images/host-build.js';
 import type { Log } from '../log.js';
 import { BAIL_OUT, type Counts, type FileCounts, tally } from '../results/model.js';
 import { ensureSecrets } from '../secrets.js';
+import { prepareRun } from '../stack/prepare.js';
 import { waitReady } from '../stack/readiness.js';
-import type { StackSpec } from '../stack/spec.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
@@ -278,15 +275,3 @@ export function downOnce(engine: Engine, log: Log): () => Promise<void> {
     await engine.down();
   };
 }
-
-/**
- * What a new stack needs first: what killed runs left behind reaped (so a killed `just test`
- * is cleaned up by the next run), the project's host build if it has one, and for docker the
- * images; each only when its inputs changed.
- */
-export const prepareRun =
-  (config: ToolkitConfig, log: Log) => async (engine: EngineName, stack: StackSpec) => {
-    await reapOrphans(config, log);
-    await runHostBuild(config, log);
-    if (engine === 'docker') await ensureImages(config, stack, log, { reuse: true, standIns: false });
-  };

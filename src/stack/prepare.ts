@@ -1,0 +1,22 @@
+import type { ToolkitConfig } from '../config/toolkit.js';
+import type { EngineName } from '../engine/types.js';
+import type { Log } from '../log.js';
+import type { StackSpec } from './spec.js';
+
+/**
+ * What a new stack needs first: what killed runs left behind reaped (so a killed `just test`
+ * is cleaned up by the next run), the project's host build if it has one, and for docker the
+ * images; each only when its inputs changed. Each step's modules load when it runs: `up` on
+ * the process engine never loads the image builder.
+ */
+export const prepareRun =
+  (config: ToolkitConfig, log: Log) => async (engine: EngineName, stack: StackSpec) => {
+    const { reapOrphans } = await import('../cleanup/reaper.js');
+    await reapOrphans(config, log);
+    const { runHostBuild } = await import('../images/host-build.js');
+    await runHostBuild(config, log);
+    if (engine === 'docker') {
+      const { ensureImages } = await import('../images/build.js');
+      await ensureImages(config, stack, log, { reuse: true, standIns: false });
+    }
+  };
