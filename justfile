@@ -49,6 +49,10 @@ test-golden-update *args:
 test-sidecar-coverage *args:
     @{{realstack}} test-coverage "$@"
 
+# CI's shards as one run (`just test-merge shard-1 shard-2 ...`): JUnit, closing line, coverage and gates
+test-merge *args:
+    @{{realstack}} merge "$@"
+
 # The same, one file at a time, recording which test ran which service lines (the impact map)
 test-impact-record *args:
     @{{realstack}} test-coverage --per-test "$@"

@@ -383,6 +383,13 @@ export const commands: Record<string, Command> = {
     },
   },
 
+  merge: {
+    async run(config, _values, dirs) {
+      const { mergeShards } = await import('../testing/merge.js');
+      return mergeShards(config, dirs, log);
+    },
+  },
+
   impact: {
     passThrough: true,
     async run(config, _values, args) {

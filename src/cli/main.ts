@@ -21,17 +21,22 @@ usage: realstack <command> [options]
   wait                    wait until the running stack is ready
   doctor                  check this machine: Node, Docker, compose, images, PostgreSQL
   images [--stand-ins]    build the images the docker engine runs (cached)
-  test [--set S] [--jobs N|auto] [--retries N] [--fail-flaky] [--by-module]
+  test [--set S] [--jobs N|auto] [--retries N] [--fail-flaky] [--shard I/N] [--by-module]
        [--update-golden] [--profile P]... [--list] [tap args]
                           stack up if needed, run the tests (set: all, serial,
                           parallel-safe, smoke, golden), print "N passed, N failed";
                           --retries: failing files run again (a pass then is flaky);
+                          --shard 2/4: the second of four parts of the set, balanced
+                          by earlier runs' durations (for CI's parallel jobs);
                           --list: the set's files, and run nothing
-  test-coverage [--profile P]... [--per-test] [--retries N] [--fail-flaky] [tap args]
+  test-coverage [--profile P]... [--per-test] [--retries N] [--fail-flaky] [--shard I/N] [tap args]
                           the same on a fresh stack with the coverage spy; then graceful
                           stop, harvest, reports under coverage/, gaps and gates, down;
                           --per-test: one file at a time, and the impact map of which
                           test ran which service lines (.realstack/impact-map.json)
+  merge DIR...            the shards' results as one run: JUnit, closing line, history,
+                          and coverage reports and gates; a missing or failed shard is
+                          named (exit 1)
   impact [--set S] [--since REF] [FILES...]
                           the tests a change needs, each with its reason (nothing run)
   test-impact [--set S] [--since REF] [--brief] [FILES...]

@@ -44,7 +44,8 @@ export function readHarvest(rawDir: string): InstanceDumps[] {
     const helpers = all.filter((m) => m.helper);
     const helperPids = new Set(helpers.map((m) => m.pid));
     const metas = all.filter((m) => !m.helper);
-    const service = all[0]?.service ?? instance.replace(/-\d+$/, '');
+    // A merged harvest names an instance `auth-1@shard-2` (testing/merge.ts).
+    const service = all[0]?.service ?? instance.replace(/@.*$/, '').replace(/-\d+$/, '');
     const exitCode = exitCodes[instance] ?? undefined;
     return {
       service,

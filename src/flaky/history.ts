@@ -207,6 +207,16 @@ export class History {
     return id;
   }
 
+  /** Each file's time in the last run that ran it (its top-level tests' sum, ms): how shards are balanced. */
+  fileDurations(): Map<string, number> {
+    const rows = this.rows(
+      `WITH latest AS (SELECT file, MAX(run) AS run FROM results WHERE ms IS NOT NULL GROUP BY file)
+       SELECT r.file AS file, SUM(r.ms) AS ms FROM results r JOIN latest l ON l.file = r.file AND l.run = r.run
+       GROUP BY r.file`,
+    );
+    return new Map(rows.map((r) => [String(r.file), Number(r.ms)]));
+  }
+
   /** Each test's last `window` runs (skips not counted), after its last release from quarantine. */
   stats(window: number, only?: TestKey[]): TestStats[] {
     const rows = this.rows(

@@ -48,6 +48,11 @@ const RECIPES: [string, string, string][] = [
     'The tests on a fresh stack with the coverage spy; then stop, harvest, reports, gates, down',
   ],
   [
+    'test-merge *args',
+    'merge "$@"',
+    "CI's shards as one run (`just test-merge shard-1 shard-2 ...`): JUnit, closing line, coverage and gates",
+  ],
+  [
     'test-impact-record *args',
     'test-coverage --per-test "$@"',
     'The same, one file at a time, recording which test ran which service lines (the impact map)',

@@ -18,7 +18,8 @@ import { openSliceDir } from '../spy/slices.js';
 import { prepareRun } from '../stack/prepare.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, runSuite } from './run-tests.js';
-import { leadingCoverageOptions } from './selection.js';
+import { leadingCoverageOptions, parseTestRun, tapArgsFor } from './selection.js';
+import { clearManifest, describePlan, emptyShard, planShard, writeManifest } from './shard.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
 export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {
@@ -62,15 +63,29 @@ export async function runTestsWithCoverage(
   args: string[],
   log: Log,
 ): Promise<number> {
-  const { profiles, perTest, retries, failFlaky, rest: tapArgs } = leadingCoverageOptions(args);
+  const { profiles, perTest, retries, failFlaky, shard, rest } = leadingCoverageOptions(args);
   // Refused before anything starts.
-  const recording = perTest ? recordingArgs(tapArgs) : tapArgs;
   if (perTest && retries)
     throw new UserError(
       '--per-test records each test file once: a retried file would be recorded twice. Leave --retries out.',
       2,
     );
+  if (perTest && shard)
+    throw new UserError(
+      '--per-test with --shard: `realstack merge` does not combine impact maps. Record the map in one unsharded run.',
+      2,
+    );
+  const run = parseTestRun(['--', ...rest]);
+  const plan = shard && (await planShard(toolkit, run, shard));
+  if (plan) log(describePlan(plan));
+  const tapArgs = plan ? await tapArgsFor(run, toolkit.projectDir, plan) : rest;
+  const recording = perTest ? recordingArgs(tapArgs) : tapArgs;
   const config = ensureSecrets(profiles.length > 0 ? { ...toolkit, profiles } : toolkit);
+  if (plan && plan.mine.length === 0) {
+    const none = emptyShard(config);
+    await writeManifest(config, plan, { runId: '(no files)', engine: '(none)', kind: 'coverage' }, none);
+    return closingLine(none, log);
+  }
   const sliceDir = coveragePaths(config.coverageDir).slices;
   // Slices of an earlier recording would count again in this run's figures.
   rmSync(sliceDir, { recursive: true, force: true });
@@ -99,6 +114,7 @@ export async function runTestsWithCoverage(
       counts = await runSuite(config, engine, tapArgs, log, takeDown, {
         retries: retries ?? config.project.flaky.retries,
         kind: 'coverage',
+        shard: Boolean(plan),
       });
     log('stopping the services gracefully, so that every process flushes its coverage');
     for (const r of await engine.stop()) log(describeStop(r));
@@ -123,6 +139,15 @@ export async function runTestsWithCoverage(
     const who = writeWhoReport(map, config.projectDir, config.coverageDir);
     log(`who ran each line: ${path.relative(config.projectDir, who)}/index.html`);
   }
+  const raw = coveragePaths(config.coverageDir).raw;
+  if (plan)
+    await writeManifest(
+      config,
+      plan,
+      { runId: engine.run.runId, engine: engine.name, kind: 'coverage', coverageRaw: raw },
+      counts,
+    );
+  else clearManifest(config);
   const testsPassed = closingLine(counts, log, failFlaky || config.project.flaky.failOnFlaky) === 0;
   return testsPassed && covered ? 0 : 1;
 }

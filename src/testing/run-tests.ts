@@ -15,6 +15,7 @@ import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
 import { parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
+import { clearManifest, describePlan, emptyShard, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
 
@@ -125,6 +126,11 @@ export interface SuiteOptions {
   /** What the history records the run as. */
   kind: RunRecord['kind'];
   extraEnv?: Record<string, string>;
+  /**
+   * A shard's part is left out of the history: `merge` records the whole run once, and every
+   * shard must weigh the files by the same history to split them alike.
+   */
+  shard?: boolean;
 }
 
 /**
@@ -188,7 +194,7 @@ export async function runSuite(
   const counts = tally(files);
   const run = { runId: engine.run.runId, engine: engine.name };
   recordResults(config, counts, run);
-  await recordRun(config, counts, { ...run, kind: options.kind }, log);
+  if (!options.shard) await recordRun(config, counts, { ...run, kind: options.kind }, log);
   if (counts.failed + counts.flaky + counts.quarantined > 0) await keepServiceLogs(config, engine);
   return counts;
 }
@@ -223,21 +229,31 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
       2,
     );
   }
+  const plan = run.shard && (await planShard(toolkit, run, run.shard));
+  if (plan) log(describePlan(plan));
   if (run.list) {
-    const { files } = await setFiles(run, toolkit.projectDir);
-    process.stdout.write(`${files.join('\n')}\n`);
+    const files = plan ? plan.mine : (await setFiles(run, toolkit.projectDir)).files;
+    if (files.length > 0) process.stdout.write(`${files.join('\n')}\n`);
     return 0;
   }
-  const tapArgs = await tapArgsFor(run, toolkit.projectDir);
+  const tapArgs = await tapArgsFor(run, toolkit.projectDir, plan || undefined);
   if (run.profiles.length > 0) toolkit = { ...toolkit, profiles: run.profiles };
   // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
   const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);
-  const counts = await withStack(config, log, (engine, stop) =>
-    runSuite(config, engine, tapArgs, log, stop, {
-      retries: run.retries ?? config.project.flaky.retries,
-      kind: 'test',
-    }),
-  );
+  let ran = { runId: '(no files)', engine: '(none)' };
+  const counts =
+    plan && plan.mine.length === 0
+      ? emptyShard(config)
+      : await withStack(config, log, (engine, stop) => {
+          ran = { runId: engine.run.runId, engine: engine.name };
+          return runSuite(config, engine, tapArgs, log, stop, {
+            retries: run.retries ?? config.project.flaky.retries,
+            kind: 'test',
+            shard: Boolean(plan),
+          });
+        });
+  if (plan) await writeManifest(config, plan, { ...ran, kind: 'test' }, counts);
+  else clearManifest(config);
   if (run.byModule) process.stdout.write(`${fileTable(counts.files)}\n`);
   return closingLine(counts, log, run.failFlaky || config.project.flaky.failOnFlaky);
 }

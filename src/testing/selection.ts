@@ -31,8 +31,29 @@ export interface TestRun {
   retries?: number;
   /** A flaky test fails the run (over realstack.json's flaky.failOnFlaky). */
   failFlaky: boolean;
+  /** Run only this part of the set's files (`--shard I/N`), for CI's parallel jobs. */
+  shard?: Shard;
   /** What goes to tap untouched, after the set's own arguments. */
   tapArgs: string[];
+}
+
+/** One of N parts of a suite: `--shard 2/4` is index 2 of total 4. */
+export interface Shard {
+  index: number;
+  total: number;
+}
+
+/** `--shard I/N`, checked: 1 <= I <= N <= 64. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(m?.[1]);
+  const total = Number(m?.[2]);
+  if (!m || index < 1 || total < 1 || index > total || total > 64)
+    throw new UserError(
+      `--shard ${text}: give I/N, this shard's number and how many there are (1 <= I <= N <= 64), e.g. --shard 2/4.`,
+      2,
+    );
+  return { index, total };
 }
 
 /** A test set's name, checked: `--set` of `test` and of `impact`. */
@@ -43,7 +64,7 @@ export function testSet(name: string): TestSet {
 }
 
 const usage =
-  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--retries N] [--fail-flaky] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]';
+  'realstack test [--set all|serial|parallel-safe|smoke|golden] [--jobs N|auto] [--retries N] [--fail-flaky] [--shard I/N] [--by-module] [--update-golden] [--profile P]... [--list] [tap args]';
 
 /** `--retries N`: how often a failing file runs again, 0 to 10. */
 export function retriesValue(value: string): number {
@@ -88,12 +109,15 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
     } else if (flag === '--retries') run.retries = retriesValue(flagValue('--retries'));
     else if (arg === '--fail-flaky') run.failFlaky = true;
     else if (flag === '--profile') run.profiles.push(flagValue('--profile'));
+    else if (flag === '--shard') run.shard = parseShard(flagValue('--shard'));
     else if (arg === '--by-module') run.byModule = true;
     else if (arg === '--update-golden') run.updateGolden = true;
     else if (arg === '--list') run.list = true;
     else break;
   }
   run.tapArgs = args.slice(arg0(args, i));
+  if (run.shard && run.updateGolden)
+    throw new UserError('--update-golden rewrites every golden snapshot: run it unsharded.', 2);
   if (run.updateGolden && run.set !== 'golden')
     throw new UserError('--update-golden rewrites the golden snapshots: use it with --set golden.', 2);
   return run;
@@ -104,6 +128,7 @@ const arg0 = (args: string[], i: number) => (args[i] === '--' ? i + 1 : i);
 /** test-coverage's own options, before tap's arguments. */
 export interface CoverageRun {
   profiles: string[];
+  shard?: Shard;
   /** Record which test ran which service lines (the impact map). */
   perTest: boolean;
   retries?: number;
@@ -111,7 +136,7 @@ export interface CoverageRun {
   rest: string[];
 }
 
-/** `--profile P`, `--per-test`, `--retries N` and `--fail-flaky` before the tap arguments. */
+/** `--profile P`, `--per-test`, `--retries N`, `--shard I/N` and `--fail-flaky` before the tap arguments. */
 export function leadingCoverageOptions(args: string[]): CoverageRun {
   const out: CoverageRun = { profiles: [], perTest: false, failFlaky: false, rest: [] };
   let i = 0;
@@ -122,6 +147,8 @@ export function leadingCoverageOptions(args: string[]): CoverageRun {
     else if (arg === '--profile' && next !== undefined) out.profiles.push(args[++i] as string);
     else if (arg.startsWith('--retries=')) out.retries = retriesValue(arg.slice('--retries='.length));
     else if (arg === '--retries' && next !== undefined) out.retries = retriesValue(args[++i] as string);
+    else if (arg.startsWith('--shard=')) out.shard = parseShard(arg.slice('--shard='.length));
+    else if (arg === '--shard' && next !== undefined) out.shard = parseShard(args[++i] as string);
     else if (arg === '--per-test') out.perTest = true;
     else if (arg === '--fail-flaky') out.failFlaky = true;
     else break;
@@ -206,14 +233,22 @@ export async function setFiles(
   return { files, named };
 }
 
-/** tap's arguments for a run: the jobs, the set's files, then the user's own arguments. */
-export async function tapArgsFor(run: TestRun, projectDir: string): Promise<string[]> {
+/**
+ * tap's arguments for a run: the jobs, the set's files (or a shard's part of them), then the
+ * user's own arguments.
+ */
+export async function tapArgsFor(
+  run: TestRun,
+  projectDir: string,
+  shard?: { mine: string[]; named: string[] },
+): Promise<string[]> {
   const args = run.jobs ? [`--jobs=${run.jobs}`] : [];
-  if (run.set === 'all') return [...args, ...run.tapArgs];
-  const { files, named } = await setFiles(run, projectDir);
+  if (run.set === 'all' && !shard) return [...args, ...run.tapArgs];
   // Not --filter-quietly: tap would report the tests it leaves out as passing.
   if (run.set === 'smoke') args.push(`--grep=^${SMOKE_PREFIX}`);
   if (run.updateGolden) args.push('--snapshot');
+  if (shard) return [...args, ...shard.mine, ...run.tapArgs.filter((a) => !shard.named.includes(a))];
+  const { files, named } = await setFiles(run, projectDir);
   // Files the user named stay where they wrote them, among their own arguments.
   return [...args, ...(named.length > 0 ? [] : files), ...run.tapArgs];
 }
