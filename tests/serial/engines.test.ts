@@ -119,7 +119,9 @@ for (const engine of engines) {
     const up = await realstack(['up'], {
       REALSTACK_ENGINE: engine,
       REALSTACK_RUN_ID: id,
-      AUTH_PORT: String(port),
+      // PostgreSQL's: nothing waits before it, so docker's compose fails at once (auth's would
+      // first wait for a healthy database).
+      POSTGRES_PORT: String(port),
     });
     t.equal(up.exitCode, 1);
     t.match(up.stderr, new RegExp(`port (127\\.0\\.0\\.1:)?${port}( on 127\\.0\\.0\\.1)? .*already taken`));
