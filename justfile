@@ -93,6 +93,10 @@ scale *args:
 restart *args:
     @{{realstack}} restart "$@"
 
+# Roll a service onto its current build (`just update api`), a new instance ready before each old one leaves
+update *args:
+    @{{realstack}} update "$@"
+
 # Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)
 chaos *args:
     @{{realstack}} chaos "$@"

@@ -199,6 +199,32 @@ export const commands: Record<string, Command> = {
     },
   },
 
+  update: {
+    options: loadOptions,
+    async run(config, values, positionals) {
+      const { changeUnderLoad } = await import('../lifecycle/change.js');
+      const { runningInstances, updateService } = await import('../lifecycle/scale.js');
+      const { runHostBuild } = await import('../images/host-build.js');
+      const { openRun } = await import('../stack/stack.js');
+      const [service, ...rest] = positionals;
+      if (!service || rest.length)
+        throw new UserError('realstack update SERVICE: name one service to roll onto its current build', 2);
+      const engine = await openRun(config);
+      await runningInstances(engine, service);
+      // The new build first: the project's own, then (docker) the images made from it.
+      await runHostBuild(config, log);
+      if (engine.name === 'docker') {
+        const { ensureImages } = await import('../images/build.js');
+        await ensureImages(config, engine.stack, log, { reuse: true, standIns: false });
+      }
+      const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
+        updateService(engine, service, o),
+      );
+      process.stdout.write(`${psTable(await engine.instances())}\n`);
+      return (summary?.failed ?? 0) > 0 ? 1 : 0;
+    },
+  },
+
   images: {
     options: { 'stand-ins': { type: 'boolean' } },
     async run(config, values) {

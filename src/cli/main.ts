@@ -53,6 +53,10 @@ usage: realstack <command> [options]
   restart SERVICE [--rolling] [--load PATH | --profile P] [--rate R]
                           stop and start its instances in place; --rolling: one at a
                           time, each ready before the next (exit 1 if the load failed)
+  update SERVICE [--load PATH | --profile P] [--rate R]
+                          the host build (and docker images), then the service rolled
+                          onto it: a new instance ready first, then each old one
+                          replaced; a rollback is the same on the previous build
   db backup [--service S] [--out FILE] | db restore FILE [--service S]
                           the stack's PostgreSQL: every table in one snapshot; a restore
                           in one transaction, refused when the schema differs

@@ -93,6 +93,7 @@ const coverageDirOf = (info: Docker.ContainerInspectInfo): string | undefined =>
  */
 export class DockerEngine implements Engine {
   readonly name = 'docker' as const;
+  readonly startsCurrentBuild = false;
 
   constructor(
     readonly stack: StackSpec,

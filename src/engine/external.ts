@@ -12,6 +12,7 @@ import type { CopiedCoverage, Engine, Instance, StopResult } from './types.js';
  */
 export class ExternalEngine implements Engine {
   readonly name = 'external' as const;
+  readonly startsCurrentBuild = false;
 
   constructor(
     readonly stack: StackSpec,

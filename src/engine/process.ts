@@ -234,6 +234,7 @@ function startOrder(services: ServiceSpec[]): ServiceSpec[] {
  */
 export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
+  readonly startsCurrentBuild = true;
 
   constructor(
     readonly stack: StackSpec,

@@ -54,6 +54,12 @@ export interface Engine {
   readonly name: EngineName;
   readonly stack: StackSpec;
   readonly run: RunState;
+  /**
+   * Whether `startInstance` runs the service's current build: true where an instance runs the
+   * project's own files (the process engine), false where it runs what its container was made
+   * from (an image): there an update needs new instances.
+   */
+  readonly startsCurrentBuild: boolean;
   /** Creates and starts everything; does not wait for readiness. */
   up(options: UpOptions): Promise<void>;
   instances(): Promise<Instance[]>;

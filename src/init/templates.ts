@@ -95,6 +95,11 @@ const RECIPES: [string, string, string][] = [
     'Restart a service in place: `just restart api --rolling`, one instance at a time, each ready before the next',
   ],
   [
+    'update *args',
+    'update "$@"',
+    'Roll a service onto its current build (`just update api`), a new instance ready before each old one leaves',
+  ],
+  [
     'chaos *args',
     'chaos "$@"',
     'Faults in a stack of its own: kill, pause, db-stop, db-latency, db-drop (all, or those named)',

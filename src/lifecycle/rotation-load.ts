@@ -27,12 +27,13 @@ const ok = (outcome: string) => /^[23]\d\d$/.test(outcome);
 
 /**
  * A bounded load spread round-robin over a service's instances in rotation, as a load balancer
- * spreads it: an instance joins once it is ready and leaves before it is stopped. Requests already
- * sent to a leaving instance are its to finish, so a failure here is a request an instance took
- * and did not answer: a shutdown that drops what it was doing, or a moment with none in rotation.
+ * spreads it: an instance joins once it is ready and leaves before it is stopped, once what was
+ * sent to it is answered. So a failure here is a request an instance took and did not answer: a
+ * shutdown that drops what it was doing, or a moment with none in rotation.
  */
 export class RotationLoad {
   private readonly rotation = new Map<string, string>();
+  private readonly inFlight = new Map<string, Set<Promise<string>>>();
   private readonly agent = new Agent({ connect: { timeout: 5000 } });
   private readonly latencies: number[] = [];
   private readonly outcomes: Record<string, number> = {};
@@ -57,8 +58,15 @@ export class RotationLoad {
     this.rotation.set(instance, url);
   }
 
-  leave(instance: string): void {
+  /**
+   * Takes an instance out of rotation and resolves once the requests already sent to it have
+   * their answers (connection draining, as a balancer does it): stopped before that, a server
+   * closing its idle connections meets a request still on the wire, and that is the load's race,
+   * not the service's fault.
+   */
+  async leave(instance: string): Promise<void> {
     this.rotation.delete(instance);
+    await Promise.all(this.inFlight.get(instance) ?? []);
   }
 
   /** One request to `instance` before any change: a load that fails already measures nothing. */
@@ -121,7 +129,14 @@ export class RotationLoad {
     const list = [...this.rotation];
     const target = list.length ? list[this.turn++ % list.length] : undefined;
     const began = performance.now();
-    const outcome = target ? await this.send(target[1]) : 'no instance';
+    let outcome = 'no instance';
+    if (target) {
+      const sent = this.send(target[1]);
+      const mine = this.inFlight.get(target[0]) ?? new Set();
+      this.inFlight.set(target[0], mine.add(sent));
+      outcome = await sent;
+      mine.delete(sent);
+    }
     const ms = performance.now() - began;
     this.latencies.push(ms);
     this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;

@@ -79,7 +79,7 @@ export async function scaleService(
     }
   }
   for (const inst of now.slice(replicas).reverse()) {
-    o.load.leave(inst.name);
+    await o.load.leave(inst.name);
     o.log(describeStop(await engine.retireInstance(inst.name)));
   }
   o.log(`${service}: ${replicas} instance${replicas === 1 ? '' : 's'}`);
@@ -108,7 +108,7 @@ export async function restartService(
   if (rolling) {
     for (const inst of now) {
       const started = performance.now();
-      o.load.leave(inst.name);
+      await o.load.leave(inst.name);
       o.log(describeStop(await engine.stopInstance(inst.name, 'graceful')));
       await engine.startInstance(inst.name);
       await back(inst.name, started);
@@ -116,9 +116,68 @@ export async function restartService(
     return;
   }
   const started = performance.now();
-  for (const inst of now) o.load.leave(inst.name);
+  for (const inst of now) await o.load.leave(inst.name);
   for (const r of await Promise.all(now.map((i) => engine.stopInstance(i.name, 'graceful'))))
     o.log(describeStop(r));
   for (const inst of now) await engine.startInstance(inst.name);
   for (const inst of now) await back(inst.name, started);
+}
+
+/**
+ * Rolls `service` onto its current build or image under the load, never leaving it without a
+ * ready instance: one new instance starts first and joins once ready (the service applies its
+ * migrations before it answers its health check), then each old instance leaves. Where a restart
+ * runs the current build (the process engine) the old ones restart in place, each ready before
+ * the next, and the extra one goes last; where an instance keeps its image (docker) each old one
+ * is replaced by a new one. A rollback is the same command on the previous build.
+ */
+export async function updateService(engine: Engine, service: string, o: ChangeOptions): Promise<void> {
+  const svc = serviceOf(engine, service);
+  if (svc.role === 'postgres')
+    throw new UserError(
+      `${service} is a PostgreSQL server: update it with \`npx realstack db backup\`, a new stack and \`db restore\`.`,
+      2,
+    );
+  const now = await runningInstances(engine, service);
+  const arrive = async (name: string, started: number) => {
+    const inst = await ready(engine, name, o);
+    if (inst.url) o.load.join(name, inst.url);
+    o.log(`  ${name} ready on the new build after ${seconds(started)}`);
+  };
+  if (svc.knownPortVar) {
+    // One instance on a fixed port: no second can start beside it.
+    if (!engine.startsCurrentBuild)
+      throw new UserError(
+        `${service} publishes one known port (${svc.knownPortVar}), so no new container can start beside it: take the stack down and up again to run its new image.`,
+        2,
+      );
+    o.log(
+      `${service} publishes one known port (${svc.knownPortVar}): it restarts in place, and answers nothing meanwhile`,
+    );
+    return restartService(engine, service, true, o);
+  }
+  let started = performance.now();
+  const first = await engine.addInstance(service);
+  o.log(`${service}: starting ${first} on the new build`);
+  await arrive(first, started);
+  for (const [n, old] of now.entries()) {
+    if (n > 0 && !engine.startsCurrentBuild) {
+      started = performance.now();
+      await arrive(await engine.addInstance(service), started);
+    }
+    await o.load.leave(old.name);
+    if (!engine.startsCurrentBuild) {
+      o.log(describeStop(await engine.retireInstance(old.name)));
+      continue;
+    }
+    started = performance.now();
+    o.log(describeStop(await engine.stopInstance(old.name, 'graceful')));
+    await engine.startInstance(old.name);
+    await arrive(old.name, started);
+  }
+  if (engine.startsCurrentBuild) {
+    await o.load.leave(first);
+    o.log(describeStop(await engine.retireInstance(first)));
+  }
+  o.log(`${service}: ${now.length} instance${now.length === 1 ? '' : 's'} on the new build`);
 }
