@@ -2,21 +2,28 @@
 // client: initialize, list the tools, call them, and be refused without a token.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { stack } from './helpers/stack.js';
 import { newTenant } from './helpers/tenant.js';
 
 const s = stack();
 
+/** An MCP client of the api with `token`, closed when the test ends. */
+async function mcpClient(t: Test, token: string): Promise<Client> {
+  const client = new Client({ name: 'realstack-test', version: '0.1.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${s.api}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  t.teardown(() => client.close());
+  return client;
+}
+
 t.test('MCP: initialize, list the tools, call them with the caller’s token and tenancy', async (t) => {
   const alice = await newTenant(t);
-  const transport = new StreamableHTTPClientTransport(new URL(`${s.api}/mcp`), {
-    requestInit: { headers: { authorization: `Bearer ${alice.token}` } },
-  });
-  const client = new Client({ name: 'realstack-test', version: '0.1.0' });
-  await client.connect(transport);
-  t.teardown(() => client.close());
+  const client = await mcpClient(t, alice.token);
   t.equal(client.getServerVersion()?.name, 'realstack-api', 'initialized');
 
   const { tools } = await client.listTools();
@@ -55,17 +62,34 @@ t.test('MCP: initialize, list the tools, call them with the caller’s token and
   );
 
   const bob = await newTenant(t);
-  const bobsClient = new Client({ name: 'realstack-test', version: '0.1.0' });
-  await bobsClient.connect(
-    new StreamableHTTPClientTransport(new URL(`${s.api}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${bob.token}` } },
-    }),
-  );
-  t.teardown(() => bobsClient.close());
+  const bobsClient = await mcpClient(t, bob.token);
   const foreign = await bobsClient.callTool({ name: 'set_active_organisation', arguments: { id: org.id } });
   t.ok(foreign.isError, "another tenant's organisation is refused");
   t.match((foreign.content as { text: string }[])[0]?.text, /not_found/);
 });
+
+t.test(
+  'MCP: input no route could store is a 400 naming the field; arguments outside a tool schema a tool error',
+  async (t) => {
+    const alice = await newTenant(t);
+    const client = await mcpClient(t, alice.token);
+    // MCP's rule (tools, "Error Handling"): a failed tool call is a result with isError, in
+    // words (another tenant's id, above: the route's own JSON error). Input no route could store
+    // is refused before MCP reads it: an HTTP 400 naming the field, in JSON.
+    const nul = client.callTool({ name: 'create_organisation', arguments: { name: 'TEST a\u0000b' } });
+    await t.rejects(
+      nul,
+      /"invalid_request".*body\.params\.arguments\.name holds a NUL/,
+      'a NUL: 400, the field named',
+    );
+    const wrongType = await client.callTool({ name: 'set_active_organisation', arguments: { id: 42 } });
+    t.equal(wrongType.isError, true, 'arguments outside the tool schema: a tool error');
+    t.match(
+      (wrongType.content as { text: string }[])[0]?.text,
+      /Invalid arguments for tool set_active_organisation/,
+    );
+  },
+);
 
 t.test('MCP without a token: 401 with WWW-Authenticate resource_metadata; GET is 405', async (t) => {
   const res = await request(`${s.api}/mcp`, {

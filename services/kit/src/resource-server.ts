@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from 'jose';
 import { askAuthorizationServer } from './authorization-server.js';
 
 export interface ResourceServerOptions {
@@ -45,6 +45,10 @@ export function resourceServer(app: FastifyInstance, options: ResourceServerOpti
   const authUrl = options.authUrl.replace(/\/$/, '');
   const jwks = createRemoteJWKSet(new URL(`${authUrl}/.well-known/jwks.json`), {
     cooldownDuration: options.jwksCooldownMs,
+    // Through the one caller of the authorization server: unreachable or a 5xx is the caller's
+    // 503, where jose's own fetch would make it a 401 ("not a valid token") or a 500.
+    [customFetch]: (url: string, init: RequestInit) =>
+      askAuthorizationServer(url, init, 'fetch its signing keys (JWKS)'),
   });
 
   // Public: a client reads it before it has a token (security: none, in the OpenAPI document).
