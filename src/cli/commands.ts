@@ -54,6 +54,13 @@ function loadChoice(values: Values): LoadChoice {
   };
 }
 
+/** The one service a command acts on, or `usage` when none or several are named. */
+function oneService(positionals: string[], usage: string): string {
+  const [service, ...rest] = positionals;
+  if (!service || rest.length) throw new UserError(usage, 2);
+  return service;
+}
+
 export const commands: Record<string, Command> = {
   up: {
     options: {
@@ -185,9 +192,7 @@ export const commands: Record<string, Command> = {
       const { changeUnderLoad } = await import('../lifecycle/change.js');
       const { restartService } = await import('../lifecycle/scale.js');
       const { openRun } = await import('../stack/stack.js');
-      const [service, ...rest] = positionals;
-      if (!service || rest.length)
-        throw new UserError('realstack restart SERVICE [--rolling]: name one service', 2);
+      const service = oneService(positionals, 'realstack restart SERVICE [--rolling]: name one service');
       const engine = await openRun(config);
       const rolling = values.rolling === true;
       const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
@@ -204,19 +209,15 @@ export const commands: Record<string, Command> = {
     async run(config, values, positionals) {
       const { changeUnderLoad } = await import('../lifecycle/change.js');
       const { runningInstances, updateService } = await import('../lifecycle/scale.js');
-      const { runHostBuild } = await import('../images/host-build.js');
+      const { buildForRun } = await import('../stack/prepare.js');
       const { openRun } = await import('../stack/stack.js');
-      const [service, ...rest] = positionals;
-      if (!service || rest.length)
-        throw new UserError('realstack update SERVICE: name one service to roll onto its current build', 2);
+      const service = oneService(
+        positionals,
+        'realstack update SERVICE: name one service to roll onto its current build',
+      );
       const engine = await openRun(config);
       await runningInstances(engine, service);
-      // The new build first: the project's own, then (docker) the images made from it.
-      await runHostBuild(config, log);
-      if (engine.name === 'docker') {
-        const { ensureImages } = await import('../images/build.js');
-        await ensureImages(config, engine.stack, log, { reuse: true, standIns: false });
-      }
+      await buildForRun(config, log, engine.name, engine.stack);
       const summary = await changeUnderLoad(config, engine, service, loadChoice(values), log, (o) =>
         updateService(engine, service, o),
       );

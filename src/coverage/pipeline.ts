@@ -137,6 +137,12 @@ export async function reportCoverage(
   };
 }
 
+/** Each service's line coverage in one line, and all of them together: `api 97.1%, all 98.2%`. */
+export const describeLines = (lines: CoverageOutcome['lines']) =>
+  `line coverage: ${Object.entries(lines)
+    .map(([s, pct]) => `${s} ${pct}%`)
+    .join(', ')}`;
+
 /** The verdict in words: gaps first (they make every figure doubtful), then the gates. */
 export function describeOutcome(
   outcome: Pick<CoverageOutcome, 'gaps' | 'allowedGaps' | 'gateFailures' | 'notes'>,

@@ -4,19 +4,27 @@ import type { Log } from '../log.js';
 import type { StackSpec } from './spec.js';
 
 /**
+ * The build a run's services start from: the project's host build if it has one, and for docker
+ * the images made from it; each only when its inputs changed. `update` rolls a running stack onto
+ * it.
+ */
+export async function buildForRun(config: ToolkitConfig, log: Log, engine: EngineName, stack: StackSpec) {
+  const { runHostBuild } = await import('../images/host-build.js');
+  await runHostBuild(config, log);
+  if (engine === 'docker') {
+    const { ensureImages } = await import('../images/build.js');
+    await ensureImages(config, stack, log, { reuse: true, standIns: false });
+  }
+}
+
+/**
  * What a new stack needs first: what killed runs left behind reaped (so a killed `just test`
- * is cleaned up by the next run), the project's host build if it has one, and for docker the
- * images; each only when its inputs changed. Each step's modules load when it runs: `up` on
- * the process engine never loads the image builder.
+ * is cleaned up by the next run), then its build. Each step's modules load when it runs: `up`
+ * on the process engine never loads the image builder.
  */
 export const prepareRun =
   (config: ToolkitConfig, log: Log) => async (engine: EngineName, stack: StackSpec) => {
     const { reapOrphans } = await import('../cleanup/reaper.js');
     await reapOrphans(config, log);
-    const { runHostBuild } = await import('../images/host-build.js');
-    await runHostBuild(config, log);
-    if (engine === 'docker') {
-      const { ensureImages } = await import('../images/build.js');
-      await ensureImages(config, stack, log, { reuse: true, standIns: false });
-    }
+    await buildForRun(config, log, engine, stack);
   };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { EXIT_CODES_FILE } from '../coverage/collect.js';
 import { instrument } from '../coverage/instrument.js';
-import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
+import { coveragePaths, describeLines, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { type Counts, tally } from '../results/model.js';
@@ -196,11 +196,7 @@ export async function mergeShards(config: ToolkitConfig, dirs: string[], log: Lo
     const stack = instrument(projectStack(config), config.coverage.flushMs);
     const outcome = await reportCoverage(stack, config.coverage, config.coverageDir, log);
     covered = describeOutcome(outcome, log);
-    log(
-      `line coverage: ${Object.entries(outcome.lines)
-        .map(([s, pct]) => `${s} ${pct}%`)
-        .join(', ')}`,
-    );
+    log(describeLines(outcome.lines));
   } else if (found.some((f) => f.manifest.kind === 'coverage'))
     log('coverage: not merged, since some shards ran without it (test-coverage --shard on every shard)');
 

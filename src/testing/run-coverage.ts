@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { harvest } from '../coverage/collect.js';
 import { instrument } from '../coverage/instrument.js';
-import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
+import { coveragePaths, describeLines, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { describeStop } from '../engine/stop.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
@@ -19,7 +19,7 @@ import { prepareRun } from '../stack/prepare.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, runSuite } from './run-tests.js';
 import { leadingCoverageOptions, parseTestRun, tapArgsFor } from './selection.js';
-import { clearManifest, describePlan, emptyShard, planShard, writeManifest } from './shard.js';
+import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
 export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {
@@ -83,7 +83,7 @@ export async function runTestsWithCoverage(
   const config = ensureSecrets(profiles.length > 0 ? { ...toolkit, profiles } : toolkit);
   if (plan && plan.mine.length === 0) {
     const none = emptyShard(config);
-    await writeManifest(config, plan, { runId: '(no files)', engine: '(none)', kind: 'coverage' }, none);
+    await writeManifest(config, plan, { ...NO_RUN, kind: 'coverage' }, none);
     return closingLine(none, log);
   }
   const sliceDir = coveragePaths(config.coverageDir).slices;
@@ -124,11 +124,7 @@ export async function runTestsWithCoverage(
   }
   const outcome = await reportCoverage(engine.stack, config.coverage, config.coverageDir, log);
   const covered = describeOutcome(outcome, log);
-  log(
-    `line coverage: ${Object.entries(outcome.lines)
-      .map(([s, pct]) => `${s} ${pct}%`)
-      .join(', ')}`,
-  );
+  log(describeLines(outcome.lines));
   if (perTest) {
     const durations = new Map(counts.files.map((f) => [f.file, f.ms]));
     const started = performance.now();

@@ -15,7 +15,7 @@ import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
 import { parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
-import { clearManifest, describePlan, emptyShard, planShard, writeManifest } from './shard.js';
+import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
 
@@ -240,7 +240,7 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
   if (run.profiles.length > 0) toolkit = { ...toolkit, profiles: run.profiles };
   // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
   const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);
-  let ran = { runId: '(no files)', engine: '(none)' };
+  let ran = NO_RUN;
   const counts =
     plan && plan.mine.length === 0
       ? emptyShard(config)

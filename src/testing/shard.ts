@@ -120,10 +120,13 @@ export async function writeManifest(
   writeFileWhole(file, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
+/** What a shard that ran nothing names as its run and engine. */
+export const NO_RUN = { runId: '(no files)', engine: '(none)' };
+
 /** A shard left without files (more shards than files) starts no stack and counts nothing. */
 export function emptyShard(config: ToolkitConfig): Counts {
   const counts = tally([]);
-  recordResults(config, counts, { runId: '(no files)', engine: '(none)' });
+  recordResults(config, counts, NO_RUN);
   return counts;
 }
 
