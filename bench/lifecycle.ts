@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { builtImageTag } from '../src/images/state.js';
-import { median } from './measure.js';
+import { median, timedCli } from './measure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -20,17 +20,7 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 
-function timed(args: string[], env: Record<string, string> = {}): number {
-  const start = performance.now();
-  const res = spawnSync(process.execPath, ['bin/realstack.js', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const ms = performance.now() - start;
-  if (res.status !== 0) throw new Error(`realstack ${args.join(' ')} failed:\n${res.stderr}`);
-  return ms;
-}
+const timed = (args: string[], env: Record<string, string> = {}) => timedCli(root, args, env);
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const rows: [string, string, string][] = [];

@@ -9,6 +9,7 @@ import { probeService } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type ComposeCli, findComposeCli } from './compose-cli.js';
+import { HealthNow } from './health-now.js';
 import { type RunFileOptions, runFile } from './run-file.js';
 import { serviceUrl } from './service-url.js';
 import type { CopiedCoverage, Engine, Health, Instance, LogOptions, StopResult, UpOptions } from './types.js';
@@ -102,11 +103,15 @@ export class DockerEngine implements Engine {
     private readonly env: NodeJS.ProcessEnv,
     private readonly endpoint: { host: string; docker: Docker },
     private readonly images: Omit<RunFileOptions, 'labels'> = { images: {}, buildArgs: {} },
-  ) {}
+  ) {
+    this.healthNow = new HealthNow(endpoint.docker);
+  }
 
   private get docker(): Docker {
     return this.endpoint.docker;
   }
+
+  private readonly healthNow: HealthNow;
 
   /** The run's own compose file (run-file.ts), written when the run starts. */
   private get file(): string {
@@ -178,11 +183,11 @@ export class DockerEngine implements Engine {
           ? info.NetworkSettings.Ports?.[`${spec.containerPort}/tcp`]?.[0]
           : undefined;
         const url = binding && spec ? serviceUrl(spec, Number(binding.HostPort)) : undefined;
-        // Docker's own health check when the service has one; realstack's rule otherwise.
+        // The service's own health check when it has one; realstack's rule otherwise.
         const health: Health =
           !running || paused
             ? 'none'
-            : ((info.State.Health?.Status as Health | undefined) ?? (await probeService(spec, url)));
+            : ((await this.healthNow.health(info, spec, url)) ?? (await probeService(spec, url)));
         const instance: Instance = {
           service,
           name: DockerEngine.instanceName(c),
@@ -427,11 +432,13 @@ export class DockerEngine implements Engine {
     if (!paused && state.Paused) await container.unpause();
   }
 
+  /**
+   * What `compose down --volumes` does, through the daemon's API: every container stopped
+   * gracefully, then removed with the run's networks and volumes, all carrying the run's label.
+   * Compose v1 took 1.4 s of a 2.5 s `down` for this, most of it its own start-up.
+   */
   async down(): Promise<void> {
-    if (existsSync(this.file)) {
-      const cli = await findComposeCli(this.env);
-      await this.compose(cli, ['down', '--volumes', '--remove-orphans', '--timeout', '15']);
-    }
+    await this.stop();
     await removeByLabel(this.docker, `${RUN_LABEL}=${this.run.runId}`);
     this.store.remove(this.run.runId);
   }
@@ -464,30 +471,35 @@ async function extractFiles(tar: NodeJS.ReadableStream, dir: string): Promise<vo
 /** Removes containers, then networks and volumes, carrying the label; what compose left. */
 export async function removeByLabel(docker: Docker, label: string): Promise<number> {
   const filters = { label: [label] };
-  let removed = 0;
-  for (const c of await docker.listContainers({ all: true, filters })) {
-    await docker
-      .getContainer(c.Id)
-      .remove({ force: true, v: true })
-      .catch(() => {});
-    removed++;
-  }
-  for (const n of await docker.listNetworks({ filters })) {
-    await docker
-      .getNetwork(n.Id)
-      .remove()
-      .catch(() => {});
-    removed++;
-  }
-  const { Volumes } = await docker.listVolumes({ filters });
-  for (const v of Volumes ?? []) {
-    await docker
-      .getVolume(v.Name)
-      .remove()
-      .catch(() => {});
-    removed++;
-  }
-  return removed;
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {}),
+    ),
+  );
+  // A network or volume is free only once no container holds it: these go second.
+  const [networks, { Volumes: volumes }] = await Promise.all([
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  await Promise.all([
+    ...networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => {}),
+    ),
+    ...(volumes ?? []).map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => {}),
+    ),
+  ]);
+  return containers.length + networks.length + (volumes?.length ?? 0);
 }
 
 export async function countByLabel(docker: Docker, label: string): Promise<number> {

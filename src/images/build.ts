@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { readDockerfile } from '../stack/infer.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
-import { hashContext } from './hash.js';
+import { hashContext, hashInputs } from './hash.js';
 import { stageHostModules } from './host-build.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
 import { INPUTS_LABEL, labelOf } from './stand-ins.js';
@@ -69,6 +69,7 @@ export async function ensureImages(
   const resolver = new ImageResolver(docker, config, log, options, previous.resolved);
   const run: ImagesState['run'] = { images: {}, buildArgs: {} };
   const toBuild: { svc: ServiceSpec; inputs: string; tag: string }[] = [];
+  const contexts = new Map<string, string>();
   for (const svc of stack.services) {
     if (!svc.build) {
       if (!svc.image)
@@ -88,11 +89,17 @@ export async function ensureImages(
     const baseIds = await Promise.all(
       bases.map(async (b) => ((await present(docker, b)) ? (await docker.getImage(b).inspect()).Id : b)),
     );
-    const inputs = hashContext(svc.build.context, [
-      readFileSync(svc.build.dockerfile, 'utf8'),
-      JSON.stringify({ ...svc.build.args, ...args }),
-      ...baseIds,
-    ]);
+    // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
+    const context = contexts.get(svc.build.context) ?? hashContext(svc.build.context);
+    contexts.set(svc.build.context, context);
+    const inputs = hashInputs({
+      values: [
+        context,
+        readFileSync(svc.build.dockerfile, 'utf8'),
+        JSON.stringify({ ...svc.build.args, ...args }),
+        ...baseIds,
+      ],
+    });
     if ((await labelOf(docker, tag)) === inputs) log(`  ${tag}: up to date`);
     else toBuild.push({ svc, inputs, tag });
   }
@@ -138,6 +145,8 @@ async function composeBuild(
             '-f',
             fileName,
             'build',
+            // A failed step must not leave its intermediate container behind.
+            '--force-rm',
             svc.name,
           ],
           // The classic builder: no BuildKit or buildx needed, and compose v1 and v2 build alike.

@@ -35,7 +35,7 @@ export function hashInputs(parts: { base?: string; files?: string[]; values?: st
  * A folder is passed over whole when it is ignored and no `!` pattern could bring part of it
  * back, so that an ignored node_modules costs nothing.
  */
-export function hashContext(context: string, values: string[]): string {
+export function hashContext(context: string): string {
   const ignoreFile = path.join(context, '.dockerignore');
   const patterns = existsSync(ignoreFile)
     ? readFileSync(ignoreFile, 'utf8')
@@ -65,6 +65,5 @@ export function hashContext(context: string, values: string[]): string {
     }
   };
   walk('');
-  for (const v of values) h.update(`${v}\0`);
   return h.digest('hex').slice(0, 16);
 }

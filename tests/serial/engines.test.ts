@@ -1,10 +1,13 @@
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import { freePort } from '../../src/util/net.js';
-import { hasStackTrace, realstack, testRunId } from '../helpers/cli.js';
+import { hasStackTrace, realstack, run, testRunId } from '../helpers/cli.js';
 import { otherPass, passEngines } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+import { linkedProject } from '../helpers/project.js';
 
 interface PsJson {
   runId: string;
@@ -135,6 +138,12 @@ t.test(
   'docker engine: an image build that fails names the step',
   { skip: !engines.includes('docker') && otherPass('docker') },
   async (t) => {
+    // The failed RUN step's container (classic builder), named by its command.
+    const failedSteps = async () =>
+      (await run('docker', ['ps', '-a', '--no-trunc', '--format', '{{.Command}}'])).stdout
+        .split('\n')
+        .filter((c) => c.includes('simulated build failure')).length;
+    const before = await failedSteps();
     const res = await realstack(['images'], {
       REALSTACK_COMPOSE_FILES: 'docker-compose.yml,tests/fixtures/failing-build.yml',
     });
@@ -145,5 +154,73 @@ t.test(
     );
     t.match(res.stderr, 'simulated build failure');
     t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+    t.equal(await failedSteps(), before, 'the failed step left no container behind');
+  },
+);
+
+// Docker runs a container's first health check one interval after its start, and this daemon
+// (20.10) has no start_interval; realstack runs the service's own check itself once the
+// service answers (src/engine/health-now.ts).
+t.test(
+  'docker engine: a health check with an hour between runs: ready when the check passes, not when the port answers',
+  { skip: !engines.includes('docker') && otherPass('docker') },
+  async (t) => {
+    const compose = (check: string) => `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    ports: ["8080"]
+    healthcheck:
+      test: ["CMD-SHELL", "${check}"]
+      interval: 1h
+`;
+    // It answers at once and writes its "ready" file a moment later.
+    const server = `require('node:http').createServer((q, s) => s.end('{}')).listen(8080);
+setTimeout(() => require('node:fs').writeFileSync('/tmp/ready', ''), 1500);
+process.on('SIGTERM', () => process.exit(0));
+`;
+    const id = testRunId('dhc');
+    const env = { REALSTACK_ENGINE: 'docker', REALSTACK_READY_TIMEOUT_MS: '30000' };
+    const { dir, realstack: inProject } = linkedProject(
+      t,
+      { 'docker-compose.yml': compose('test -f /tmp/ready'), 'server.cjs': server },
+      id,
+    );
+    t.teardown(() => inProject(['down'], env));
+    const up = await inProject(['up'], env);
+    t.equal(up.exitCode, 0, up.stderr);
+    const name = (
+      await run('docker', ['ps', '-q', '--filter', `label=dev.realstack.run=${id}`])
+    ).stdout.trim();
+    const inspect = JSON.parse((await run('docker', ['inspect', name])).stdout) as {
+      State: { Health: { Status: string; Log: unknown[] | null } };
+    }[];
+    t.same(
+      [inspect[0]?.State.Health.Status, inspect[0]?.State.Health.Log ?? []],
+      ['starting', []],
+      'Docker has not run the check yet',
+    );
+    t.equal(
+      (await run('docker', ['exec', name, 'test', '-f', '/tmp/ready'])).exitCode,
+      0,
+      'the check passes',
+    );
+    const ps = JSON.parse((await inProject(['ps', '--json'], env)).stdout) as PsJson;
+    t.same(
+      ps.services.map((s) => [s.name, s.health]),
+      [['web', 'healthy']],
+    );
+    t.equal((await inProject(['down'], env)).exitCode, 0);
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+
+    // A check that never passes keeps the service starting, however well its port answers.
+    writeFileSync(path.join(dir, 'docker-compose.yml'), compose('test -f /tmp/never'));
+    const never = await inProject(['up'], { ...env, REALSTACK_READY_TIMEOUT_MS: '6000' });
+    t.equal(never.exitCode, 1);
+    t.match(never.stderr, /web-1 not healthy after 6000 ms \(waiting for: web-1 starting\)/);
+    t.notOk(hasStackTrace(never.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'the stack that never got ready was taken down');
   },
 );
