@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { emptyProjectConfig } from '../src/config/project.js';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { reportCoverage } from '../src/coverage/pipeline.js';
-import { projectStack } from '../src/stack/stack.js';
+import { projectStack } from '../src/stack/compose.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const stack = projectStack(loadToolkitConfig(root, {}));

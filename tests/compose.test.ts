@@ -4,10 +4,9 @@ import path from 'node:path';
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { runFile } from '../src/engine/run-file.js';
-import { loadStack } from '../src/stack/compose.js';
+import { loadStack, projectStack } from '../src/stack/compose.js';
 import { interpolate } from '../src/stack/interpolate.js';
 import type { ServiceSpec, StackSpec } from '../src/stack/spec.js';
-import { projectStack } from '../src/stack/stack.js';
 import { root } from './helpers/cli.js';
 import { tempProject } from './helpers/project.js';
 

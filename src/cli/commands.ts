@@ -232,7 +232,7 @@ export const commands: Record<string, Command> = {
       const { daemonAnswers, dockerEndpoint } = await import('../engine/docker.js');
       const { ensureImages } = await import('../images/build.js');
       const { runHostBuild } = await import('../images/host-build.js');
-      const { projectStack } = await import('../stack/stack.js');
+      const { projectStack } = await import('../stack/compose.js');
       const { docker, host } = dockerEndpoint(config.env);
       if (!(await daemonAnswers(docker))) {
         throw new UserError(
@@ -443,7 +443,8 @@ export const commands: Record<string, Command> = {
       const { overlayOf } = await import('../coverage/instrument.js');
       const { describeOutcome, reportCoverage } = await import('../coverage/pipeline.js');
       const { readImpactMap, whoRan } = await import('../impact/map.js');
-      const { openRun, projectStack } = await import('../stack/stack.js');
+      const { projectStack } = await import('../stack/compose.js');
+      const { openRun } = await import('../stack/stack.js');
       const { harvestRun } = await import('../testing/run-coverage.js');
       const [action] = positionals;
       if (action === 'snapshot') {
@@ -523,7 +524,7 @@ export const commands: Record<string, Command> = {
   config: {
     options: { explain: { type: 'boolean' }, json: { type: 'boolean' } },
     async run(config, values) {
-      const { projectStack } = await import('../stack/stack.js');
+      const { projectStack } = await import('../stack/compose.js');
       const { configSummary, explainStack } = await import('./explain.js');
       const stack = projectStack(config);
       if (values.json) process.stdout.write(`${JSON.stringify({ ...stack, model: undefined }, null, 2)}\n`);

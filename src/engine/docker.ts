@@ -2,15 +2,12 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import Docker from 'dockerode';
-import { execa } from 'execa';
-import tarStream from 'tar-stream';
 import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
-import { type ComposeCli, findComposeCli } from './compose-cli.js';
 import { HealthNow } from './health-now.js';
-import { type RunFileOptions, runFile } from './run-file.js';
+import type { RunFileOptions } from './run-file.js';
 import { serviceUrl } from './service-url.js';
 import type { CopiedCoverage, Engine, Health, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
@@ -118,7 +115,9 @@ export class DockerEngine implements Engine {
     return path.join(this.store.dir(this.run.runId), 'compose.json');
   }
 
-  private writeRunFile(): void {
+  private async writeRunFile(): Promise<void> {
+    // With compose's model (yaml) it loads only for `up`: `ps` and `down` read the daemon.
+    const { runFile } = await import('./run-file.js');
     const labels = {
       [RUN_LABEL]: this.run.runId,
       [STARTED_LABEL]: this.run.startedAt,
@@ -130,7 +129,10 @@ export class DockerEngine implements Engine {
     });
   }
 
-  private async compose(cli: ComposeCli, args: string[]) {
+  private async compose(args: string[]) {
+    // Only `up` and `addInstance` run compose: `ps`, `logs` and `down` do not load execa.
+    const [{ execa }, { findComposeCli }] = await Promise.all([import('execa'), import('./compose-cli.js')]);
+    const cli = await findComposeCli(this.env);
     return execa(
       cli.command,
       [
@@ -152,10 +154,9 @@ export class DockerEngine implements Engine {
   }
 
   async up(options: UpOptions): Promise<void> {
-    const cli = await findComposeCli(this.env);
-    this.writeRunFile();
+    await this.writeRunFile();
     const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
-    const result = await this.compose(cli, ['up', '-d', '--no-build', ...scale]);
+    const result = await this.compose(['up', '-d', '--no-build', ...scale]);
     if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);
   }
 
@@ -395,9 +396,8 @@ export class DockerEngine implements Engine {
         .filter((c) => c.Labels[SERVICE_LABEL] === service)
         .map((c) => DockerEngine.instanceName(c));
     const before = await names();
-    const cli = await findComposeCli(this.env);
     const scale = `${service}=${before.length + 1}`;
-    const result = await this.compose(cli, [
+    const result = await this.compose([
       ...['up', '-d', '--no-build', '--no-recreate', '--no-deps', '--scale', scale, service],
     ]);
     const added = (await names()).find((n) => !before.includes(n));
@@ -446,6 +446,7 @@ export class DockerEngine implements Engine {
 
 /** Writes the regular files of a tar stream into `dir`, flat: the dumps are one directory's files. */
 async function extractFiles(tar: NodeJS.ReadableStream, dir: string): Promise<void> {
+  const { default: tarStream } = await import('tar-stream');
   const extract = tarStream.extract();
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {

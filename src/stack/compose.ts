@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ProjectConfig, ServiceConfig } from '../config/project.js';
+import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
 import { inferService } from './infer.js';
 import { InterpolationError, interpolate } from './interpolate.js';
@@ -318,3 +319,11 @@ export function loadStack(
     model,
   };
 }
+
+/** The stack of the project's compose files, profiles and realstack.json, as it reads now. */
+export const projectStack = (config: ToolkitConfig): StackSpec =>
+  loadStack(config.composeFiles, config.env, {
+    project: config.project,
+    profiles: config.profiles,
+    projectDir: config.projectDir,
+  });

@@ -1,22 +1,31 @@
-import pg from 'pg';
-import { request } from 'undici';
+import http from 'node:http';
 import type { Health } from '../engine/types.js';
 import { portAnswers } from '../util/net.js';
 import type { ServiceSpec } from './spec.js';
 
-/** GET url+path: 2xx is healthy; a refused connection means the service is still starting. */
-export async function probeHttp(url: string, path: string): Promise<Health> {
-  try {
-    const res = await request(new URL(path, url), { headersTimeout: 2000, bodyTimeout: 2000 });
-    await res.body.dump();
-    return res.statusCode >= 200 && res.statusCode < 300 ? 'healthy' : 'unhealthy';
-  } catch {
-    return 'starting';
-  }
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * GET url+path: 2xx is healthy; a refused connection means the service is still starting.
+ * node:http, not undici: `ps` runs this, and loading undici cost it 0.13 s of 0.5.
+ */
+export function probeHttp(url: string, path: string): Promise<Health> {
+  return new Promise((resolve) => {
+    const req = http.get(new URL(path, url), { timeout: PROBE_TIMEOUT_MS }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      res.on('end', () => resolve(status >= 200 && status < 300 ? 'healthy' : 'unhealthy'));
+      res.on('error', () => resolve('starting'));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve('starting'));
+  });
 }
 
 export async function probePostgres(url: string): Promise<Health> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  // Loaded when a PostgreSQL is probed: a docker `ps` reads health from the daemon instead.
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
   client.on('error', () => {});
   try {
     await client.connect();

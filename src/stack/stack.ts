@@ -4,7 +4,6 @@ import { UserError } from '../errors.js';
 import { readImagesState } from '../images/state.js';
 import type { Log } from '../log.js';
 import { freePort } from '../util/net.js';
-import { loadStack } from './compose.js';
 import { waitReady } from './readiness.js';
 import type { StackSpec } from './spec.js';
 import { newRunId, type RunState, StateStore } from './state.js';
@@ -29,14 +28,6 @@ export async function chooseEngine(config: ToolkitConfig): Promise<{ name: Engin
     ? { name: 'docker', reason: `auto: a Docker daemon answers at ${host}` }
     : { name: 'process', reason: `auto: no Docker daemon at ${host}` };
 }
-
-/** The stack of the project's compose files, profiles and realstack.json, as it reads now. */
-export const projectStack = (config: ToolkitConfig): StackSpec =>
-  loadStack(config.composeFiles, config.env, {
-    project: config.project,
-    profiles: config.profiles,
-    projectDir: config.projectDir,
-  });
 
 /** The engine of a run; each engine's module (dockerode, pg, execa) loads only when a run uses it. */
 export async function engineFor(config: ToolkitConfig, run: RunState): Promise<Engine> {
@@ -67,8 +58,10 @@ export async function engineFor(config: ToolkitConfig, run: RunState): Promise<E
 /** The run a command acts on: REALSTACK_RUN_ID, else the last one `up` started. */
 export async function openRun(config: ToolkitConfig): Promise<Engine> {
   const store = new StateStore(config.stateDir);
-  if (config.engine === 'external')
+  if (config.engine === 'external') {
+    const { projectStack } = await import('./compose.js');
     return engineFor(config, newRunState(config, 'external', projectStack(config)));
+  }
   const runId = config.env.REALSTACK_RUN_ID || store.current();
   const run = runId ? store.load(runId) : undefined;
   if (!run) {
@@ -143,6 +136,8 @@ export async function startStack(
   options: UpOptions,
 ): Promise<{ engine: Engine; instances: Instance[] }> {
   // The compose files are read, and realstack.json checked against them, before anything is created.
+  // Loaded by the commands that read the compose files: `ps`, `logs` and `down` use the run's saved stack.
+  const { projectStack } = await import('./compose.js');
   config = await withKnownPorts(config, projectStack(config), options.scale ?? {});
   let stack = projectStack(config);
   if (options.overlay) stack = options.overlay(stack);

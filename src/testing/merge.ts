@@ -16,7 +16,7 @@ import { coveragePaths, describeLines, describeOutcome, reportCoverage } from '.
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { type Counts, tally } from '../results/model.js';
-import { projectStack } from '../stack/stack.js';
+import { projectStack } from '../stack/compose.js';
 import { recordRun } from './record-history.js';
 import { recordResults } from './results.js';
 import { closingLine } from './run-tests.js';

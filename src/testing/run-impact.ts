@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { readImpactMap } from '../impact/map.js';
 import { type Changes, describeSelection, type Selection, selectTests } from '../impact/select.js';
 import type { Log } from '../log.js';
-import { projectStack } from '../stack/stack.js';
+import { projectStack } from '../stack/compose.js';
 import { inGitRepo } from '../util/git.js';
 import { runTests } from './run-tests.js';
 import { parseTestRun, setFiles, type TestSet, testSet } from './selection.js';
