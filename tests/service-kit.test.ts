@@ -1,3 +1,4 @@
+import net from 'node:net';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { freePort } from '../src/util/net.js';
@@ -48,6 +49,32 @@ t.test('an unreachable PostgreSQL is named by URL, password hidden, and the serv
   t.match(res.all, /Check that the server is running/);
   t.notOk(hasStackTrace(res.all), 'no stack trace');
 });
+
+t.test(
+  'SIGTERM while starting (PostgreSQL not answering yet) exits 0 at once, not at the connect timeout',
+  async (t) => {
+    // A port that accepts and never answers: the service waits on its first connection.
+    const silent = net.createServer(() => {}).listen(0, '127.0.0.1');
+    t.teardown(() => silent.close());
+    await new Promise((r) => silent.once('listening', r));
+    const { port } = silent.address() as net.AddressInfo;
+    const child = startAuth({
+      ISSUER: 'http://127.0.0.1:4000',
+      REALSTACK_ADMIN_TOKEN: 'x'.repeat(32),
+      REALSTACK_RESOURCE_SECRET: 'y'.repeat(32),
+      RESOURCES: 'https://api.realstack.test',
+      DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db`,
+      DB_CONNECT_TIMEOUT_MS: '60000',
+    });
+    // Its first connection attempt shows that the service has got past its configuration.
+    await new Promise((r) => silent.once('connection', r));
+    child.kill('SIGTERM');
+    const res = await child;
+    t.equal(res.exitCode, 0, 'exit 0, not killed by the signal');
+    t.match(res.all, 'auth: SIGTERM while starting; not starting');
+    t.notOk(hasStackTrace(res.all), 'no stack trace');
+  },
+);
 
 t.test('SIGTERM stops gracefully with a keep-alive client connected: exit 0', async (t) => {
   const port = await freePort();

@@ -45,6 +45,15 @@ export const EXIT = { ok: 0, failure: 1, unavailable: 69, config: 78 } as const;
  * SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the pool, exit 0).
  */
 export async function runService<S extends Record<string, VarSpec<unknown>>>(def: ServiceDefinition<S>) {
+  // A stop before the service serves means "do not start". Without a handler the signal would be
+  // ignored where the service is a container's PID 1, and Docker would wait out the grace
+  // period (15 s) before it kills: `down` right after a failed `up` did.
+  const stopWhileStarting = (signal: NodeJS.Signals) => {
+    process.stderr.write(`${def.name}: ${signal} while starting; not starting\n`);
+    process.exit(EXIT.ok);
+  };
+  process.on('SIGTERM', stopWhileStarting);
+  process.on('SIGINT', stopWhileStarting);
   let config: BaseConfig & ReturnType<typeof loadConfig<S>>;
   try {
     config = loadConfig({ ...baseSpecs, ...def.config }) as BaseConfig & ReturnType<typeof loadConfig<S>>;
@@ -109,6 +118,8 @@ export async function runService<S extends Record<string, VarSpec<unknown>>>(def
     app.log.info('stopped');
     process.exit(EXIT.ok);
   };
+  process.off('SIGTERM', stopWhileStarting);
+  process.off('SIGINT', stopWhileStarting);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
