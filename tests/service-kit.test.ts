@@ -71,7 +71,7 @@ t.test(
     child.kill('SIGTERM');
     const res = await child;
     t.equal(res.exitCode, 0, 'exit 0, not killed by the signal');
-    t.match(res.all, 'auth: SIGTERM while starting; not starting');
+    t.match(res.all, 'SIGTERM while starting; not starting');
     t.notOk(hasStackTrace(res.all), 'no stack trace');
   },
 );

@@ -1,3 +1,5 @@
+// First: a stop that comes while the service is still loading must not be ignored.
+import '../../kit/src/starting.js';
 import swagger from '@fastify/swagger';
 import { installJsonErrors, resourceServer, runService, secret, text } from '../../kit/src/index.js';
 import { ActiveOrganisationCache } from './active-cache.js';

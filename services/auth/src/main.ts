@@ -1,3 +1,5 @@
+// First: a stop that comes while the service is still loading must not be ignored.
+import '../../kit/src/starting.js';
 import { installJsonErrors, runService, secret, text } from '../../kit/src/index.js';
 import { admin } from './admin.js';
 import { authorize } from './authorize.js';

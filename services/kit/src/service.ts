@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, port, postgresUrl, text, type VarSpec } from '
 import { connectPool, DatabaseUnreachableError } from './db.js';
 import { installInputChecks, UUID } from './input.js';
 import { type Migration, migrate } from './migrate.js';
+import { stopWhileStarting } from './starting.js';
 
 const whole = (raw: string): number => {
   const n = Number(raw);
@@ -45,15 +46,6 @@ export const EXIT = { ok: 0, failure: 1, unavailable: 69, config: 78 } as const;
  * SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the pool, exit 0).
  */
 export async function runService<S extends Record<string, VarSpec<unknown>>>(def: ServiceDefinition<S>) {
-  // A stop before the service serves means "do not start". Without a handler the signal would be
-  // ignored where the service is a container's PID 1, and Docker would wait out the grace
-  // period (15 s) before it kills: `down` right after a failed `up` did.
-  const stopWhileStarting = (signal: NodeJS.Signals) => {
-    process.stderr.write(`${def.name}: ${signal} while starting; not starting\n`);
-    process.exit(EXIT.ok);
-  };
-  process.on('SIGTERM', stopWhileStarting);
-  process.on('SIGINT', stopWhileStarting);
   let config: BaseConfig & ReturnType<typeof loadConfig<S>>;
   try {
     config = loadConfig({ ...baseSpecs, ...def.config }) as BaseConfig & ReturnType<typeof loadConfig<S>>;
@@ -118,6 +110,7 @@ export async function runService<S extends Record<string, VarSpec<unknown>>>(def
     app.log.info('stopped');
     process.exit(EXIT.ok);
   };
+  // From here a stop is graceful (./starting.ts held the signals until now).
   process.off('SIGTERM', stopWhileStarting);
   process.off('SIGINT', stopWhileStarting);
   process.on('SIGTERM', stop);
