@@ -6,12 +6,11 @@
  *
  *   node dist/bench/cli-start.js [--runs N] [--against DIR]
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from './measure.js';
+import { median, timedCli } from './measure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({
@@ -19,17 +18,11 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 const runId = `bcli${randomBytes(3).toString('hex')}`;
-const env = { ...process.env, REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
+const env = { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: runId };
 
-function timed(checkout: string, args: string[], extra: Record<string, string> = {}): number {
-  const start = performance.now();
-  spawnSync(process.execPath, [path.join(checkout, 'bin', 'realstack.js'), ...args], {
-    cwd: root,
-    env: { ...env, ...extra },
-    stdio: 'ignore',
-  });
-  return performance.now() - start;
-}
+// Every command runs from this checkout's folder, whichever checkout's CLI it is.
+const timed = (checkout: string, args: string[], extra: Record<string, string> = {}) =>
+  timedCli(checkout, args, { ...env, ...extra }, { cwd: root, anyExit: true });
 
 const checkouts = [root, ...(values.against ? [path.resolve(values.against)] : [])];
 const cases: [string, string[], Record<string, string>][] = [
@@ -58,18 +51,9 @@ process.stdout.write(
     : `| command (median of ${runs}) | wall time |\n| --- | --- |\n`,
 );
 for (const [label, args, extra] of cases) measure(label, args, extra);
-const up = spawnSync(process.execPath, [path.join(root, 'bin', 'realstack.js'), 'up'], {
-  cwd: root,
-  env,
-  stdio: 'ignore',
-});
-if (up.status !== 0) throw new Error('realstack up failed');
+timedCli(root, ['up'], env);
 try {
   measure('`realstack ps`, a stack running (process engine)', ['ps'], {});
 } finally {
-  spawnSync(process.execPath, [path.join(root, 'bin', 'realstack.js'), 'down'], {
-    cwd: root,
-    env,
-    stdio: 'ignore',
-  });
+  timedCli(root, ['down'], env);
 }

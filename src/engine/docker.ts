@@ -469,7 +469,7 @@ async function extractFiles(tar: NodeJS.ReadableStream, dir: string): Promise<vo
   await done;
 }
 
-/** Removes containers, then networks and volumes, carrying the label; what compose left. */
+/** Removes containers, then networks and volumes, carrying the label: a run's `down`, and what a dead run left. */
 export async function removeByLabel(docker: Docker, label: string): Promise<number> {
   const filters = { label: [label] };
   const containers = await docker.listContainers({ all: true, filters });
