@@ -3,13 +3,17 @@
  * docs/performance.md: `up` until every service is healthy, then `down`, rounds interleaved
  * (realstack first in odd rounds, testcontainers first in even ones), medians.
  *
- *   node dist/bench/vs-testcontainers.js [--runs N]
+ *   node dist/bench/vs-testcontainers.js [--runs N] [--interval 10s]
+ *
+ * `--interval` gives every health check of the stack that interval (an overlay file): the
+ * reference stack checks every second, where users' files often say 10 s or 30 s.
  *
  * testcontainers is not a dependency of realstack: the benchmark installs it once into a folder
  * of its own under the temp directory (npm, the registry) and loads it from there. Both run the
  * file realstack runs, the run's compose file (the reference stack's compose file with the
  * images chosen, ports and secrets filled in), with realstack's labels taken out of the copy
- * testcontainers gets; both use compose v1 (`docker-compose`), as this machine has it, and
+ * testcontainers gets and depends_on's conditions put back (realstack judges those itself and
+ * leaves them out of its run file); both use compose v1 (`docker-compose`), as this machine has it, and
  * testcontainers waits on every container's health check (`Wait.forHealthCheck()`), as
  * realstack does. Its reaper (Ryuk) is off: its image cannot be pulled here.
  *
@@ -26,13 +30,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadToolkitConfig } from '../src/config/toolkit.js';
+import { projectStack } from '../src/stack/compose.js';
+import type { StackSpec } from '../src/stack/spec.js';
 import { median, timedCli } from './measure.js';
 
 // 12.x needs Node 22 (its undici 8 fails on Node 20); 11.14 is the last that runs here.
 const VERSION = '11.14.0';
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, interval: { type: 'string' } },
+});
 const runs = Number(values.runs);
+const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-bench-vs-'));
 
 /** The part of testcontainers' API the benchmark uses (it is not installed for the type check). */
 interface ComposeEnvironment {
@@ -61,9 +71,15 @@ function loadTestcontainers() {
   return createRequire(path.join(dir, 'package.json'))('testcontainers') as Testcontainers;
 }
 
-/** The run's compose file without realstack's labels (a testcontainers project is not a run). */
-function withoutRealstackLabels(file: string): string {
-  const model = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, { labels?: object }>>;
+/**
+ * The run's compose file as a user's compose would run it: without realstack's labels (a
+ * testcontainers project is not a run), with the stack's depends_on conditions.
+ */
+function forTestcontainers(file: string, stack: StackSpec): string {
+  const model = JSON.parse(readFileSync(file, 'utf8')) as Record<
+    string,
+    Record<string, { labels?: object; depends_on?: unknown }>
+  >;
   for (const kind of ['services', 'networks', 'volumes'])
     for (const entry of Object.values(model[kind] ?? {})) {
       if (!entry.labels) continue;
@@ -71,21 +87,46 @@ function withoutRealstackLabels(file: string): string {
         Object.entries(entry.labels).filter(([k]) => !k.startsWith('dev.realstack.')),
       );
     }
+  for (const svc of stack.services) {
+    const entry = model.services?.[svc.name];
+    if (entry && svc.dependsOn.length > 0)
+      entry.depends_on = Object.fromEntries(
+        svc.dependsOn.map((d) => [d.service, { condition: d.condition }]),
+      );
+  }
   return JSON.stringify(model, null, 2);
+}
+
+/** The stack's compose files, with an overlay giving every health check `interval` if asked. */
+function composeFiles(interval: string | undefined): string | undefined {
+  if (!interval) return undefined;
+  const stack = projectStack(loadToolkitConfig(root, process.env));
+  const overlay = path.join(work, 'interval.json');
+  const services = stack.services.filter((s) => s.healthcheck);
+  writeFileSync(
+    overlay,
+    JSON.stringify({
+      services: Object.fromEntries(services.map((s) => [s.name, { healthcheck: { interval } }])),
+    }),
+  );
+  return [...stack.files, overlay].join(',');
 }
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 const { DockerComposeEnvironment, Wait } = loadTestcontainers();
-const env = { REALSTACK_ENGINE: 'docker' };
+const files = composeFiles(values.interval);
+const env = { REALSTACK_ENGINE: 'docker', ...(files ? { REALSTACK_COMPOSE_FILES: files } : {}) };
 const runId = () => `bvs${randomBytes(3).toString('hex')}`;
 
 // A first round of realstack's (not counted) builds what is missing and leaves its run file.
 const first = runId();
 timedCli(root, ['up'], { ...env, REALSTACK_RUN_ID: first });
-const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-bench-vs-'));
 writeFileSync(
   path.join(work, 'compose.json'),
-  withoutRealstackLabels(path.join(root, '.realstack', 'runs', first, 'compose.json')),
+  forTestcontainers(
+    path.join(root, '.realstack', 'runs', first, 'compose.json'),
+    projectStack(loadToolkitConfig(root, { ...process.env, ...env })),
+  ),
 );
 timedCli(root, ['down'], { ...env, REALSTACK_RUN_ID: first });
 
@@ -126,7 +167,7 @@ const rows: [string, number, number][] = [
   ['`down` (testcontainers: graceful, `timeout: 15`)', med(times.realstack, 1), med(times.tcGraceful, 1)],
 ];
 process.stdout.write(
-  `| step (medians of ${runs}) | realstack | testcontainers ${VERSION} | realstack / testcontainers |\n| --- | --- | --- | --- |\n`,
+  `| step (medians of ${runs}${values.interval ? `, checks every ${values.interval}` : ''}) | realstack | testcontainers ${VERSION} | realstack / testcontainers |\n| --- | --- | --- | --- |\n`,
 );
 for (const [label, mine, theirs] of rows)
   process.stdout.write(`| ${label} | ${s(mine)} | ${s(theirs)} | ${(mine / theirs).toFixed(2)} |\n`);

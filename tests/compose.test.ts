@@ -197,6 +197,43 @@ t.test('profiles: only active services, and a dependency on an inactive one is n
   });
 });
 
+t.test('what a container needs started first counts as a dependency, as compose counts it', async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  db:
+    image: postgres:16
+  vpn:
+    image: alpine
+  files:
+    image: alpine
+  migrate:
+    image: node:22
+    depends_on:
+      db: { condition: service_healthy }
+  web:
+    image: node:22
+    network_mode: "service:vpn"
+    volumes_from: ["files:ro", "container:outside"]
+    links: ["db:database"]
+    depends_on:
+      migrate: { condition: service_completed_successfully }
+`,
+  });
+  const stack = stackOf(dir);
+  t.same(svc(stack, 'web').dependsOn, [
+    { service: 'migrate', condition: 'service_completed_successfully' },
+    { service: 'vpn', condition: 'service_started' },
+    { service: 'files', condition: 'service_started' },
+    { service: 'db', condition: 'service_started' },
+  ]);
+  const file = runFile(stack, { labels: {}, images: {}, buildArgs: {} }) as {
+    services: Record<string, { depends_on?: unknown }>;
+  };
+  // Compose only orders the creation; realstack starts the containers and judges the conditions.
+  t.same(file.services.web?.depends_on, ['migrate', 'vpn', 'files', 'db']);
+  t.same(file.services.migrate?.depends_on, ['db']);
+});
+
 t.test('environment: env_file, then environment, and bare names from the environment', async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': `services:

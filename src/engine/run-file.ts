@@ -75,12 +75,10 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
           args: { ...s.build.args, ...options.buildArgs[s.name] },
         };
       }
-      if (s.dependsOn.length > 0)
-        out.depends_on = Object.fromEntries(
-          s.dependsOn
-            .filter((d) => active.has(d.service))
-            .map((d) => [d.service, { condition: d.condition }]),
-        );
+      // The order compose creates containers in, without the conditions: realstack starts the
+      // containers and judges those itself (start-order.ts), and compose v1's `up --no-start`
+      // would wait for ever on a service_completed_successfully it never starts.
+      if (s.dependsOn.length > 0) out.depends_on = s.dependsOn.map((d) => d.service).filter((d) => active.has(d));
       return [s.name, out];
     }),
   );

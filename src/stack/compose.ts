@@ -41,6 +41,22 @@ function dependsMap(v: unknown): Record<string, Yaml> {
   return isMap(v) ? (v as Record<string, Yaml>) : {};
 }
 
+/**
+ * The services a container cannot start before, though depends_on does not name them: compose
+ * starts these first too (a network, IPC or PID namespace to join, volumes to take, links).
+ */
+function implicitDependencies(svc: Yaml): string[] {
+  const shared = [svc.network_mode, svc.ipc, svc.pid].flatMap((v) =>
+    typeof v === 'string' && v.startsWith('service:') ? [v.slice('service:'.length)] : [],
+  );
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  const volumesFrom = list(svc.volumes_from)
+    .filter((v) => !v.startsWith('container:'))
+    .map((v) => v.replace(/^service:/, '').split(':')[0] as string);
+  const links = list(svc.links).map((l) => l.split(':')[0] as string);
+  return [...new Set([...shared, ...volumesFrom, ...links])];
+}
+
 const mountTarget = (v: unknown): string =>
   isMap(v) ? String(v.target ?? '') : (String(v).split(':')[1] ?? String(v));
 
@@ -222,7 +238,9 @@ export function loadStack(
         ? [{ host: path.resolve(projectDir, host.replace(/^~(?=\/|$)/, process.env.HOME ?? '~')), container }]
         : [];
     });
-    const dependsOn = Object.entries(dependsMap(svc.depends_on)).map(([service, d]) => {
+    const declared = dependsMap(svc.depends_on);
+    for (const service of implicitDependencies(svc)) declared[service] ??= { condition: 'service_started' };
+    const dependsOn = Object.entries(declared).map(([service, d]) => {
       const condition = (d.condition ?? 'service_started') as Condition;
       if (!CONDITIONS.includes(condition))
         throw new ComposeFileError(

@@ -13,12 +13,20 @@ export interface ReadyOptions {
   only?(instance: Instance): boolean;
 }
 
-async function failure(engine: Engine, inst: Instance, why: string): Promise<UserError> {
-  const lines = await engine.tail(inst.name, 20).catch(() => []);
+/** An error that ends with the instance's last log lines: most often, they say why. */
+export async function withLog(
+  engine: Pick<Engine, 'tail'>,
+  instance: string,
+  message: string,
+): Promise<UserError> {
+  const lines = await engine.tail(instance, 20).catch(() => []);
   const log =
-    lines.length > 0 ? `\nlast ${lines.length} log lines of ${inst.name}:\n  ${lines.join('\n  ')}` : '';
-  return new UserError(`${inst.name} ${why}${log}`);
+    lines.length > 0 ? `\nlast ${lines.length} log lines of ${instance}:\n  ${lines.join('\n  ')}` : '';
+  return new UserError(`${message}${log}`);
 }
+
+const failure = (engine: Engine, inst: Instance, why: string) =>
+  withLog(engine, inst.name, `${inst.name} ${why}`);
 
 /**
  * Waits until every instance is running and healthy, under one overall timeout. Fails at

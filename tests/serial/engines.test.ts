@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
@@ -111,6 +111,86 @@ for (const engine of engines) {
       );
       t.notOk(hasStackTrace(up.stderr), 'no stack trace');
       t.same(await leftovers(id), [], 'the half-started stack was taken down');
+    },
+  );
+
+  // depends_on as compose means it, with a health check Docker would first run in an hour: the
+  // start waits for the check itself, not for Docker's interval (src/engine/start-order.ts).
+  t.test(
+    `${engine}: depends_on: a migration completes, a service is healthy, then what waits starts`,
+    async (t) => {
+      const node = (script: string, extra: string) => `    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "${script}"]
+${extra}`;
+      const compose = `services:
+  migrate:
+${node('migrate.cjs', '')}
+  web:
+${node(
+  'web.cjs',
+  `    environment: { PORT: "8080" }
+    ports: ["8080"]
+    depends_on: { migrate: { condition: service_completed_successfully } }
+    healthcheck:
+      test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:8080').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+      interval: 1h
+`,
+)}
+  front:
+${node(
+  'front.cjs',
+  `    environment: { PORT: "8081", WEB_URL: "http://web:8080" }
+    ports: ["8081"]
+    depends_on: { web: { condition: service_healthy } }
+`,
+)}`;
+      const migrate = (code: number) => `setTimeout(() => {
+  if (${code}) { console.log('the schema is broken'); process.exit(${code}); }
+  require('node:fs').writeFileSync('migrated.txt', 'schema v2');
+}, 1000);
+`;
+      // Each refuses to start without what it depends on: a start out of order fails the test.
+      const web = `const body = require('node:fs').readFileSync('migrated.txt', 'utf8');
+require('node:http').createServer((q, s) => s.end(body)).listen(Number(process.env.PORT));
+process.on('SIGTERM', () => process.exit(0));
+`;
+      const front = `fetch(process.env.WEB_URL).then((r) => r.text()).then((seen) => {
+  require('node:http').createServer((q, s) => s.end('web said: ' + seen)).listen(Number(process.env.PORT));
+}, () => process.exit(2));
+process.on('SIGTERM', () => process.exit(0));
+`;
+      const id = testRunId(`${engine.slice(0, 3)}d`);
+      const env = { REALSTACK_ENGINE: engine, REALSTACK_READY_TIMEOUT_MS: '60000' };
+      const { dir, realstack: inProject } = linkedProject(
+        t,
+        { 'docker-compose.yml': compose, 'migrate.cjs': migrate(0), 'web.cjs': web, 'front.cjs': front },
+        id,
+      );
+      t.teardown(() => inProject(['down'], env));
+      const up = await inProject(['up'], env);
+      t.equal(up.exitCode, 0, up.stderr);
+      const ps = JSON.parse((await inProject(['ps', '--json'], env)).stdout) as PsJson;
+      const url = ps.services.find((s) => s.name === 'front')?.url as string;
+      const res = await request(url);
+      t.equal(
+        await res.body.text(),
+        'web said: schema v2',
+        'front started after web, web after the migration',
+      );
+      t.equal((await inProject(['down'], env)).exitCode, 0);
+      t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+
+      // A migration that fails: what waits for it never starts, and the user reads why.
+      rmSync(path.join(dir, 'migrated.txt'));
+      writeFileSync(path.join(dir, 'migrate.cjs'), migrate(3));
+      const failed = await inProject(['up'], env);
+      t.equal(failed.exitCode, 1);
+      t.match(failed.stderr, 'web waits for migrate to complete, but migrate-1 exited with code 3');
+      t.match(failed.stderr, /last \d+ log lines of migrate-1:\n.*the schema is broken/);
+      t.notOk(hasStackTrace(failed.stderr), 'no stack trace');
+      t.same(await leftovers(id, [], dir), [], 'the half-started stack was taken down');
     },
   );
 
