@@ -44,7 +44,6 @@ function volumesOf(entries: unknown, projectDir: string): unknown[] {
  */
 export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
   const { model, projectDir } = stack;
-  const active = new Set(stack.services.map((s) => s.name));
   const services = Object.fromEntries(
     stack.services.map((s) => {
       const {
@@ -78,7 +77,7 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
       // The order compose creates containers in, without the conditions: realstack starts the
       // containers and judges those itself (start-order.ts), and compose v1's `up --no-start`
       // would wait for ever on a service_completed_successfully it never starts.
-      if (s.dependsOn.length > 0) out.depends_on = s.dependsOn.map((d) => d.service).filter((d) => active.has(d));
+      if (s.dependsOn.length > 0) out.depends_on = s.dependsOn.map((d) => d.service);
       return [s.name, out];
     }),
   );
