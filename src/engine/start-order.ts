@@ -27,8 +27,9 @@ function checkNoCircle(services: ServiceSpec[]): void {
 }
 
 /**
- * Whether `service`'s instances meet a depends_on condition now, or why they never will: the
- * instance that exited when it should run, or failed when it should complete.
+ * Whether a started service's instances meet a depends_on condition now, or why they never
+ * will: the instance that exited when it should be healthy, or failed when it should complete.
+ * Started is started, as compose has it, even for a service that has done its work and exited.
  */
 function meets(
   mine: Instance[],
@@ -36,6 +37,7 @@ function meets(
   condition: Condition,
   waiter: string,
 ): boolean | { instance: string; why: string } {
+  if (condition === 'service_started') return true;
   if (mine.length === 0) return false;
   const exited = mine.find((i) => i.state === 'exited' || i.state === 'missing');
   if (condition === 'service_completed_successfully') {
@@ -49,9 +51,9 @@ function meets(
   if (exited)
     return {
       instance: exited.name,
-      why: `${waiter} waits for ${service}, but ${exited.name} exited with code ${exited.exitCode}`,
+      why: `${waiter} waits for ${service} to be healthy, but ${exited.name} exited with code ${exited.exitCode}`,
     };
-  return condition === 'service_started' || mine.every((i) => i.health === 'healthy' || i.health === 'none');
+  return mine.every((i) => i.health === 'healthy' || i.health === 'none');
 }
 
 /**

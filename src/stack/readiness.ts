@@ -35,12 +35,8 @@ const failure = (engine: Engine, inst: Instance, why: string) =>
  */
 export async function waitReady(engine: Engine, options: ReadyOptions): Promise<Instance[]> {
   const start = Date.now();
-  // A service others wait for to complete (a migration) is done when it exits 0.
-  const oneShot = new Set(
-    engine.stack.services.flatMap((s) =>
-      s.dependsOn.filter((d) => d.condition === 'service_completed_successfully').map((d) => d.service),
-    ),
-  );
+  // A service others wait for (a migration) is done when it exits 0.
+  const oneShot = new Set(engine.stack.services.flatMap((s) => s.dependsOn.map((d) => d.service)));
   const done = (i: Instance) => i.state === 'exited' && i.exitCode === 0 && oneShot.has(i.service);
   const seen = new Map<string, string>();
   const unhealthySince = new Map<string, number>();

@@ -143,9 +143,11 @@ ${node(
   'front.cjs',
   `    environment: { PORT: "8081", WEB_URL: "http://web:8080" }
     ports: ["8081"]
-    depends_on: { web: { condition: service_healthy } }
+    depends_on: { web: { condition: service_healthy }, migrate: { condition: service_started } }
 `,
 )}`;
+      // front also waits for migrate to be started: a one-shot that has done its work and exited
+      // is started, as compose has it, and is not a failure of readiness.
       const migrate = (code: number) => `setTimeout(() => {
   if (${code}) { console.log('the schema is broken'); process.exit(${code}); }
   require('node:fs').writeFileSync('migrated.txt', 'schema v2');
