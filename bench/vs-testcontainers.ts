@@ -98,9 +98,8 @@ function forTestcontainers(file: string, stack: StackSpec): string {
 }
 
 /** The stack's compose files, with an overlay giving every health check `interval` if asked. */
-function composeFiles(interval: string | undefined): string | undefined {
+function composeFiles(stack: StackSpec, interval: string | undefined): string | undefined {
   if (!interval) return undefined;
-  const stack = projectStack(loadToolkitConfig(root, process.env));
   const overlay = path.join(work, 'interval.json');
   const services = stack.services.filter((s) => s.healthcheck);
   writeFileSync(
@@ -114,7 +113,9 @@ function composeFiles(interval: string | undefined): string | undefined {
 
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
 const { DockerComposeEnvironment, Wait } = loadTestcontainers();
-const files = composeFiles(values.interval);
+// The overlay changes health checks only: the services and their depends_on are the same.
+const stack = projectStack(loadToolkitConfig(root, process.env));
+const files = composeFiles(stack, values.interval);
 const env = { REALSTACK_ENGINE: 'docker', ...(files ? { REALSTACK_COMPOSE_FILES: files } : {}) };
 const runId = () => `bvs${randomBytes(3).toString('hex')}`;
 
@@ -123,10 +124,7 @@ const first = runId();
 timedCli(root, ['up'], { ...env, REALSTACK_RUN_ID: first });
 writeFileSync(
   path.join(work, 'compose.json'),
-  forTestcontainers(
-    path.join(root, '.realstack', 'runs', first, 'compose.json'),
-    projectStack(loadToolkitConfig(root, { ...process.env, ...env })),
-  ),
+  forTestcontainers(path.join(root, '.realstack', 'runs', first, 'compose.json'), stack),
 );
 timedCli(root, ['down'], { ...env, REALSTACK_RUN_ID: first });
 

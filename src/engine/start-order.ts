@@ -1,9 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { withLog } from '../stack/readiness.js';
 import type { Condition, ServiceSpec } from '../stack/spec.js';
 import type { Engine, Instance } from './types.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What an engine lends the start: a look at its instances, and the start of one service. */
 export interface Starter extends Pick<Engine, 'instances' | 'tail'> {
@@ -71,7 +70,11 @@ export async function startInOrder(
   const started = new Set<string>();
   let waiting = [...services];
   while (waiting.length > 0) {
-    const list = waiting.some((s) => s.dependsOn.length > 0) ? await starter.instances() : [];
+    // A look only when an answer hangs on it: not before the first start, nor for started alone.
+    const needsLook = waiting.some((s) =>
+      s.dependsOn.some((d) => started.has(d.service) && d.condition !== 'service_started'),
+    );
+    const list = needsLook ? await starter.instances() : [];
     const ready: ServiceSpec[] = [];
     const unmet: string[] = [];
     for (const svc of waiting) {
