@@ -95,8 +95,8 @@ export async function surveyRuns(
     f.tmpDirs.push(path.join(os.tmpdir(), entry));
     f.stateFile ??= ownerStateFile(path.join(os.tmpdir(), entry));
   }
-  const { docker } = dockerEndpoint(config.env);
-  if (await daemonAnswers(docker)) await dockerResources(docker, found, at);
+  const endpoint = dockerEndpoint(config.env);
+  if (await daemonAnswers(endpoint)) await dockerResources(endpoint.docker, found, at);
   for (const state of store.all()) {
     const f = at(state.runId);
     f.state = state;
@@ -181,8 +181,8 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
       );
     }
   }
-  const { docker } = dockerEndpoint(config.env);
-  if (await daemonAnswers(docker)) await removeByLabel(docker, `${RUN_LABEL}=${verdict.runId}`);
+  const endpoint = dockerEndpoint(config.env);
+  if (await daemonAnswers(endpoint)) await removeByLabel(endpoint.docker, `${RUN_LABEL}=${verdict.runId}`);
   for (const entry of readdirSync(os.tmpdir())) {
     if (runOfTmpDir(entry) !== verdict.runId) continue;
     const dir = path.join(os.tmpdir(), entry);

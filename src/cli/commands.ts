@@ -233,10 +233,10 @@ export const commands: Record<string, Command> = {
       const { ensureImages } = await import('../images/build.js');
       const { runHostBuild } = await import('../images/host-build.js');
       const { projectStack } = await import('../stack/compose.js');
-      const { docker, host } = dockerEndpoint(config.env);
-      if (!(await daemonAnswers(docker))) {
+      const endpoint = dockerEndpoint(config.env);
+      if (!(await daemonAnswers(endpoint))) {
         throw new UserError(
-          `no Docker daemon answers at ${host}: images are only needed by the docker engine. Start dockerd, or use REALSTACK_ENGINE=process.`,
+          `no Docker daemon answers at ${endpoint.host}: images are only needed by the docker engine. Start dockerd, or use REALSTACK_ENGINE=process.`,
         );
       }
       const started = Date.now();
@@ -545,8 +545,9 @@ export const commands: Record<string, Command> = {
       const add = (what: string, ok: boolean | 'note', detail: string) => checks.push({ what, ok, detail });
       const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
       add('node', major > 20 || (major === 20 && minor >= 6), `v${process.versions.node} (needs >= 20.6)`);
-      const { docker, host } = dockerEndpoint(config.env);
-      const daemon = await daemonAnswers(docker);
+      const endpoint = dockerEndpoint(config.env);
+      const { host } = endpoint;
+      const daemon = await daemonAnswers(endpoint);
       add(
         'docker daemon',
         daemon,

@@ -1,7 +1,8 @@
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
@@ -21,17 +22,36 @@ const SERVICE_LABEL = 'com.docker.compose.service';
 const NUMBER_LABEL = 'com.docker.compose.container-number';
 
 /** One endpoint, resolved once, for both compose and dockerode. */
-export function dockerEndpoint(env: NodeJS.ProcessEnv): { host: string; docker: Docker } {
-  const host = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
-  if (host.startsWith('unix://'))
-    return { host, docker: new Docker({ socketPath: host.slice('unix://'.length) }) };
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return { host, docker: new Docker({ host: url.hostname, port: Number(url.port || 2375) }) };
+export interface DockerEndpoint {
+  host: string;
+  /**
+   * dockerode's client, made on first use: loading dockerode (ssh2 and grpc under it) takes
+   * 0.17 s, which a process-engine run on a machine without a daemon need not pay.
+   */
+  readonly docker: Docker;
 }
 
-export async function daemonAnswers(docker: Docker, timeoutMs = 2000): Promise<boolean> {
+export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
+  const host = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  const url = host.startsWith('unix://') ? undefined : new URL(host.replace(/^tcp:/, 'http:'));
+  const options = url
+    ? { host: url.hostname, port: Number(url.port || 2375) }
+    : { socketPath: host.slice('unix://'.length) };
+  let client: Docker | undefined;
+  return {
+    host,
+    get docker() {
+      client ??= new (createRequire(import.meta.url)('dockerode') as typeof Docker)(options);
+      return client;
+    },
+  };
+}
+
+export async function daemonAnswers(endpoint: DockerEndpoint, timeoutMs = 2000): Promise<boolean> {
+  // No socket, no daemon: known without loading dockerode.
+  if (endpoint.host.startsWith('unix://') && !existsSync(endpoint.host.slice('unix://'.length))) return false;
   const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
-  const ping = docker.ping().then(
+  const ping = endpoint.docker.ping().then(
     () => true,
     () => false,
   );
@@ -100,7 +120,7 @@ export class DockerEngine implements Engine {
     readonly run: RunState,
     private readonly store: StateStore,
     private readonly env: NodeJS.ProcessEnv,
-    private readonly endpoint: { host: string; docker: Docker },
+    private readonly endpoint: DockerEndpoint,
     private readonly images: Omit<RunFileOptions, 'labels'> = { images: {}, buildArgs: {} },
   ) {
     this.healthNow = new HealthNow(endpoint.docker);

@@ -1,8 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { promisify } from 'node:util';
 import { UserError } from '../errors.js';
 import { chownTree } from './postgres-binaries.js';
 
@@ -45,6 +46,8 @@ async function initTemplate(bin: string, target: string, owner: ClusterOwner, ru
   writeFileSync(pwfile, owner.password);
   if (runAs) chownTree(work, runAs);
   const as = { ...(runAs ?? {}), all: true };
+  // Loaded for the first cluster of a version and settings only: every later run copies it.
+  const { execa } = await import('execa');
   try {
     await execa(
       path.join(bin, 'initdb'),
@@ -93,6 +96,6 @@ export async function freshCluster(
   const template = templateDir(bin, owner, runAs);
   if (!existsSync(path.join(template, 'PG_VERSION'))) await initTemplate(bin, template, owner, runAs);
   // cp keeps owners and modes (PostgreSQL refuses a data directory others may read) and takes
-  // half the time of fs.cpSync.
-  await execa('cp', ['-Rp', template, data]);
+  // half the time of fs.cpSync; node's execFile, since loading execa would cost as much again.
+  await promisify(execFile)('cp', ['-Rp', template, data]);
 }

@@ -13,8 +13,9 @@ export async function chooseEngine(config: ToolkitConfig): Promise<{ name: Engin
   if (config.engine === 'process' || config.engine === 'external')
     return { name: config.engine, reason: 'REALSTACK_ENGINE' };
   const { daemonAnswers, dockerEndpoint } = await import('../engine/docker.js');
-  const { host, docker } = dockerEndpoint(config.env);
-  const answers = await daemonAnswers(docker);
+  const endpoint = dockerEndpoint(config.env);
+  const { host } = endpoint;
+  const answers = await daemonAnswers(endpoint);
   if (config.engine === 'docker') {
     if (!answers) {
       throw new UserError(

@@ -2,7 +2,7 @@
 export async function availableEngines(): Promise<('process' | 'docker')[]> {
   // Loaded only here: every test file imports this helper, and CI's passes never ask.
   const { daemonAnswers, dockerEndpoint } = await import('../../src/engine/docker.js');
-  const docker = await daemonAnswers(dockerEndpoint(process.env).docker);
+  const docker = await daemonAnswers(dockerEndpoint(process.env));
   return docker ? ['process', 'docker'] : ['process'];
 }
 
