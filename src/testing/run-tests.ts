@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { execa } from 'execa';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { urlVariable } from '../conventions/urls.js';
@@ -67,7 +68,14 @@ async function tapOnce(
   const own = tapConfig(config.projectDir);
   const coverage =
     'disable-coverage' in own || tapArgs.some((a) => /coverage/.test(a)) ? [] : ['--disable-coverage'];
-  const tap = execa('tap', ['--reporter=tap', ...coverage, ...tapArgs], {
+  // tap's default leaves one core free: one job at a time on the two-core runners most CI
+  // systems give. Test files against a real stack spend much of their time waiting on it,
+  // so one job per core unless the project's tap settings or the arguments say.
+  const jobs =
+    'jobs' in own || tapArgs.some((a) => /^(--jobs|-j)/.test(a))
+      ? []
+      : [`--jobs=${os.availableParallelism()}`];
+  const tap = execa('tap', ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,
     env: { ...config.env, ...testEnv(engine, instances), ...extraEnv },

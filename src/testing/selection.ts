@@ -17,7 +17,7 @@ export const SMOKE_PREFIX = 'smoke: ';
 
 export interface TestRun {
   set: TestSet;
-  /** tap's --jobs; undefined leaves tap's default (one per core). */
+  /** tap's --jobs; undefined leaves the project's tap settings, else one job per core (run-tests.ts). */
   jobs?: number;
   /** Print a per-file table before the closing line. */
   byModule: boolean;
