@@ -67,9 +67,20 @@ export class StateStore {
     return readRunState(this.file(runId));
   }
 
+  /**
+   * Forgets a run. When it was the current one (a `test` on a fresh stack while an `up` kept
+   * another), the newest stack still kept by `up` becomes current again, so that `ps`, `down`
+   * and the next `test` find it rather than leave it running unseen.
+   */
   remove(runId: string): void {
     rmSync(this.runDir(runId), { recursive: true, force: true });
-    if (this.current() === runId) rmSync(path.join(this.root, 'current'), { force: true });
+    if (this.current() !== runId) return;
+    const kept = this.all()
+      .filter((s) => s.ownerPid === null && s.engine !== 'external')
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
+      .at(-1);
+    if (kept) this.setCurrent(kept.runId);
+    else rmSync(path.join(this.root, 'current'), { force: true });
   }
 
   all(): RunState[] {

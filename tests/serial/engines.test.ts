@@ -7,7 +7,7 @@ import { freePort } from '../../src/util/net.js';
 import { hasStackTrace, realstack, run, testRunId } from '../helpers/cli.js';
 import { otherPass, passEngines } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
-import { linkedProject } from '../helpers/project.js';
+import { linkedProject, tinyCompose, tinyService } from '../helpers/project.js';
 
 interface PsJson {
   runId: string;
@@ -91,6 +91,37 @@ for (const engine of engines) {
         downs.map((d) => d.stderr).join('\n'),
       );
       for (const id of ids) t.same(await leftovers(id, pids), [], `nothing of ${id} is left`);
+    },
+  );
+
+  // Without REALSTACK_RUN_ID, as a user types it: commands act on the current run.
+  t.test(
+    `${engine}: up twice, down once: the stack up kept first is current again, and down finds it`,
+    { skip: engine === 'docker' && otherPass('process') },
+    async (t) => {
+      const { dir, realstack: inProject } = linkedProject(
+        t,
+        { 'docker-compose.yml': tinyCompose, 'server.cjs': tinyService() },
+        testRunId('cur'),
+      );
+      const env = { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: '' };
+      const ids: string[] = [];
+      t.teardown(() => Promise.all(ids.map((id) => inProject(['down'], { ...env, REALSTACK_RUN_ID: id }))));
+      for (const n of [1, 2]) {
+        const up = await inProject(['up'], env);
+        t.equal(up.exitCode, 0, up.stderr);
+        ids.push(/ready: run (\S+)/.exec(up.stderr)?.[1] as string);
+        t.ok(ids[n - 1], `up ${n} names its run`);
+      }
+      const [first, second] = ids as [string, string];
+      const ps = async () => (JSON.parse((await inProject(['ps', '--json'], env)).stdout) as PsJson).runId;
+      t.equal(await ps(), second, 'the newer stack is current');
+      t.equal((await inProject(['down'], env)).exitCode, 0);
+      t.equal(await ps(), first, 'with it gone, the one still kept is current again');
+      t.equal((await inProject(['down'], env)).exitCode, 0);
+      const none = await inProject(['ps'], env);
+      t.match(none.stderr, 'no stack is running here');
+      for (const id of ids) t.same(await leftovers(id, [], dir), [], `nothing of ${id} is left`);
     },
   );
 
