@@ -112,7 +112,8 @@ export const SCENARIOS: Scenario[] = [
       await ctx.engine.pause(ctx.instance, true);
       try {
         const seen = await instanceOf(ctx.engine, ctx.instance);
-        const f = await load(ctx, { requests: 10, timeoutSeconds: 1 });
+        // One request per connection, all in flight at once: each unanswered costs its timeout.
+        const f = await load(ctx, { requests: ctx.load.connections, timeoutSeconds: 1 });
         await sleep(ctx.config.faultMs);
         return [
           {

@@ -495,10 +495,19 @@ export class ProcessEngine implements Engine {
     process.kill(p.pid, signal);
     const deadline = Date.now() + p.graceSeconds * 1000;
     while (Date.now() < deadline) {
+      // Asked before the exit file: a runner records the exit before it goes.
+      const alive = isAlive(p.pid);
       const exit = readJson<{ code: number }>(exitFile);
       if (exit) {
         while (isAlive(p.pid)) await sleep(20);
         return { instance: p.name, exitCode: exit.code, graceful: true };
+      }
+      // A runner signalled before its handlers were in (a stop right after a start) dies of the
+      // signal and records nothing: no exit is coming, and waiting out the grace period says a lie.
+      if (!alive) {
+        const late = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
+        if (late !== undefined) killGroup(late);
+        return { instance: p.name, exitCode: undefined, graceful: false };
       }
       await sleep(50);
     }

@@ -79,14 +79,15 @@ export async function runLoad(
 
 async function sampleAnswer(
   url: string,
-  o: { method: string; headers: Record<string, string>; body?: string },
+  o: { method: string; headers: Record<string, string>; body?: string; timeout: number },
 ): Promise<string> {
   try {
     const res = await fetch(url, {
       method: o.method,
       headers: o.headers,
       ...(o.body !== undefined ? { body: o.body } : {}),
-      signal: AbortSignal.timeout(10_000),
+      // The load's own bound: a service that answered nothing then (paused, say) is not waited on longer now.
+      signal: AbortSignal.timeout(o.timeout * 1000),
     });
     return `${o.method} ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`;
   } catch (err) {
