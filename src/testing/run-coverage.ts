@@ -18,7 +18,7 @@ import { openSliceDir } from '../spy/slices.js';
 import { prepareRun } from '../stack/prepare.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, runSuite } from './run-tests.js';
-import { leadingCoverageOptions, parseTestRun, tapArgsFor } from './selection.js';
+import { jobsArgIndex, leadingCoverageOptions, parseTestRun, tapArgsFor } from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
@@ -35,7 +35,7 @@ export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log
  * into each other's slices, so more is refused), and the hook that marks each file's start.
  */
 function recordingArgs(tapArgs: string[]): string[] {
-  const jobs = tapArgs.findIndex((a) => /^(--jobs|-j)(=|$)/.test(a) || /^-j\d+$/.test(a));
+  const jobs = jobsArgIndex(tapArgs);
   if (jobs >= 0) {
     const arg = tapArgs[jobs] as string;
     const value = arg.includes('=')

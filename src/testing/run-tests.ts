@@ -15,7 +15,7 @@ import { openRun, startStack } from '../stack/stack.js';
 import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
-import { parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
+import { jobsArgIndex, parseTestRun, setFiles, tapArgsFor, tapConfig } from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
@@ -71,10 +71,7 @@ async function tapOnce(
   // tap's default leaves one core free: one job at a time on the two-core runners most CI
   // systems give. Test files against a real stack spend much of their time waiting on it,
   // so one job per core unless the project's tap settings or the arguments say.
-  const jobs =
-    'jobs' in own || tapArgs.some((a) => /^(--jobs|-j)/.test(a))
-      ? []
-      : [`--jobs=${os.availableParallelism()}`];
+  const jobs = 'jobs' in own || jobsArgIndex(tapArgs) >= 0 ? [] : [`--jobs=${os.availableParallelism()}`];
   const tap = execa('tap', ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,

@@ -125,6 +125,10 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
 
 const arg0 = (args: string[], i: number) => (args[i] === '--' ? i + 1 : i);
 
+/** Where tap's arguments give its jobs (`--jobs N`, `--jobs=N`, `-j N`, `-jN`), or -1. */
+export const jobsArgIndex = (tapArgs: string[]): number =>
+  tapArgs.findIndex((a) => /^(--jobs|-j)(=|$)/.test(a) || /^-j\d+$/.test(a));
+
 /** test-coverage's own options, before tap's arguments. */
 export interface CoverageRun {
   profiles: string[];
