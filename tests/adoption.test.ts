@@ -3,14 +3,16 @@
 // to this checkout's node_modules), `npx realstack init`, then the example's own tests and its
 // coverage. It runs in the suite's docker pass, as most users run their stack (tests/chaos/notes.test.ts
 // runs the same example on the process engine); a developer's own run uses the engine it has.
+// It runs beside other files: its stacks, run ids and project are its own, and the pack leaves
+// this checkout's dist/ alone. Its name sorts first, so tap starts the suite's longest file first.
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { hasStackTrace, root, run, testRunId } from '../helpers/cli.js';
-import { dockerPassOnly } from '../helpers/engines.js';
-import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+import { hasStackTrace, root, run, testRunId } from './helpers/cli.js';
+import { dockerPassOnly } from './helpers/engines.js';
+import { leftovers, processPids, readState } from './helpers/leftovers.js';
 
 const skip = dockerPassOnly();
 
@@ -38,7 +40,9 @@ const hash = (file: string) =>
 let tarball = '';
 
 t.test('npm pack gives a tarball with what the CLI needs at run time, and no more', { skip }, async (t) => {
-  const pack = await run('npm', ['pack', '--json', '--pack-destination', work], {
+  // Without `prepare`: the suite's host build has just built dist/ from these sources, and a
+  // second tsc rewriting it would pull modules from under the tests running beside this one.
+  const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
     cwd: root,
     env: userEnv(),
   });
