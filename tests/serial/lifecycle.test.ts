@@ -51,7 +51,7 @@ for (const engine of await passEngines()) {
       t.same(await apis(), ['api-1', 'api-2']);
 
       // Restarts in place use stopInstance and startInstance, which chaos faults on docker
-      // (tests/chaos/reference.test.ts): here they run in the process pass, to keep CI short.
+      // (tests/serial/chaos/reference.test.ts): here they run in the process pass, to keep CI short.
       const restarts = engine === 'process';
       if (restarts) {
         const roll = await cli('restart', 'api', '--rolling', '--profile', 'api-me', '--rate', '100');
