@@ -51,19 +51,11 @@ async function buildBases(
   return { args, bases };
 }
 
-/** What one service runs: its image, and for a built one, the build args of its stand-in bases. */
-interface ServiceImage {
-  image?: string;
-  buildArgs?: Record<string, string>;
-}
-
 /**
  * Everything the docker engine needs for a stack, each only when its inputs changed: staged
  * production node_modules (hostModules), the image of every service (official, pulled, mapped
  * or a stand-in), and the images of services with `build:`, built as compose builds them,
  * from the user's own Dockerfile, tagged per project. The choices are kept for every later run.
- * Services go side by side: PostgreSQL's stand-in (30 s of apt) builds while the services
- * built on node's are built.
  */
 export async function ensureImages(
   config: ToolkitConfig,
@@ -75,23 +67,21 @@ export async function ensureImages(
   const previous = readImagesState(config);
   await stageHostModules(config, stack, log);
   const resolver = new ImageResolver(docker, config, log, options, previous.resolved);
-  // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
+  const run: ImagesState['run'] = { images: {}, buildArgs: {} };
+  const toBuild: { svc: ServiceSpec; inputs: string; tag: string }[] = [];
   const contexts = new Map<string, string>();
-  const contextHash = (dir: string) => {
-    const hash = contexts.get(dir) ?? hashContext(dir);
-    contexts.set(dir, hash);
-    return hash;
-  };
-
-  const serviceImage = async (svc: ServiceSpec): Promise<ServiceImage> => {
+  for (const svc of stack.services) {
     if (!svc.build) {
       if (!svc.image)
         throw new UserError(`service "${svc.name}" has neither "image" nor "build": give it one.`);
       const chosen = await resolver.resolve(svc.image, `service "${svc.name}"`);
-      return chosen === svc.image ? {} : { image: chosen };
+      if (chosen !== svc.image) run.images[svc.name] = chosen;
+      continue;
     }
     const { args, bases } = await buildBases(svc, resolver);
+    if (Object.keys(args).length > 0) run.buildArgs[svc.name] = args;
     const tag = builtImageTag(config.projectDir, svc.name);
+    run.images[svc.name] = tag;
     if (svc.image && svc.image !== tag)
       log(
         `  ${svc.name}: built as ${tag} (not ${svc.image}), so that two checkouts never move each other's tags`,
@@ -99,31 +89,21 @@ export async function ensureImages(
     const baseIds = await Promise.all(
       bases.map(async (b) => ((await present(docker, b)) ? (await docker.getImage(b).inspect()).Id : b)),
     );
+    // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
+    const context = contexts.get(svc.build.context) ?? hashContext(svc.build.context);
+    contexts.set(svc.build.context, context);
     const inputs = hashInputs({
       values: [
-        contextHash(svc.build.context),
+        context,
         readFileSync(svc.build.dockerfile, 'utf8'),
         JSON.stringify({ ...svc.build.args, ...args }),
         ...baseIds,
       ],
     });
-    const image: ServiceImage = { image: tag, ...(Object.keys(args).length > 0 ? { buildArgs: args } : {}) };
     if ((await labelOf(docker, tag)) === inputs) log(`  ${tag}: up to date`);
-    else await composeBuild(config, stack, svc, image, inputs, log);
-    return image;
-  };
-
-  // Every service's work runs to its end before a failure is reported, so no build is left
-  // running behind the error; the first failure in the compose file's order is the one named.
-  const settled = await Promise.allSettled(stack.services.map(serviceImage));
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const run: ImagesState['run'] = { images: {}, buildArgs: {} };
-  for (const [i, svc] of stack.services.entries()) {
-    const { image, buildArgs } = (settled[i] as PromiseFulfilledResult<ServiceImage>).value;
-    if (image) run.images[svc.name] = image;
-    if (buildArgs) run.buildArgs[svc.name] = buildArgs;
+    else toBuild.push({ svc, inputs, tag });
   }
+  if (toBuild.length > 0) await composeBuild(config, stack, run, toBuild, log);
   const state: ImagesState = {
     ...readImagesState(config),
     resolved: { ...previous.resolved, ...resolver.decisions },
@@ -133,51 +113,48 @@ export async function ensureImages(
   return state;
 }
 
-/** `compose build` of one service, from a compose file of its own that carries its inputs' label. */
+/** `compose build` of the services that changed, from a compose file of their own. */
 async function composeBuild(
   config: ToolkitConfig,
   stack: StackSpec,
-  svc: ServiceSpec,
-  image: ServiceImage,
-  inputs: string,
+  run: ImagesState['run'],
+  services: { svc: ServiceSpec; inputs: string; tag: string }[],
   log: Log,
 ): Promise<void> {
-  const file = runFile(stack, {
-    labels: {},
-    images: { [svc.name]: image.image as string },
-    buildArgs: image.buildArgs ? { [svc.name]: image.buildArgs } : {},
-  });
-  const services = file.services as Record<string, { build: Record<string, unknown> }>;
-  services[svc.name].build.labels = { [INPUTS_LABEL]: inputs };
-  const fileName = path.join(config.stateDir, 'images', `build-${svc.name}.json`);
+  const file = runFile(stack, { labels: {}, ...run });
+  const byName = file.services as Record<string, { build: Record<string, unknown> }>;
+  for (const { svc, inputs } of services) byName[svc.name].build.labels = { [INPUTS_LABEL]: inputs };
+  const fileName = path.join(config.stateDir, 'images', 'build.json');
   mkdirSync(path.dirname(fileName), { recursive: true });
   writeFileSync(fileName, JSON.stringify(file, null, 2), { mode: 0o600 });
   const cli = await findComposeCli(config.env);
   const { host } = dockerEndpoint(config.env);
-  await step(
-    log,
-    `build ${image.image} (service ${svc.name}, ${path.relative(config.projectDir, svc.build?.dockerfile ?? '') || 'Dockerfile'})`,
-    () =>
-      execa(
-        cli.command,
-        [
-          ...cli.prefix,
-          '-p',
-          `realstack-build-${projectKey(config.projectDir)}`,
-          '--project-directory',
-          stack.projectDir,
-          '-f',
-          fileName,
-          'build',
-          // A failed step must not leave its intermediate container behind.
-          '--force-rm',
-          svc.name,
-        ],
-        // The classic builder: no BuildKit or buildx needed, and compose v1 and v2 build alike.
-        {
-          env: { ...config.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
-          all: true,
-        },
-      ),
-  );
+  for (const { svc, tag } of services) {
+    await step(
+      log,
+      `build ${tag} (service ${svc.name}, ${path.relative(config.projectDir, svc.build?.dockerfile ?? '') || 'Dockerfile'})`,
+      () =>
+        execa(
+          cli.command,
+          [
+            ...cli.prefix,
+            '-p',
+            `realstack-build-${projectKey(config.projectDir)}`,
+            '--project-directory',
+            stack.projectDir,
+            '-f',
+            fileName,
+            'build',
+            // A failed step must not leave its intermediate container behind.
+            '--force-rm',
+            svc.name,
+          ],
+          // The classic builder: no BuildKit or buildx needed, and compose v1 and v2 build alike.
+          {
+            env: { ...config.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+            all: true,
+          },
+        ),
+    );
+  }
 }

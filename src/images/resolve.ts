@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
-import { STAND_IN_VERSIONS, type StandInKind, standIns } from './stand-ins.js';
+import { STAND_IN_VERSIONS, type StandInKind, standIn } from './stand-ins.js';
 import { run } from './steps.js';
 
 /** The official images a stand-in can take the place of: `node:22-alpine`, `docker.io/library/postgres:16`. */
@@ -35,10 +35,7 @@ export interface ResolveOptions {
  * that names the service and what to do.
  */
 export class ImageResolver {
-  /** Every image asked for, once: services resolve side by side and may name the same image. */
-  private readonly seen = new Map<string, Promise<string>>();
-  private readonly chosen = new Map<string, string>();
-  private readonly standInOf: ReturnType<typeof standIns>;
+  private readonly seen = new Map<string, string>();
 
   constructor(
     private readonly docker: Docker,
@@ -46,25 +43,19 @@ export class ImageResolver {
     private readonly log: Log,
     private readonly options: ResolveOptions,
     private readonly previous: Record<string, string>,
-  ) {
-    this.standInOf = standIns(docker, config.env, log);
-  }
+  ) {}
 
   /** Every decision of this resolver: image as written → image that runs. */
   get decisions(): Record<string, string> {
-    return Object.fromEntries(this.chosen);
+    return Object.fromEntries(this.seen);
   }
 
-  resolve(image: string, who: string): Promise<string> {
-    let choice = this.seen.get(image);
-    if (!choice) {
-      choice = this.choose(image, who).then((chosen) => {
-        this.chosen.set(image, chosen);
-        return chosen;
-      });
-      this.seen.set(image, choice);
-    }
-    return choice;
+  async resolve(image: string, who: string): Promise<string> {
+    const known = this.seen.get(image);
+    if (known) return known;
+    const chosen = await this.choose(image, who);
+    this.seen.set(image, chosen);
+    return chosen;
   }
 
   private async choose(image: string, who: string): Promise<string> {
@@ -116,7 +107,7 @@ export class ImageResolver {
   }
 
   private async standIn(image: string, kind: StandInKind, who: string, why: string): Promise<string> {
-    const tag = await this.standInOf(kind);
+    const tag = await standIn(this.docker, kind, this.config.env, this.log);
     this.log(
       `  warning: ${who} names ${image}; ${why}, so it runs realstack's stand-in ${tag} (${STAND_IN_VERSIONS[kind]}). Map it to another image in realstack.json (images.map) to choose.`,
     );

@@ -86,21 +86,18 @@ async function debianBase(docker: Docker, env: NodeJS.ProcessEnv, log: Log): Pro
 }
 
 /**
- * The local images standing in for the official node and postgres ones, for machines that
- * cannot pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's PostgreSQL.
- * The definitions come with realstack (images/), and tags are by content: every project on the
- * machine shares them. Both kinds may be asked for at once; the Debian base is made once.
+ * A local image standing in for the official node or postgres one, for machines that cannot
+ * pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's PostgreSQL. The
+ * definitions come with realstack (images/), and tags are by content: every project on the
+ * machine shares them.
  */
-export function standIns(docker: Docker, env: NodeJS.ProcessEnv, log: Log) {
-  let debian: Promise<string> | undefined;
-  return (kind: StandInKind): Promise<string> => {
-    debian ??= debianBase(docker, env, log);
-    return standIn(docker, kind, debian, log);
-  };
-}
-
-async function standIn(docker: Docker, kind: StandInKind, base: Promise<string>, log: Log): Promise<string> {
-  const debian = await base;
+export async function standIn(
+  docker: Docker,
+  kind: StandInKind,
+  env: NodeJS.ProcessEnv,
+  log: Log,
+): Promise<string> {
+  const debian = await debianBase(docker, env, log);
   const debianId = (await docker.getImage(debian).inspect()).Id;
   const dir = path.join(packageRoot(), 'images', kind);
   if (kind === 'node') {
