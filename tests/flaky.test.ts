@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { closing, hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
@@ -49,7 +49,6 @@ t.test('the service goes away under it', async (t) => {
   },
   runId,
 );
-const closing = (stdout: string) => stdout.trim().split('\n').at(-1);
 const junit = () => readFileSync(path.join(dir, 'test-results', 'junit.xml'), 'utf8');
 
 t.before(async () => {

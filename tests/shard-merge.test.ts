@@ -5,7 +5,7 @@
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { closing, hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tinyCompose } from './helpers/project.js';
 
@@ -66,7 +66,6 @@ const { dir, realstack } = linkedProject(
 );
 t.teardown(() => realstack(['down']));
 
-const closing = (out: string) => out.trim().split('\n').at(-1);
 const at = (...parts: string[]) => path.join(dir, ...parts);
 /** JUnit without times, one suite per entry, in file order: what must match whatever the split. */
 const junitSuites = () =>

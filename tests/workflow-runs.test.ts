@@ -3,9 +3,9 @@
 // its own, and a refusal. Their test data never meets the suite's, so they run beside it.
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, realstack, testRunId } from './helpers/cli.js';
+import { closing, hasStackTrace, realstack, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
-import { closing, filesRun, recipes } from './helpers/recipes.js';
+import { filesRun, recipes } from './helpers/recipes.js';
 import { externalEnv, stack } from './helpers/stack.js';
 
 const skip = processPassOnly();

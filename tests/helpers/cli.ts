@@ -7,6 +7,12 @@ import { execa } from 'execa';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
+/** The project's own `just` (rust-just), as the recipes' tests run it. */
+export const just = path.join(root, 'node_modules', '.bin', 'just');
+
+/** A run's closing line: "N passed, N failed[, N skipped]". */
+export const closing = (stdout: string) => stdout.trim().split('\n').at(-1) ?? '';
+
 /**
  * The test history of the runs a test starts in this repository (REALSTACK_HISTORY): their
  * fixtures fail and pass on purpose, and in the project's own history they would read as flaky

@@ -4,9 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { innerHistory, root, run } from './cli.js';
-
-const just = path.join(root, 'node_modules', '.bin', 'just');
+import { innerHistory, just, root, run } from './cli.js';
 
 /** A scratch folder removed in teardown, and `just` with its JUnit file written there. */
 export function recipes(t: Test) {
@@ -20,9 +18,6 @@ export function recipes(t: Test) {
     });
   return { scratch, junit, justDo };
 }
-
-/** The run's closing line: "N passed, N failed[, N skipped]". */
-export const closing = (stdout: string) => stdout.trim().split('\n').at(-1) ?? '';
 
 /** The test files an inner run ran, from its TAP stream. */
 export const filesRun = (stdout: string) =>

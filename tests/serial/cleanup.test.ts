@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
+import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
 import { passEngines } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
 import {
@@ -26,7 +26,6 @@ import { stack } from '../helpers/stack.js';
 import { callAs } from '../helpers/tenant.js';
 
 const s = stack();
-const just = path.join(root, 'node_modules', '.bin', 'just');
 const justDo = (...args: string[]) => run(just, args, { cwd: root, env: process.env });
 const admin = {
   authorization: `Bearer ${process.env.REALSTACK_ADMIN_TOKEN}`,

@@ -1,12 +1,9 @@
-import path from 'node:path';
 import t from 'tap';
-import { root, run, testRunId } from '../helpers/cli.js';
+import { just, root, run, testRunId } from '../helpers/cli.js';
 import { processPassOnly } from '../helpers/engines.js';
 import { leftovers } from '../helpers/leftovers.js';
 
 const skip = processPassOnly();
-
-const just = path.join(root, 'node_modules', '.bin', 'just');
 
 t.test(
   'the recipes a user types pass their arguments through: up, status, logs, ensure-services-ready, down',

@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace } from '../helpers/cli.js';
+import { closing, hasStackTrace } from '../helpers/cli.js';
 import { processPassOnly } from '../helpers/engines.js';
-import { closing, filesRun, recipes } from '../helpers/recipes.js';
+import { filesRun, recipes } from '../helpers/recipes.js';
 
 const skip = processPassOnly();
 const { scratch, junit, justDo } = recipes(t);
