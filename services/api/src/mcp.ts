@@ -10,10 +10,10 @@ const schema = { hide: true };
  * third of the api's start, so they load on the first call to `/mcp`.
  */
 export function mcp(app: FastifyInstance, { read }: RouteOptions): void {
-  let server: Promise<typeof import('./mcp-server.js')> | undefined;
+  let mcpServer: Promise<typeof import('./mcp-server.js')> | undefined;
   app.post('/mcp', { preHandler: read, schema }, async (request, reply) => {
-    server ??= import('./mcp-server.js');
-    await (await server).handleMcp(app, request, reply);
+    mcpServer ??= import('./mcp-server.js');
+    await (await mcpServer).handleMcp(app, request, reply);
   });
 
   // Stateless: no server-sent event stream to open and no session to end.
