@@ -1,7 +1,7 @@
 // realstack on a stack it was not written for, installed as a user installs it: `npm pack`, the
 // tarball installed into a copy of examples/notes outside this repository (so nothing resolves
 // to this checkout's node_modules), `npx realstack init`, then the example's own tests and its
-// coverage. It runs in the suite's docker pass, as most users run their stack (tests/chaos/notes.test.ts
+// coverage. It runs in the suite's docker pass, as most users run their stack (tests/serial/chaos/notes.test.ts
 // runs the same example on the process engine); a developer's own run uses the engine it has.
 // It runs beside other files: its stacks, run ids and project are its own, and the pack leaves
 // this checkout's dist/ alone. Its name sorts first, so tap starts the suite's longest file first.

@@ -6,18 +6,15 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { innerHistory, just, root, run } from './cli.js';
 
-/**
- * A scratch folder removed in teardown, and `just` with its JUnit file written there; `base` is
- * every run's environment (a test's own can add to it).
- */
-export function recipes(t: Test, base: Record<string, string> = {}) {
+/** A scratch folder removed in teardown, and `just` with its JUnit file written there. */
+export function recipes(t: Test) {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-workflow-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
   const junit = path.join(scratch, 'junit.xml');
   const justDo = (args: string[], env: Record<string, string> = {}) =>
     run(just, args, {
       cwd: root,
-      env: { ...process.env, REALSTACK_JUNIT_FILE: junit, REALSTACK_HISTORY: innerHistory, ...base, ...env },
+      env: { ...process.env, REALSTACK_JUNIT_FILE: junit, REALSTACK_HISTORY: innerHistory, ...env },
     });
   return { scratch, junit, justDo };
 }

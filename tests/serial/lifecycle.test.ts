@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, realstack, testRunId } from './helpers/cli.js';
-import { passEngines, processPassOnly } from './helpers/engines.js';
-import { leftovers } from './helpers/leftovers.js';
+import { hasStackTrace, realstack, testRunId } from '../helpers/cli.js';
+import { passEngines, processPassOnly } from '../helpers/engines.js';
+import { leftovers } from '../helpers/leftovers.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-lifecycle-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -51,7 +51,7 @@ for (const engine of await passEngines()) {
       t.same(await apis(), ['api-1', 'api-2']);
 
       // Restarts in place use stopInstance and startInstance, which chaos faults on docker
-      // (tests/chaos/reference.test.ts): here they run in the process pass, to keep CI short.
+      // (tests/serial/chaos/reference.test.ts): here they run in the process pass, to keep CI short.
       const restarts = engine === 'process';
       if (restarts) {
         const roll = await cli('restart', 'api', '--rolling', '--profile', 'api-me', '--rate', '100');

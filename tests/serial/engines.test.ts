@@ -3,11 +3,11 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
-import { freePort } from '../src/util/net.js';
-import { hasStackTrace, realstack, run, testRunId } from './helpers/cli.js';
-import { otherPass, passEngines } from './helpers/engines.js';
-import { leftovers, processPids, readState } from './helpers/leftovers.js';
-import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
+import { freePort } from '../../src/util/net.js';
+import { hasStackTrace, realstack, run, testRunId } from '../helpers/cli.js';
+import { otherPass, passEngines } from '../helpers/engines.js';
+import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+import { linkedProject, tinyCompose, tinyService } from '../helpers/project.js';
 
 interface PsJson {
   runId: string;
@@ -246,6 +246,30 @@ process.on('SIGTERM', () => process.exit(0));
     t.same(await leftovers(id), [], 'nothing of the run is left');
   });
 }
+
+t.test(
+  'docker engine: an image build that fails names the step',
+  { skip: !engines.includes('docker') && otherPass('docker') },
+  async (t) => {
+    // The failed RUN step's container (classic builder), named by its command.
+    const failedSteps = async () =>
+      (await run('docker', ['ps', '-a', '--no-trunc', '--format', '{{.Command}}'])).stdout
+        .split('\n')
+        .filter((c) => c.includes('simulated build failure')).length;
+    const before = await failedSteps();
+    const res = await realstack(['images'], {
+      REALSTACK_COMPOSE_FILES: 'docker-compose.yml,tests/fixtures/failing-build.yml',
+    });
+    t.equal(res.exitCode, 1);
+    t.match(
+      res.stderr,
+      /image build failed at step "build realstack-[a-z0-9-]+\/auth:local \(service auth, tests\/fixtures\/failing\.Dockerfile\)"/,
+    );
+    t.match(res.stderr, 'simulated build failure');
+    t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+    t.equal(await failedSteps(), before, 'the failed step left no container behind');
+  },
+);
 
 // Docker runs a container's first health check one interval after its start, and this daemon
 // (20.10) has no start_interval; realstack runs the service's own check itself once the

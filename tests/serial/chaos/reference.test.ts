@@ -1,13 +1,13 @@
-// `realstack chaos` on the reference stack, in the docker pass of the suite (tests/chaos/notes.test.ts
+// `realstack chaos` on the reference stack, in the docker pass of the suite (tests/serial/chaos/notes.test.ts
 // runs chaos on the process engine, so CI faults both engines' instances): every scenario a
 // steady-state hypothesis held, committed data read back, and the fault's error paths covered.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { realstack, testRunId } from '../helpers/cli.js';
-import { dockerPassOnly, passEngines } from '../helpers/engines.js';
-import { leftovers } from '../helpers/leftovers.js';
+import { realstack, testRunId } from '../../helpers/cli.js';
+import { dockerPassOnly, passEngines } from '../../helpers/engines.js';
+import { leftovers } from '../../helpers/leftovers.js';
 
 const skip = dockerPassOnly();
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-chaos-'));

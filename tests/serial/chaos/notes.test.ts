@@ -5,9 +5,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { root, run, testRunId } from '../helpers/cli.js';
-import { processPassOnly } from '../helpers/engines.js';
-import { leftovers } from '../helpers/leftovers.js';
+import { root, run, testRunId } from '../../helpers/cli.js';
+import { processPassOnly } from '../../helpers/engines.js';
+import { leftovers } from '../../helpers/leftovers.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'realstack-chaos-notes-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
