@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { realstack, testRunId } from '../../helpers/cli.js';
+import { realstack, root, testRunId } from '../../helpers/cli.js';
 import { dockerPassOnly, passEngines } from '../../helpers/engines.js';
 import { leftovers } from '../../helpers/leftovers.js';
 
@@ -89,10 +89,7 @@ for (const engine of await passEngines()) {
         { statementMap: Record<string, { start: { line: number } }>; s: Record<string, number> }
       >;
       const errors = Object.entries(final).find(([f]) => f.endsWith('services/kit/src/errors.ts'))?.[1];
-      const source = readFileSync(
-        path.join(import.meta.dirname, '../../../services/kit/src/errors.ts'),
-        'utf8',
-      ).split('\n');
+      const source = readFileSync(path.join(root, 'services/kit/src/errors.ts'), 'utf8').split('\n');
       const line = source.findIndex((l) => l.includes("'temporarily_unavailable',")) + 1;
       const ran = Object.entries(errors?.statementMap ?? {}).some(
         ([id, s]) => s.start.line <= line && line <= s.start.line + 6 && (errors?.s[id] ?? 0) > 0,
