@@ -3,10 +3,14 @@ import path from 'node:path';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Log } from '../log.js';
 import type { StackSpec } from '../stack/spec.js';
+import { withFileLock } from '../util/lock.js';
 import { hashInputs } from './hash.js';
 import { stageProductionModules } from './production-modules.js';
 import { readImagesState, writeImagesState } from './state.js';
 import { run, step } from './steps.js';
+
+/** How long a command waits for another's host build of the same project: a cold build's time. */
+const HOST_BUILD_WAIT_MS = 15 * 60_000;
 
 /**
  * The project's own build (realstack.json images.hostBuild), run before a stack starts when
@@ -16,21 +20,35 @@ import { run, step } from './steps.js';
 export async function runHostBuild(config: ToolkitConfig, log: Log): Promise<void> {
   const build = config.project.images.hostBuild;
   if (!build) return;
-  const inputs = hashInputs({
-    base: config.projectDir,
-    files: build.inputs.map((f) => path.resolve(config.projectDir, f)),
-    values: build.command,
-  });
-  const state = readImagesState(config);
-  if (state.hostBuild === inputs) {
-    log(`host build (${build.command.join(' ')}): up to date`);
-    return;
-  }
-  const [cmd, ...args] = build.command as [string, ...string[]];
-  await step(log, `host build: ${build.command.join(' ')}`, () =>
-    run(cmd, args, { cwd: config.projectDir, env: config.env }),
+  const label = build.command.join(' ');
+  // Two commands of one project at once (`images` beside a run's `up`) would build over each
+  // other's output: one builds, the other waits for it and then finds the build up to date.
+  await withFileLock(
+    path.join(config.stateDir, 'host-build'),
+    async () => {
+      const inputs = hashInputs({
+        base: config.projectDir,
+        files: build.inputs.map((f) => path.resolve(config.projectDir, f)),
+        values: build.command,
+      });
+      if (readImagesState(config).hostBuild === inputs) {
+        log(`host build (${label}): up to date`);
+        return;
+      }
+      const [cmd, ...args] = build.command as [string, ...string[]];
+      await step(
+        log,
+        `host build: ${label}`,
+        () => run(cmd, args, { cwd: config.projectDir, env: config.env }),
+        'the host build (realstack.json images.hostBuild) failed, so nothing starts from an old build',
+      );
+      writeImagesState(config, { ...readImagesState(config), hostBuild: inputs });
+    },
+    {
+      timeoutMs: HOST_BUILD_WAIT_MS,
+      onWait: (pid) => log(`host build (${label}): waiting for process ${pid}, which runs it`),
+    },
   );
-  writeImagesState(config, { ...readImagesState(config), hostBuild: inputs });
 }
 
 /** The folder a service's staged production node_modules go to, for its Dockerfile to COPY. */

@@ -4,9 +4,14 @@ import type { Log } from '../log.js';
 
 /**
  * Runs one named build step with its output kept, printing a line when it starts and ends;
- * a failure names the step and shows the output's last lines.
+ * a failure names the step (or says `failure`) and shows the output's last lines.
  */
-export async function step<T>(log: Log, name: string, work: () => Promise<T>): Promise<T> {
+export async function step<T>(
+  log: Log,
+  name: string,
+  work: () => Promise<T>,
+  failure = `image build failed at step "${name}"`,
+): Promise<T> {
   const started = Date.now();
   log(`  ${name} ...`);
   try {
@@ -16,9 +21,7 @@ export async function step<T>(log: Log, name: string, work: () => Promise<T>): P
   } catch (err) {
     const out = (err as { all?: string }).all;
     const tail = out ? `\n${out.split('\n').slice(-30).join('\n')}` : '';
-    throw new UserError(
-      `image build failed at step "${name}": ${(err as Error).message.split('\n')[0]}${tail}`,
-    );
+    throw new UserError(`${failure}: ${(err as Error).message.split('\n')[0]}${tail}`);
   }
 }
 

@@ -8,12 +8,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Runs `fn` while holding `<file>.lock` (made with O_EXCL, holding this pid), so two runs that
  * read, change and write the same file one after the other never lose each other's change. A
- * lock whose process is gone (killed mid-write) is taken over.
+ * lock whose process is gone (killed mid-write) is taken over. `onWait` hears once which
+ * process holds it, when this one has to wait.
  */
 export async function withFileLock<T>(
   file: string,
   fn: () => Promise<T> | T,
-  timeoutMs = 30_000,
+  { timeoutMs = 30_000, onWait }: { timeoutMs?: number; onWait?: (holder: number) => void } = {},
 ): Promise<T> {
   const lock = `${file}.lock`;
   mkdirSync(path.dirname(lock), { recursive: true });
@@ -33,6 +34,10 @@ export async function withFileLock<T>(
       if (holder > 0 && !isAlive(holder)) {
         rmSync(lock, { force: true });
         continue;
+      }
+      if (holder > 0) {
+        onWait?.(holder);
+        onWait = undefined;
       }
       if (Date.now() > deadline)
         throw new UserError(

@@ -16,3 +16,11 @@ export async function waitUntilUp(url: string, child?: { exitCode: number | null
   }
   throw new Error(`${url} did not come up`);
 }
+
+/** Waits until `condition` holds (checked every 20 ms, 60 s at most), else fails saying what did not happen. */
+export async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 60_000; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`60 s passed and this did not happen: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
+import { linkedProject, tinyService } from './helpers/project.js';
+import { until } from './helpers/wait.js';
+
+// A project's host build (realstack.json images.hostBuild, src/images/host-build.ts) runs
+// before a stack starts, only when its inputs changed, and once when two commands of the
+// project start together (CI builds the images beside the process engine's run).
+const compose = `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "dist/server.cjs"]
+    environment:
+      PORT: 8080
+    ports: ["8080"]
+`;
+// It logs each start, holds until the test writes "release", then copies src to dist; a file
+// src/broken makes it fail as a compiler does.
+const build = `const fs = require('node:fs');
+fs.appendFileSync('build.log', 'start\\n');
+if (fs.existsSync('src/broken')) {
+  console.error('src/broken: unexpected token');
+  process.exit(2);
+}
+const finish = () => {
+  if (!fs.existsSync('release')) return setTimeout(finish, 20);
+  fs.mkdirSync('dist', { recursive: true });
+  fs.copyFileSync('src/server.cjs', 'dist/server.cjs');
+};
+finish();
+`;
+const config = { images: { hostBuild: { command: 'node build.cjs', inputs: ['src'] } } };
+
+t.test(
+  'process engine: the host build runs once for two commands started together, again only when its inputs change',
+  { skip: processPassOnly() },
+  async (t) => {
+    const id = testRunId('hb');
+    const other = testRunId('hb');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': compose,
+        'realstack.json': JSON.stringify(config),
+        'build.cjs': build,
+        'src/server.cjs': tinyService(),
+      },
+      id,
+    );
+    t.teardown(async () => {
+      await realstack(['down']);
+      await realstack(['down'], { REALSTACK_RUN_ID: other });
+    });
+    const builds = () => readFileSync(path.join(dir, 'build.log'), 'utf8').split('\n').filter(Boolean).length;
+
+    const first = realstack(['up']);
+    await until(() => existsSync(path.join(dir, 'build.log')), 'the first up starts the build');
+    const second = realstack(['up'], { REALSTACK_RUN_ID: other });
+    let said = '';
+    second.all?.on('data', (chunk: Buffer) => {
+      said += chunk;
+    });
+    await until(() => /waiting for process \d+, which runs it/.test(said), 'the second up waits for it');
+    writeFileSync(path.join(dir, 'release'), '');
+    const [a, b] = await Promise.all([first, second]);
+    t.equal(a.exitCode, 0, 'the first up is ready');
+    t.equal(b.exitCode, 0, 'the second up is ready');
+    t.equal(builds(), 1, 'the build ran once');
+    t.match(b.all, 'host build (node build.cjs): up to date', 'the second found it built');
+    for (const run of [id, other])
+      t.equal((await realstack(['down'], { REALSTACK_RUN_ID: run })).exitCode, 0);
+
+    const again = await realstack(['up']);
+    t.equal(again.exitCode, 0);
+    t.equal(builds(), 1, 'nothing changed: no build');
+    t.equal((await realstack(['down'])).exitCode, 0);
+
+    writeFileSync(path.join(dir, 'src/server.cjs'), tinyService('    // changed\n'));
+    const changed = await realstack(['up']);
+    t.equal(changed.exitCode, 0);
+    t.equal(builds(), 2, 'an input changed: built again');
+    t.equal((await realstack(['down'])).exitCode, 0);
+
+    writeFileSync(path.join(dir, 'src/broken'), '');
+    const broken = await realstack(['up']);
+    t.equal(broken.exitCode, 1, 'a failed build stops the up');
+    t.match(broken.stderr, /the host build \(realstack\.json images\.hostBuild\) failed/);
+    t.match(broken.stderr, 'src/broken: unexpected token', "the build's own output");
+    t.notOk(hasStackTrace(broken.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
