@@ -5,9 +5,10 @@ import { PassThrough, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
-import type { StackSpec } from '../stack/spec.js';
+import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { HealthNow } from './health-now.js';
+import { pid1IsNode, signalNodes } from './node-signals.js';
 import type { RunFileOptions } from './run-file.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -321,14 +322,14 @@ export class DockerEngine implements Engine {
             const before = await container.inspect();
             // A frozen container cannot take its stop signal.
             if (before.State.Paused) await container.unpause().catch(() => {});
-            if (before.State.Running)
-              await container.stop({ t: Math.ceil(spec?.stopGraceSeconds ?? 10) }).catch(() => {});
+            if (before.State.Running) await this.stopGracefully(container, before, spec);
             const after = await container.inspect();
             return {
               instance: DockerEngine.instanceName(c),
               exitCode: after.State.ExitCode,
               // Docker kills with SIGKILL at the end of the grace period: exit 137 means it did.
               graceful: before.State.Running && after.State.ExitCode !== 137,
+              ...(before.State.Running ? {} : { endedBefore: true }),
             };
           }),
       );
@@ -397,10 +398,44 @@ export class DockerEngine implements Engine {
     const sent: string[] = [];
     for (const { info, running } of await this.instrumented()) {
       if (!running) continue;
-      await this.docker.getContainer(info.Id).kill({ signal });
+      const container = this.docker.getContainer(info.Id);
+      if (pid1IsNode(await container.inspect())) await container.kill({ signal });
+      else if (!(await signalNodes(this.docker, info.Id, signal))) continue;
       sent.push(DockerEngine.instanceName(info));
     }
     return sent;
+  }
+
+  /**
+   * Docker's stop with the service's grace period; when PID 1 is not node (npm, a shell), its
+   * node processes get the SIGTERM first and the grace period to end with it (node-signals.ts).
+   */
+  private async stopGracefully(
+    container: Docker.Container,
+    info: Docker.ContainerInspectInfo,
+    spec: ServiceSpec | undefined,
+  ): Promise<void> {
+    const graceMs = (spec?.stopGraceSeconds ?? 10) * 1000;
+    const started = Date.now();
+    const policy = info.HostConfig.RestartPolicy;
+    // Docker's stop keeps a restart policy from bringing the container back; signalled from
+    // inside, it would come back unless the policy is off meanwhile.
+    const restarts = Boolean(policy?.Name && policy.Name !== 'no');
+    const inside = spec?.role === 'node' && !pid1IsNode(info);
+    if (inside && restarts) await container.update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
+    if (inside && (await signalNodes(this.docker, info.Id, 'SIGTERM'))) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        container.wait({ condition: 'not-running' }).catch(() => {}),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    const left = Math.max(0, Math.ceil((graceMs - (Date.now() - started)) / 1000));
+    await container.stop({ t: left }).catch(() => {});
+    if (inside && restarts) await container.update({ RestartPolicy: policy }).catch(() => {});
   }
 
   private async mine(instance: string): Promise<Docker.Container> {
@@ -422,7 +457,7 @@ export class DockerEngine implements Engine {
     const spec = this.stack.services.find((s) => s.name === before.Config.Labels?.[SERVICE_LABEL]);
     if (before.State.Running) {
       if (how === 'kill') await container.kill({ signal: 'SIGKILL' }).catch(() => {});
-      else await container.stop({ t: Math.ceil(spec?.stopGraceSeconds ?? 10) }).catch(() => {});
+      else await this.stopGracefully(container, before, spec);
     }
     await container.wait({ condition: 'not-running' }).catch(() => {});
     const after = await container.inspect();

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { probeService } from '../stack/probe.js';
 import type { ServiceSpec } from '../stack/spec.js';
+import { execIn } from './container-exec.js';
 import type { Health } from './types.js';
 
 /** Nanoseconds, as Docker states a health check's timeout; Docker's default when unset. */
@@ -47,25 +48,7 @@ export class HealthNow {
   private async run(id: string, test: string[], timeoutMs: number): Promise<boolean> {
     const [kind, ...rest] = test;
     const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : test;
-    try {
-      const exec = await this.docker
-        .getContainer(id)
-        .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-      const stream = await exec.start({ hijack: true, stdin: false });
-      const ended = new Promise<boolean>((resolve) => {
-        stream.on('end', () => resolve(true));
-        stream.on('error', () => resolve(false));
-        stream.resume();
-      });
-      const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
-      if (!(await Promise.race([ended, timeout]))) {
-        stream.destroy();
-        return false;
-      }
-      return (await exec.inspect()).ExitCode === 0;
-    } catch {
-      // A container that stopped meanwhile: the next look at it says so.
-      return false;
-    }
+    // undefined: a container that stopped meanwhile, which the next look at it shows.
+    return (await execIn(this.docker, id, cmd, timeoutMs)) === 0;
   }
 }

@@ -488,7 +488,8 @@ export class ProcessEngine implements Engine {
   private async stopOne(p: ProcessRecord, signal: NodeJS.Signals): Promise<StopResult> {
     const exitFile = path.join(p.dir, 'exit.json');
     const already = readJson<{ code: number }>(exitFile);
-    if (already || !isAlive(p.pid)) return { instance: p.name, exitCode: already?.code, graceful: false };
+    if (already || !isAlive(p.pid))
+      return { instance: p.name, exitCode: already?.code, graceful: false, endedBefore: true };
     // A paused process would hold the signal until thawed, and be killed at the end of its grace.
     const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
     if (isStopped(child)) signalGroup(child as number, 'SIGCONT');

@@ -12,6 +12,8 @@ export interface RunFileOptions {
   images: Record<string, string>;
   /** Build args realstack sets (base images that were mapped). */
   buildArgs: Record<string, Record<string, string>>;
+  /** A copy of a service's Dockerfile with mapped bases in its FROM, where no build arg names them. */
+  dockerfiles?: Record<string, string>;
 }
 
 /** Compose interpolates the file again: a literal `$` must reach it as `$$`. */
@@ -70,7 +72,7 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
         out.build = {
           ...(isMap(base.build) ? base.build : {}),
           context: s.build.context,
-          dockerfile: path.relative(s.build.context, s.build.dockerfile),
+          dockerfile: options.dockerfiles?.[s.name] ?? path.relative(s.build.context, s.build.dockerfile),
           args: { ...s.build.args, ...options.buildArgs[s.name] },
         };
       }

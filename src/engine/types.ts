@@ -39,6 +39,8 @@ export interface StopResult {
   exitCode: number | undefined;
   /** Graceful means the process exited by itself within its grace period. */
   graceful: boolean;
+  /** It had ended before the stop (a one-shot's run, or a crash): nothing was stopped. */
+  endedBefore?: boolean;
 }
 
 /** An instance whose coverage directory was copied out, with how it ended if it has. */

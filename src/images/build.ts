@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { readDockerfile } from '../stack/infer.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
+import { writeFileWhole } from '../util/files.js';
 import { hashContext, hashInputs } from './hash.js';
 import { stageHostModules } from './host-build.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
@@ -18,13 +19,13 @@ import { step } from './steps.js';
 
 /**
  * The base images of a service built from its Dockerfile: each stage's FROM, with the build
- * arg it comes from. A base named by a build arg can be put in place (a stand-in); one written
- * literally cannot, and realstack says how to make it an arg.
+ * arg it comes from. A base that cannot be pulled gets a stand-in: through its build arg when
+ * it names one, else in a copy of the Dockerfile whose FROM says so (`rewritten`).
  */
 async function buildBases(
   svc: ServiceSpec,
   resolver: ImageResolver,
-): Promise<{ args: Record<string, string>; bases: string[] }> {
+): Promise<{ args: Record<string, string>; bases: string[]; rewritten?: Map<number, string> }> {
   const build = svc.build as NonNullable<ServiceSpec['build']>;
   const file = readDockerfile(build.dockerfile, build.args);
   if (!file)
@@ -34,21 +35,43 @@ async function buildBases(
   const stages = new Set(file.stages.flatMap((s) => (s.as ? [s.as] : [])));
   const args: Record<string, string> = {};
   const bases: string[] = [];
+  const rewritten = new Map<number, string>();
   for (const [i, stage] of file.stages.entries()) {
     const image = file.from[i] as string;
     if (image === 'scratch' || stages.has(image)) continue;
     const arg = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(stage.written)?.[1];
     const chosen = await resolver.resolve(image, `service "${svc.name}" (its Dockerfile's FROM)`);
     if (chosen !== image) {
-      if (!arg)
-        throw new UserError(
-          `service "${svc.name}": its Dockerfile starts FROM ${image}, which cannot be pulled here, and realstack can put ${chosen} in its place only through a build arg. Write \`ARG BASE_IMAGE=${image}\` before it and \`FROM \${BASE_IMAGE}\`.`,
-        );
-      args[arg] = chosen;
+      if (arg) args[arg] = chosen;
+      else rewritten.set(i, chosen);
     }
     bases.push(chosen);
   }
-  return { args, bases };
+  return { args, bases, ...(rewritten.size > 0 ? { rewritten } : {}) };
+}
+
+/**
+ * A copy of a service's Dockerfile with the bases of some stages (by index) put in place, under
+ * .realstack/images/: the user's file is never changed, and compose builds from the copy with
+ * the same context (and the context's .dockerignore).
+ */
+function rewriteDockerfile(config: ToolkitConfig, svc: ServiceSpec, bases: Map<number, string>): string {
+  const build = svc.build as NonNullable<ServiceSpec['build']>;
+  let stage = -1;
+  const text = readFileSync(build.dockerfile, 'utf8')
+    .split('\n')
+    .map((line) => {
+      const m = /^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$/i.exec(line);
+      if (!m) return line;
+      stage += 1;
+      const base = bases.get(stage);
+      return base ? `# realstack: ${m[2]} cannot be pulled here\n${m[1]}${base}${m[3]}` : line;
+    })
+    .join('\n');
+  const file = path.join(config.stateDir, 'images', `${svc.name}.Dockerfile`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileWhole(file, text);
+  return file;
 }
 
 /**
@@ -78,8 +101,15 @@ export async function ensureImages(
       if (chosen !== svc.image) run.images[svc.name] = chosen;
       continue;
     }
-    const { args, bases } = await buildBases(svc, resolver);
+    const { args, bases, rewritten } = await buildBases(svc, resolver);
     if (Object.keys(args).length > 0) run.buildArgs[svc.name] = args;
+    if (rewritten) {
+      run.dockerfiles ??= {};
+      run.dockerfiles[svc.name] = rewriteDockerfile(config, svc, rewritten);
+      log(
+        `  ${svc.name}: built from ${path.relative(config.projectDir, run.dockerfiles[svc.name])}, a copy of its Dockerfile with ${[...rewritten.values()].join(', ')} in its FROM`,
+      );
+    }
     const tag = builtImageTag(config.projectDir, svc.name);
     run.images[svc.name] = tag;
     if (svc.image && svc.image !== tag)

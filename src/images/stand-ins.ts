@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -86,6 +86,23 @@ async function debianBase(docker: Docker, env: NodeJS.ProcessEnv, log: Log): Pro
 }
 
 /**
+ * The npm and corepack that came with the host's Node (its archives and Debian's packages put
+ * them in lib/node_modules beside bin/node). The official image has both, and compose files run
+ * `npm start` as often as `node`: the stand-in carries them too.
+ */
+function hostNodeTools(): { name: string; version: string; dir: string }[] {
+  const modules = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules');
+  return ['npm', 'corepack'].flatMap((name) => {
+    const dir = path.join(modules, name);
+    if (!existsSync(path.join(dir, 'package.json'))) return [];
+    const { version } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    return [{ name, version, dir }];
+  });
+}
+
+/**
  * A local image standing in for the official node or postgres one, for machines that cannot
  * pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's PostgreSQL. The
  * definitions come with realstack (images/), and tags are by content: every project on the
@@ -102,12 +119,24 @@ export async function standIn(
   const dir = path.join(packageRoot(), 'images', kind);
   if (kind === 'node') {
     const node = `realstack/node:${process.versions.node}`;
-    const inputs = hashInputs({ base: dir, files: [dir], values: [debianId, process.versions.node] });
+    const tools = hostNodeTools();
+    const inputs = hashInputs({
+      base: dir,
+      files: [dir],
+      values: [debianId, process.versions.node, ...tools.map((t) => `${t.name}@${t.version}`)],
+    });
     await cached(docker, log, node, inputs, async () => {
       const ctx = mkdtempSync(path.join(os.tmpdir(), 'realstack-node-'));
       try {
         copyFileSync(path.join(dir, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
         copyFileSync(process.execPath, path.join(ctx, 'node'));
+        mkdirSync(path.join(ctx, 'lib', 'node_modules'), { recursive: true });
+        // Links inside the packages stay relative, as they are: the image has them elsewhere.
+        for (const t of tools)
+          cpSync(t.dir, path.join(ctx, 'lib', 'node_modules', t.name), {
+            recursive: true,
+            verbatimSymlinks: true,
+          });
         await dockerBuild(ctx, node, inputs, { DEBIAN_IMAGE: debian });
       } finally {
         rmSync(ctx, { recursive: true, force: true });

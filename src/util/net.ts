@@ -24,16 +24,33 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 /** A URL fit to print: the password of `scheme://user:password@host` replaced by ***. */
 export const hidePassword = (url: string): string => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
-/** True when something accepts a TCP connection on host:port within the timeout. */
+/**
+ * Docker's userland proxy accepts every connection to a published port and closes it at once
+ * when nothing listens behind it yet: a connection that stays open this long, or is spoken to,
+ * reached the service.
+ */
+const HOLD_MS = 150;
+
+/**
+ * True when a service listens on host:port: a TCP connection is accepted within the timeout and
+ * then held (or answered), not closed at once as a proxy with nothing behind it closes it.
+ */
 export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
+    let held: NodeJS.Timeout | undefined;
     const done = (ok: boolean) => {
+      clearTimeout(held);
       socket.destroy();
       resolve(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      held = setTimeout(() => done(true), HOLD_MS);
+      socket.once('data', () => done(true));
+      socket.once('end', () => done(false));
+    });
     socket.once('error', () => done(false));
   });
 }
