@@ -3,7 +3,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { freePort } from '../src/util/net.js';
 import { hasStackTrace, root, run, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
 import { tempProject } from './helpers/project.js';
 
 const up = (dir: string, env: Record<string, string> = {}) =>
@@ -94,3 +97,35 @@ t.test('--profile starts a profile that the stack needs, and only then', async (
     /db-1\s+running\s+healthy\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres/,
   );
 });
+
+// On the process engine every service runs on this machine, each on the port realstack gives it
+// in PORT; one that fixes its own port cannot be moved, and waiting for the ready timeout would
+// only hide why (src/engine/listening-ports.ts).
+t.test(
+  'process engine: a service that listens on a port of its own choosing is named at once, with the port',
+  { skip: processPassOnly() },
+  async (t) => {
+    const fixed = await freePort();
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    ports: ["8080:8080"]
+`,
+      'server.cjs': `require('node:http').createServer((q, s) => s.end('{}')).listen(${fixed});\n`,
+    });
+    const id = testRunId('port');
+    const res = await up(dir, { REALSTACK_RUN_ID: id });
+    t.equal(res.exitCode, 1);
+    t.match(
+      res.stderr,
+      new RegExp(`web-1 listens on port ${fixed}, not on \\d+, the port realstack gave it in PORT`),
+    );
+    t.match(res.stderr, 'Make it listen on process.env.PORT (`listen(process.env.PORT ?? 8080)`)');
+    t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);

@@ -23,6 +23,7 @@ import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { isAlive, isStopped } from '../util/pid.js';
+import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { type Peer, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
@@ -422,8 +423,29 @@ export class ProcessEngine implements Engine {
         if (isStopped(readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid))
           return { ...own, state: 'paused', health: 'none' };
         const svc = this.stack.services.find((s) => s.name === p.service);
-        return { ...own, state: 'running', health: await probeService(svc, p.url || undefined) };
+        const health = await probeService(svc, p.url || undefined);
+        const problem = health === 'starting' ? this.listensElsewhere(p) : undefined;
+        return { ...own, state: 'running', health, ...(problem ? { problem } : {}) };
       }),
+    );
+  }
+
+  /**
+   * A service that does not answer on the port realstack gave it, while it listens on others:
+   * one that fixes its own port (`listen(3000)`) runs on the host here, where realstack cannot
+   * move it. Said at once, not after the ready timeout.
+   */
+  private listensElsewhere(p: ProcessRecord): string | undefined {
+    const group = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
+    if (!p.url || !group || p.role === 'postgres') return undefined;
+    const expected = Number(new URL(p.url).port);
+    const ports = groupListeningPorts(group);
+    if (!ports || ports.length === 0 || ports.includes(expected)) return undefined;
+    const svc = this.stack.services.find((s) => s.name === p.service);
+    const own = svc?.containerPort ?? ports[0];
+    return (
+      `listens on port ${ports.join(', ')}, not on ${expected}, the port realstack gave it in PORT: on the process engine every service runs on this machine, on a port of its own. ` +
+      `Make it listen on process.env.PORT (\`listen(process.env.PORT ?? ${own})\`), or run it on the docker engine (REALSTACK_ENGINE=docker)`
     );
   }
 

@@ -19,6 +19,8 @@ export interface Instance {
   startedAt?: string;
   /** http://127.0.0.1:PORT for HTTP services, a postgres:// URL for the database. */
   url?: string;
+  /** Why it will not get ready as it runs now, when the engine can tell (it listens elsewhere). */
+  problem?: string;
 }
 
 export interface LogOptions {

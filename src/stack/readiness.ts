@@ -28,11 +28,15 @@ export async function withLog(
 const failure = (engine: Engine, inst: Instance, why: string) =>
   withLog(engine, inst.name, `${inst.name} ${why}`);
 
+/** How long an engine's problem with an instance must last before the start fails on it. */
+const PROBLEM_GRACE_MS = 5000;
+
 /**
  * Waits until every instance is running and healthy, under one overall timeout. Fails at
  * once when a process exits, with its exit code and last log lines: waiting on would only
  * delay the same answer.
  */
+
 export async function waitReady(engine: Engine, options: ReadyOptions): Promise<Instance[]> {
   const start = Date.now();
   // A service others wait for (a migration) is done when it exits 0.
@@ -40,7 +44,10 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
   const done = (i: Instance) => i.state === 'exited' && i.exitCode === 0 && oneShot.has(i.service);
   const seen = new Map<string, string>();
   const unhealthySince = new Map<string, number>();
+  const problemSince = new Map<string, number>();
   const grace = options.unhealthyGraceMs ?? 10_000;
+  const ready = (i: Instance) =>
+    done(i) || (i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
   for (;;) {
     const list = (await engine.instances()).filter((i) => options.only?.(i) ?? true);
     const now = Date.now();
@@ -55,6 +62,12 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
         throw await failure(engine, inst, `exited with code ${inst.exitCode} while starting`);
       if (inst.state === 'missing')
         throw await failure(engine, inst, 'is gone: its process ended without a trace');
+      // A problem the engine sees may pass (a server that opens its main port last): not at once.
+      if (inst.problem && inst.state === 'running' && !ready(inst)) {
+        const since = problemSince.get(inst.name) ?? now;
+        problemSince.set(inst.name, since);
+        if (now - since >= PROBLEM_GRACE_MS) throw await failure(engine, inst, inst.problem);
+      } else problemSince.delete(inst.name);
       if (inst.health === 'unhealthy') {
         const since = unhealthySince.get(inst.name) ?? now;
         unhealthySince.set(inst.name, since);
@@ -62,8 +75,6 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
           throw await failure(engine, inst, 'is unhealthy: its health check keeps failing');
       } else unhealthySince.delete(inst.name);
     }
-    const ready = (i: Instance) =>
-      done(i) || (i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
     if (list.length > 0 && list.every(ready)) return list;
     if (now - start > options.timeoutMs) {
       const waiting = list.filter((i) => !ready(i));
