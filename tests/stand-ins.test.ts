@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
@@ -9,19 +9,22 @@ import { linkedProject } from './helpers/project.js';
 
 // What a user's compose file often says of a Node service, on a machine that cannot pull: a
 // Dockerfile that starts FROM a literal official image (no build arg to put a stand-in through),
-// `npm start` as its command, no health check. realstack builds from a copy of the Dockerfile
+// `npm start` as its command, a health check that calls curl. realstack builds from a copy of the Dockerfile
 // with its stand-in in the FROM (src/images/build.ts), the stand-in carries the npm that came
 // with the host's Node (src/images/stand-ins.ts), readiness waits for the service behind
 // Docker's proxy (src/util/net.ts), and the stop reaches node under npm and its shell
 // (src/engine/node-signals.ts), as the coverage spy needs it.
 const skip = dockerPassOnly() || (!(await availableEngines()).includes('docker') && dockerSkipReason);
 
-const compose = `services:
+const compose = (check: string) => `services:
   web:
     build: .
     restart: unless-stopped
     volumes: ["./out:/srv/out"]
     ports: ["8080:8080"]
+    healthcheck:
+      test: ${check}
+      interval: 30s
 `;
 const dockerfile = `FROM node:20-alpine
 WORKDIR /srv
@@ -39,25 +42,32 @@ process.on('SIGTERM', () => {
 });
 `;
 
+/** The project of a test, on the docker engine, with the health check `check` (compose's JSON form). */
+function project(t: Test, check: string) {
+  const id = testRunId('si');
+  const env = { REALSTACK_ENGINE: 'docker' };
+  const { dir, realstack } = linkedProject(
+    t,
+    {
+      'docker-compose.yml': compose(check),
+      Dockerfile: dockerfile,
+      'out/.keep': '',
+      'package.json': JSON.stringify({ name: 'web', private: true, scripts: { start: 'node server.cjs' } }),
+      'server.cjs': server,
+    },
+    id,
+  );
+  const inProject = (args: string[]) => realstack(args, env);
+  t.teardown(() => inProject(['down']));
+  return { id, dir, realstack: inProject };
+}
+
 t.test(
   'docker engine: a literal FROM and `npm start`: built on the stand-in, ready when it listens, stopped with its SIGTERM',
   { skip },
   async (t) => {
-    const id = testRunId('npm');
-    const env = { REALSTACK_ENGINE: 'docker' };
-    const { dir, realstack } = linkedProject(
-      t,
-      {
-        'docker-compose.yml': compose,
-        Dockerfile: dockerfile,
-        'out/.keep': '',
-        'package.json': JSON.stringify({ name: 'web', private: true, scripts: { start: 'node server.cjs' } }),
-        'server.cjs': server,
-      },
-      id,
-    );
-    t.teardown(() => realstack(['down'], env));
-    const up = await realstack(['up'], env);
+    const { id, dir, realstack } = project(t, '["CMD", "curl", "-fs", "http://localhost:8080/"]');
+    const up = await realstack(['up']);
     t.equal(up.exitCode, 0, up.stderr);
     t.match(up.stderr, /runs realstack's stand-in realstack\/node:/, 'the stand-in runs, and up says so');
     t.match(up.stderr, /web: built from \.realstack\/images\/web\.Dockerfile, a copy of its Dockerfile/);
@@ -66,11 +76,12 @@ t.test(
       dockerfile,
       "the user's Dockerfile is unchanged",
     );
-    const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as { services: { url: string }[] };
+    const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
     const res = await request(ps.services[0]?.url as string);
     t.same(await res.body.json(), { script: 'start' }, 'npm ran the start script');
+    t.match(up.stderr, /web-1\s+running, healthy/, 'its curl check passed: the stand-in has curl');
 
-    const down = await realstack(['down'], env);
+    const down = await realstack(['down']);
     t.equal(down.exitCode, 0);
     t.match(down.stderr, /web-1: exit 0\n/, 'a graceful stop, not a kill at the end of the grace period');
     t.notOk(hasStackTrace(down.stderr), 'no stack trace');
@@ -80,6 +91,23 @@ t.test(
       'SIGTERM',
       'the service had its SIGTERM through npm',
     );
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+t.test(
+  'docker engine: a health check whose command the image lacks is named at once, with what the container said',
+  { skip },
+  async (t) => {
+    const { id, dir, realstack } = project(t, '["CMD", "no-such-probe", "8080"]');
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 1);
+    t.match(
+      up.stderr,
+      /web-1 cannot pass its health check \(no-such-probe 8080\): the check cannot run in the container \(.*no-such-probe.*\)/,
+    );
+    t.match(up.stderr, 'Make it use a command the image has');
+    t.notOk(hasStackTrace(up.stderr), 'no stack trace');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

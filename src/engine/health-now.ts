@@ -4,6 +4,8 @@ import type { ServiceSpec } from '../stack/spec.js';
 import { execIn } from './container-exec.js';
 import type { Health } from './types.js';
 
+const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.trim() ?? '';
+
 /** Nanoseconds, as Docker states a health check's timeout; Docker's default when unset. */
 const DEFAULT_TIMEOUT_NS = 30e9;
 /** At most one run of a container's check per this long, while it is starting. */
@@ -24,8 +26,29 @@ const MIN_GAP_MS = 250;
 export class HealthNow {
   private readonly passed = new Set<string>();
   private readonly lastRun = new Map<string, number>();
+  private readonly cannotRun = new Map<string, string>();
 
   constructor(private readonly docker: Docker) {}
+
+  /**
+   * Why the container's check will never pass, when a run of it (realstack's or Docker's) said
+   * its command cannot run there; else the last output of Docker's checks once it says unhealthy.
+   */
+  problem(info: Docker.ContainerInspectInfo): string | undefined {
+    const test = info.Config.Healthcheck?.Test ?? [];
+    const written = (test[0] === 'CMD-SHELL' ? test.slice(1) : test.slice(test[0] === 'CMD' ? 1 : 0)).join(
+      ' ',
+    );
+    const last = info.State.Health?.Log?.at(-1);
+    const said =
+      this.cannotRun.get(`${info.Id}@${info.State.StartedAt}`) ??
+      (last && (last.ExitCode === 126 || last.ExitCode === 127) ? lastLine(last.Output) : undefined);
+    if (said)
+      return `cannot pass its health check (${written}): the check cannot run in the container (${said}). Make it use a command the image has (node is there: node -e "fetch('http://127.0.0.1:PORT/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"), or add the command to the image`;
+    if (info.State.Health?.Status === 'unhealthy' && last)
+      return `is unhealthy: its health check (${written}) keeps failing; its last run exited ${last.ExitCode}${lastLine(last.Output) ? ` and said: ${lastLine(last.Output)}` : ''}`;
+    return undefined;
+  }
 
   async health(info: Docker.ContainerInspectInfo, spec: ServiceSpec | undefined, url: string | undefined) {
     const docker = info.State.Health?.Status as Health | undefined;
@@ -39,16 +62,20 @@ export class HealthNow {
     if (now - (this.lastRun.get(life) ?? 0) < MIN_GAP_MS) return 'starting';
     this.lastRun.set(life, now);
     const timeoutMs = (info.Config.Healthcheck?.Timeout || DEFAULT_TIMEOUT_NS) / 1e6;
-    if (!(await this.run(info.Id, test, timeoutMs))) return 'starting';
+    if (!(await this.run(info.Id, life, test, timeoutMs))) return 'starting';
     this.passed.add(life);
     return 'healthy';
   }
 
   /** Runs the check as Docker would (CMD: the arguments; CMD-SHELL: through /bin/sh -c). */
-  private async run(id: string, test: string[], timeoutMs: number): Promise<boolean> {
+  private async run(id: string, life: string, test: string[], timeoutMs: number): Promise<boolean> {
     const [kind, ...rest] = test;
     const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : test;
     // undefined: a container that stopped meanwhile, which the next look at it shows.
-    return (await execIn(this.docker, id, cmd, timeoutMs)) === 0;
+    const result = await execIn(this.docker, id, cmd, timeoutMs);
+    // 126 and 127: the command cannot be run or is not there (`curl` in an image without it).
+    if (result?.exitCode === 126 || result?.exitCode === 127)
+      this.cannotRun.set(life, lastLine(result.output) || `exit ${result.exitCode}`);
+    return result?.exitCode === 0;
   }
 }

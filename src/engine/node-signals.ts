@@ -27,5 +27,5 @@ const SIGNAL_NODES =
 /** Gives the container's node processes `signal`; false when none got it (or it has no shell). */
 export async function signalNodes(docker: Docker, id: string, signal: NodeJS.Signals): Promise<boolean> {
   const name = signal.replace(/^SIG/, '');
-  return (await execIn(docker, id, ['/bin/sh', '-c', SIGNAL_NODES, 'sh', name], 5000)) === 0;
+  return (await execIn(docker, id, ['/bin/sh', '-c', SIGNAL_NODES, 'sh', name], 5000))?.exitCode === 0;
 }

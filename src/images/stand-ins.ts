@@ -46,11 +46,17 @@ export const STAND_IN_VERSIONS: Record<StandInKind, string> = {
   postgres: 'PostgreSQL 15 on Debian bookworm',
 };
 
+/**
+ * What the official images have and users' health checks call (`curl -f`, `wget -q --spider`):
+ * the full node image has both, alpine's has busybox's wget.
+ */
+const TOOLS = ['curl', 'wget'];
+
 async function debianBase(docker: Docker, env: NodeJS.ProcessEnv, log: Log): Promise<string> {
   const suite = env.REALSTACK_DEBIAN_SUITE || 'bookworm';
   const mirror = env.REALSTACK_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
   const debian = `realstack/debian:${suite}`;
-  const debianInputs = hashInputs({ values: ['minbase', suite, mirror] });
+  const debianInputs = hashInputs({ values: ['minbase', suite, mirror, ...TOOLS] });
   await cached(docker, log, debian, debianInputs, async () => {
     const which = await execa('sh', ['-c', 'command -v debootstrap'], {
       reject: false,
@@ -63,7 +69,13 @@ async function debianBase(docker: Docker, env: NodeJS.ProcessEnv, log: Log): Pro
     }
     const root = mkdtempSync(path.join(os.tmpdir(), 'realstack-rootfs-'));
     try {
-      await run(which.stdout.trim(), ['--variant=minbase', suite, root, mirror]);
+      await run(which.stdout.trim(), [
+        '--variant=minbase',
+        `--include=${TOOLS.join(',')}`,
+        suite,
+        root,
+        mirror,
+      ]);
       // Not buffered: the root filesystem is hundreds of MB, past execa's buffer limit.
       await execa('tar', ['-C', root, '-c', '.'], { buffer: false }).pipe(
         'docker',

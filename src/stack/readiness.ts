@@ -63,7 +63,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
       if (inst.state === 'missing')
         throw await failure(engine, inst, 'is gone: its process ended without a trace');
       // A problem the engine sees may pass (a server that opens its main port last): not at once.
-      if (inst.problem && inst.state === 'running' && !ready(inst)) {
+      if (inst.problem && inst.state === 'running' && inst.health !== 'unhealthy' && !ready(inst)) {
         const since = problemSince.get(inst.name) ?? now;
         problemSince.set(inst.name, since);
         if (now - since >= PROBLEM_GRACE_MS) throw await failure(engine, inst, inst.problem);
@@ -72,7 +72,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
         const since = unhealthySince.get(inst.name) ?? now;
         unhealthySince.set(inst.name, since);
         if (now - since >= grace)
-          throw await failure(engine, inst, 'is unhealthy: its health check keeps failing');
+          throw await failure(engine, inst, inst.problem ?? 'is unhealthy: its health check keeps failing');
       } else unhealthySince.delete(inst.name);
     }
     if (list.length > 0 && list.every(ready)) return list;
