@@ -247,7 +247,7 @@ export class DockerEngine implements Engine {
         };
         if (!running) instance.exitCode = info.State.ExitCode;
         if (url) instance.url = url;
-        const problem = running && health !== 'healthy' ? this.healthNow.problem(info) : undefined;
+        const problem = running && health !== 'healthy' ? this.healthNow.problem(info, spec) : undefined;
         if (problem) instance.problem = problem;
         return instance;
       }),

@@ -34,19 +34,24 @@ export class HealthNow {
    * Why the container's check will never pass, when a run of it (realstack's or Docker's) said
    * its command cannot run there; else the last output of Docker's checks once it says unhealthy.
    */
-  problem(info: Docker.ContainerInspectInfo): string | undefined {
-    const test = info.Config.Healthcheck?.Test ?? [];
-    const written = (test[0] === 'CMD-SHELL' ? test.slice(1) : test.slice(test[0] === 'CMD' ? 1 : 0)).join(
-      ' ',
-    );
+  problem(info: Docker.ContainerInspectInfo, spec: ServiceSpec | undefined): string | undefined {
+    const [kind, ...rest] = info.Config.Healthcheck?.Test ?? [];
+    const written = kind === 'CMD' || kind === 'CMD-SHELL' ? rest.join(' ') : '';
     const last = info.State.Health?.Log?.at(-1);
     const said =
       this.cannotRun.get(`${info.Id}@${info.State.StartedAt}`) ??
       (last && (last.ExitCode === 126 || last.ExitCode === 127) ? lastLine(last.Output) : undefined);
-    if (said)
-      return `cannot pass its health check (${written}): the check cannot run in the container (${said}). Make it use a command the image has (node is there: node -e "fetch('http://127.0.0.1:PORT/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"), or add the command to the image`;
-    if (info.State.Health?.Status === 'unhealthy' && last)
-      return `is unhealthy: its health check (${written}) keeps failing; its last run exited ${last.ExitCode}${lastLine(last.Output) ? ` and said: ${lastLine(last.Output)}` : ''}`;
+    if (said) {
+      const node =
+        spec?.role === 'node'
+          ? ` (node is there: node -e "fetch('http://127.0.0.1:${spec.containerPort ?? 'PORT'}${spec.healthPath ?? '/'}').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))")`
+          : '';
+      return `cannot pass its health check (${written}): the check cannot run in the container (${said}). Make it use a command the image has${node}, or add the command to the image`;
+    }
+    if (info.State.Health?.Status === 'unhealthy' && last) {
+      const output = lastLine(last.Output);
+      return `is unhealthy: its health check (${written}) keeps failing; its last run exited ${last.ExitCode}${output ? ` and said: ${output}` : ''}`;
+    }
     return undefined;
   }
 
