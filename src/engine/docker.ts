@@ -342,13 +342,26 @@ export class DockerEngine implements Engine {
 
   /** Containers of the run whose environment sets NODE_V8_COVERAGE, with that directory. */
   private async instrumented(): Promise<
-    { info: Docker.ContainerInfo; dir: string; running: boolean; exitCode: number }[]
+    {
+      info: Docker.ContainerInfo;
+      inspected: Docker.ContainerInspectInfo;
+      dir: string;
+      running: boolean;
+      exitCode: number;
+    }[]
   > {
     const out = [];
     for (const c of await this.containers()) {
-      const info = await this.docker.getContainer(c.Id).inspect();
-      const dir = coverageDirOf(info);
-      if (dir) out.push({ info: c, dir, running: info.State.Running, exitCode: info.State.ExitCode });
+      const inspected = await this.docker.getContainer(c.Id).inspect();
+      const dir = coverageDirOf(inspected);
+      if (dir)
+        out.push({
+          info: c,
+          inspected,
+          dir,
+          running: inspected.State.Running,
+          exitCode: inspected.State.ExitCode,
+        });
     }
     return out;
   }
@@ -398,10 +411,10 @@ export class DockerEngine implements Engine {
 
   async signal(signal: NodeJS.Signals): Promise<string[]> {
     const sent: string[] = [];
-    for (const { info, running } of await this.instrumented()) {
+    for (const { info, inspected, running } of await this.instrumented()) {
       if (!running) continue;
       const container = this.docker.getContainer(info.Id);
-      if (pid1IsNode(await container.inspect())) await container.kill({ signal });
+      if (pid1IsNode(inspected)) await container.kill({ signal });
       else if (!(await signalNodes(this.docker, info.Id, signal))) continue;
       sent.push(DockerEngine.instanceName(info));
     }

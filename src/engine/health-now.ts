@@ -6,6 +6,9 @@ import type { Health } from './types.js';
 
 const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.trim() ?? '';
 
+/** One run of a container, from its start to its end: a restart begins another. */
+const lifeOf = (info: Docker.ContainerInspectInfo): string => `${info.Id}@${info.State.StartedAt}`;
+
 /** Nanoseconds, as Docker states a health check's timeout; Docker's default when unset. */
 const DEFAULT_TIMEOUT_NS = 30e9;
 /** At most one run of a container's check per this long, while it is starting. */
@@ -39,7 +42,7 @@ export class HealthNow {
     const written = kind === 'CMD' || kind === 'CMD-SHELL' ? rest.join(' ') : '';
     const last = info.State.Health?.Log?.at(-1);
     const said =
-      this.cannotRun.get(`${info.Id}@${info.State.StartedAt}`) ??
+      this.cannotRun.get(lifeOf(info)) ??
       (last && (last.ExitCode === 126 || last.ExitCode === 127) ? lastLine(last.Output) : undefined);
     if (said) {
       const node =
@@ -60,7 +63,7 @@ export class HealthNow {
     const test = info.Config.Healthcheck?.Test;
     if (docker !== 'starting' || !test || test[0] === 'NONE') return docker;
     // A restarted container starts its health over, and so does realstack's record of it.
-    const life = `${info.Id}@${info.State.StartedAt}`;
+    const life = lifeOf(info);
     if (this.passed.has(life)) return 'healthy';
     if (url && (await probeService(spec, url)) !== 'healthy') return 'starting';
     const now = Date.now();

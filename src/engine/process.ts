@@ -32,6 +32,9 @@ import { startInOrder } from './start-order.js';
 import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 /** What the process engine records per process, in the run state. */
+/** How long a service may be starting before realstack looks at which ports it listens on. */
+const LISTEN_LOOK_AFTER_MS = 1000;
+
 interface ProcessRecord {
   service: string;
   name: string;
@@ -420,11 +423,13 @@ export class ProcessEngine implements Engine {
         if (!isAlive(p.pid))
           return { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url };
         const own = { service: p.service, name: p.name, url: p.url, startedAt: p.startedAt };
-        if (isStopped(readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid))
-          return { ...own, state: 'paused', health: 'none' };
+        const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
+        if (isStopped(child)) return { ...own, state: 'paused', health: 'none' };
         const svc = this.stack.services.find((s) => s.name === p.service);
         const health = await probeService(svc, p.url || undefined);
-        const problem = health === 'starting' ? this.listensElsewhere(p) : undefined;
+        // A look at /proc costs milliseconds on every poll: not while a service is just starting.
+        const looks = health === 'starting' && Date.now() - Date.parse(p.startedAt) >= LISTEN_LOOK_AFTER_MS;
+        const problem = looks && child ? this.listensElsewhere(p, child) : undefined;
         return { ...own, state: 'running', health, ...(problem ? { problem } : {}) };
       }),
     );
@@ -435,9 +440,8 @@ export class ProcessEngine implements Engine {
    * one that fixes its own port (`listen(3000)`) runs on the host here, where realstack cannot
    * move it. Said at once, not after the ready timeout.
    */
-  private listensElsewhere(p: ProcessRecord): string | undefined {
-    const group = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
-    if (!p.url || !group || p.role === 'postgres') return undefined;
+  private listensElsewhere(p: ProcessRecord, group: number): string | undefined {
+    if (!p.url || p.role === 'postgres') return undefined;
     const expected = Number(new URL(p.url).port);
     const ports = groupListeningPorts(group);
     if (!ports || ports.length === 0 || ports.includes(expected)) return undefined;
