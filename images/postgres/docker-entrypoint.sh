@@ -1,30 +1,106 @@
-#!/bin/sh
-# Honours the official image's contract: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA.
-set -eu
-if [ "${1:-}" != "postgres" ]; then exec "$@"; fi
+#!/bin/bash
+# realstack's stand-in keeps the official postgres image's contract, because users' compose files
+# lean on all of it: POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB and their _FILE forms (Docker
+# secrets), POSTGRES_HOST_AUTH_METHOD, POSTGRES_INITDB_ARGS, POSTGRES_INITDB_WALDIR, PGDATA, a
+# command of flags only (`command: -c fsync=off`), and the scripts in /docker-entrypoint-initdb.d.
+# bash, as in the official image: a script there that is not executable is sourced, bash-isms and all.
+set -Eeo pipefail
 
-: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set (the stand-in, like the official image, needs a password)}"
-POSTGRES_USER="${POSTGRES_USER:-postgres}"
-POSTGRES_DB="${POSTGRES_DB:-$POSTGRES_USER}"
-as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+case "${1:-}" in -*) set -- postgres "$@" ;; esac
+if [ "${1:-}" != postgres ]; then exec "$@"; fi
 
-mkdir -p "$PGDATA"
-chown -R postgres:postgres "$PGDATA"
-chmod 700 "$PGDATA"
+say() { echo "stand-in postgres: $*"; }
+fail() {
+  echo "stand-in postgres: $*" >&2
+  exit 1
+}
+
+# VAR from the environment, or read from the file VAR_FILE names; never both.
+file_env() {
+  local var=$1 file_var="${1}_FILE" default=${2:-}
+  local value=${!var:-} file=${!file_var:-}
+  if [ -n "$value" ] && [ -n "$file" ]; then fail "both $var and $file_var are set: set one of them"; fi
+  if [ -n "$file" ]; then
+    [ -r "$file" ] || fail "$file_var names $file, which cannot be read in the container"
+    value=$(<"$file")
+  fi
+  export "$var=${value:-$default}"
+  unset "$file_var"
+}
+
+if [ "$(id -u)" = 0 ]; then
+  file_env POSTGRES_PASSWORD
+  file_env POSTGRES_USER postgres
+  file_env POSTGRES_DB "$POSTGRES_USER"
+  file_env POSTGRES_INITDB_ARGS
+  mkdir -p "$PGDATA" /var/run/postgresql ${POSTGRES_INITDB_WALDIR:+"$POSTGRES_INITDB_WALDIR"}
+  chown -R postgres:postgres "$PGDATA" /var/run/postgresql ${POSTGRES_INITDB_WALDIR:+"$POSTGRES_INITDB_WALDIR"}
+  chmod 700 "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+# Run as another user (compose's `user:`), or back here as postgres: the settings, once more for the former.
+file_env POSTGRES_PASSWORD
+file_env POSTGRES_USER postgres
+file_env POSTGRES_DB "$POSTGRES_USER"
+file_env POSTGRES_INITDB_ARGS
+auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  pwfile=$(mktemp)
-  printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
-  chown postgres "$pwfile"
-  as_postgres initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" -A scram-sha-256 -E UTF8 --no-locale >/dev/null
-  rm -f "$pwfile"
-  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
-  if [ "$POSTGRES_DB" != "postgres" ]; then
-    as_postgres postgres --single -D "$PGDATA" postgres >/dev/null <<SQL
-CREATE DATABASE "$POSTGRES_DB";
-SQL
+  if [ -z "$POSTGRES_PASSWORD" ] && [ "$auth" != trust ]; then
+    fail "POSTGRES_PASSWORD is not set, and connections from other containers need one ($auth). Set POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE), or POSTGRES_HOST_AUTH_METHOD=trust for a database that asks for none."
   fi
-  echo "stand-in postgres: initialised $PGDATA for user $POSTGRES_USER, database $POSTGRES_DB"
+  args=(-D "$PGDATA" --username="$POSTGRES_USER" -E UTF8 --no-locale --auth=trust)
+  if [ -n "$POSTGRES_PASSWORD" ]; then
+    pwfile=$(mktemp)
+    printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
+    args+=(--pwfile="$pwfile")
+  fi
+  if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then args+=(--waldir="$POSTGRES_INITDB_WALDIR"); fi
+  # The user's arguments last, so that theirs win (a --locale of their own over --no-locale).
+  # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments, as in the official image.
+  initdb "${args[@]}" $POSTGRES_INITDB_ARGS >/dev/null
+  rm -f "${pwfile:-}"
+  # Inside the container (its socket, its loopback) nobody needs a password, as in the official
+  # image; from anywhere else the method asked for.
+  echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
+
+  # The setup server listens on a socket of its own, no TCP: a health check (pg_isready on the
+  # usual socket) and other containers see nothing until the scripts are done.
+  export PGHOST
+  PGHOST=$(mktemp -d)
+  pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -k $PGHOST" start >/dev/null
+  export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
+  psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
+  if [ "$POSTGRES_DB" != postgres ]; then
+    "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" -q <<<'CREATE DATABASE :"db";'
+  fi
+  psql+=(--dbname "$POSTGRES_DB")
+  for f in /docker-entrypoint-initdb.d/*; do
+    [ -e "$f" ] || continue
+    case "$f" in
+    *.sh)
+      if [ -x "$f" ]; then
+        say "running $f"
+        "$f"
+      else
+        say "sourcing $f"
+        # shellcheck disable=SC1090 # the user's script
+        . "$f"
+      fi
+      ;;
+    *.sql) say "running $f" && "${psql[@]}" -f "$f" ;;
+    *.sql.gz) say "running $f" && gunzip -c "$f" | "${psql[@]}" ;;
+    *.sql.xz) say "running $f" && xzcat "$f" | "${psql[@]}" ;;
+    *.sql.zst) say "running $f" && zstd -dc "$f" | "${psql[@]}" ;;
+    *) say "ignoring $f (not .sh, .sql, .sql.gz, .sql.xz or .sql.zst)" ;;
+    esac
+  done
+  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+  rm -rf "$PGHOST"
+  unset PGHOST PGPASSWORD
+  say "initialised $PGDATA for user $POSTGRES_USER, database $POSTGRES_DB"
 fi
 
-exec setpriv --reuid=postgres --regid=postgres --init-groups "$@" -c listen_addresses='*'
+# Other containers reach it over the network: listen on every address unless the command says otherwise.
+shift
+exec postgres -c listen_addresses='*' "$@"

@@ -5,31 +5,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../errors.js';
+import type { PostgresSettings } from '../stack/postgres-settings.js';
 import { chownTree } from './postgres-binaries.js';
 
 type RunAs = { uid: number; gid: number } | undefined;
 
 /** How every cluster is initialised; part of the template's key, so a change here makes a new one. */
 // 1 MB WAL segments instead of 16: a smaller template to copy, and nothing here writes much.
-const INITDB_ARGS = ['-A', 'scram-sha-256', '-E', 'UTF8', '--no-locale', '--wal-segsize=1'];
-
-/** Who a cluster is made for: its superuser, that user's password, and the database it serves. */
-export interface ClusterOwner {
-  user: string;
-  password: string;
-  database: string;
-}
+const INITDB_ARGS = ['-E', 'UTF8', '--no-locale', '--wal-segsize=1'];
 
 /**
- * A template cluster per PostgreSQL build, superuser, password and database, kept in the
+ * Who a cluster is made for: its superuser, that user's password (none where the method is
+ * `trust`), the database it serves, and how connections authenticate (it listens on 127.0.0.1 only).
+ */
+export type ClusterOwner = Pick<PostgresSettings, 'user' | 'password' | 'database' | 'auth'>;
+
+/**
+ * A template cluster per PostgreSQL build, superuser, password, database and method, kept in the
  * machine's temp dir: `initdb` and a CREATE DATABASE take over a second on two cores, copying
  * their result a tenth of that, and every run wants the same empty cluster. The password is
  * part of the key, never of the name.
  */
+const ownerKey = ({ user, password, database, auth }: ClusterOwner) => [user, password, database, auth];
+
 function templateDir(bin: string, owner: ClusterOwner, runAs: RunAs): string {
   const postgres = statSync(path.join(bin, 'postgres'));
   const key = createHash('sha256')
-    .update(JSON.stringify([path.resolve(bin), postgres.size, postgres.mtimeMs, owner, INITDB_ARGS, runAs]))
+    .update(
+      JSON.stringify([
+        path.resolve(bin),
+        postgres.size,
+        postgres.mtimeMs,
+        ownerKey(owner),
+        INITDB_ARGS,
+        runAs,
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
   return path.join(os.tmpdir(), `realstack-pgdata-${key}`);
@@ -43,7 +54,8 @@ async function initTemplate(bin: string, target: string, owner: ClusterOwner, ru
   const work = mkdtempSync(`${target}.`);
   const data = path.join(work, 'data');
   const pwfile = path.join(work, 'pwfile');
-  writeFileSync(pwfile, owner.password);
+  // initdb refuses an empty password file: a database that asks for none gets none.
+  if (owner.password) writeFileSync(pwfile, owner.password);
   if (runAs) chownTree(work, runAs);
   const as = { ...(runAs ?? {}), all: true };
   // Loaded for the first cluster of a version and settings only: every later run copies it.
@@ -51,7 +63,10 @@ async function initTemplate(bin: string, target: string, owner: ClusterOwner, ru
   try {
     await execa(
       path.join(bin, 'initdb'),
-      ['-D', data, '-U', owner.user, `--pwfile=${pwfile}`, ...INITDB_ARGS],
+      [
+        ...['-D', data, '-U', owner.user, '-A', owner.auth, ...INITDB_ARGS],
+        ...(owner.password ? [`--pwfile=${pwfile}`] : []),
+      ],
       as,
     );
     if (owner.database !== 'postgres') {

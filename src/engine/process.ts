@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
+import { postgresFlags, postgresSettings } from '../stack/postgres-settings.js';
 import { probePostgres, probeService } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
@@ -278,9 +279,8 @@ export class ProcessEngine implements Engine {
   }
 
   private async startPostgres(svc: ServiceSpec, port: number): Promise<void> {
-    const user = svc.environment.POSTGRES_USER || 'postgres';
-    const password = svc.environment.POSTGRES_PASSWORD ?? '';
-    const database = svc.environment.POSTGRES_DB || user;
+    const settings = postgresSettings(svc);
+    const flags = postgresFlags(svc) ?? [];
     const runAs = unprivilegedUser();
     const bin = runAs ? binariesForUnprivileged(postgresBinDir(this.env)) : postgresBinDir(this.env);
     const dir = this.instanceDir(`${svc.name}-1`);
@@ -288,11 +288,13 @@ export class ProcessEngine implements Engine {
     if (runAs) chownTree(dir, runAs);
     // Loaded here, not with the engine: `ps` and `down` never make a cluster (execa costs 0.13 s).
     const { freshCluster } = await import('./postgres-cluster.js');
-    await freshCluster(bin, data, { user, password, database }, runAs);
+    await freshCluster(bin, data, settings, runAs);
     // fsync=off: the test database is thrown away with the run; durability would only cost time.
+    // The compose file's flags come first, so that the data directory, port and address stay realstack's.
     const command = [
       path.join(bin, 'postgres'),
-      ...['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+      ...['-c', 'fsync=off', ...flags],
+      ...['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'],
     ];
     const url = serviceUrl(svc, port);
     this.spawnRunner(svc, `${svc.name}-1`, dir, command, this.stack.projectDir, {}, url, runAs);

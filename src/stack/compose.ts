@@ -165,6 +165,23 @@ function envFiles(v: unknown, projectDir: string, where: string): Record<string,
   return env;
 }
 
+/**
+ * The files a service's secrets hold on the host, where it sees them (`/run/secrets/<name>`, or
+ * the long form's target): the ones a top-level secret gives a `file` for. An `environment` or
+ * `external` secret has no file here.
+ */
+function serviceSecrets(v: unknown, declared: unknown, projectDir: string): ServiceSpec['secretFiles'] {
+  const top = isMap(declared) ? declared : {};
+  return (Array.isArray(v) ? v : []).flatMap((s) => {
+    const source = String(isMap(s) ? s.source : s);
+    const target = isMap(s) && typeof s.target === 'string' ? s.target : source;
+    const file = isMap(top[source]) ? (top[source] as Yaml).file : undefined;
+    return typeof file === 'string'
+      ? [{ container: path.posix.resolve('/run/secrets', target), host: path.resolve(projectDir, file) }]
+      : [];
+  });
+}
+
 const CONDITIONS: Condition[] = ['service_started', 'service_healthy', 'service_completed_successfully'];
 
 function labelConfig(labels: Record<string, string | null>, where: string): ServiceConfig {
@@ -238,6 +255,7 @@ export function loadStack(
         ? [{ host: path.resolve(projectDir, host.replace(/^~(?=\/|$)/, process.env.HOME ?? '~')), container }]
         : [];
     });
+    const secretFiles = serviceSecrets(svc.secrets, model.secrets, projectDir);
     const declared = dependsMap(svc.depends_on);
     for (const service of implicitDependencies(svc)) declared[service] ??= { condition: 'service_started' };
     const dependsOn = Object.entries(declared).map(([service, d]) => {
@@ -261,6 +279,7 @@ export function loadStack(
       environment,
       ports,
       binds,
+      secretFiles,
       healthcheck:
         health !== undefined && health.disable !== true && !(Array.isArray(test) && test[0] === 'NONE'),
       stopGraceSeconds: seconds(svc.stop_grace_period),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role, ServiceConfig } from '../config/project.js';
 import { UserError } from '../errors.js';
+import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
 import type { Note, ServiceSpec } from './spec.js';
 
 const inferred = (text: string): Note => ({ kind: 'inferred', text });
@@ -263,5 +264,21 @@ export function processEngineRefusal(spec: ServiceSpec): UserError | undefined {
     return new UserError(
       `the process engine cannot run service "${spec.name}": ${!spec.command ? 'neither its compose entry nor its Dockerfile gives a command; set "command" in realstack.json' : 'its source root is unknown; set "sourceRoot": "/app=." in realstack.json'}.`,
     );
+  if (spec.role === 'postgres') {
+    const { unreadable } = postgresSettings(spec);
+    if (unreadable)
+      return new UserError(
+        `the process engine cannot start service "${spec.name}": ${unreadable} names a file this machine does not have (it reads it on the host, from a bind mount or a secret with a \`file\`). Mount the file, or set the variable itself.`,
+      );
+    const refused = initScripts(spec).filter((f) => !runsOnHost(f.name));
+    if (refused.length > 0)
+      return new UserError(
+        `the process engine cannot start service "${spec.name}": it runs only .sql and .sql.gz init scripts, not ${refused.map((f) => f.name).join(', ')} (they need the image's shell and tools). Use the docker engine, or write them as SQL.`,
+      );
+    if (!postgresFlags(spec))
+      return new UserError(
+        `the process engine cannot start service "${spec.name}": its command (${spec.command?.join(' ')}) does not run postgres. The process engine runs PostgreSQL itself and takes only postgres's flags from the command (\`command: postgres -c max_connections=200\`); use the docker engine for this one.`,
+      );
+  }
   return undefined;
 }
