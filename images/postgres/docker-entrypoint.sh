@@ -49,7 +49,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -z "$POSTGRES_PASSWORD" ] && [ "$auth" != trust ]; then
     fail "POSTGRES_PASSWORD is not set, and connections from other containers need one ($auth). Set POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE), or POSTGRES_HOST_AUTH_METHOD=trust for a database that asks for none."
   fi
-  args=(-D "$PGDATA" --username="$POSTGRES_USER" -E UTF8 --no-locale --auth=trust)
+  # --no-sync: a test database is thrown away with its run (initdb 0.8 s instead of 1.0 s).
+  args=(-D "$PGDATA" --username="$POSTGRES_USER" -E UTF8 --no-locale --auth=trust --no-sync)
   if [ -n "$POSTGRES_PASSWORD" ]; then
     pwfile=$(mktemp)
     printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
@@ -64,40 +65,50 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # image; from anywhere else the method asked for.
   echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
 
-  # The setup server listens on a socket of its own, no TCP: a health check (pg_isready on the
-  # usual socket) and other containers see nothing until the scripts are done.
-  export PGHOST
-  PGHOST=$(mktemp -d)
-  pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -k $PGHOST" start >/dev/null
-  export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-  psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
-  if [ "$POSTGRES_DB" != postgres ]; then
-    "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" -q <<<'CREATE DATABASE :"db";'
-  fi
-  psql+=(--dbname "$POSTGRES_DB")
-  for f in /docker-entrypoint-initdb.d/*; do
-    [ -e "$f" ] || continue
-    case "$f" in
-    *.sh)
-      if [ -x "$f" ]; then
-        say "running $f"
-        "$f"
-      else
-        say "sourcing $f"
-        # shellcheck disable=SC1090 # the user's script
-        . "$f"
+  scripts=(/docker-entrypoint-initdb.d/*)
+  if [ ! -e "${scripts[0]}" ]; then
+    # Nothing to run: the database is made in single-user mode, with no server to start and stop.
+    if [ "$POSTGRES_DB" != postgres ]; then
+      if ! out=$(postgres --single -D "$PGDATA" -c fsync=off postgres 2>&1 <<<"CREATE DATABASE \"${POSTGRES_DB//\"/\"\"}\"") ||
+        [[ $out == *ERROR:* ]]; then
+        fail "CREATE DATABASE $POSTGRES_DB failed: $out"
       fi
-      ;;
-    *.sql) say "running $f" && "${psql[@]}" -f "$f" ;;
-    *.sql.gz) say "running $f" && gunzip -c "$f" | "${psql[@]}" ;;
-    *.sql.xz) say "running $f" && xzcat "$f" | "${psql[@]}" ;;
-    *.sql.zst) say "running $f" && zstd -dc "$f" | "${psql[@]}" ;;
-    *) say "ignoring $f (not .sh, .sql, .sql.gz, .sql.xz or .sql.zst)" ;;
-    esac
-  done
-  pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
-  rm -rf "$PGHOST"
-  unset PGHOST PGPASSWORD
+    fi
+  else
+    # The setup server listens on a socket of its own, no TCP: a health check (pg_isready on the
+    # usual socket) and other containers see nothing until the scripts are done.
+    export PGHOST
+    PGHOST=$(mktemp -d)
+    pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -k $PGHOST" start >/dev/null
+    export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
+    psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
+    if [ "$POSTGRES_DB" != postgres ]; then
+      "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" -q <<<'CREATE DATABASE :"db";'
+    fi
+    psql+=(--dbname "$POSTGRES_DB")
+    for f in "${scripts[@]}"; do
+      case "$f" in
+      *.sh)
+        if [ -x "$f" ]; then
+          say "running $f"
+          "$f"
+        else
+          say "sourcing $f"
+          # shellcheck disable=SC1090 # the user's script
+          . "$f"
+        fi
+        ;;
+      *.sql) say "running $f" && "${psql[@]}" -f "$f" ;;
+      *.sql.gz) say "running $f" && gunzip -c "$f" | "${psql[@]}" ;;
+      *.sql.xz) say "running $f" && xzcat "$f" | "${psql[@]}" ;;
+      *.sql.zst) say "running $f" && zstd -dc "$f" | "${psql[@]}" ;;
+      *) say "ignoring $f (not .sh, .sql, .sql.gz, .sql.xz or .sql.zst)" ;;
+      esac
+    done
+    pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+    rm -rf "$PGHOST"
+    unset PGHOST PGPASSWORD
+  fi
   say "initialised $PGDATA for user $POSTGRES_USER, database $POSTGRES_DB"
 fi
 
