@@ -7,7 +7,7 @@ import { dockerEndpoint } from '../engine/docker.js';
 import { runFile } from '../engine/run-file.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
-import { readDockerfile } from '../stack/infer.js';
+import { type Dockerfile, readDockerfile, withBases } from '../stack/dockerfile.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { writeFileWhole } from '../util/files.js';
 import { hashContext, hashInputs } from './hash.js';
@@ -25,7 +25,12 @@ import { step } from './steps.js';
 async function buildBases(
   svc: ServiceSpec,
   resolver: ImageResolver,
-): Promise<{ args: Record<string, string>; bases: string[]; rewritten?: Map<number, string> }> {
+): Promise<{
+  args: Record<string, string>;
+  bases: string[];
+  file: Dockerfile;
+  rewritten?: Map<number, string>;
+}> {
   const build = svc.build as NonNullable<ServiceSpec['build']>;
   const file = readDockerfile(build.dockerfile, build.args);
   if (!file)
@@ -47,7 +52,7 @@ async function buildBases(
     }
     bases.push(chosen);
   }
-  return { args, bases, ...(rewritten.size > 0 ? { rewritten } : {}) };
+  return { args, bases, file, ...(rewritten.size > 0 ? { rewritten } : {}) };
 }
 
 /**
@@ -55,22 +60,15 @@ async function buildBases(
  * .realstack/images/: the user's file is never changed, and compose builds from the copy with
  * the same context (and the context's .dockerignore).
  */
-function rewriteDockerfile(config: ToolkitConfig, svc: ServiceSpec, bases: Map<number, string>): string {
-  const build = svc.build as NonNullable<ServiceSpec['build']>;
-  let stage = -1;
-  const text = readFileSync(build.dockerfile, 'utf8')
-    .split('\n')
-    .map((line) => {
-      const m = /^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$/i.exec(line);
-      if (!m) return line;
-      stage += 1;
-      const base = bases.get(stage);
-      return base ? `# realstack: ${m[2]} cannot be pulled here\n${m[1]}${base}${m[3]}` : line;
-    })
-    .join('\n');
+function rewriteDockerfile(
+  config: ToolkitConfig,
+  svc: ServiceSpec,
+  parsed: Dockerfile,
+  bases: Map<number, string>,
+): string {
   const file = path.join(config.stateDir, 'images', `${svc.name}.Dockerfile`);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileWhole(file, text);
+  writeFileWhole(file, withBases((svc.build as NonNullable<ServiceSpec['build']>).dockerfile, parsed, bases));
   return file;
 }
 
@@ -101,11 +99,11 @@ export async function ensureImages(
       if (chosen !== svc.image) run.images[svc.name] = chosen;
       continue;
     }
-    const { args, bases, rewritten } = await buildBases(svc, resolver);
+    const { args, bases, file, rewritten } = await buildBases(svc, resolver);
     if (Object.keys(args).length > 0) run.buildArgs[svc.name] = args;
     if (rewritten) {
       run.dockerfiles ??= {};
-      run.dockerfiles[svc.name] = rewriteDockerfile(config, svc, rewritten);
+      run.dockerfiles[svc.name] = rewriteDockerfile(config, svc, file, rewritten);
       log(
         `  ${svc.name}: built from ${path.relative(config.projectDir, run.dockerfiles[svc.name])}, a copy of its Dockerfile with ${[...rewritten.values()].join(', ')} in its FROM`,
       );

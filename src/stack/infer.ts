@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role, ServiceConfig } from '../config/project.js';
 import { UserError } from '../errors.js';
+import { type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
 import type { Note, ServiceSpec } from './spec.js';
 
@@ -27,60 +28,6 @@ export function commandList(v: unknown): string[] | undefined {
   for (const m of v.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g))
     words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? (m[3] as string)));
   return words;
-}
-
-export interface Dockerfile {
-  /** The base image of each stage, build args applied. */
-  from: string[];
-  /** Each stage's base as written (`${NODE_IMAGE}`) and the name it is given (`AS build`). */
-  stages: { written: string; as?: string }[];
-  /** The defaults of its ARG lines. */
-  argDefaults: Record<string, string>;
-  workdir?: string;
-  cmd?: string[];
-  entrypoint?: string[];
-}
-
-/** The few instructions of a Dockerfile realstack reads: base images, WORKDIR, CMD, ENTRYPOINT. */
-export function readDockerfile(file: string, args: Record<string, string> = {}): Dockerfile | undefined {
-  if (!existsSync(file)) return undefined;
-  const defaults: Record<string, string> = {};
-  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults };
-  const sub = (s: string) =>
-    s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, v: string) => args[v] ?? defaults[v] ?? '');
-  const lines = readFileSync(file, 'utf8')
-    .replace(/\\\r?\n/g, ' ')
-    .split(/\r?\n/);
-  for (const line of lines) {
-    const m = /^\s*(\w+)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const [, instruction, rest] = m as unknown as [string, string, string];
-    const word = instruction.toUpperCase();
-    const form = (v: string) => {
-      try {
-        const parsed = JSON.parse(v) as unknown;
-        if (Array.isArray(parsed)) return parsed.map(String);
-      } catch {}
-      return ['/bin/sh', '-c', v];
-    };
-    if (word === 'ARG') {
-      const [k, v] = rest.trim().split('=') as [string, string?];
-      if (v !== undefined) defaults[k] = v.replace(/^"(.*)"$/, '$1');
-    } else if (word === 'FROM') {
-      const [image, as, name] = rest
-        .trim()
-        .split(/\s+/)
-        .filter((w) => !w.startsWith('--'));
-      out.stages.push({
-        written: image as string,
-        ...(as?.toUpperCase() === 'AS' && name ? { as: name } : {}),
-      });
-      out.from.push(sub(image as string));
-    } else if (word === 'WORKDIR') out.workdir = path.posix.resolve(out.workdir ?? '/', sub(rest.trim()));
-    else if (word === 'CMD') out.cmd = form(rest.trim());
-    else if (word === 'ENTRYPOINT') out.entrypoint = form(rest.trim());
-  }
-  return out;
 }
 
 /** The node scripts a command runs, in order: `node a.js && node b.js`, through sh -c and npm scripts. */

@@ -1,0 +1,89 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { readDockerfile, withBases } from '../src/stack/dockerfile.js';
+import { tempProject } from './helpers/project.js';
+
+// One reader of a Dockerfile's instructions for what realstack infers (src/stack/infer.ts) and
+// for the copy it builds from with a stand-in in the FROM (src/images/build.ts): a FROM over
+// several lines, comments, and a heredoc whose body has a line that starts with FROM must give
+// both the same stages, or the copy would put a base in the wrong place.
+const dockerfile = `# syntax=docker/dockerfile:1
+ARG NODE=node:20-alpine
+FROM --platform=linux/amd64 \\
+    # a comment inside the instruction, skipped as the builder skips it
+    \${NODE} AS build
+WORKDIR /src
+RUN cat > /src/NOTES <<EOF
+FROM here on, a line of text, not an instruction
+EOF
+RUN cat <<<"here-string, not a heredoc" > /tmp/x
+COPY . .
+
+FROM node:20-alpine
+WORKDIR app
+COPY --from=build /src/dist ./dist
+CMD ["node", "dist/main.js"]
+`;
+
+t.test(
+  'the stages of a Dockerfile, however their FROM is written, and the copy with other bases',
+  async (t) => {
+    const dir = tempProject(t, {});
+    const file = path.join(dir, 'Dockerfile');
+    writeFileSync(file, dockerfile);
+
+    const parsed = readDockerfile(file);
+    if (!parsed) throw new Error('readDockerfile found no file');
+    t.same(parsed.from, ['node:20-alpine', 'node:20-alpine'], 'two stages; the build arg default applied');
+    t.same(
+      parsed.stages.map(({ written, flags, as, lines }) => ({ written, flags, as, lines })),
+      [
+        { written: `\${NODE}`, flags: ['--platform=linux/amd64'], as: 'build', lines: [2, 4] },
+        { written: 'node:20-alpine', flags: [], as: undefined, lines: [12, 12] },
+      ],
+      'the heredoc body is not a stage; each FROM knows its lines',
+    );
+    t.equal(parsed.workdir, '/src/app', 'WORKDIR relative to the one before');
+    t.same(parsed.cmd, ['node', 'dist/main.js']);
+    t.same(
+      readDockerfile(file, { NODE: 'node:22' })?.from[0],
+      'node:22',
+      'a build arg wins over the default',
+    );
+
+    const copy = withBases(file, parsed, new Map([[1, 'realstack/node:20']]));
+    const lines = copy.split('\n');
+    t.equal(lines[12], '# realstack: node:20-alpine cannot be pulled here');
+    t.equal(lines[13], 'FROM realstack/node:20', "the second stage's base replaced");
+    t.equal(lines.filter((l) => l.startsWith('FROM ')).length, 3, 'no other line that starts with FROM was touched');
+    t.equal(lines[7], 'FROM here on, a line of text, not an instruction', 'the heredoc body is kept as written');
+
+    const both = withBases(
+      file,
+      parsed,
+      new Map([
+        [0, 'realstack/node:20'],
+        [1, 'realstack/node:20'],
+      ]),
+    ).split('\n');
+    t.same(
+      both.slice(2, 4),
+      [
+        `# realstack: \${NODE} cannot be pulled here`,
+        'FROM --platform=linux/amd64 realstack/node:20 AS build',
+      ],
+      'a FROM over three lines becomes one, with its flags and stage name',
+    );
+    t.equal(
+      both[11],
+      '# realstack: node:20-alpine cannot be pulled here',
+      'the later stage moved up by the line saved',
+    );
+    t.same(readDockerfile(file)?.stages.length, 2, "the user's file is unchanged");
+  },
+);
+
+t.test('a Dockerfile that is not there reads as none', async (t) => {
+  t.equal(readDockerfile(path.join(tempProject(t, {}), 'Dockerfile')), undefined);
+});
