@@ -56,8 +56,16 @@ t.test(
     const lines = copy.split('\n');
     t.equal(lines[12], '# realstack: node:20-alpine cannot be pulled here');
     t.equal(lines[13], 'FROM realstack/node:20', "the second stage's base replaced");
-    t.equal(lines.filter((l) => l.startsWith('FROM ')).length, 3, 'no other line that starts with FROM was touched');
-    t.equal(lines[7], 'FROM here on, a line of text, not an instruction', 'the heredoc body is kept as written');
+    t.equal(
+      lines.filter((l) => l.startsWith('FROM ')).length,
+      3,
+      'no other line that starts with FROM was touched',
+    );
+    t.equal(
+      lines[7],
+      'FROM here on, a line of text, not an instruction',
+      'the heredoc body is kept as written',
+    );
 
     const both = withBases(
       file,
