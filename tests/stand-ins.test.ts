@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
@@ -6,6 +7,7 @@ import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject } from './helpers/project.js';
+import { until } from './helpers/wait.js';
 
 // What a user's compose file often says of a Node service, on a machine that cannot pull: a
 // Dockerfile that starts FROM a literal official image (no build arg to put a stand-in through),
@@ -108,6 +110,81 @@ t.test(
     );
     t.match(up.stderr, 'Make it use a command the image has');
     t.notOk(hasStackTrace(up.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+/** Complete replies in what redis wrote so far: a bulk string (`$13`) is complete with its value's line. */
+function replyCount(text: string): number {
+  const lines = text.split('\r\n').slice(0, -1);
+  let n = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (/^\$\d/.test(lines[i] as string) && ++i >= lines.length) break;
+    n++;
+  }
+  return n;
+}
+
+// A tiny RESP client: each command as an array of bulk strings, the replies as the server wrote them.
+async function redis(url: string, commands: string[][]): Promise<string> {
+  const { port, hostname } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let replies = '';
+  socket.on('data', (d) => {
+    replies += d.toString();
+  });
+  for (const c of commands)
+    socket.write(`*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  await until(() => replyCount(replies) === commands.length, 'redis to answer every command');
+  socket.end();
+  return replies;
+}
+
+t.test(
+  'docker engine: redis:7-alpine on the stand-in: a password from its command, its redis-cli check, a clean stop',
+  { skip },
+  async (t) => {
+    const id = testRunId('sir');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+  cache:
+    image: redis:7-alpine
+    command: redis-server --requirepass s3cret --appendonly yes
+    ports: ["6379"]
+    healthcheck:
+      test: ["CMD", "redis-cli", "-a", "s3cret", "ping"]
+      interval: 30s
+`,
+      },
+      id,
+    );
+    const inProject = (args: string[]) => realstack(args, { REALSTACK_ENGINE: 'docker' });
+    t.teardown(() => inProject(['down']));
+    const up = await inProject(['up']);
+    t.equal(up.exitCode, 0, up.stderr);
+    t.match(
+      up.stderr,
+      /names redis:7-alpine; it cannot be pulled here, so it runs realstack's stand-in realstack\/redis:7/,
+    );
+    t.match(up.stderr, /cache-1\s+running, healthy/, 'its redis-cli check passed');
+    const ps = JSON.parse((await inProject(['ps', '--json'])).stdout) as { services: { url: string }[] };
+    const url = ps.services[0]?.url as string;
+    t.match(url, /^redis:\/\/127\.0\.0\.1:\d+$/, 'a redis:// URL');
+    t.match(await redis(url, [['PING']]), /^-NOAUTH/, 'the password from the command is asked for');
+    t.equal(
+      await redis(url, [
+        ['AUTH', 's3cret'],
+        ['SET', 'k', 'from the host'],
+        ['GET', 'k'],
+      ]),
+      '+OK\r\n+OK\r\n$13\r\nfrom the host\r\n',
+      'reached from the host, as another container reaches it: no protected mode',
+    );
+    const down = await inProject(['down']);
+    t.equal(down.exitCode, 0, down.stderr);
+    t.match(down.stderr, /cache-1: exit 0\n/, 'redis-server had the SIGTERM: a graceful stop');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

@@ -38,12 +38,19 @@ async function cached(
   await step(log, `build ${tag}`, build);
 }
 
-export type StandInKind = 'node' | 'postgres';
+export type StandInKind = 'node' | 'postgres' | 'redis';
 
 /** What each stand-in is, for the warning that says what actually runs. */
 export const STAND_IN_VERSIONS: Record<StandInKind, string> = {
   node: `Node ${process.versions.node} on Debian bookworm`,
   postgres: 'PostgreSQL 15 on Debian bookworm',
+  redis: 'Redis 7.0 on Debian bookworm',
+};
+
+/** The stand-ins made of Debian's packages and an entrypoint (images/<kind>/), by tag. */
+const PACKAGED: Record<Exclude<StandInKind, 'node'>, string> = {
+  postgres: 'realstack/postgres:15',
+  redis: 'realstack/redis:7',
 };
 
 /**
@@ -115,8 +122,8 @@ function hostNodeTools(): { name: string; version: string; dir: string }[] {
 }
 
 /**
- * A local image standing in for the official node or postgres one, for machines that cannot
- * pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's PostgreSQL. The
+ * A local image standing in for the official node, postgres or redis one, for machines that
+ * cannot pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's package. The
  * definitions come with realstack (images/), and tags are by content: every project on the
  * machine shares them.
  */
@@ -156,12 +163,10 @@ export async function standIn(
     });
     return node;
   }
-  const postgres = 'realstack/postgres:15';
+  const tag = PACKAGED[kind];
   const inputs = hashInputs({ base: dir, files: [dir], values: [debianId] });
-  await cached(docker, log, postgres, inputs, () =>
-    dockerBuild(dir, postgres, inputs, { DEBIAN_IMAGE: debian }),
-  );
-  return postgres;
+  await cached(docker, log, tag, inputs, () => dockerBuild(dir, tag, inputs, { DEBIAN_IMAGE: debian }));
+  return tag;
 }
 
 /** docker build, labelled with its inputs' hash; the classic builder needs no BuildKit or buildx. */
