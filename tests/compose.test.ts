@@ -346,3 +346,84 @@ t.test('a compose file that does not parse is reported with file and line', asyn
     message: new RegExp(`${file}:4:\\d+: the compose file does not parse`),
   });
 });
+
+t.test(
+  'extends: from this file or another, paths from the file that wrote them, own keys over it',
+  async (t) => {
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  db:
+    image: postgres:16
+    environment: { POSTGRES_PASSWORD: x }
+  base:
+    image: node:22
+    environment: { LOG_LEVEL: info }
+    ports: ["3000"]
+  web:
+    extends: { file: common/services.yml, service: node-app }
+    environment: { MODE: web }
+    depends_on: [db]
+  worker:
+    extends: base
+    command: node worker.js
+`,
+      'common/services.yml': `services:
+  node-app:
+    build: ../app
+    env_file: ./app.env
+    environment: { MODE: base, FROM_BASE: "yes" }
+    volumes: ["./seed:/seed:ro", "cache:/cache"]
+    depends_on: [cache]
+  cache:
+    image: redis:7
+`,
+      'common/app.env': 'FROM_FILE=1\n',
+      'app/Dockerfile': 'FROM node:22\nCMD ["node", "server.js"]\n',
+    });
+    const stack = stackOf(dir);
+    const web = svc(stack, 'web');
+    t.equal(web.build?.context, path.join(dir, 'app'), "the build context from the other file's folder");
+    t.same(
+      web.environment,
+      { FROM_FILE: '1', MODE: 'web', FROM_BASE: 'yes' },
+      'its env_file read from there; its own environment over the one it extends',
+    );
+    t.same(
+      web.binds,
+      [{ host: path.join(dir, 'common', 'seed'), container: '/seed' }],
+      'a bind mount from there',
+    );
+    t.same(
+      web.dependsOn,
+      [{ service: 'db', condition: 'service_started' }],
+      "its own depends_on only: the one it extends names a service of the other file (compose's rule)",
+    );
+    const worker = svc(stack, 'worker');
+    t.same(
+      [worker.image, worker.environment, worker.ports.map((p) => p.container), worker.command],
+      ['node:22', { LOG_LEVEL: 'info' }, [3000], ['node', 'worker.js']],
+      'the short form, in the same file: everything of base, its own command',
+    );
+    t.notOk(
+      'extends' in ((stack.model.services as Record<string, object>).web ?? {}),
+      'the run file has no extends',
+    );
+
+    const circle = tempProject(t, {
+      'docker-compose.yml': 'services:\n  a:\n    extends: b\n  b:\n    extends: { service: a }\n',
+    });
+    t.throws(() => stackOf(circle), {
+      name: 'ComposeFileError',
+      message:
+        /service "b": "extends" goes round in a circle: docker-compose\.yml:a → docker-compose\.yml:b → docker-compose\.yml:a/,
+    });
+    const missing = tempProject(t, {
+      'docker-compose.yml': 'services:\n  a:\n    extends: nowhere\n  b:\n    image: x\n',
+    });
+    t.throws(() => stackOf(missing), {
+      name: 'ComposeFileError',
+      message:
+        /service "a" extends service "nowhere", which .*docker-compose\.yml does not have; it has a, b/,
+    });
+  },
+);

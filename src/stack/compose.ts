@@ -107,13 +107,71 @@ function readYaml(file: string): Yaml {
   if (!isMap(value) || !isMap(value.services)) {
     throw new ComposeFileError(`${file}: no "services:" map found; is this a compose file?`);
   }
-  for (const [name, svc] of Object.entries(value.services)) {
-    if (isMap(svc) && svc.extends !== undefined)
-      throw new ComposeFileError(
-        `${file}: service "${name}" uses "extends", which realstack does not read yet: write the service out in full, or use a YAML anchor.`,
-      );
-  }
   return value;
+}
+
+/** What a service never takes from the one it extends: they name other services of that file. */
+const NOT_INHERITED = new Set(['depends_on', 'links', 'volumes_from']);
+
+/** A service's relative paths (build context, env files, bind mounts) made absolute from `dir`. */
+function absolutePaths(svc: Yaml, dir: string): Yaml {
+  const abs = (p: unknown) => (typeof p === 'string' && !path.isAbsolute(p) ? path.resolve(dir, p) : p);
+  const out: Yaml = { ...svc };
+  if (typeof svc.build === 'string') out.build = abs(svc.build);
+  else if (isMap(svc.build)) out.build = { ...svc.build, context: abs(svc.build.context ?? '.') };
+  if (svc.env_file !== undefined)
+    out.env_file = (Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file]).map((f) =>
+      isMap(f) ? { ...f, path: abs(f.path) } : abs(f),
+    );
+  if (Array.isArray(svc.volumes))
+    out.volumes = svc.volumes.map((v) => {
+      if (isMap(v)) return v.type === 'bind' ? { ...v, source: abs(v.source) } : v;
+      const [source, ...rest] = String(v).split(':');
+      return source?.startsWith('.') ? [abs(source), ...rest].join(':') : v;
+    });
+  return out;
+}
+
+/**
+ * A service with its `extends` applied, as compose applies it: the service it names (in this
+ * file, or in `file`, whose relative paths are then taken from that file's folder), itself
+ * resolved first, with this service's own keys merged over it.
+ */
+function extended(file: string, services: Yaml, name: string, seen: string[]): unknown {
+  const svc = services[name];
+  if (!isMap(svc) || svc.extends === undefined) return svc;
+  const where = `${file}: service "${name}"`;
+  const ref = typeof svc.extends === 'string' ? { service: svc.extends } : svc.extends;
+  if (!isMap(ref) || typeof ref.service !== 'string')
+    throw new ComposeFileError(
+      `${where}: "extends" names no service; write extends: {service: NAME, file: FILE}`,
+    );
+  const other = typeof ref.file === 'string' ? path.resolve(path.dirname(file), ref.file) : file;
+  const step = `${path.basename(other)}:${ref.service}`;
+  if (seen.includes(step))
+    throw new ComposeFileError(`${where}: "extends" goes round in a circle: ${[...seen, step].join(' → ')}`);
+  const pool = other === file ? services : (readYaml(other).services as Yaml);
+  if (!isMap(pool[ref.service]))
+    throw new ComposeFileError(
+      `${where} extends service "${ref.service}", which ${other} does not have; it has ${Object.keys(pool).join(', ')}`,
+    );
+  const base = extended(other, pool, ref.service, [...seen, step]) as Yaml;
+  const inherited = Object.fromEntries(Object.entries(base).filter(([k]) => !NOT_INHERITED.has(k)));
+  const { extends: _extends, ...own } = svc;
+  return merge(other === file ? inherited : absolutePaths(inherited, path.dirname(other)), own);
+}
+
+/** A compose file as read, with every service's `extends` applied. */
+function readComposeFile(file: string): Yaml {
+  const doc = readYaml(file);
+  const services = doc.services as Yaml;
+  const names = Object.keys(services);
+  return {
+    ...doc,
+    services: Object.fromEntries(
+      names.map((n) => [n, extended(file, services, n, [`${path.basename(file)}:${n}`])]),
+    ),
+  };
 }
 
 /** Interpolates every string value of the model, as compose does (keys are left alone). */
@@ -216,7 +274,7 @@ export function loadStack(
 ): StackSpec {
   const abs = files.map((f) => path.resolve(f));
   const projectDir = options.projectDir ?? path.dirname(abs[0] as string);
-  const raw = abs.map(readYaml).reduce((a, b) => merge(a, b) as Yaml);
+  const raw = abs.map(readComposeFile).reduce((a, b) => merge(a, b) as Yaml);
   const model = interpolateAll(raw, env, '') as Yaml;
   const rawServices = raw.services as Yaml;
   const profiles = new Set(options.profiles ?? []);
