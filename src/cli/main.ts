@@ -88,11 +88,34 @@ usage: realstack <command> [options]
                           the gate coverage.diff, and coverage/diff.md for a pull request
   coverage overlay        the coverage overlay realstack adds, as compose YAML
 
+every command takes --engine auto|docker|process|external (REALSTACK_ENGINE, for that command)
+
 environment: REALSTACK_ENGINE=auto|docker|process|external, REALSTACK_COMPOSE_FILES,
 COMPOSE_PROFILES, REALSTACK_READY_TIMEOUT_MS, REALSTACK_RUN_ID; see docs/configuration.md`;
 
+/**
+ * `--engine NAME` (or `--engine=NAME`) anywhere before a `--`: the engine of this command and of
+ * what it starts, as REALSTACK_ENGINE chooses it (the config validates the name).
+ */
+function takeEngine(args: string[]): string[] {
+  const own = args.includes('--') ? args.indexOf('--') : args.length;
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (i >= own || (arg !== '--engine' && !arg.startsWith('--engine='))) {
+      out.push(arg);
+      continue;
+    }
+    const value = arg === '--engine' ? args[++i] : arg.slice('--engine='.length);
+    if (!value || value.startsWith('-'))
+      throw new UserError('--engine needs a name: --engine docker (or process, external, auto).', 2);
+    process.env.REALSTACK_ENGINE = value;
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = takeEngine(argv);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage}\n`);
     return name ? 0 : 2;
@@ -112,7 +135,13 @@ export async function main(argv: string[]): Promise<number> {
       strict: !command.passThrough,
     });
   } catch (err) {
-    throw new UserError(`realstack ${name}: ${(err as Error).message}`, 2);
+    const option = /^Unknown option '([^']+)'/.exec((err as Error).message)?.[1];
+    if (!option) throw new UserError(`realstack ${name}: ${(err as Error).message}`, 2);
+    const known = Object.keys(command.options ?? {}).map((o) => `--${o}`);
+    throw new UserError(
+      `realstack ${name}: unknown option ${option}; ${known.length > 0 ? `its options are ${known.join(', ')}` : 'it takes none'}, and every command takes --engine (\`realstack --help\` says what each does).`,
+      2,
+    );
   }
   // Loaded once a command runs: `--help` and usage errors stay quick.
   const { loadToolkitConfig } = await import('../config/toolkit.js');

@@ -65,7 +65,7 @@ export function loadToolkitConfig(
   const engine = (merged.REALSTACK_ENGINE || 'auto') as EngineChoice;
   if (!engines.includes(engine)) {
     throw new UserError(
-      `REALSTACK_ENGINE=${merged.REALSTACK_ENGINE} is not an engine; use one of ${engines.join(', ')}.`,
+      `REALSTACK_ENGINE=${merged.REALSTACK_ENGINE} (or --engine ${merged.REALSTACK_ENGINE}) is not an engine; use one of ${engines.join(', ')}.`,
     );
   }
   const timeout = Number(merged.REALSTACK_READY_TIMEOUT_MS || 120_000);

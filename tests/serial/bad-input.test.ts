@@ -32,8 +32,25 @@ t.test('an unknown engine name lists the engines', { skip }, async (t) => {
   t.equal(res.exitCode, 1);
   t.match(
     res.stderr,
-    'REALSTACK_ENGINE=kubernetes is not an engine; use one of auto, docker, process, external.',
+    'REALSTACK_ENGINE=kubernetes (or --engine kubernetes) is not an engine; use one of auto, docker, process, external.',
   );
+  const flag = await realstack(['ps', '--engine', 'kubernetes']);
+  t.equal(flag.exitCode, 1);
+  t.match(flag.stderr, 'REALSTACK_ENGINE=kubernetes (or --engine kubernetes) is not an engine');
+});
+
+t.test('--engine chooses the engine of one command, over REALSTACK_ENGINE', { skip }, async (t) => {
+  for (const args of [
+    ['config', '--engine', 'process'],
+    ['config', '--engine=process'],
+  ]) {
+    const res = await realstack(args, { REALSTACK_ENGINE: 'external' });
+    t.equal(res.exitCode, 0, res.stderr);
+    t.match(res.stdout, /^engine: +process$/m, args.join(' '));
+  }
+  const none = await realstack(['ps', '--engine']);
+  t.equal(none.exitCode, 2);
+  t.match(none.stderr, '--engine needs a name: --engine docker (or process, external, auto).');
 });
 
 t.test(
@@ -74,7 +91,16 @@ t.test('bad arguments get usage errors, not stack traces', { skip }, async (t) =
   const command = await realstack(['launch']);
   t.equal(command.exitCode, 2);
   t.match(command.stderr, 'unknown command "launch"');
-  for (const r of [scale, unknownScale, command]) t.notOk(hasStackTrace(r.stderr));
+  const option = await realstack(['up', '--engin', 'docker']);
+  t.equal(option.exitCode, 2);
+  t.match(
+    option.stderr,
+    'realstack up: unknown option --engin; its options are --scale, --coverage, --profile, and every command takes --engine',
+  );
+  const none = await realstack(['down', '--force']);
+  t.equal(none.exitCode, 2);
+  t.match(none.stderr, 'realstack down: unknown option --force; it takes none');
+  for (const r of [scale, unknownScale, command, option, none]) t.notOk(hasStackTrace(r.stderr));
 });
 
 for (const command of ['test', 'test-coverage']) {
