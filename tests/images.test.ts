@@ -29,13 +29,16 @@ t.test('the same tree in two places hashes the same; a changed file does not', a
 });
 
 t.test(
-  'built images are tagged per project; stand-ins cover the official node and postgres images',
+  'built images are tagged per project; stand-ins cover the official node, postgres, redis and nginx images',
   async (t) => {
     t.not(builtImageTag('/home/a/shop', 'api'), builtImageTag('/home/b/shop', 'api'));
     t.match(builtImageTag('/home/a/shop', 'api'), /^realstack-shop-[0-9a-f]{6}\/api:local$/);
     t.equal(standInKind('node:22-alpine'), 'node');
     t.equal(standInKind('docker.io/library/postgres:15.6-alpine'), 'postgres');
     t.equal(standInKind('bitnami/postgresql:16'), undefined, 'not the official image: its variables differ');
-    t.equal(standInKind('redis:7'), undefined);
+    t.equal(standInKind('redis:7-alpine'), 'redis');
+    t.equal(standInKind('nginx:alpine'), 'nginx');
+    t.equal(standInKind('mysql:8'), undefined, 'no stand-in: an error that says what to do');
+    t.equal(standInKind('constructor'), undefined, 'a name is not looked up on the prototype');
   },
 );
