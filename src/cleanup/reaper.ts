@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -155,6 +155,20 @@ function childPids(tmpDir: string): number[] {
 
 const hasLiveProcess = (tmpDir: string) => childPids(tmpDir).some(isAlive);
 
+/**
+ * Once a service is killed, its runner records the exit (exit.json, within a second of the
+ * kill): removing the folder before that races the runner's write and fails with ENOTEMPTY.
+ * A runner that is gone too records nothing, so the wait is bounded.
+ */
+async function runnersRecorded(tmpDir: string): Promise<void> {
+  const pending = () =>
+    readdirSync(tmpDir).filter(
+      (s) => existsSync(path.join(tmpDir, s, 'pid.json')) && !existsSync(path.join(tmpDir, s, 'exit.json')),
+    );
+  for (const deadline = Date.now() + 3000; pending().length > 0 && Date.now() < deadline; )
+    await new Promise((r) => setTimeout(r, 50));
+}
+
 /** The state file a process-engine temp dir names (engine/process.ts), wherever its checkout is. */
 function ownerStateFile(tmpDir: string): string | undefined {
   try {
@@ -187,6 +201,7 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
     if (runOfTmpDir(entry) !== verdict.runId) continue;
     const dir = path.join(os.tmpdir(), entry);
     for (const pid of childPids(dir)) killGroup(pid);
+    await runnersRecorded(dir);
     try {
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     } catch (err) {

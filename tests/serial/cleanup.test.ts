@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
-import { passEngines } from '../helpers/engines.js';
+import { passEngines, processPassOnly } from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
 import {
   API_RESOURCE,
@@ -22,6 +22,7 @@ import {
   redeem,
   sendJson,
 } from '../helpers/oauth.js';
+import { linkedProject, tinyCompose, tinyService } from '../helpers/project.js';
 import { stack } from '../helpers/stack.js';
 import { callAs } from '../helpers/tenant.js';
 
@@ -249,3 +250,48 @@ for (const engine of await passEngines()) {
     t.same(await leftovers(id, pids), [], 'no process, container, temp dir or state of it is left');
   });
 }
+
+t.test(
+  'process: a dead run of another project is reaped from here by its temp dir, at the first try',
+  { skip: processPassOnly() },
+  async (t) => {
+    const id = testRunId('reapx');
+    const marker = path.join(os.tmpdir(), `realstack-marker-${id}`);
+    t.teardown(() => rmSync(marker, { force: true }));
+    const { dir, realstack: inProject } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `${tinyCompose}  db:\n    image: postgres:16\n    environment: { POSTGRES_PASSWORD: x }\n`,
+        'server.cjs': tinyService(),
+        'package.json': '{"name":"elsewhere","private":true}',
+        'test/waits.test.mjs': `import { renameSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+t.test('waits to be killed', async (t) => {
+  writeFileSync(process.env.REALSTACK_TEST_MARKER + '.tmp', String(process.pid));
+  renameSync(process.env.REALSTACK_TEST_MARKER + '.tmp', process.env.REALSTACK_TEST_MARKER);
+  await new Promise((r) => setTimeout(r, 120_000));
+  t.pass('was not killed');
+});
+`,
+      },
+      id,
+    );
+    const child = inProject(['test'], { REALSTACK_TEST_MARKER: marker });
+    for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
+    t.ok(existsSync(marker), "the other project's run is up and its test is running");
+    const pids = processPids(readState(id, dir));
+    const testPid = Number(readFileSync(marker, 'utf8'));
+    const stat = readFileSync(`/proc/${testPid}/stat`, 'utf8');
+    child.kill('SIGKILL');
+    process.kill(-Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]), 'SIGKILL');
+    await child;
+
+    // This checkout has no state of that run: it kills the services and removes the temp dir,
+    // after their runners have recorded the kill (removing it sooner raced their last write).
+    const reap = await realstack(['cleanup']);
+    t.equal(reap.exitCode, 0, reap.stderr);
+    t.match(reap.stderr, `reaping run ${id}: its owner`);
+    t.notMatch(reap.stderr, 'could not be removed', 'removed at the first try');
+    t.same(await leftovers(id, pids), [], 'no process or temp dir of it is left');
+  },
+);
