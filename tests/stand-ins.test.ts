@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
-import { linkedProject } from './helpers/project.js';
+import { linkedProject, tinyService } from './helpers/project.js';
 import { until } from './helpers/wait.js';
 
 // What a user's compose file often says of a Node service, on a machine that cannot pull: a
@@ -185,6 +185,65 @@ t.test(
     const down = await inProject(['down']);
     t.equal(down.exitCode, 0, down.stderr);
     t.match(down.stderr, /cache-1: exit 0\n/, 'redis-server had the SIGTERM: a graceful stop');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+t.test(
+  'docker engine: nginx:alpine on the stand-in: a template with the environment put in, a proxy to a node service, a graceful stop',
+  { skip },
+  async (t) => {
+    const id = testRunId('sin');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    environment: { PORT: 8080 }
+  proxy:
+    image: nginx:alpine
+    environment: { NGINX_PORT: 8081 }
+    volumes: ["./templates:/etc/nginx/templates:ro"]
+    ports: ["8081"]
+    depends_on: [web]
+`,
+        // ${NGINX_PORT} is the environment's; $uri is nginx's own and must stay as written.
+        'templates/default.conf.template': `server {
+    listen \${NGINX_PORT};
+    add_header X-Uri $uri always;
+    location /api/ { proxy_pass http://web:8080/; }
+    location / { root /usr/share/nginx/html; }
+}
+`,
+        'server.cjs': tinyService(),
+        'package.json': '{"name":"proxied","private":true}',
+      },
+      id,
+    );
+    const inProject = (args: string[]) => realstack(args, { REALSTACK_ENGINE: 'docker' });
+    t.teardown(() => inProject(['down']));
+    const up = await inProject(['up']);
+    t.equal(up.exitCode, 0, up.stderr);
+    t.match(
+      up.stderr,
+      /names nginx:alpine; it cannot be pulled here, so it runs realstack's stand-in realstack\/nginx:1\.22/,
+    );
+    const ps = JSON.parse((await inProject(['ps', '--json'])).stdout) as {
+      services: { name: string; url: string }[];
+    };
+    const proxy = ps.services.find((s) => s.name === 'proxy')?.url as string;
+    const api = await request(new URL('/api/anything', proxy));
+    t.same(await api.body.json(), { ok: true }, 'the template became conf.d/default.conf: proxied to web');
+    t.equal(api.headers['x-uri'], '/api/anything', "nginx's own $uri was left for nginx");
+    const page = await request(proxy);
+    t.match(await page.body.text(), 'nginx is running', "the stand-in's page, as the official image has one");
+    const down = await inProject(['down']);
+    t.equal(down.exitCode, 0, down.stderr);
+    t.match(down.stderr, /proxy-1: exit 0\n/, 'SIGQUIT, its stop signal: a graceful stop');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

@@ -38,19 +38,21 @@ async function cached(
   await step(log, `build ${tag}`, build);
 }
 
-export type StandInKind = 'node' | 'postgres' | 'redis';
+export type StandInKind = 'node' | 'postgres' | 'redis' | 'nginx';
 
 /** What each stand-in is, for the warning that says what actually runs. */
 export const STAND_IN_VERSIONS: Record<StandInKind, string> = {
   node: `Node ${process.versions.node} on Debian bookworm`,
   postgres: 'PostgreSQL 15 on Debian bookworm',
   redis: 'Redis 7.0 on Debian bookworm',
+  nginx: 'nginx 1.22 on Debian bookworm',
 };
 
 /** The stand-ins made of Debian's packages and an entrypoint (images/<kind>/), by tag. */
 const PACKAGED: Record<Exclude<StandInKind, 'node'>, string> = {
   postgres: 'realstack/postgres:15',
   redis: 'realstack/redis:7',
+  nginx: 'realstack/nginx:1.22',
 };
 
 /**
@@ -122,7 +124,7 @@ function hostNodeTools(): { name: string; version: string; dir: string }[] {
 }
 
 /**
- * A local image standing in for the official node, postgres or redis one, for machines that
+ * A local image standing in for the official node, postgres, redis or nginx one, for machines that
  * cannot pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's package. The
  * definitions come with realstack (images/), and tags are by content: every project on the
  * machine shares them.
