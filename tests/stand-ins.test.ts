@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
-import { linkedProject, tinyService } from './helpers/project.js';
+import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 import { until } from './helpers/wait.js';
 
 // What a user's compose file often says of a Node service, on a machine that cannot pull: a
@@ -44,25 +44,24 @@ process.on('SIGTERM', () => {
 });
 `;
 
-/** The project of a test, on the docker engine, with the health check `check` (compose's JSON form). */
-function project(t: Test, check: string) {
-  const id = testRunId('si');
-  const env = { REALSTACK_ENGINE: 'docker' };
-  const { dir, realstack } = linkedProject(
-    t,
-    {
-      'docker-compose.yml': compose(check),
-      Dockerfile: dockerfile,
-      'out/.keep': '',
-      'package.json': JSON.stringify({ name: 'web', private: true, scripts: { start: 'node server.cjs' } }),
-      'server.cjs': server,
-    },
-    id,
-  );
-  const inProject = (args: string[]) => realstack(args, env);
+/** A project of its own on the docker engine, taken down after the test. */
+function dockerProject(t: Test, prefix: string, files: Record<string, string>) {
+  const id = testRunId(prefix);
+  const { dir, realstack } = linkedProject(t, files, id);
+  const inProject = (args: string[]) => realstack(args, { REALSTACK_ENGINE: 'docker' });
   t.teardown(() => inProject(['down']));
   return { id, dir, realstack: inProject };
 }
+
+/** The node project of a test, with the health check `check` (compose's JSON form). */
+const project = (t: Test, check: string) =>
+  dockerProject(t, 'si', {
+    'docker-compose.yml': compose(check),
+    Dockerfile: dockerfile,
+    'out/.keep': '',
+    'package.json': JSON.stringify({ name: 'web', private: true, scripts: { start: 'node server.cjs' } }),
+    'server.cjs': server,
+  });
 
 t.test(
   'docker engine: a literal FROM and `npm start`: built on the stand-in, ready when it listens, stopped with its SIGTERM',
@@ -144,11 +143,8 @@ t.test(
   'docker engine: redis:7-alpine on the stand-in: a password from its command, its redis-cli check, a clean stop',
   { skip },
   async (t) => {
-    const id = testRunId('sir');
-    const { dir, realstack } = linkedProject(
-      t,
-      {
-        'docker-compose.yml': `services:
+    const { id, dir, realstack } = dockerProject(t, 'sir', {
+      'docker-compose.yml': `services:
   cache:
     image: redis:7-alpine
     command: redis-server --requirepass s3cret --appendonly yes
@@ -157,19 +153,15 @@ t.test(
       test: ["CMD", "redis-cli", "-a", "s3cret", "ping"]
       interval: 30s
 `,
-      },
-      id,
-    );
-    const inProject = (args: string[]) => realstack(args, { REALSTACK_ENGINE: 'docker' });
-    t.teardown(() => inProject(['down']));
-    const up = await inProject(['up']);
+    });
+    const up = await realstack(['up']);
     t.equal(up.exitCode, 0, up.stderr);
     t.match(
       up.stderr,
       /names redis:7-alpine; it cannot be pulled here, so it runs realstack's stand-in realstack\/redis:7/,
     );
     t.match(up.stderr, /cache-1\s+running, healthy/, 'its redis-cli check passed');
-    const ps = JSON.parse((await inProject(['ps', '--json'])).stdout) as { services: { url: string }[] };
+    const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
     const url = ps.services[0]?.url as string;
     t.match(url, /^redis:\/\/127\.0\.0\.1:\d+$/, 'a redis:// URL');
     t.match(await redis(url, [['PING']]), /^-NOAUTH/, 'the password from the command is asked for');
@@ -182,7 +174,7 @@ t.test(
       '+OK\r\n+OK\r\n$13\r\nfrom the host\r\n',
       'reached from the host, as another container reaches it: no protected mode',
     );
-    const down = await inProject(['down']);
+    const down = await realstack(['down']);
     t.equal(down.exitCode, 0, down.stderr);
     t.match(down.stderr, /cache-1: exit 0\n/, 'redis-server had the SIGTERM: a graceful stop');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
@@ -193,46 +185,32 @@ t.test(
   'docker engine: nginx:alpine on the stand-in: a template with the environment put in, a proxy to a node service, a graceful stop',
   { skip },
   async (t) => {
-    const id = testRunId('sin');
-    const { dir, realstack } = linkedProject(
-      t,
-      {
-        'docker-compose.yml': `services:
-  web:
-    image: node:20
-    working_dir: /app
-    volumes: [".:/app"]
-    command: ["node", "server.cjs"]
-    environment: { PORT: 8080 }
-  proxy:
+    const { id, dir, realstack } = dockerProject(t, 'sin', {
+      'docker-compose.yml': `${tinyCompose}  proxy:
     image: nginx:alpine
     environment: { NGINX_PORT: 8081 }
     volumes: ["./templates:/etc/nginx/templates:ro"]
     ports: ["8081"]
     depends_on: [web]
 `,
-        // ${NGINX_PORT} is the environment's; $uri is nginx's own and must stay as written.
-        'templates/default.conf.template': `server {
+      // NGINX_PORT is the environment's; $uri is nginx's own and must stay as written.
+      'templates/default.conf.template': `server {
     listen \${NGINX_PORT};
     add_header X-Uri $uri always;
     location /api/ { proxy_pass http://web:8080/; }
     location / { root /usr/share/nginx/html; }
 }
 `,
-        'server.cjs': tinyService(),
-        'package.json': '{"name":"proxied","private":true}',
-      },
-      id,
-    );
-    const inProject = (args: string[]) => realstack(args, { REALSTACK_ENGINE: 'docker' });
-    t.teardown(() => inProject(['down']));
-    const up = await inProject(['up']);
+      'server.cjs': tinyService(),
+      'package.json': '{"name":"proxied","private":true}',
+    });
+    const up = await realstack(['up']);
     t.equal(up.exitCode, 0, up.stderr);
     t.match(
       up.stderr,
       /names nginx:alpine; it cannot be pulled here, so it runs realstack's stand-in realstack\/nginx:1\.22/,
     );
-    const ps = JSON.parse((await inProject(['ps', '--json'])).stdout) as {
+    const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as {
       services: { name: string; url: string }[];
     };
     const proxy = ps.services.find((s) => s.name === 'proxy')?.url as string;
@@ -241,7 +219,7 @@ t.test(
     t.equal(api.headers['x-uri'], '/api/anything', "nginx's own $uri was left for nginx");
     const page = await request(proxy);
     t.match(await page.body.text(), 'nginx is running', "the stand-in's page, as the official image has one");
-    const down = await inProject(['down']);
+    const down = await realstack(['down']);
     t.equal(down.exitCode, 0, down.stderr);
     t.match(down.stderr, /proxy-1: exit 0\n/, 'SIGQUIT, its stop signal: a graceful stop');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
