@@ -62,7 +62,12 @@ export class StackWatch {
           if (i.startedAt && before.startedAt && i.startedAt !== before.startedAt)
             this.events.push({ at: now, what: `${i.name} restarted (${describe(i)})` });
           else if (i.state !== before.state || i.health !== before.health)
-            this.events.push({ at: now, what: `${i.name} ${describe(i)}` });
+            this.events.push({
+              at: now,
+              // A ready service whose probe fails is not starting again: it stopped answering
+              // (a process about to exit drops the probe's connection first).
+              what: `${i.name} ${before.health === 'healthy' && i.health === 'starting' ? 'stopped answering' : describe(i)}`,
+            });
         }
         for (const name of [...last.keys()])
           if (!list.some((i) => i.name === name)) {
