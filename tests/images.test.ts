@@ -29,7 +29,7 @@ t.test('the same tree in two places hashes the same; a changed file does not', a
 });
 
 t.test(
-  'built images are tagged per project; stand-ins cover the official node, postgres, redis and nginx images',
+  'built images are tagged per project; stand-ins cover the official node, postgres, redis, nginx, mariadb and mysql images',
   async (t) => {
     t.not(builtImageTag('/home/a/shop', 'api'), builtImageTag('/home/b/shop', 'api'));
     t.match(builtImageTag('/home/a/shop', 'api'), /^realstack-shop-[0-9a-f]{6}\/api:local$/);
@@ -38,7 +38,9 @@ t.test(
     t.equal(standInKind('bitnami/postgresql:16'), undefined, 'not the official image: its variables differ');
     t.equal(standInKind('redis:7-alpine'), 'redis');
     t.equal(standInKind('nginx:alpine'), 'nginx');
-    t.equal(standInKind('mysql:8'), undefined, 'no stand-in: an error that says what to do');
+    t.equal(standInKind('mysql:8'), 'mysql');
+    t.equal(standInKind('mariadb:11'), 'mariadb');
+    t.equal(standInKind('mongo:7'), undefined, 'no stand-in: an error that says what to do');
     t.equal(standInKind('constructor'), undefined, 'a name is not looked up on the prototype');
   },
 );

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
+import mysql from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
@@ -222,6 +223,90 @@ t.test(
     const down = await realstack(['down']);
     t.equal(down.exitCode, 0, down.stderr);
     t.match(down.stderr, /proxy-1: exit 0\n/, 'SIGQUIT, its stop signal: a graceful stop');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+t.test(
+  'docker engine: mysql:8 on the MariaDB stand-in: root password from a secret, database and user, flags, init scripts, ready after them',
+  { skip },
+  async (t) => {
+    const { id, dir, realstack } = dockerProject(t, 'sim', {
+      'docker-compose.yml': `services:
+  shopdb:
+    image: mysql:8
+    command: --max-connections=77
+    environment:
+      MYSQL_ROOT_PASSWORD_FILE: /run/secrets/root_pw
+      MYSQL_DATABASE: shop
+      MYSQL_USER: app
+      MYSQL_PASSWORD: "it's secret"
+    secrets: [root_pw]
+    ports: ["3306"]
+    volumes: ["./init:/docker-entrypoint-initdb.d:ro"]
+    healthcheck:
+      test: ["CMD", "mysqladmin", "ping", "-h", "localhost"]
+      interval: 30s
+secrets:
+  root_pw:
+    file: ./root_pw.txt
+`,
+      'root_pw.txt': 'r00t pw\n',
+      'init/01-schema.sql':
+        "CREATE TABLE items (name VARCHAR(60) PRIMARY KEY);\nINSERT INTO items VALUES ('from the sql file');\n",
+      // Slow, and through the root password the scripts of the official image use: the health
+      // check must not pass while it runs.
+      'init/02-seed.sh': `#!/bin/bash
+sleep 1
+mysql -uroot -p"$MYSQL_ROOT_PASSWORD" shop -e "INSERT INTO items VALUES ('from a script')"
+`,
+    });
+    chmodSync(path.join(dir, 'init/02-seed.sh'), 0o755);
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 0, up.stderr);
+    t.match(
+      up.stderr,
+      /names mysql:8; it cannot be pulled here, so it runs realstack's stand-in realstack\/mariadb:10\.11 \(MariaDB 10\.11 on Debian bookworm, not MySQL\)/,
+    );
+    t.match(up.stderr, /shopdb-1\s+running, healthy/, 'its mysqladmin check passed');
+    const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
+    const url = new URL(ps.services[0]?.url as string);
+    t.equal(url.protocol, 'mysql:');
+    const query = async (user: string, password: string, sql: string) => {
+      const db = await mysql.createConnection({
+        host: url.hostname,
+        port: Number(url.port),
+        user,
+        password,
+        database: 'shop',
+      });
+      try {
+        return (await db.query(sql))[0];
+      } finally {
+        await db.end();
+      }
+    };
+    t.same(
+      await query('app', "it's secret", 'SELECT name FROM items ORDER BY name'),
+      [{ name: 'from a script' }, { name: 'from the sql file' }],
+      'MYSQL_USER reaches MYSQL_DATABASE; both scripts ran before it was ready',
+    );
+    t.same(
+      await query(
+        'root',
+        'r00t pw',
+        "SHOW VARIABLES WHERE Variable_name IN ('max_connections', 'character_set_server')",
+      ),
+      [
+        { Variable_name: 'character_set_server', Value: 'utf8mb4' },
+        { Variable_name: 'max_connections', Value: '77' },
+      ],
+      "root from anywhere with the secret's password (its newline dropped); the command's flags reach the server",
+    );
+    await t.rejects(query('app', 'wrong', 'SELECT 1'), /Access denied/, 'a wrong password is refused');
+    const down = await realstack(['down']);
+    t.equal(down.exitCode, 0, down.stderr);
+    t.match(down.stderr, /shopdb-1: exit 0\n/, 'a graceful stop');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

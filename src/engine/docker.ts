@@ -89,7 +89,7 @@ function explainDockerFailure(stderr: string): string | undefined {
       stderr,
     )
   ) {
-    return 'an image could not be pulled. Run `npx realstack images`, which builds local stand-ins for node, postgres, redis and nginx images, or map the image in realstack.json (images.map).';
+    return 'an image could not be pulled. Run `npx realstack images`, which builds local stand-ins for the official node, postgres, redis, nginx, mariadb and mysql images, or map the image in realstack.json (images.map).';
   }
   return undefined;
 }

@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import { STAND_IN_VERSIONS, type StandInKind, standIn } from './stand-ins.js';
 import { run } from './steps.js';
 
-/** The official images a stand-in can take the place of: `node:22-alpine`, `docker.io/library/postgres:16`, `redis:7`, `nginx:alpine`. */
+/** The official images a stand-in can take the place of (`node:22-alpine`, `docker.io/library/postgres:16`, `mysql:8`): STAND_IN_VERSIONS. */
 export function standInKind(image: string): StandInKind | undefined {
   const name = image.replace(/^(docker\.io\/)?(library\/)?/, '').split(/[:@]/)[0];
   return name && Object.hasOwn(STAND_IN_VERSIONS, name) ? (name as StandInKind) : undefined;
@@ -30,9 +30,9 @@ export interface ResolveOptions {
 
 /**
  * What runs in place of each image a stack names: the image itself when it is here or can be
- * pulled; else what realstack.json maps it to; else, for the official node, postgres, redis
- * and nginx images, a local stand-in, with a warning that says what differs. Anything else is an error
- * that names the service and what to do.
+ * pulled; else what realstack.json maps it to; else, for the official images realstack has
+ * stand-ins for (node, postgres, redis, nginx, mariadb, mysql), a local stand-in, with a warning
+ * that says what differs. Anything else is an error that names the service and what to do.
  */
 export class ImageResolver {
   private readonly seen = new Map<string, string>();
@@ -64,7 +64,7 @@ export class ImageResolver {
     if (mapped === 'stand-in') {
       if (!kind)
         throw new UserError(
-          `realstack.json maps ${image} to "stand-in", but realstack has stand-ins only for the official node, postgres, redis and nginx images; map it to an image instead.`,
+          `realstack.json maps ${image} to "stand-in", but realstack has stand-ins only for the official ${Object.keys(STAND_IN_VERSIONS).join(', ')} images; map it to an image instead.`,
         );
       return this.standIn(image, kind, who, 'mapped in realstack.json');
     }

@@ -38,7 +38,7 @@ async function cached(
   await step(log, `build ${tag}`, build);
 }
 
-export type StandInKind = 'node' | 'postgres' | 'redis' | 'nginx';
+export type StandInKind = 'node' | 'postgres' | 'redis' | 'nginx' | 'mariadb' | 'mysql';
 
 /** What each stand-in is, for the warning that says what actually runs. */
 export const STAND_IN_VERSIONS: Record<StandInKind, string> = {
@@ -46,13 +46,18 @@ export const STAND_IN_VERSIONS: Record<StandInKind, string> = {
   postgres: 'PostgreSQL 15 on Debian bookworm',
   redis: 'Redis 7.0 on Debian bookworm',
   nginx: 'nginx 1.22 on Debian bookworm',
+  mariadb: 'MariaDB 10.11 on Debian bookworm',
+  // Said as it is: MySQL clients speak to it, but it is not MySQL 8 (no caching_sha2_password, some SQL differs).
+  mysql: 'MariaDB 10.11 on Debian bookworm, not MySQL',
 };
 
-/** The stand-ins made of Debian's packages and an entrypoint (images/<kind>/), by tag. */
-const PACKAGED: Record<Exclude<StandInKind, 'node'>, string> = {
-  postgres: 'realstack/postgres:15',
-  redis: 'realstack/redis:7',
-  nginx: 'realstack/nginx:1.22',
+/** The stand-ins made of Debian's packages and an entrypoint: their tag, and their folder under images/. */
+const PACKAGED: Record<Exclude<StandInKind, 'node'>, { tag: string; dir: string }> = {
+  postgres: { tag: 'realstack/postgres:15', dir: 'postgres' },
+  redis: { tag: 'realstack/redis:7', dir: 'redis' },
+  nginx: { tag: 'realstack/nginx:1.22', dir: 'nginx' },
+  mariadb: { tag: 'realstack/mariadb:10.11', dir: 'mariadb' },
+  mysql: { tag: 'realstack/mariadb:10.11', dir: 'mariadb' },
 };
 
 /**
@@ -124,8 +129,9 @@ function hostNodeTools(): { name: string; version: string; dir: string }[] {
 }
 
 /**
- * A local image standing in for the official node, postgres, redis or nginx one, for machines that
- * cannot pull: a debootstrap'ed Debian, with the host's own Node binary or Debian's package. The
+ * A local image standing in for an official one (node, postgres, redis, nginx, mariadb, mysql),
+ * for machines that cannot pull: a debootstrap'ed Debian, with the host's own Node binary or
+ * Debian's package. The
  * definitions come with realstack (images/), and tags are by content: every project on the
  * machine shares them.
  */
@@ -137,8 +143,8 @@ export async function standIn(
 ): Promise<string> {
   const debian = await debianBase(docker, env, log);
   const debianId = (await docker.getImage(debian).inspect()).Id;
-  const dir = path.join(packageRoot(), 'images', kind);
   if (kind === 'node') {
+    const dir = path.join(packageRoot(), 'images', 'node');
     const node = `realstack/node:${process.versions.node}`;
     const tools = hostNodeTools();
     const inputs = hashInputs({
@@ -165,7 +171,8 @@ export async function standIn(
     });
     return node;
   }
-  const tag = PACKAGED[kind];
+  const { tag, dir: folder } = PACKAGED[kind];
+  const dir = path.join(packageRoot(), 'images', folder);
   const inputs = hashInputs({ base: dir, files: [dir], values: [debianId] });
   await cached(docker, log, tag, inputs, () => dockerBuild(dir, tag, inputs, { DEBIAN_IMAGE: debian }));
   return tag;
