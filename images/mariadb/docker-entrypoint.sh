@@ -9,24 +9,9 @@ set -Eeo pipefail
 case "${1:-}" in -*) set -- mariadbd "$@" ;; esac
 case "${1:-}" in mariadbd | mysqld) ;; *) exec "$@" ;; esac
 
-say() { echo "stand-in mariadb: $*"; }
-fail() {
-  echo "stand-in mariadb: $*" >&2
-  exit 1
-}
-
-# VAR from the environment, or read from the file VAR_FILE names; never both.
-file_env() {
-  local var=$1 file_var="${1}_FILE"
-  local value=${!var:-} file=${!file_var:-}
-  if [ -n "$value" ] && [ -n "$file" ]; then fail "both $var and $file_var are set: set one of them"; fi
-  if [ -n "$file" ]; then
-    [ -r "$file" ] || fail "$file_var names $file, which cannot be read in the container"
-    value=$(<"$file")
-  fi
-  export "$var=$value"
-  unset "$file_var"
-}
+STAND_IN=mariadb
+# shellcheck source=../shared/entrypoint-lib.sh
+. /usr/local/lib/realstack/entrypoint-lib.sh
 
 # MARIADB_X, else MYSQL_X, as the two images name it.
 setting() {
@@ -99,26 +84,7 @@ if [ ! -d /var/lib/mysql/mysql ]; then
   # From here on root has its password, as the scripts expect (mysql -uroot -p"$MYSQL_ROOT_PASSWORD").
   export MYSQL_PWD=$root_password
   sql+=(${database:+--database="$database"})
-  for f in /docker-entrypoint-initdb.d/*; do
-    [ -e "$f" ] || continue
-    case "$f" in
-    *.sh)
-      if [ -x "$f" ]; then
-        say "running $f"
-        "$f"
-      else
-        say "sourcing $f"
-        # shellcheck disable=SC1090 # the user's script
-        . "$f"
-      fi
-      ;;
-    *.sql) say "running $f" && "${sql[@]}" <"$f" ;;
-    *.sql.gz) say "running $f" && gunzip -c "$f" | "${sql[@]}" ;;
-    *.sql.xz) say "running $f" && xzcat "$f" | "${sql[@]}" ;;
-    *.sql.zst) say "running $f" && zstd -dc "$f" | "${sql[@]}" ;;
-    *) say "ignoring $f (not .sh, .sql, .sql.gz, .sql.xz or .sql.zst)" ;;
-    esac
-  done
+  run_init_scripts "${sql[@]}"
   kill "$setup"
   wait "$setup" || true
   rm -rf "$(dirname "$MYSQL_UNIX_PORT")"

@@ -9,24 +9,9 @@ set -Eeo pipefail
 case "${1:-}" in -*) set -- postgres "$@" ;; esac
 if [ "${1:-}" != postgres ]; then exec "$@"; fi
 
-say() { echo "stand-in postgres: $*"; }
-fail() {
-  echo "stand-in postgres: $*" >&2
-  exit 1
-}
-
-# VAR from the environment, or read from the file VAR_FILE names; never both.
-file_env() {
-  local var=$1 file_var="${1}_FILE" default=${2:-}
-  local value=${!var:-} file=${!file_var:-}
-  if [ -n "$value" ] && [ -n "$file" ]; then fail "both $var and $file_var are set: set one of them"; fi
-  if [ -n "$file" ]; then
-    [ -r "$file" ] || fail "$file_var names $file, which cannot be read in the container"
-    value=$(<"$file")
-  fi
-  export "$var=${value:-$default}"
-  unset "$file_var"
-}
+STAND_IN=postgres
+# shellcheck source=../shared/entrypoint-lib.sh
+. /usr/local/lib/realstack/entrypoint-lib.sh
 
 if [ "$(id -u)" = 0 ]; then
   file_env POSTGRES_PASSWORD
@@ -86,25 +71,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
       "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" -q <<<'CREATE DATABASE :"db";'
     fi
     psql+=(--dbname "$POSTGRES_DB")
-    for f in "${scripts[@]}"; do
-      case "$f" in
-      *.sh)
-        if [ -x "$f" ]; then
-          say "running $f"
-          "$f"
-        else
-          say "sourcing $f"
-          # shellcheck disable=SC1090 # the user's script
-          . "$f"
-        fi
-        ;;
-      *.sql) say "running $f" && "${psql[@]}" -f "$f" ;;
-      *.sql.gz) say "running $f" && gunzip -c "$f" | "${psql[@]}" ;;
-      *.sql.xz) say "running $f" && xzcat "$f" | "${psql[@]}" ;;
-      *.sql.zst) say "running $f" && zstd -dc "$f" | "${psql[@]}" ;;
-      *) say "ignoring $f (not .sh, .sql, .sql.gz, .sql.xz or .sql.zst)" ;;
-      esac
-    done
+    run_init_scripts "${psql[@]}"
     pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
     rm -rf "$PGHOST"
     unset PGHOST PGPASSWORD

@@ -173,8 +173,19 @@ export async function standIn(
   }
   const { tag, dir: folder } = PACKAGED[kind];
   const dir = path.join(packageRoot(), 'images', folder);
-  const inputs = hashInputs({ base: dir, files: [dir], values: [debianId] });
-  await cached(docker, log, tag, inputs, () => dockerBuild(dir, tag, inputs, { DEBIAN_IMAGE: debian }));
+  // What the database stand-ins' entrypoints share (images/shared) goes into each context.
+  const shared = path.join(packageRoot(), 'images', 'shared');
+  const inputs = hashInputs({ base: path.dirname(dir), files: [dir, shared], values: [debianId] });
+  await cached(docker, log, tag, inputs, async () => {
+    const ctx = mkdtempSync(path.join(os.tmpdir(), `realstack-${folder}-`));
+    try {
+      cpSync(dir, ctx, { recursive: true });
+      cpSync(shared, ctx, { recursive: true });
+      await dockerBuild(ctx, tag, inputs, { DEBIAN_IMAGE: debian });
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  });
   return tag;
 }
 
