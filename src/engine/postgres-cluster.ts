@@ -20,14 +20,15 @@ const INITDB_ARGS = ['-E', 'UTF8', '--no-locale', '--wal-segsize=1'];
  */
 export type ClusterOwner = Pick<PostgresSettings, 'user' | 'password' | 'database' | 'auth'>;
 
+// The owner's fields alone, in a fixed order: the settings passed in carry others (`unreadable`).
+const ownerKey = ({ user, password, database, auth }: ClusterOwner) => [user, password, database, auth];
+
 /**
  * A template cluster per PostgreSQL build, superuser, password, database and method, kept in the
  * machine's temp dir: `initdb` and a CREATE DATABASE take over a second on two cores, copying
  * their result a tenth of that, and every run wants the same empty cluster. The password is
  * part of the key, never of the name.
  */
-const ownerKey = ({ user, password, database, auth }: ClusterOwner) => [user, password, database, auth];
-
 function templateDir(bin: string, owner: ClusterOwner, runAs: RunAs): string {
   const postgres = statSync(path.join(bin, 'postgres'));
   const key = createHash('sha256')

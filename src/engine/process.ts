@@ -32,10 +32,10 @@ import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
 import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
-/** What the process engine records per process, in the run state. */
 /** How long a service may be starting before realstack looks at which ports it listens on. */
 const LISTEN_LOOK_AFTER_MS = 1000;
 
+/** What the process engine records per process, in the run state. */
 interface ProcessRecord {
   service: string;
   name: string;

@@ -131,9 +131,8 @@ function hostNodeTools(): { name: string; version: string; dir: string }[] {
 /**
  * A local image standing in for an official one (node, postgres, redis, nginx, mariadb, mysql),
  * for machines that cannot pull: a debootstrap'ed Debian, with the host's own Node binary or
- * Debian's package. The
- * definitions come with realstack (images/), and tags are by content: every project on the
- * machine shares them.
+ * Debian's package. The definitions come with realstack (images/), and tags are by content:
+ * every project on the machine shares them.
  */
 export async function standIn(
   docker: Docker,

@@ -34,7 +34,13 @@ function readText(file: string): string | undefined {
   }
 }
 
+// Read once per service: the settings are the ones its database was made with, and the docker
+// engine asks for the service's URL on every readiness poll (a `_FILE` would be read each time).
+const known = new WeakMap<ServiceSpec, PostgresSettings>();
+
 export function postgresSettings(svc: ServiceSpec): PostgresSettings {
+  const cached = known.get(svc);
+  if (cached) return cached;
   let unreadable: string | undefined;
   // As the image reads them: the variable, else the file its _FILE names, without the final newlines.
   const read = (name: string): string | undefined => {
@@ -53,6 +59,7 @@ export function postgresSettings(svc: ServiceSpec): PostgresSettings {
     auth: svc.environment.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256',
   };
   if (unreadable) settings.unreadable = unreadable;
+  known.set(svc, settings);
   return settings;
 }
 
