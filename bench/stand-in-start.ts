@@ -43,7 +43,7 @@ async function firstStart(image: string): Promise<number> {
       }
     }
   } finally {
-    docker(['rm', '-f', id]);
+    docker(['rm', '-fv', id]);
   }
 }
 

@@ -10,9 +10,11 @@ import { linkedProject } from './helpers/project.js';
 
 // The official postgres image's contract, as users' compose files lean on it: the password from
 // a secret's file (POSTGRES_PASSWORD_FILE), a database that asks for no password
-// (POSTGRES_HOST_AUTH_METHOD=trust), a command of postgres flags only, and the init scripts, .sql
-// and .sql.gz (and, in the image, .sh, run or sourced). The stand-in (images/postgres) and the
-// process engine (src/stack/postgres-settings.ts) both keep it.
+// (POSTGRES_HOST_AUTH_METHOD=trust), initdb's arguments and the time zone it records
+// (POSTGRES_INITDB_ARGS, TZ), a command of postgres flags only, and the init scripts, .sql and
+// .sql.gz (and, in the image, .sh, run or sourced). The stand-in (images/postgres) and the process
+// engine (src/stack/postgres-settings.ts) both keep it; both copy a ready-made cluster where
+// initdb would make the same one, so each service here takes another path to its cluster.
 const compose = `services:
   shop:
     image: postgres:16
@@ -32,6 +34,13 @@ const compose = `services:
     image: postgres:16
     environment:
       POSTGRES_HOST_AUTH_METHOD: trust
+    ports: ["5432"]
+  tuned:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: tuned
+      POSTGRES_INITDB_ARGS: --data-checksums
+      TZ: Europe/Paris
     ports: ["5432"]
 secrets:
   shop_password:
@@ -125,6 +134,15 @@ for (const engine of await passEngines()) {
         await query(url('open'), '', 'SELECT current_user AS who'),
         [{ who: 'postgres' }],
         'POSTGRES_HOST_AUTH_METHOD=trust: no password, the default user',
+      );
+      t.same(
+        await query(
+          url('tuned'),
+          'tuned',
+          'SELECT current_setting($$data_checksums$$) AS sums, current_setting($$TimeZone$$) AS zone',
+        ),
+        [{ sums: 'on', zone: 'Europe/Paris' }],
+        "initdb had the compose file's arguments, and recorded its time zone",
       );
 
       const down = await inProject(['down']);

@@ -30,48 +30,73 @@ file_env POSTGRES_DB "$POSTGRES_USER"
 file_env POSTGRES_INITDB_ARGS
 auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
 
+# sql_literal VALUE, sql_ident NAME: quoted for SQL.
+sql_literal() { printf "'%s'" "${1//\'/\'\'}"; }
+sql_ident() { printf '"%s"' "${1//\"/\"\"}"; }
+
+# The image's ready-made cluster serves when it is what initdb would make now: no initdb settings,
+# the zone it was made in, a data directory this user can fill and that is empty (initdb refuses
+# one that is not, and should say so), names single-user mode can take as one line each.
+template=/usr/local/share/realstack/pgdata-template
+template_serves() {
+  [ -r "$template/PG_VERSION" ] && [ -z "$POSTGRES_INITDB_ARGS" ] && [ -z "${POSTGRES_INITDB_WALDIR:-}" ] &&
+    [ -z "${TZ:-}" ] && cmp -s /etc/localtime "$template.localtime" && [ -d "$PGDATA" ] && [ -z "$(ls -A "$PGDATA")" ] &&
+    [[ $POSTGRES_USER$POSTGRES_PASSWORD$POSTGRES_DB != *$'\n'* ]]
+}
+
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -z "$POSTGRES_PASSWORD" ] && [ "$auth" != trust ]; then
     fail "POSTGRES_PASSWORD is not set, and connections from other containers need one ($auth). Set POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE), or POSTGRES_HOST_AUTH_METHOD=trust for a database that asks for none."
   fi
-  # --no-sync: a test database is thrown away with its run (initdb 0.8 s instead of 1.0 s).
-  args=(-D "$PGDATA" --username="$POSTGRES_USER" -E UTF8 --no-locale --auth=trust --no-sync)
-  if [ -n "$POSTGRES_PASSWORD" ]; then
-    pwfile=$(mktemp)
-    printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
-    args+=(--pwfile="$pwfile")
+  # Statements for single-user mode, one per line: no server to start and stop.
+  setup=()
+  if template_serves; then
+    cp -R --preserve=mode "$template/." "$PGDATA/"
+    # initdb names the bootstrap superuser (OID 10), which ALTER ROLE may not rename while it is
+    # the session user, as it is in single-user mode: its catalog row gets the name initdb would
+    # have written.
+    if [ "$POSTGRES_USER" != postgres ]; then
+      setup+=("UPDATE pg_authid SET rolname = $(sql_literal "$POSTGRES_USER") WHERE oid = 10")
+    fi
+    if [ -n "$POSTGRES_PASSWORD" ]; then
+      setup+=("ALTER ROLE $(sql_ident "$POSTGRES_USER") PASSWORD $(sql_literal "$POSTGRES_PASSWORD")")
+    fi
+  else
+    # --no-sync: a test database is thrown away with its run (initdb 0.8 s instead of 1.0 s).
+    args=(-D "$PGDATA" --username="$POSTGRES_USER" -E UTF8 --no-locale --auth=trust --no-sync)
+    if [ -n "$POSTGRES_PASSWORD" ]; then
+      pwfile=$(mktemp)
+      printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
+      args+=(--pwfile="$pwfile")
+    fi
+    if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then args+=(--waldir="$POSTGRES_INITDB_WALDIR"); fi
+    # The user's arguments last, so that theirs win (a --locale of their own over --no-locale).
+    # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments, as in the official image.
+    initdb "${args[@]}" $POSTGRES_INITDB_ARGS >/dev/null
+    rm -f "${pwfile:-}"
   fi
-  if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then args+=(--waldir="$POSTGRES_INITDB_WALDIR"); fi
-  # The user's arguments last, so that theirs win (a --locale of their own over --no-locale).
-  # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments, as in the official image.
-  initdb "${args[@]}" $POSTGRES_INITDB_ARGS >/dev/null
-  rm -f "${pwfile:-}"
+  if [ "$POSTGRES_DB" != postgres ]; then setup+=("CREATE DATABASE $(sql_ident "$POSTGRES_DB")"); fi
+  if [ ${#setup[@]} -gt 0 ]; then
+    # A failed statement is not echoed to the log: one of them may hold the password.
+    if ! out=$(printf '%s\n' "${setup[@]}" |
+      postgres --single -D "$PGDATA" -c fsync=off -c log_min_error_statement=panic postgres 2>&1) ||
+      [[ $out == *ERROR:* ]]; then
+      fail "setting up user $POSTGRES_USER and database $POSTGRES_DB failed: $out"
+    fi
+  fi
   # Inside the container (its socket, its loopback) nobody needs a password, as in the official
   # image; from anywhere else the method asked for.
   echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
 
   scripts=(/docker-entrypoint-initdb.d/*)
-  if [ ! -e "${scripts[0]}" ]; then
-    # Nothing to run: the database is made in single-user mode, with no server to start and stop.
-    if [ "$POSTGRES_DB" != postgres ]; then
-      if ! out=$(postgres --single -D "$PGDATA" -c fsync=off postgres 2>&1 <<<"CREATE DATABASE \"${POSTGRES_DB//\"/\"\"}\"") ||
-        [[ $out == *ERROR:* ]]; then
-        fail "CREATE DATABASE $POSTGRES_DB failed: $out"
-      fi
-    fi
-  else
+  if [ -e "${scripts[0]}" ]; then
     # The setup server listens on a socket of its own, no TCP: a health check (pg_isready on the
     # usual socket) and other containers see nothing until the scripts are done.
     export PGHOST
     PGHOST=$(mktemp -d)
     pg_ctl -D "$PGDATA" -w -o "-c listen_addresses='' -k $PGHOST" start >/dev/null
     export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-    psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc)
-    if [ "$POSTGRES_DB" != postgres ]; then
-      "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" -q <<<'CREATE DATABASE :"db";'
-    fi
-    psql+=(--dbname "$POSTGRES_DB")
-    run_init_scripts "${psql[@]}"
+    run_init_scripts psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --dbname "$POSTGRES_DB"
     pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
     rm -rf "$PGHOST"
     unset PGHOST PGPASSWORD

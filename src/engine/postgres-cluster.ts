@@ -15,32 +15,36 @@ type RunAs = { uid: number; gid: number } | undefined;
 const INITDB_ARGS = ['-E', 'UTF8', '--no-locale', '--wal-segsize=1'];
 
 /**
- * Who a cluster is made for: its superuser, that user's password (none where the method is
- * `trust`), the database it serves, and how connections authenticate (it listens on 127.0.0.1 only).
+ * What a cluster is made for: its superuser, that user's password (none where the method is
+ * `trust`), the database it serves, how connections authenticate (it listens on 127.0.0.1 only),
+ * and what the compose file asks of initdb (its arguments, the time zone).
  */
-export type ClusterOwner = Pick<PostgresSettings, 'user' | 'password' | 'database' | 'auth'>;
+export type ClusterSpec = Pick<
+  PostgresSettings,
+  'user' | 'password' | 'database' | 'auth' | 'initdbArgs' | 'timezone'
+>;
 
-// The owner's fields alone, in a fixed order: the settings passed in carry others (`unreadable`).
-const ownerKey = ({ user, password, database, auth }: ClusterOwner) => [user, password, database, auth];
+// The spec's fields alone, in a fixed order: the settings passed in carry others (`unreadable`).
+const specKey = ({ user, password, database, auth, initdbArgs, timezone }: ClusterSpec) => [
+  user,
+  password,
+  database,
+  auth,
+  initdbArgs,
+  timezone ?? null,
+];
 
 /**
- * A template cluster per PostgreSQL build, superuser, password, database and method, kept in the
+ * A template cluster per PostgreSQL build and cluster spec, kept in the
  * machine's temp dir: `initdb` and a CREATE DATABASE take over a second on two cores, copying
  * their result a tenth of that, and every run wants the same empty cluster. The password is
  * part of the key, never of the name.
  */
-function templateDir(bin: string, owner: ClusterOwner, runAs: RunAs): string {
+function templateDir(bin: string, spec: ClusterSpec, runAs: RunAs): string {
   const postgres = statSync(path.join(bin, 'postgres'));
   const key = createHash('sha256')
     .update(
-      JSON.stringify([
-        path.resolve(bin),
-        postgres.size,
-        postgres.mtimeMs,
-        ownerKey(owner),
-        INITDB_ARGS,
-        runAs,
-      ]),
+      JSON.stringify([path.resolve(bin), postgres.size, postgres.mtimeMs, specKey(spec), INITDB_ARGS, runAs]),
     )
     .digest('hex')
     .slice(0, 16);
@@ -51,32 +55,34 @@ function templateDir(bin: string, owner: ClusterOwner, runAs: RunAs): string {
  * Runs initdb and creates the database (in single-user mode: no server, no port) in a fresh
  * folder, then moves it into place whole: a reader never sees half of one.
  */
-async function initTemplate(bin: string, target: string, owner: ClusterOwner, runAs: RunAs) {
+async function initTemplate(bin: string, target: string, spec: ClusterSpec, runAs: RunAs) {
   const work = mkdtempSync(`${target}.`);
   const data = path.join(work, 'data');
   const pwfile = path.join(work, 'pwfile');
   // initdb refuses an empty password file: a database that asks for none gets none.
-  if (owner.password) writeFileSync(pwfile, owner.password);
+  if (spec.password) writeFileSync(pwfile, spec.password);
   if (runAs) chownTree(work, runAs);
-  const as = { ...(runAs ?? {}), all: true };
+  const as = { ...(runAs ?? {}), all: true, env: spec.timezone ? { TZ: spec.timezone } : {} };
   // Loaded for the first cluster of a version and settings only: every later run copies it.
   const { execa } = await import('execa');
   try {
     await execa(
       path.join(bin, 'initdb'),
       [
-        ...['-D', data, '-U', owner.user, '-A', owner.auth, ...INITDB_ARGS],
-        ...(owner.password ? [`--pwfile=${pwfile}`] : []),
+        ...['-D', data, '-U', spec.user, '-A', spec.auth, ...INITDB_ARGS],
+        ...(spec.password ? [`--pwfile=${pwfile}`] : []),
+        // The compose file's last, so that theirs win, as in the image.
+        ...spec.initdbArgs,
       ],
       as,
     );
-    if (owner.database !== 'postgres') {
+    if (spec.database !== 'postgres') {
       const create = await execa(
         path.join(bin, 'postgres'),
         ['--single', '-D', data, '-c', 'fsync=off', 'postgres'],
         {
           ...as,
-          input: `CREATE DATABASE "${owner.database.replaceAll('"', '""')}"\n`,
+          input: `CREATE DATABASE "${spec.database.replaceAll('"', '""')}"\n`,
         },
       );
       // Single-user mode reports a failed statement and still exits 0.
@@ -100,17 +106,17 @@ async function initTemplate(bin: string, target: string, owner: ClusterOwner, ru
 }
 
 /**
- * Makes `data` a new PostgreSQL cluster for `owner`, its database empty: a copy of the template,
+ * Makes `data` a new PostgreSQL cluster for `spec`, its database empty: a copy of the template,
  * which is made the first time it is wanted.
  */
 export async function freshCluster(
   bin: string,
   data: string,
-  owner: ClusterOwner,
+  spec: ClusterSpec,
   runAs: RunAs,
 ): Promise<void> {
-  const template = templateDir(bin, owner, runAs);
-  if (!existsSync(path.join(template, 'PG_VERSION'))) await initTemplate(bin, template, owner, runAs);
+  const template = templateDir(bin, spec, runAs);
+  if (!existsSync(path.join(template, 'PG_VERSION'))) await initTemplate(bin, template, spec, runAs);
   // cp keeps owners and modes (PostgreSQL refuses a data directory others may read) and takes
   // half the time of fs.cpSync; node's execFile, since loading execa would cost as much again.
   await promisify(execFile)('cp', ['-Rp', template, data]);

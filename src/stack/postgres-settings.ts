@@ -12,6 +12,10 @@ export interface PostgresSettings {
   password: string;
   database: string;
   auth: string;
+  /** POSTGRES_INITDB_ARGS, split on blanks as the image's shell splits it. */
+  initdbArgs: string[];
+  /** The service's TZ: initdb writes it into postgresql.conf as the cluster's time zone. */
+  timezone: string | undefined;
   /** A `*_FILE` variable whose file is not on this machine (an external secret, a path in the image). */
   unreadable?: string;
 }
@@ -57,6 +61,8 @@ export function postgresSettings(svc: ServiceSpec): PostgresSettings {
     password: read('POSTGRES_PASSWORD') ?? '',
     database: read('POSTGRES_DB') || user,
     auth: svc.environment.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256',
+    initdbArgs: (read('POSTGRES_INITDB_ARGS') ?? '').split(/\s+/).filter(Boolean),
+    timezone: svc.environment.TZ || undefined,
   };
   if (unreadable) settings.unreadable = unreadable;
   known.set(svc, settings);
