@@ -555,8 +555,22 @@ export const commands: Record<string, Command> = {
           ? host
           : `none at ${host}: the process engine will be used (start dockerd for the docker engine)`,
       );
+      // Found by where it is installed; here it is also run, to see that it works.
       const compose = await findComposeCli(config.env).then(
-        (c) => ({ ok: true, detail: c.version === 2 ? 'docker compose (v2)' : 'docker-compose (v1)' }),
+        async (c) => {
+          const name = c.version === 2 ? 'docker compose (v2)' : 'docker-compose (v1)';
+          const v = await execa(c.command, [...c.prefix, 'version', '--short'], {
+            env: config.env,
+            reject: false,
+            all: true,
+          });
+          return v.exitCode === 0
+            ? { ok: true, detail: `${name} ${v.stdout.trim()}` }
+            : {
+                ok: false,
+                detail: `${name} does not run: ${(v.all ?? '').trim().split('\n').slice(-3).join(' ')}`,
+              };
+        },
         (e: Error) => ({ ok: false, detail: e.message }),
       );
       add('compose CLI', compose.ok || !daemon, compose.detail);
