@@ -189,7 +189,7 @@ export class DockerEngine implements Engine {
     if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);
     const created = await this.containers();
     await startInOrder(this.stack.services, Date.now() + (options.timeoutMs ?? 120_000), {
-      instances: () => this.instances(),
+      instances: () => this.instances({ polling: true }),
       tail: (instance, lines) => this.tail(instance, lines),
       start: async (svc) => {
         const mine = created.filter((c) => c.Labels[SERVICE_LABEL] === svc.name);
@@ -220,7 +220,7 @@ export class DockerEngine implements Engine {
     return `${c.Labels[SERVICE_LABEL]}-${c.Labels[NUMBER_LABEL] ?? '1'}`;
   }
 
-  async instances(): Promise<Instance[]> {
+  async instances(options: { polling?: boolean } = {}): Promise<Instance[]> {
     const list = await this.containers();
     const out = await Promise.all(
       list.map(async (c): Promise<Instance> => {
@@ -237,7 +237,8 @@ export class DockerEngine implements Engine {
         const health: Health =
           !running || paused
             ? 'none'
-            : ((await this.healthNow.health(info, spec, url)) ?? (await probeService(spec, url)));
+            : ((await this.healthNow.health(info, spec, url, options.polling)) ??
+              (await probeService(spec, url)));
         const instance: Instance = {
           service,
           name: DockerEngine.instanceName(c),

@@ -25,11 +25,17 @@ const MIN_GAP_MS = 250;
  * answers: the check is still the user's, so "ready" means what the compose file says; the
  * probe only keeps realstack from spawning the check inside a container that is still booting.
  * Docker's status wins once it has one.
+ *
+ * A poller (the wait for readiness) does not wait for the check it starts: its next look sees
+ * the answer. A Node check takes a third of a second, and one look covers every container:
+ * waiting would hold back what the look says of the others (the api, ready meanwhile, seen only
+ * once auth's check ends). A single look (`ps`) waits, so that it says what the check said.
  */
 export class HealthNow {
   private readonly passed = new Set<string>();
   private readonly lastRun = new Map<string, number>();
   private readonly cannotRun = new Map<string, string>();
+  private readonly running = new Map<string, Promise<boolean>>();
 
   constructor(private readonly docker: Docker) {}
 
@@ -58,21 +64,30 @@ export class HealthNow {
     return undefined;
   }
 
-  async health(info: Docker.ContainerInspectInfo, spec: ServiceSpec | undefined, url: string | undefined) {
+  async health(
+    info: Docker.ContainerInspectInfo,
+    spec: ServiceSpec | undefined,
+    url: string | undefined,
+    polling = false,
+  ) {
     const docker = info.State.Health?.Status as Health | undefined;
     const test = info.Config.Healthcheck?.Test;
     if (docker !== 'starting' || !test || test[0] === 'NONE') return docker;
     // A restarted container starts its health over, and so does realstack's record of it.
     const life = lifeOf(info);
     if (this.passed.has(life)) return 'healthy';
-    if (url && (await probeService(spec, url)) !== 'healthy') return 'starting';
-    const now = Date.now();
-    if (now - (this.lastRun.get(life) ?? 0) < MIN_GAP_MS) return 'starting';
-    this.lastRun.set(life, now);
-    const timeoutMs = (info.Config.Healthcheck?.Timeout || DEFAULT_TIMEOUT_NS) / 1e6;
-    if (!(await this.run(info.Id, life, test, timeoutMs))) return 'starting';
-    this.passed.add(life);
-    return 'healthy';
+    let check = this.running.get(life);
+    if (!check) {
+      if (url && (await probeService(spec, url)) !== 'healthy') return 'starting';
+      const now = Date.now();
+      if (now - (this.lastRun.get(life) ?? 0) < MIN_GAP_MS) return 'starting';
+      this.lastRun.set(life, now);
+      const timeoutMs = (info.Config.Healthcheck?.Timeout || DEFAULT_TIMEOUT_NS) / 1e6;
+      check = this.run(info.Id, life, test, timeoutMs).finally(() => this.running.delete(life));
+      this.running.set(life, check);
+    }
+    if (polling) return 'starting';
+    return (await check) ? 'healthy' : 'starting';
   }
 
   /** Runs the check as Docker would (CMD: the arguments; CMD-SHELL: through /bin/sh -c). */
@@ -81,6 +96,7 @@ export class HealthNow {
     const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : test;
     // undefined: a container that stopped meanwhile, which the next look at it shows.
     const result = await execIn(this.docker, id, cmd, timeoutMs);
+    if (result?.exitCode === 0) this.passed.add(life);
     // 126 and 127: the command cannot be run or is not there (`curl` in an image without it).
     if (result?.exitCode === 126 || result?.exitCode === 127)
       this.cannotRun.set(life, lastLine(result.output) || `exit ${result.exitCode}`);

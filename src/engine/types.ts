@@ -66,7 +66,11 @@ export interface Engine {
   readonly startsCurrentBuild: boolean;
   /** Creates and starts everything; does not wait for readiness. */
   up(options: UpOptions): Promise<void>;
-  instances(): Promise<Instance[]>;
+  /**
+   * What runs of the stack, and how each is. `polling`: the caller looks again shortly (the wait
+   * for readiness), so a health check the engine starts need not be waited for.
+   */
+  instances(options?: { polling?: boolean }): Promise<Instance[]>;
   /** The last lines a process wrote, for error messages. */
   tail(instance: string, lines: number): Promise<string[]>;
   logs(service: string | undefined, options: LogOptions, out: Writable): Promise<void>;

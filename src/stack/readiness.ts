@@ -49,7 +49,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
   const ready = (i: Instance) =>
     done(i) || (i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
   for (;;) {
-    const list = (await engine.instances()).filter((i) => options.only?.(i) ?? true);
+    const list = (await engine.instances({ polling: true })).filter((i) => options.only?.(i) ?? true);
     const now = Date.now();
     for (const inst of list) {
       const key = `${inst.state}/${inst.health}`;

@@ -48,7 +48,7 @@ export class StackWatch {
     let first = true;
     while (!this.stopped) {
       const now = Date.now();
-      const list = await this.engine.instances().catch(() => undefined);
+      const list = await this.engine.instances({ polling: true }).catch(() => undefined);
       if (list) {
         for (const i of list) {
           const before = last.get(i.name);
