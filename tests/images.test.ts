@@ -1,9 +1,9 @@
 // What makes images per project and caches per content (src/images/): two checkouts of one
 // tree hash the same, and never share a built service's tag.
-import { cpSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hashContext, hashInputs } from '../src/images/hash.js';
+import { hashContext, hashInputs, sentToBuild } from '../src/images/hash.js';
 import { standInKind } from '../src/images/resolve.js';
 import { builtImageTag } from '../src/images/state.js';
 import { tempProject } from './helpers/project.js';
@@ -26,6 +26,47 @@ t.test('the same tree in two places hashes the same; a changed file does not', a
   t.equal(hashContext(c), hashContext(a), 'a file .dockerignore leaves out does not count');
   cpSync(path.join(c, 'secret'), path.join(c, 'src/b.js'));
   t.not(hashContext(c), hashContext(a), 'a file the build sends does');
+});
+
+t.test("realstack's outputs neither count nor are read twice: the context's stat cache", async (t) => {
+  const dir = tempProject(t, { Dockerfile: 'FROM x\n', 'src/a.js': 'one' });
+  const outputs = ['.realstack', 'coverage'].map((d) => path.join(dir, d));
+  const cacheFile = path.join(dir, '.realstack', 'images', 'context.json');
+  const hash = () => hashContext(dir, { cacheFile, skip: outputs });
+  const first = hash();
+  t.ok(existsSync(cacheFile), 'the cache is written inside the state folder, which does not count');
+  mkdirSync(outputs[1] as string);
+  writeFileSync(path.join(outputs[1] as string, 'lcov.info'), 'TN:');
+  t.equal(hash(), first, 'a coverage report written meanwhile does not count');
+  t.same(
+    sentToBuild(dir, outputs),
+    ['.realstack', 'coverage'],
+    'with no .dockerignore, docker build gets them',
+  );
+  writeFileSync(path.join(dir, '.dockerignore'), '.realstack\ncoverage\n');
+  t.same(sentToBuild(dir, outputs), [], 'once it names them, it does not');
+
+  // Same size, new content, an mtime a moment after the cache was written: read again, not trusted.
+  const before = hash();
+  writeFileSync(path.join(dir, 'src/a.js'), 'two');
+  t.not(hash(), before, 'a file changed right after the cache was written is read again');
+  // An old mtime (and the cache written since): the stat alone says the file did not change.
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(path.join(dir, 'src/a.js'), old, old);
+  const settled = hash();
+  const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { files: Record<string, unknown[]> };
+  cached.files['src/a.js'] = [...(cached.files['src/a.js'] ?? []).slice(0, 3), 'a stale hash'];
+  writeFileSync(cacheFile, JSON.stringify(cached));
+  t.not(hash(), settled, 'a file whose stat is unchanged is taken from the cache, not read');
+  utimesSync(path.join(dir, 'src/a.js'), new Date(), new Date(Date.now() - 30_000));
+  t.equal(hash(), settled, 'a new mtime makes it read again');
+
+  // docker build sends a link as a link: what it points to is not in the context.
+  const elsewhere = tempProject(t, { 'big/file': 'x' });
+  symlinkSync(path.join(elsewhere, 'big'), path.join(dir, 'linked'));
+  const linked = hash();
+  writeFileSync(path.join(elsewhere, 'big/file'), 'changed');
+  t.equal(hash(), linked, "a link's target is not followed");
 });
 
 t.test(

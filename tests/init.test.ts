@@ -53,6 +53,11 @@ t.test('a build: service: source root from the build context, entry from its Doc
     "fetch(new URL('/healthz', serviceUrl('api')))",
   );
   t.equal(readFileSync(path.join(dir, 'justfile'), 'utf8'), justfile());
+  t.equal(
+    readFileSync(path.join(dir, '.dockerignore'), 'utf8'),
+    "# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n.realstack\ncoverage\ntest-results\n.tap\n",
+    'the build context is the project: its runs and secrets would reach docker build (COPY . .)',
+  );
 });
 
 t.test("the user's own files are kept: a justfile, tap settings in package.json", async (t) => {
@@ -67,6 +72,7 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
     }),
     'tests/a.test.js': '',
     '.gitignore': 'node_modules\n/coverage/\n',
+    '.dockerignore': 'node_modules\ncoverage/\n',
   });
   const res = await init(dir);
   t.equal(res.exitCode, 0, res.all);
@@ -87,6 +93,11 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
     readFileSync(path.join(dir, '.gitignore'), 'utf8'),
     "node_modules\n/coverage/\n# realstack's outputs\n.realstack/\n/test-results/\n.tap/\n",
     'only the missing lines, appended',
+  );
+  t.equal(
+    readFileSync(path.join(dir, '.dockerignore'), 'utf8'),
+    "node_modules\ncoverage/\n# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n.realstack\ntest-results\n.tap\n",
+    'the .dockerignore keeps its lines and gets only those it lacks',
   );
   t.notMatch(res.stderr, /rust-just/, 'just is there already');
 });

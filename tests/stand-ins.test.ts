@@ -59,6 +59,8 @@ const project = (t: Test, check: string) =>
   dockerProject(t, 'si', {
     'docker-compose.yml': compose(check),
     Dockerfile: dockerfile,
+    // What the service writes at its stop is not a source (realstack's own outputs are not named).
+    '.dockerignore': 'out\n',
     'out/.keep': '',
     'package.json': JSON.stringify({ name: 'web', private: true, scripts: { start: 'node server.cjs' } }),
     'server.cjs': server,
@@ -94,6 +96,19 @@ t.test(
       'the service had its SIGTERM through npm',
     );
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+
+    // The context is the project, and its .dockerignore does not name realstack's state.
+    t.match(
+      up.stderr,
+      "warning: the build context of web (.) sends realstack's .realstack to docker build",
+      'up says what of realstack the build takes in, and what to do',
+    );
+    const again = await realstack(['images']);
+    t.match(
+      again.stderr,
+      /web:local: up to date/,
+      'the run wrote to .realstack (its state, its logs): the image is not built again for that',
+    );
   },
 );
 

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ToolkitConfig } from '../config/toolkit.js';
+import { projectOutputs } from '../conventions/outputs.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { dockerEndpoint } from '../engine/docker.js';
 import { runFile } from '../engine/run-file.js';
@@ -10,7 +11,7 @@ import type { Log } from '../log.js';
 import { type Dockerfile, readDockerfile, withBases } from '../stack/dockerfile.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { writeFileWhole } from '../util/files.js';
-import { hashContext, hashInputs } from './hash.js';
+import { hashContext, hashInputs, sentToBuild } from './hash.js';
 import { stageHostModules } from './host-build.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
 import { INPUTS_LABEL, labelOf } from './stand-ins.js';
@@ -118,8 +119,23 @@ export async function ensureImages(
       bases.map(async (b) => ((await present(docker, b)) ? (await docker.getImage(b).inspect()).Id : b)),
     );
     // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
-    const context = contexts.get(svc.build.context) ?? hashContext(svc.build.context);
-    contexts.set(svc.build.context, context);
+    let context = contexts.get(svc.build.context);
+    if (context === undefined) {
+      context = hashContext(svc.build.context, {
+        cacheFile: path.join(
+          config.stateDir,
+          'images',
+          `context-${hashInputs({ values: [svc.build.context] })}.json`,
+        ),
+        skip: projectOutputs(config),
+      });
+      contexts.set(svc.build.context, context);
+      const sent = sentToBuild(svc.build.context, projectOutputs(config).filter(existsSync));
+      if (sent.length > 0)
+        log(
+          `  warning: the build context of ${svc.name} (${path.relative(config.projectDir, svc.build.context) || '.'}) sends realstack's ${sent.join(', ')} to docker build (its runs and logs, the stack's generated secrets): a COPY . would put them in the image. Add them to its .dockerignore (\`npx realstack init\` does).`,
+        );
+    }
     const inputs = hashInputs({
       values: [
         context,

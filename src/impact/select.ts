@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { minimatch } from 'minimatch';
 import type { ToolkitConfig } from '../config/toolkit.js';
+import { projectOutputs } from '../conventions/outputs.js';
 import type { StackSpec } from '../stack/spec.js';
 import { changedSince, commitsSince, type Hunk, hunks, showFile } from '../util/git.js';
 import { changedBlocks, fromRanges, hashText, TOP } from './blocks.js';
@@ -231,13 +232,7 @@ export async function selectTests(
       .filter((r) => !r.dir.startsWith('..')),
     testDirs: [...new Set(suiteFiles.map((f) => path.dirname(f)))],
     suite: new Set(suiteFiles),
-    outputs: [
-      '.tap',
-      '.realstack',
-      'test-results',
-      path.relative(dir, config.coverageDir),
-      path.relative(dir, config.stateDir),
-    ],
+    outputs: projectOutputs(config).map((o) => path.relative(dir, o)),
   };
   const reasons = new Map<string, string[]>();
   const add = (file: string, reason: string) => reasons.set(file, [...(reasons.get(file) ?? []), reason]);

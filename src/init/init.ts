@@ -11,7 +11,9 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_FILE, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
+import { projectOutputs } from '../conventions/outputs.js';
 import { UserError } from '../errors.js';
+import { sentToBuild } from '../images/hash.js';
 import type { Log } from '../log.js';
 import { loadStack } from '../stack/compose.js';
 import type { ServiceSpec } from '../stack/spec.js';
@@ -205,6 +207,17 @@ function plan(config: ToolkitConfig): Plan {
       text: `# realstack's outputs\n${lines.join('\n')}\n`,
       append: true,
     });
+
+  // A build context that holds the project takes in realstack's outputs too, unless told not to.
+  for (const context of new Set(stack.services.flatMap((s) => (s.build ? [s.build.context] : [])))) {
+    const sent = sentToBuild(context, projectOutputs(config));
+    if (sent.length > 0)
+      out.files.push({
+        file: rel(config, path.join(context, '.dockerignore')),
+        text: `# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n${sent.join('\n')}\n`,
+        append: true,
+      });
+  }
 
   const web = stack.services.find((s) => s.role === 'node' && s.containerPort);
   out.files.push({
