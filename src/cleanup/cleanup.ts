@@ -3,6 +3,7 @@ import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { openRun } from '../stack/stack.js';
+import { describeImages, removeImages, surveyImages } from './images.js';
 import { parseAge, type RunVerdict, reapDead, surveyRuns } from './reaper.js';
 import { deleteTestData, listTestData, recordCount, type ServiceTestData } from './test-data.js';
 
@@ -88,13 +89,17 @@ export async function runCleanup(config: ToolkitConfig, options: CleanupOptions,
   const engine = await dataStack(config, runs, log);
   if (options.show) {
     const data = engine ? await listTestData(engine, config.env, options.run) : undefined;
+    const images = await surveyImages(config);
     const scope = `run ${engine?.run.runId} (${engine?.name}), ${options.run ? `data of run ${options.run}` : 'every "TEST " record'}`;
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ testData: data?.services ?? null, runs }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ testData: data?.services ?? null, runs, images }, null, 2)}\n`,
+      );
     } else {
       if (data) process.stdout.write(`${describeData(data.services, scope)}\n`);
-      process.stdout.write(`${describeRuns(runs)}\n`);
-      if (runs.some((r) => r.dead)) log('`npx realstack cleanup` removes the test data and the dead runs');
+      process.stdout.write(`${describeRuns(runs)}\n${describeImages(images)}\n`);
+      if (runs.some((r) => r.dead) || images.length > 0)
+        log('`npx realstack cleanup` removes the test data, the dead runs and those images');
     }
     return 0;
   }
@@ -105,6 +110,11 @@ export async function runCleanup(config: ToolkitConfig, options: CleanupOptions,
     log(`removed from ${r.service}: ${what.length ? what.join(', ') : 'nothing'}`);
   }
   const reaped = await reapDead(config, runs, log);
+  // After the dead runs: their containers no longer hold their images.
+  const images = await surveyImages(config);
+  const removedImages = await removeImages(config, images, log);
+  if (removedImages > 0)
+    log(`removed ${removedImages} image${removedImages === 1 ? '' : 's'} no run will use again`);
   const after = engine ? (await listTestData(engine, config.env, options.run)).services : [];
   const left = recordCount(after);
   const unlooked = after.filter((s) => s.via === 'none');
@@ -116,6 +126,6 @@ export async function runCleanup(config: ToolkitConfig, options: CleanupOptions,
     }`,
   );
   for (const s of unlooked) log(`  ${s.service}: ${s.note}`);
-  if (options.json) process.stdout.write(`${JSON.stringify({ removed, reaped }, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ removed, reaped, removedImages }, null, 2)}\n`);
   return left === 0 ? 0 : 1;
 }

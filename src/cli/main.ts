@@ -97,6 +97,8 @@ COMPOSE_PROFILES, REALSTACK_READY_TIMEOUT_MS, REALSTACK_RUN_ID; see docs/configu
  * `--engine NAME` (or `--engine=NAME`) anywhere before a `--`: the engine of this command and of
  * what it starts, as REALSTACK_ENGINE chooses it (the config validates the name).
  */
+let engineFlag = false;
+
 function takeEngine(args: string[]): string[] {
   const own = args.includes('--') ? args.indexOf('--') : args.length;
   const out: string[] = [];
@@ -110,6 +112,7 @@ function takeEngine(args: string[]): string[] {
     if (!value || value.startsWith('-'))
       throw new UserError('--engine needs a name: --engine docker (or process, external, auto).', 2);
     process.env.REALSTACK_ENGINE = value;
+    engineFlag = true;
   }
   return out;
 }
@@ -146,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
   // Loaded once a command runs: `--help` and usage errors stay quick.
   const { loadToolkitConfig } = await import('../config/toolkit.js');
   const config = loadToolkitConfig();
+  if (engineFlag) config.engineSource = '--engine';
   return command.run(
     config,
     parsed.values as Record<string, unknown>,

@@ -16,6 +16,8 @@ export type EngineChoice = 'auto' | 'docker' | 'process' | 'external';
 export interface ToolkitConfig {
   projectDir: string;
   engine: EngineChoice;
+  /** Where the engine was asked for, to say so: the variable, or the command's `--engine`. */
+  engineSource: 'REALSTACK_ENGINE' | '--engine';
   composeFiles: string[];
   /** Compose profiles to start (COMPOSE_PROFILES, or realstack.json's compose.profiles). */
   profiles: string[];
@@ -88,6 +90,7 @@ export function loadToolkitConfig(
   return {
     projectDir,
     engine,
+    engineSource: 'REALSTACK_ENGINE',
     composeFiles,
     profiles,
     stateDir,

@@ -14,7 +14,7 @@ import { writeFileWhole } from '../util/files.js';
 import { hashContext, hashInputs, sentToBuild } from './hash.js';
 import { stageHostModules } from './host-build.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
-import { INPUTS_LABEL, labelOf } from './stand-ins.js';
+import { INPUTS_LABEL, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
 import { builtImageTag, type ImagesState, projectKey, readImagesState, writeImagesState } from './state.js';
 import { step } from './steps.js';
 
@@ -167,7 +167,8 @@ async function composeBuild(
 ): Promise<void> {
   const file = runFile(stack, { labels: {}, ...run });
   const byName = file.services as Record<string, { build: Record<string, unknown> }>;
-  for (const { svc, inputs } of services) byName[svc.name].build.labels = { [INPUTS_LABEL]: inputs };
+  for (const { svc, inputs } of services)
+    byName[svc.name].build.labels = { [INPUTS_LABEL]: inputs, [PROJECT_DIR_LABEL]: config.projectDir };
   const fileName = path.join(config.stateDir, 'images', 'build.json');
   mkdirSync(path.dirname(fileName), { recursive: true });
   writeFileSync(fileName, JSON.stringify(file, null, 2), { mode: 0o600 });

@@ -9,7 +9,10 @@ import { packageRoot } from '../util/package-root.js';
 import { hashInputs } from './hash.js';
 import { run, step } from './steps.js';
 
+/** On every image realstack builds: the hash of what it was built from. */
 export const INPUTS_LABEL = 'dev.realstack.inputs';
+/** On a service's image: the project it was built for, so that `cleanup` knows when that is gone. */
+export const PROJECT_DIR_LABEL = 'dev.realstack.project-dir';
 
 export async function labelOf(docker: Docker, tag: string): Promise<string | undefined> {
   try {

@@ -11,7 +11,7 @@ import { newRunId, type RunState, StateStore } from './state.js';
 /** auto: docker when a daemon answers, else process. Explicit docker without a daemon is an error. */
 export async function chooseEngine(config: ToolkitConfig): Promise<{ name: EngineName; reason: string }> {
   if (config.engine === 'process' || config.engine === 'external')
-    return { name: config.engine, reason: 'REALSTACK_ENGINE' };
+    return { name: config.engine, reason: config.engineSource };
   const { daemonAnswers, dockerEndpoint } = await import('../engine/docker.js');
   const endpoint = dockerEndpoint(config.env);
   const { host } = endpoint;
@@ -19,11 +19,11 @@ export async function chooseEngine(config: ToolkitConfig): Promise<{ name: Engin
   if (config.engine === 'docker') {
     if (!answers) {
       throw new UserError(
-        `REALSTACK_ENGINE=docker, but no Docker daemon answers at ${host}. Start dockerd (or Docker Desktop), ` +
+        `${config.engineSource === '--engine' ? '--engine docker' : 'REALSTACK_ENGINE=docker'}, but no Docker daemon answers at ${host}. Start dockerd (or Docker Desktop), ` +
           'set DOCKER_HOST to where it listens, or use REALSTACK_ENGINE=process to run without Docker.',
       );
     }
-    return { name: 'docker', reason: 'REALSTACK_ENGINE' };
+    return { name: 'docker', reason: config.engineSource };
   }
   return answers
     ? { name: 'docker', reason: `auto: a Docker daemon answers at ${host}` }

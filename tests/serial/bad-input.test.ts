@@ -24,6 +24,11 @@ t.test(
     );
     t.match(res.stderr, 'REALSTACK_ENGINE=process');
     t.notOk(hasStackTrace(res.stderr));
+    const flag = await realstack(['up', '--engine', 'docker'], {
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+    });
+    t.equal(flag.exitCode, 1);
+    t.match(flag.stderr, '--engine docker, but no Docker daemon answers', 'named as the user asked for it');
   },
 );
 

@@ -4,13 +4,19 @@
 // up deletes "TEST " data and reaps dead runs machine-wide.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
-import { passEngines, processPassOnly } from '../helpers/engines.js';
+import {
+  availableEngines,
+  dockerPassOnly,
+  dockerSkipReason,
+  passEngines,
+  processPassOnly,
+} from '../helpers/engines.js';
 import { leftovers, processPids, readState } from '../helpers/leftovers.js';
 import {
   API_RESOURCE,
@@ -295,3 +301,67 @@ t.test('waits to be killed', async (t) => {
     t.same(await leftovers(id, pids), [], 'no process or temp dir of it is left');
   },
 );
+
+t.test(
+  'docker: the images no run will use again, a replaced build and the image of a project that is gone, are removed by test-cleanup; one a container uses is not',
+  { skip: dockerPassOnly() || (!(await availableEngines()).includes('docker') && dockerSkipReason) },
+  async (t) => {
+    const id = testRunId('img');
+    const files = {
+      'docker-compose.yml':
+        'services:\n  web:\n    build: .\n    ports: ["8080"]\n    environment: { PORT: "8080", HOST: 0.0.0.0 }\n',
+      Dockerfile: 'FROM node:20-slim\nWORKDIR /srv\nCOPY server.cjs .\nCMD ["node", "server.cjs"]\n',
+      '.dockerignore': 'node_modules\n.realstack\n',
+      'server.cjs': tinyService(),
+      'package.json': '{"name":"gone-soon","private":true}',
+    };
+    const { dir, realstack: inProject } = linkedProject(t, files, id);
+    const docker = { REALSTACK_ENGINE: 'docker' };
+    t.teardown(() => inProject(['down'], docker));
+    const imageId = async () => {
+      const tag = Object.values(
+        (JSON.parse(readFileSync(path.join(dir, '.realstack/images.json'), 'utf8')) as ImagesJson).run.images,
+      )[0];
+      return (await run('docker', ['image', 'inspect', '-f', '{{.Id}}', tag as string])).stdout.trim();
+    };
+    t.equal((await inProject(['images'], docker)).exitCode, 0);
+    const replaced = await imageId();
+    writeFileSync(path.join(dir, 'server.cjs'), tinyService('    // changed\n'));
+    t.equal((await inProject(['images'], docker)).exitCode, 0);
+    const current = await imageId();
+    t.not(current, replaced, 'a changed source builds anew; the last build loses its tag');
+    t.equal((await inProject(['up'], docker)).exitCode, 0);
+
+    const listed = async () => {
+      const show = await realstack(['cleanup', '--show', '--json', '--run', id]);
+      return (JSON.parse(show.stdout) as { images: { id: string; why: string }[] }).images;
+    };
+    const mine = (images: { id: string; why: string }[]) =>
+      images.filter((i) => i.id === replaced || i.id === current).map((i) => [i.id, i.why]);
+    t.same(
+      mine(await listed()),
+      [[replaced, 'replaced by a newer build under its tag']],
+      'the replaced build is listed; the one a container runs is not',
+    );
+    t.equal((await inProject(['down'], docker)).exitCode, 0);
+    rmSync(dir, { recursive: true, force: true });
+    t.same(
+      mine(await listed()),
+      [
+        [current, `its project ${dir} is gone`],
+        [replaced, 'replaced by a newer build under its tag'],
+      ],
+      'once the project folder is gone, its image is listed too',
+    );
+    const clean = await realstack(['cleanup', '--run', id]);
+    t.equal(clean.exitCode, 0, clean.stderr);
+    t.match(clean.stderr, /removed \d+ images? no run will use again/);
+    for (const image of [replaced, current])
+      t.not((await run('docker', ['image', 'inspect', image])).exitCode, 0, `${image.slice(7, 19)} is gone`);
+    t.notOk(hasStackTrace(clean.stderr), 'no stack trace');
+  },
+);
+
+interface ImagesJson {
+  run: { images: Record<string, string> };
+}

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import type Docker from 'dockerode';
+import type { ToolkitConfig } from '../config/toolkit.js';
+import { daemonAnswers, dockerEndpoint } from '../engine/docker.js';
+import { INPUTS_LABEL, PROJECT_DIR_LABEL } from '../images/stand-ins.js';
+import type { Log } from '../log.js';
+
+/** An image realstack built that nothing will use again. */
+export interface ImageVerdict {
+  id: string;
+  /** Its tag, or "<none>" for a build another has replaced under the same tag. */
+  tag: string;
+  why: string;
+  sizeMb: number;
+}
+
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/**
+ * The images realstack built that nothing will use again: a service's image whose project
+ * folder is gone (a deleted checkout, a test's temporary project), and builds that a newer
+ * one replaced under their tag (each rebuild leaves the last one untagged). An image that a
+ * container, running or not, was made from is left alone.
+ */
+export async function surveyImages(config: ToolkitConfig): Promise<ImageVerdict[]> {
+  const endpoint = dockerEndpoint(config.env);
+  if (!(await daemonAnswers(endpoint))) return [];
+  const { docker } = endpoint;
+  const [images, containers] = await Promise.all([
+    docker.listImages({ filters: { label: [INPUTS_LABEL] } }),
+    docker.listContainers({ all: true }),
+  ]);
+  const inUse = new Set(containers.map((c) => c.ImageID));
+  return images
+    .sort((a, b) => b.Created - a.Created)
+    .flatMap((image): ImageVerdict[] => {
+      if (inUse.has(image.Id)) return [];
+      const tags = (image.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+      const project = image.Labels?.[PROJECT_DIR_LABEL];
+      const why =
+        tags.length === 0
+          ? 'replaced by a newer build under its tag'
+          : project && !existsSync(project)
+            ? `its project ${project} is gone`
+            : undefined;
+      if (!why) return [];
+      return [{ id: image.Id, tag: tags.join(', ') || '<none>', why, sizeMb: Math.round(image.Size / 1e6) }];
+    });
+}
+
+export function describeImages(images: ImageVerdict[]): string {
+  if (images.length === 0) return 'images: none left over';
+  return [
+    'images no run will use again:',
+    ...images.map((i) => `  ${shortId(i.id)}  ${i.tag}  ${i.sizeMb} MB  (${i.why})`),
+  ].join('\n');
+}
+
+/**
+ * Removes them, newest first (a replaced stand-in can be the base of a replaced service
+ * image). Never forced: an image that something still needs stays, and is named.
+ */
+export async function removeImages(config: ToolkitConfig, images: ImageVerdict[], log: Log): Promise<number> {
+  const { docker } = dockerEndpoint(config.env);
+  let removed = 0;
+  for (const image of images) {
+    try {
+      await (docker as Docker).getImage(image.id).remove();
+      removed++;
+    } catch (err) {
+      const message = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
+      if (!/No such image/i.test(message)) log(`image ${shortId(image.id)} (${image.tag}) kept: ${message}`);
+    }
+  }
+  return removed;
+}
