@@ -3,6 +3,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { registryHint } from '../src/images/build-failure.js';
 import { hashContext, hashInputs, sentToBuild } from '../src/images/hash.js';
 import { standInKind } from '../src/images/resolve.js';
 import { builtImageTag } from '../src/images/state.js';
@@ -85,3 +86,60 @@ t.test(
     t.equal(standInKind('constructor'), undefined, 'a name is not looked up on the prototype');
   },
 );
+
+// Outputs as compose v1's classic builder prints a failed RUN (npm's taken from this machine's
+// own failed build: its proxy's certificate; yarn's and pnpm's as they word an unreachable registry).
+const failedRun = (command: string, said: string) =>
+  `Step 4/9 : RUN ${command}\n ---> Running in 6e5871c8eca8\n${said}\nService 'api' failed to build : The command '/bin/sh -c ${command}' returned a non-zero code: 1`;
+
+t.test('a build whose package install cannot reach the registry says what to do instead', async (t) => {
+  const npm = registryHint(
+    failedRun(
+      'npm ci --omit=dev',
+      'npm error code SELF_SIGNED_CERT_IN_CHAIN\nnpm error request to https://registry.npmjs.org/ms failed, reason: self-signed certificate in certificate chain',
+    ),
+    'api',
+  );
+  t.match(
+    npm,
+    "The Dockerfile's `RUN npm ci --omit=dev` could not reach the package registry from inside the build (request to https://registry.npmjs.org/ms failed, reason: self-signed certificate in certificate chain)",
+  );
+  t.match(npm, 'set "hostModules": "." for api in realstack.json');
+  t.match(npm, 'COPY build/api/node_modules ./node_modules');
+  t.match(
+    registryHint(
+      failedRun(
+        'yarn install --frozen-lockfile',
+        'info There appears to be trouble with your network connection. Retrying...',
+      ),
+      'web',
+    ),
+    /`RUN yarn install --frozen-lockfile` could not reach [\s\S]* for web in realstack\.json/,
+  );
+  t.match(
+    registryHint(
+      failedRun(
+        'pnpm install --prod',
+        ' ERR_PNPM_META_FETCH_FAIL  GET https://registry.npmjs.org/ms: request to https://registry.npmjs.org/ms failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org',
+      ),
+      'web',
+    ),
+    'could not reach the package registry',
+  );
+  t.equal(
+    registryHint(
+      failedRun(
+        'npm ci',
+        'npm error `npm ci` can only install packages when your package.json and package-lock.json are in sync.',
+      ),
+      'api',
+    ),
+    undefined,
+    'an install that failed for another reason gets no advice about registries',
+  );
+  t.equal(
+    registryHint(failedRun('make assets', 'getaddrinfo ENOTFOUND cdn.example.com'), 'api'),
+    undefined,
+    'nor does a step that installs no packages',
+  );
+});

@@ -11,6 +11,7 @@ import type { Log } from '../log.js';
 import { type Dockerfile, readDockerfile, withBases } from '../stack/dockerfile.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { writeFileWhole } from '../util/files.js';
+import { registryHint } from './build-failure.js';
 import { hashContext, hashInputs, sentToBuild } from './hash.js';
 import { stageHostModules } from './host-build.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
@@ -200,6 +201,8 @@ async function composeBuild(
             all: true,
           },
         ),
+      undefined,
+      (output) => registryHint(output, svc.name),
     );
   }
 }

@@ -11,6 +11,8 @@ export async function step<T>(
   name: string,
   work: () => Promise<T>,
   failure = `image build failed at step "${name}"`,
+  /** What to do, when the output says why (a registry out of reach). */
+  hint?: (output: string) => string | undefined,
 ): Promise<T> {
   const started = Date.now();
   log(`  ${name} ...`);
@@ -21,7 +23,10 @@ export async function step<T>(
   } catch (err) {
     const out = (err as { all?: string }).all;
     const tail = out ? `\n${out.split('\n').slice(-30).join('\n')}` : '';
-    throw new UserError(`${failure}: ${(err as Error).message.split('\n')[0]}${tail}`);
+    const advice = out && hint?.(out);
+    throw new UserError(
+      `${failure}: ${(err as Error).message.split('\n')[0]}${tail}${advice ? `\n\n${advice}` : ''}`,
+    );
   }
 }
 
