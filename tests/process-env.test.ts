@@ -1,8 +1,13 @@
 // The process engine's rewrites of a service's environment (src/engine/rewrite-env.ts): each
-// rule of its doc comment, on values as compose files write them.
+// rule of its doc comment, on values as compose files write them, and the names a service
+// answers to (src/engine/process.ts peerNames).
 import t from 'tap';
+import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
+import { peerNames } from '../src/engine/process.js';
 import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
+import { projectStack } from '../src/stack/compose.js';
+import { tempProject } from './helpers/project.js';
 
 const peer = (service: string, ports: [number, number][]): Peer => ({
   service,
@@ -74,6 +79,43 @@ t.test('a port a service is not known to listen on is said, not guessed', async 
   const { env, unresolved } = rewriteEnvironment({ API: 'http://api:4000' }, names, web);
   t.equal(env.API, 'http://api:4000');
   t.match(unresolved, [/api has no port 4000 that realstack knows/]);
+});
+
+t.test("the names a service answers to: a network's aliases and a link's too", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  backend:
+    image: node:20
+    hostname: be
+    networks:
+      internal:
+        aliases: [api.internal]
+      public:
+  frontend:
+    image: node:20
+    networks: [internal]
+    links: ["backend:legacy-api"]
+    environment:
+      BACKEND_URL: http://api.internal:4000/v1
+      LEGACY: legacy-api:4000
+      OWN: http://be:4000
+networks:
+  internal:
+  public:
+`,
+  });
+  const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
+  const backend = peer('backend', [[4000, 45000]]);
+  const known = peerNames(stack, new Map([['backend', backend]]));
+  t.same([...known.keys()].sort(), ['api.internal', 'backend', 'be', 'legacy-api']);
+  const { env } = rewriteEnvironment(
+    stack.services.find((x) => x.name === 'frontend')?.environment ?? {},
+    known,
+    web,
+  );
+  t.equal(env.BACKEND_URL, 'http://127.0.0.1:45000/v1');
+  t.equal(env.LEGACY, '127.0.0.1:45000');
+  t.equal(env.OWN, 'http://127.0.0.1:45000');
 });
 
 t.test('test names: the short form fits 16 characters and is found by run', async (t) => {

@@ -150,12 +150,24 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 export const killGroup = (pid: number) => signalGroup(pid, 'SIGKILL');
 
-/** Every name a service answers to on the compose network: its name, container name, hostname. */
+/**
+ * Every name a service answers to on the compose network: its name, container name, hostname,
+ * its aliases on each network, and the aliases other services' `links` give it.
+ */
 export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
+  const raws = stack.model.services as Record<string, Record<string, unknown>>;
   const names = new Map<string, Peer>();
   for (const [service, peer] of peers) {
-    const raw = (stack.model.services as Record<string, Record<string, unknown>>)[service] ?? {};
-    for (const n of [service, raw.container_name, raw.hostname])
+    const raw = raws[service] ?? {};
+    const networks = raw.networks && !Array.isArray(raw.networks) ? Object.values(raw.networks) : [];
+    const aliases = networks.flatMap((n) => (n as { aliases?: unknown } | null)?.aliases ?? []);
+    const linked = Object.values(raws).flatMap((other) =>
+      (Array.isArray(other.links) ? other.links : []).flatMap((l) => {
+        const [target, alias] = String(l).split(':');
+        return target === service && alias ? [alias] : [];
+      }),
+    );
+    for (const n of [service, raw.container_name, raw.hostname, ...aliases, ...linked])
       if (typeof n === 'string' && n) names.set(n, peer);
   }
   return names;

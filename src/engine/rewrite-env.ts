@@ -13,7 +13,7 @@
  *      service would otherwise use its default port, where nothing of the run listens;
  *   5. a variable ending in PORT whose value is one of the service's own container ports: the
  *      host port it listens on instead.
- * Names are compose service names, container names and hostnames.
+ * Names are compose service names, container names, hostnames, network aliases and link aliases (peerNames in process.ts).
  */
 
 export interface Rewrite {
