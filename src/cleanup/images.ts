@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type Docker from 'dockerode';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { daemonAnswers, dockerEndpoint } from '../engine/docker.js';
 import { INPUTS_LABEL, PROJECT_DIR_LABEL } from '../images/stand-ins.js';
@@ -65,7 +64,7 @@ export async function removeImages(config: ToolkitConfig, images: ImageVerdict[]
   let removed = 0;
   for (const image of images) {
     try {
-      await (docker as Docker).getImage(image.id).remove();
+      await docker.getImage(image.id).remove();
       removed++;
     } catch (err) {
       const message = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;

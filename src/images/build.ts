@@ -122,16 +122,17 @@ export async function ensureImages(
     // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
     let context = contexts.get(svc.build.context);
     if (context === undefined) {
+      const outputs = projectOutputs(config);
       context = hashContext(svc.build.context, {
         cacheFile: path.join(
           config.stateDir,
           'images',
           `context-${hashInputs({ values: [svc.build.context] })}.json`,
         ),
-        skip: projectOutputs(config),
+        skip: outputs,
       });
       contexts.set(svc.build.context, context);
-      const sent = sentToBuild(svc.build.context, projectOutputs(config).filter(existsSync));
+      const sent = sentToBuild(svc.build.context, outputs.filter(existsSync));
       if (sent.length > 0)
         log(
           `  warning: the build context of ${svc.name} (${path.relative(config.projectDir, svc.build.context) || '.'}) sends realstack's ${sent.join(', ')} to docker build (its runs and logs, the stack's generated secrets): a COPY . would put them in the image. Add them to its .dockerignore (\`npx realstack init\` does).`,

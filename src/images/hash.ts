@@ -103,8 +103,8 @@ export function sentToBuild(context: string, dirs: string[]): string[] {
  * could bring part of it back, so that an ignored node_modules costs nothing. With `cacheFile`,
  * a file whose size, mtime and inode are those of the last run is not read again, as git's
  * index does: the reference stack's context (8 000 files, 60 MB of staged node_modules) takes
- * 0.08 s instead of 0.3 s on every `up`. A file written within a second of the cache is read
- * anyway, since it may change again within the same mtime.
+ * 0.22 s instead of 0.39 s on every `up` (a fresh process each). A file written within a second
+ * of the cache is read anyway, since it may change again within the same mtime.
  */
 export function hashContext(context: string, options: { cacheFile?: string; skip?: string[] } = {}): string {
   const ignore = dockerignore(context);
