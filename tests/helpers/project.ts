@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -14,6 +14,15 @@ export function tempProject(t: Test, files: Record<string, string>): string {
   }
   return dir;
 }
+
+/**
+ * The plugins this checkout's tap is built with. A project that links it must ask for the same
+ * set: with another, tap rebuilds its shared build under the tests running beside this one.
+ */
+const tapPlugins = (
+  (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { tap: { plugin?: string[] } }).tap
+    .plugin ?? []
+).join('\n');
 
 /**
  * A project of its own with realstack and tap installed as a user's project has them (linked to
@@ -33,6 +42,7 @@ export function linkedProject(t: Test, files: Record<string, string>, runId: str
         HOME: process.env.HOME,
         REALSTACK_ENGINE: 'process',
         REALSTACK_RUN_ID: runId,
+        TAP_PLUGIN: tapPlugins,
         ...env,
       },
       extendEnv: false,
