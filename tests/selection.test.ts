@@ -1,7 +1,8 @@
 // realstack test's own options, ahead of tap's (src/testing/selection.ts).
 import t from 'tap';
 import { leadingCoverageOptions, parseTestRun } from '../src/testing/selection.js';
-import { linkedProject } from './helpers/project.js';
+import { testRunId } from './helpers/cli.js';
+import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
 t.test("realstack's options first, then tap's, quoted ones intact", async (t) => {
   const run = parseTestRun([
@@ -58,37 +59,47 @@ t.test("realstack's options first, then tap's, quoted ones intact", async (t) =>
   );
 });
 
-t.test('tap is given the longest files first, and its serial folders last', async (t) => {
-  const { realstack } = linkedProject(
-    t,
-    {
-      'package.json': JSON.stringify({
-        name: 'order',
-        private: true,
-        tap: { include: ['test/**/*.test.mjs'], serial: ['test/serial'] },
-      }),
-      'test/a-small.test.mjs': 'x',
-      'test/b-large.test.mjs': 'x'.repeat(500),
-      'test/c-medium.test.mjs': 'x'.repeat(50),
-      'test/serial/a.test.mjs': 'x'.repeat(1000),
-      'test/serial/b.test.mjs': 'x',
-    },
-    'order',
-  );
-  // No run history in the project yet: each file's size stands in for its time.
-  const list = await realstack(['test', '--list']);
-  t.equal(list.exitCode, 0, list.stderr);
-  t.same(list.stdout.trim().split('\n'), [
-    'test/b-large.test.mjs',
-    'test/c-medium.test.mjs',
-    'test/a-small.test.mjs',
-    'test/serial/a.test.mjs',
-    'test/serial/b.test.mjs',
-  ]);
-  const named = await realstack(['test', '--list', 'test/a-small.test.mjs', 'test/b-large.test.mjs']);
-  t.same(
-    named.stdout.trim().split('\n'),
-    ['test/a-small.test.mjs', 'test/b-large.test.mjs'],
-    'named files as named',
-  );
-});
+t.test(
+  '--list prints the files in the order tap runs them: its own, sorted, whatever order it is given',
+  async (t) => {
+    const pass = "import t from 'tap';\nt.pass('ran');\n";
+    const { realstack } = linkedProject(
+      t,
+      {
+        'package.json': JSON.stringify({
+          name: 'order',
+          private: true,
+          tap: { include: ['test/**/*.test.mjs'], serial: ['test/serial'] },
+        }),
+        'docker-compose.yml': tinyCompose,
+        'server.cjs': tinyService(),
+        'test/b-large.test.mjs': `${pass}// ${'x'.repeat(500)}\n`,
+        'test/a-small.test.mjs': pass,
+        'test/serial/a.test.mjs': pass,
+        'test/z-last.test.mjs': pass,
+      },
+      testRunId('ord'),
+    );
+    const list = await realstack(['test', '--list']);
+    t.equal(list.exitCode, 0, list.stderr);
+    const listed = list.stdout.trim().split('\n');
+    t.same(listed, [
+      'test/a-small.test.mjs',
+      'test/b-large.test.mjs',
+      'test/serial/a.test.mjs',
+      'test/z-last.test.mjs',
+    ]);
+
+    const res = await realstack(['test']);
+    t.equal(res.exitCode, 0, res.stderr);
+    const ran = [...res.stdout.matchAll(/^# Subtest: (\S+)$/gm)].map((m) => m[1]);
+    t.same(ran, listed, 'tap ran them in that order');
+
+    const named = await realstack(['test', '--list', 'test/z-last.test.mjs', 'test/a-small.test.mjs']);
+    t.same(
+      named.stdout.trim().split('\n'),
+      ['test/a-small.test.mjs', 'test/z-last.test.mjs'],
+      'named files too',
+    );
+  },
+);

@@ -207,19 +207,12 @@ export class History {
     return id;
   }
 
-  /**
-   * Each file's time in the last run that ran it (its top-level tests' sum, ms): how shards are
-   * balanced. With `engine`, only runs on that engine count: a file can be quick on one (its
-   * tests skipped there) and the longest on the other.
-   */
-  fileDurations(engine?: string): Map<string, number> {
+  /** Each file's time in the last run that ran it (its top-level tests' sum, ms): how shards are balanced. */
+  fileDurations(): Map<string, number> {
     const rows = this.rows(
-      `WITH latest AS (
-         SELECT r.file, MAX(r.run) AS run FROM results r JOIN runs u ON u.id = r.run
-         WHERE r.ms IS NOT NULL AND (? IS NULL OR u.engine = ?) GROUP BY r.file)
+      `WITH latest AS (SELECT file, MAX(run) AS run FROM results WHERE ms IS NOT NULL GROUP BY file)
        SELECT r.file AS file, SUM(r.ms) AS ms FROM results r JOIN latest l ON l.file = r.file AND l.run = r.run
        GROUP BY r.file`,
-      [engine ?? null, engine ?? null],
     );
     return new Map(rows.map((r) => [String(r.file), Number(r.ms)]));
   }

@@ -15,7 +15,7 @@ import { openRun, startStack } from '../stack/stack.js';
 import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
-import { jobsArgIndex, parseTestRun, runOrder, tapArgsFor, tapConfig } from './selection.js';
+import { jobsArgIndex, parseTestRun, setFiles, tapArgsFor, tapConfig, tapOrder } from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
@@ -237,11 +237,11 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
   const plan = run.shard && (await planShard(toolkit, run, run.shard));
   if (plan) log(describePlan(plan));
   if (run.list) {
-    const files = plan ? plan.mine : (await runOrder(run, toolkit)).files;
+    const files = tapOrder(plan ? plan.mine : (await setFiles(run, toolkit.projectDir)).files);
     if (files.length > 0) process.stdout.write(`${files.join('\n')}\n`);
     return 0;
   }
-  const tapArgs = await tapArgsFor(run, toolkit, plan || undefined);
+  const tapArgs = await tapArgsFor(run, toolkit.projectDir, plan || undefined);
   if (run.profiles.length > 0) toolkit = { ...toolkit, profiles: run.profiles };
   // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
   const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);

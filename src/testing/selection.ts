@@ -3,9 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
-import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
-import { longestFirst } from './weights.js';
 
 /**
  * Which test files a recipe runs. `serial` is tap's own `serial` setting (package.json), so
@@ -245,29 +243,22 @@ export async function setFiles(
  */
 export async function tapArgsFor(
   run: TestRun,
-  config: ToolkitConfig,
+  projectDir: string,
   shard?: { mine: string[]; named: string[] },
 ): Promise<string[]> {
   const args = run.jobs ? [`--jobs=${run.jobs}`] : [];
+  if (run.set === 'all' && !shard) return [...args, ...run.tapArgs];
   // Not --filter-quietly: tap would report the tests it leaves out as passing.
   if (run.set === 'smoke') args.push(`--grep=^${SMOKE_PREFIX}`);
   if (run.updateGolden) args.push('--snapshot');
   if (shard) return [...args, ...shard.mine, ...run.tapArgs.filter((a) => !shard.named.includes(a))];
-  const { files, named } = await runOrder(run, config);
+  const { files, named } = await setFiles(run, projectDir);
   // Files the user named stay where they wrote them, among their own arguments.
   return [...args, ...(named.length > 0 ? [] : files), ...run.tapArgs];
 }
 
 /**
- * The set's files in the order tap is given them (weights.ts: the longest first, tap's serial
- * folders last), or as the user named them.
+ * Files in the order tap runs them, whatever order it is given them in: it sorts its list
+ * (@tapjs/run's list.js), and a file of a serial folder waits for the files before it to end.
  */
-export async function runOrder(
-  run: TestRun,
-  config: ToolkitConfig,
-): Promise<{ files: string[]; named: string[] }> {
-  const { files, named } = await setFiles(run, config.projectDir);
-  if (named.length > 0) return { files, named };
-  const serial = serialDirs(config.projectDir);
-  return { files: await longestFirst(config, files, (f) => within(f, serial)), named };
-}
+export const tapOrder = (files: string[]) => [...files].sort((a, b) => a.localeCompare(b, 'en'));

@@ -15,12 +15,11 @@ export type Basis = 'durations' | 'sizes';
 export async function weigh(
   config: ToolkitConfig,
   files: string[],
-  engine?: string,
 ): Promise<{ weights: Map<string, number>; basis: Basis }> {
   const file = historyFile(config);
   if (existsSync(file)) {
     const h = await History.read(file);
-    const known = h.fileDurations(engine);
+    const known = h.fileDurations();
     h.close();
     const times = files.map((f) => known.get(f)).filter((ms): ms is number => ms !== undefined);
     if (times.length > 0) {
@@ -32,24 +31,4 @@ export async function weigh(
     weights: new Map(files.map((f) => [f, statSync(path.join(config.projectDir, f)).size])),
     basis: 'sizes',
   };
-}
-
-/**
- * The order tap is given the files in: the longest first, so that no long file starts last
- * while the other jobs sit idle (on CI's two cores, a 60 s file started last kept one core idle
- * for most of a minute); the files of tap's serial folders after all the others, since they run
- * alone anyway, in their own (alphabetical) order.
- */
-export async function longestFirst(
-  config: ToolkitConfig,
-  files: string[],
-  serial: (file: string) => boolean,
-): Promise<string[]> {
-  // By the times on the engine this run asks for (CI runs the suite once per engine).
-  const engine = config.engine === 'process' || config.engine === 'docker' ? config.engine : undefined;
-  const { weights } = await weigh(config, files, engine);
-  const parallel = files
-    .filter((f) => !serial(f))
-    .sort((a, b) => (weights.get(b) ?? 0) - (weights.get(a) ?? 0) || a.localeCompare(b));
-  return [...parallel, ...files.filter(serial)];
 }
