@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import {
+  type DockerEndpoint,
   daemonAnswers,
   dockerEndpoint,
   RUN_LABEL,
@@ -11,6 +11,7 @@ import {
   STARTED_LABEL,
   STATE_LABEL,
 } from '../engine/docker.js';
+import { dockerList } from '../engine/docker-api.js';
 import { killGroup, RUN_OWNER_FILE, runOfTmpDir } from '../engine/process.js';
 import type { Log } from '../log.js';
 import { engineFor } from '../stack/stack.js';
@@ -44,14 +45,19 @@ export function parseAge(text: string): number | undefined {
 const hours = (ms: number) =>
   ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
 
-async function dockerResources(docker: Docker, found: Map<string, Found>, at: (id: string) => Found) {
-  const filters = { label: [RUN_LABEL] };
+type Labelled = { Labels?: Record<string, string> | null };
+
+async function dockerResources(
+  endpoint: DockerEndpoint,
+  found: Map<string, Found>,
+  at: (id: string) => Found,
+) {
   const [containers, networks, volumes] = await Promise.all([
-    docker.listContainers({ all: true, filters }),
-    docker.listNetworks({ filters }),
-    docker.listVolumes({ filters }),
+    dockerList<Labelled[]>(endpoint, '/containers/json?all=1', RUN_LABEL),
+    dockerList<Labelled[]>(endpoint, '/networks', RUN_LABEL),
+    dockerList<{ Volumes: Labelled[] | null }>(endpoint, '/volumes', RUN_LABEL),
   ]);
-  const note = (labels: Record<string, string> | undefined, kind: keyof Found['docker']) => {
+  const note = (labels: Labelled['Labels'], kind: keyof Found['docker']) => {
     const id = labels?.[RUN_LABEL];
     if (!id) return;
     const f = at(id);
@@ -61,7 +67,7 @@ async function dockerResources(docker: Docker, found: Map<string, Found>, at: (i
   };
   for (const c of containers) note(c.Labels, 'containers');
   for (const n of networks) note(n.Labels, 'networks');
-  for (const v of volumes.Volumes ?? []) note(v.Labels ?? undefined, 'volumes');
+  for (const v of volumes.Volumes ?? []) note(v.Labels, 'volumes');
   return found;
 }
 
@@ -96,7 +102,7 @@ export async function surveyRuns(
     f.stateFile ??= ownerStateFile(path.join(os.tmpdir(), entry));
   }
   const endpoint = dockerEndpoint(config.env);
-  if (await daemonAnswers(endpoint)) await dockerResources(endpoint.docker, found, at);
+  if (await daemonAnswers(endpoint)) await dockerResources(endpoint, found, at);
   for (const state of store.all()) {
     const f = at(state.runId);
     f.state = state;

@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
+import { dockerGet } from './docker-api.js';
 import { HealthNow } from './health-now.js';
 import { pid1IsNode, signalNodes } from './node-signals.js';
 import type { RunFileOptions } from './run-file.js';
@@ -22,12 +23,14 @@ const PROJECT_LABEL = 'com.docker.compose.project';
 const SERVICE_LABEL = 'com.docker.compose.service';
 const NUMBER_LABEL = 'com.docker.compose.container-number';
 
-/** One endpoint, resolved once, for both compose and dockerode. */
+/** One endpoint, resolved once, for compose, dockerode and docker-api.ts. */
 export interface DockerEndpoint {
   host: string;
+  /** Where a request goes: the daemon's socket, or its host and port. */
+  target: { socketPath: string } | { host: string; port: number };
   /**
    * dockerode's client, made on first use: loading dockerode (ssh2 and grpc under it) takes
-   * 0.17 s, which a process-engine run on a machine without a daemon need not pay.
+   * 0.17 s, which a process-engine run need not pay (docker-api.ts does the looking).
    */
   readonly docker: Docker;
 }
@@ -35,28 +38,27 @@ export interface DockerEndpoint {
 export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
   const host = env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   const url = host.startsWith('unix://') ? undefined : new URL(host.replace(/^tcp:/, 'http:'));
-  const options = url
+  const target = url
     ? { host: url.hostname, port: Number(url.port || 2375) }
     : { socketPath: host.slice('unix://'.length) };
   let client: Docker | undefined;
   return {
     host,
+    target,
     get docker() {
-      client ??= new (createRequire(import.meta.url)('dockerode') as typeof Docker)(options);
+      client ??= new (createRequire(import.meta.url)('dockerode') as typeof Docker)(target);
       return client;
     },
   };
 }
 
 export async function daemonAnswers(endpoint: DockerEndpoint, timeoutMs = 2000): Promise<boolean> {
-  // No socket, no daemon: known without loading dockerode.
+  // No socket, no daemon: known without asking.
   if (endpoint.host.startsWith('unix://') && !existsSync(endpoint.host.slice('unix://'.length))) return false;
-  const timeout = new Promise<false>((r) => setTimeout(() => r(false), timeoutMs).unref());
-  const ping = endpoint.docker.ping().then(
+  return dockerGet(endpoint, '/_ping', timeoutMs).then(
     () => true,
     () => false,
   );
-  return Promise.race([ping, timeout]);
 }
 
 /**
