@@ -1,7 +1,18 @@
-import { readdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
+import { pruneTemplates } from '../src/engine/postgres-cluster.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject } from './helpers/project.js';
@@ -59,9 +70,68 @@ t.test(
       t.same(await items(), ['from the init script'], `${round} run: the init script's row, and no other`);
       t.equal((await realstack(['down'])).exitCode, 0, `${round} down`);
     }
+    const marks = readdirSync(os.tmpdir()).filter((d) => /^realstack-pgdata-[0-9a-f]{16}\.json$/.test(d));
+    t.ok(marks.length > 0, 'the template cluster is kept for the next run');
     t.ok(
-      readdirSync(os.tmpdir()).some((d) => d.startsWith('realstack-pgdata-')),
-      'the template cluster is kept for the next run',
+      marks.some((m) => existsSync(JSON.parse(readFileSync(path.join(os.tmpdir(), m), 'utf8')).postgres)),
+      'beside it, the PostgreSQL build that made it',
     );
+  },
+);
+
+t.test(
+  'templates are bounded: those no build can want go, then all but the 8 last used, except any used in the last 10 minutes',
+  (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-prune-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const now = Date.now();
+    const postgres = path.join(dir, 'bin', 'postgres');
+    mkdirSync(path.dirname(postgres));
+    writeFileSync(postgres, 'the build');
+    const { size, mtimeMs } = { size: 9, mtimeMs: Math.floor(now / 1000) * 1000 };
+    utimesSync(postgres, new Date(mtimeMs), new Date(mtimeMs));
+    const template = (key: string, minutesAgo: number, mark?: object) => {
+      const folder = path.join(dir, `realstack-pgdata-${key}`);
+      mkdirSync(folder);
+      writeFileSync(path.join(folder, 'PG_VERSION'), '16\n');
+      const at = new Date(now - minutesAgo * 60_000);
+      if (mark) {
+        writeFileSync(`${folder}.json`, JSON.stringify(mark));
+        utimesSync(`${folder}.json`, at, at);
+      }
+      utimesSync(folder, at, at);
+      return `realstack-pgdata-${key}`;
+    };
+    const ours = { postgres, size, mtimeMs };
+    const key = (n: number) => n.toString(16).padStart(16, '0');
+    // Used 0 to 8 minutes ago: the 8 last used, and one used within the 10 minutes.
+    const recent = Array.from({ length: 9 }, (_, i) => template(key(i), i, ours));
+    const stale = [
+      template(key(100), 30, ours),
+      template(key(101), 0, { ...ours, postgres: path.join(dir, 'gone', 'postgres') }),
+      template(key(102), 0, { ...ours, size: size + 1 }),
+      // Made by an earlier realstack: no mark, the folder's own age.
+      template(key(103), 120),
+      // An initdb's work folder, never finished.
+      template(`${key(104)}.Ab12Cd`, 60),
+    ];
+    const working = template(`${key(105)}.Zx98Yw`, 0);
+    mkdirSync(path.join(dir, 'realstack-pgdata-of-someone-else'));
+
+    const removed = pruneTemplates(dir, now).map((f) => path.basename(f));
+    t.same(
+      removed.sort(),
+      [...stale].sort(),
+      'removed: the orphaned, the replaced, the unused beyond 8, the old',
+    );
+    t.same(
+      readdirSync(dir)
+        .filter((d) => d.startsWith('realstack-pgdata-') && !d.endsWith('.json'))
+        .sort(),
+      [...recent, working, 'realstack-pgdata-of-someone-else'].sort(),
+      'kept: the last used, an initdb at work, and what is not a template',
+    );
+    t.notOk(existsSync(path.join(dir, `${stale[0]}.json`)), 'a removed template takes its mark along');
+    t.end();
   },
 );

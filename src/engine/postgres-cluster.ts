@@ -1,6 +1,16 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,10 +44,16 @@ const specKey = ({ user, password, database, auth, initdbArgs, timezone }: Clust
   timezone ?? null,
 ];
 
+const TEMPLATE_PREFIX = 'realstack-pgdata-';
+/** How many templates stay whatever their age: one per project and settings in daily use. */
+const KEEP_TEMPLATES = 8;
+/** A template used this recently may be being copied: never removed. */
+const IN_USE_MS = 10 * 60_000;
+
 /**
  * A template cluster per PostgreSQL build and cluster spec, kept in the
  * machine's temp dir: `initdb` and a CREATE DATABASE take over a second on two cores, copying
- * their result a tenth of that, and every run wants the same empty cluster. The password is
+ * their result a quarter of that, and every run wants the same empty cluster. The password is
  * part of the key, never of the name.
  */
 function templateDir(bin: string, spec: ClusterSpec, runAs: RunAs): string {
@@ -48,7 +64,72 @@ function templateDir(bin: string, spec: ClusterSpec, runAs: RunAs): string {
     )
     .digest('hex')
     .slice(0, 16);
-  return path.join(os.tmpdir(), `realstack-pgdata-${key}`);
+  return path.join(os.tmpdir(), `${TEMPLATE_PREFIX}${key}`);
+}
+
+/**
+ * Beside each template, the PostgreSQL build it was made by; its mtime is the template's last
+ * use. A template is 25 to 30 MB, and every build, settings and password makes another (a test
+ * suite's projects, each with passwords of its own, made 200 on one machine in two days).
+ */
+interface TemplateMark {
+  postgres: string;
+  size: number;
+  mtimeMs: number;
+}
+
+function markTemplate(bin: string, template: string) {
+  const postgres = path.resolve(bin, 'postgres');
+  const { size, mtimeMs } = statSync(postgres);
+  writeFileSync(
+    `${template}.json`,
+    `${JSON.stringify({ postgres, size, mtimeMs } satisfies TemplateMark)}\n`,
+  );
+}
+
+/** No run can want it again: the PostgreSQL build it was made by is gone or was replaced. */
+function orphaned(mark: string): boolean {
+  try {
+    const made = JSON.parse(readFileSync(mark, 'utf8')) as TemplateMark;
+    const now = statSync(made.postgres);
+    return now.size !== made.size || now.mtimeMs !== made.mtimeMs;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Keeps the templates bounded, when a new one has just been made: those no build can want
+ * again go, then all but the most recently used, except any used in the last minutes. A
+ * template made by an earlier realstack has no mark, and its folder's age stands for its use;
+ * the work folder of an initdb that never finished goes once it is old.
+ */
+export function pruneTemplates(dir = os.tmpdir(), now = Date.now()): string[] {
+  const stat = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const found = readdirSync(dir).flatMap((name) => {
+    const m = new RegExp(`^${TEMPLATE_PREFIX}[0-9a-f]{16}(\\.[A-Za-z0-9]{6})?$`).exec(name);
+    if (!m) return [];
+    const folder = path.join(dir, name);
+    const mark = `${folder}.json`;
+    const usedAt = (stat(mark) ?? stat(folder))?.mtimeMs ?? 0;
+    return [{ folder, work: m[1] !== undefined, usedAt, orphaned: existsSync(mark) && orphaned(mark) }];
+  });
+  const recent = found
+    .filter((t) => !t.work && !t.orphaned)
+    .sort((a, b) => b.usedAt - a.usedAt)
+    .slice(0, KEEP_TEMPLATES);
+  const gone = found.filter((t) => t.orphaned || (!recent.includes(t) && now - t.usedAt > IN_USE_MS));
+  for (const t of gone) {
+    rmSync(t.folder, { recursive: true, force: true });
+    rmSync(`${t.folder}.json`, { force: true });
+  }
+  return gone.map((t) => t.folder);
 }
 
 /**
@@ -90,6 +171,7 @@ async function initTemplate(bin: string, target: string, spec: ClusterSpec, runA
     }
     try {
       renameSync(data, target);
+      markTemplate(bin, target);
     } catch (err) {
       // Another run made the same template first: theirs is as good as ours.
       const code = (err as NodeJS.ErrnoException).code;
@@ -116,8 +198,25 @@ export async function freshCluster(
   runAs: RunAs,
 ): Promise<void> {
   const template = templateDir(bin, spec, runAs);
-  if (!existsSync(path.join(template, 'PG_VERSION'))) await initTemplate(bin, template, spec, runAs);
+  if (!existsSync(path.join(template, 'PG_VERSION'))) {
+    await initTemplate(bin, template, spec, runAs);
+    pruneTemplates();
+  }
+  // Its last use: what pruneTemplates keeps the most recent by.
+  const now = new Date();
+  try {
+    utimesSync(`${template}.json`, now, now);
+  } catch {
+    markTemplate(bin, template);
+  }
   // cp keeps owners and modes (PostgreSQL refuses a data directory others may read) and takes
   // half the time of fs.cpSync; node's execFile, since loading execa would cost as much again.
-  await promisify(execFile)('cp', ['-Rp', template, data]);
+  const copy = () => promisify(execFile)('cp', ['-Rp', template, data]);
+  await copy().catch(async (err) => {
+    // Pruned by another run between the look and the copy (pruneTemplates): made again.
+    if (existsSync(path.join(template, 'PG_VERSION'))) throw err;
+    rmSync(data, { recursive: true, force: true });
+    await initTemplate(bin, template, spec, runAs);
+    await copy();
+  });
 }
