@@ -29,10 +29,13 @@ export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 20
   });
 }
 
-/** A list call filtered by label (`/containers/json?all=1`, `/networks`, `/volumes`), parsed. */
+/**
+ * A list call filtered by label (`/containers/json?all=1`, `/networks`, `/volumes`), parsed. A
+ * daemon that answered its ping may be slow to list under load: it gets half a minute.
+ */
 export async function dockerList<T>(endpoint: DockerEndpoint, path: string, label: string): Promise<T> {
   const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
   return JSON.parse(
-    await dockerGet(endpoint, `${path}${path.includes('?') ? '&' : '?'}filters=${filters}`),
+    await dockerGet(endpoint, `${path}${path.includes('?') ? '&' : '?'}filters=${filters}`, 30_000),
   ) as T;
 }
