@@ -112,13 +112,15 @@ export function pruneTemplates(dir = os.tmpdir(), now = Date.now()): string[] {
       return undefined;
     }
   };
-  const found = readdirSync(dir).flatMap((name) => {
-    const m = new RegExp(`^${TEMPLATE_PREFIX}[0-9a-f]{16}(\\.[A-Za-z0-9]{6})?$`).exec(name);
+  // A template's folder, or an initdb's work folder beside it (mkdtemp's six characters).
+  const name = new RegExp(`^${TEMPLATE_PREFIX}[0-9a-f]{16}(\\.[A-Za-z0-9]{6})?$`);
+  const found = readdirSync(dir).flatMap((entry) => {
+    const m = name.exec(entry);
     if (!m) return [];
-    const folder = path.join(dir, name);
-    const mark = `${folder}.json`;
-    const usedAt = (stat(mark) ?? stat(folder))?.mtimeMs ?? 0;
-    return [{ folder, work: m[1] !== undefined, usedAt, orphaned: existsSync(mark) && orphaned(mark) }];
+    const folder = path.join(dir, entry);
+    const mark = stat(`${folder}.json`);
+    const usedAt = (mark ?? stat(folder))?.mtimeMs ?? 0;
+    return [{ folder, work: m[1] !== undefined, usedAt, orphaned: !!mark && orphaned(`${folder}.json`) }];
   });
   const recent = found
     .filter((t) => !t.work && !t.orphaned)

@@ -78,7 +78,7 @@ export async function runTestsWithCoverage(
   const run = parseTestRun(['--', ...rest]);
   const plan = shard && (await planShard(toolkit, run, shard));
   if (plan) log(describePlan(plan));
-  const tapArgs = await tapArgsFor(run, toolkit.projectDir, plan || undefined);
+  const tapArgs = plan ? await tapArgsFor(run, toolkit.projectDir, plan) : rest;
   const recording = perTest ? recordingArgs(tapArgs) : tapArgs;
   const config = ensureSecrets(profiles.length > 0 ? { ...toolkit, profiles } : toolkit);
   if (plan && plan.mine.length === 0) {
