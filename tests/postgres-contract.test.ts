@@ -11,7 +11,7 @@ import { linkedProject } from './helpers/project.js';
 // The official postgres image's contract, as users' compose files lean on it: the password from
 // a secret's file (POSTGRES_PASSWORD_FILE), a database that asks for no password
 // (POSTGRES_HOST_AUTH_METHOD=trust), initdb's arguments and the time zone it records
-// (POSTGRES_INITDB_ARGS, TZ), a command of postgres flags only, and the init scripts, .sql and
+// (POSTGRES_INITDB_ARGS, TZ), the image's postgres account by name or number (`user:`), a command of postgres flags only, and the init scripts, .sql and
 // .sql.gz (and, in the image, .sh, run or sourced). The stand-in (images/postgres) and the process
 // engine (src/stack/postgres-settings.ts) both keep it; both copy a ready-made cluster where
 // initdb would make the same one, so each service here takes another path to its cluster.
@@ -32,11 +32,13 @@ const compose = `services:
       - ./init:/docker-entrypoint-initdb.d:ro
   open:
     image: postgres:16
+    user: postgres
     environment:
       POSTGRES_HOST_AUTH_METHOD: trust
     ports: ["5432"]
   tuned:
     image: postgres:16
+    user: "999:999"
     environment:
       POSTGRES_PASSWORD: tuned
       POSTGRES_INITDB_ARGS: --data-checksums

@@ -29,6 +29,8 @@ file_env POSTGRES_USER postgres
 file_env POSTGRES_DB "$POSTGRES_USER"
 file_env POSTGRES_INITDB_ARGS
 auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
+# The server wants its directory private; a new volume comes open to all (see the Dockerfile).
+if [ -O "$PGDATA" ]; then chmod 700 "$PGDATA"; fi
 
 # sql_literal VALUE, sql_ident NAME: quoted for SQL.
 sql_literal() { printf "'%s'" "${1//\'/\'\'}"; }
@@ -45,6 +47,15 @@ template_serves() {
 }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # A `user:` this image has no account for (`user: "1000:1000"`): initdb and single-user mode
+  # look the user up, so the setup gets one through nss_wrapper, as in the official image.
+  if ! getent passwd "$(id -u)" >/dev/null; then
+    wrapper=$(echo /usr/lib/*/libnss_wrapper.so)
+    NSS_WRAPPER_PASSWD=$(mktemp) NSS_WRAPPER_GROUP=$(mktemp)
+    echo "postgres:x:$(id -u):$(id -g):PostgreSQL:$PGDATA:/bin/false" >"$NSS_WRAPPER_PASSWD"
+    echo "postgres:x:$(id -g):" >"$NSS_WRAPPER_GROUP"
+    export LD_PRELOAD=$wrapper NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+  fi
   if [ -z "$POSTGRES_PASSWORD" ] && [ "$auth" != trust ]; then
     fail "POSTGRES_PASSWORD is not set, and connections from other containers need one ($auth). Set POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE), or POSTGRES_HOST_AUTH_METHOD=trust for a database that asks for none."
   fi
@@ -102,6 +113,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     unset PGHOST PGPASSWORD
   fi
   say "initialised $PGDATA for user $POSTGRES_USER, database $POSTGRES_DB"
+  if [ -n "${NSS_WRAPPER_PASSWD:-}" ]; then
+    rm -f "$NSS_WRAPPER_PASSWD" "$NSS_WRAPPER_GROUP"
+    unset LD_PRELOAD NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+  fi
 fi
 
 # Other containers reach it over the network: listen on every address unless the command says otherwise.
