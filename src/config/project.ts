@@ -155,6 +155,11 @@ export interface ImagesConfig {
   map: Record<string, string>;
   /** A host command that builds what the images (and the process engine) run, when its inputs change. */
   hostBuild?: { command: string[]; inputs: string[] };
+  /**
+   * Where a Dockerfile's `RUN npm ci` gets its packages: "auto" from the registry when builds
+   * reach it, else from this machine's install; "always" from this machine; "never" as written.
+   */
+  hostInstalls?: 'auto' | 'always' | 'never';
 }
 
 export const METRICS = ['lines', 'branches', 'functions', 'statements'] as const;
@@ -617,7 +622,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
   const files = compose.child('files').strings('["docker-compose.yml"]');
   const profiles = compose.child('profiles').strings('["dev"]');
   const images = r.child('images');
-  images.object(['map', 'hostBuild']);
+  images.object(['map', 'hostBuild', 'hostInstalls']);
   const map = Object.fromEntries(
     images
       .child('map')
@@ -635,6 +640,9 @@ export function loadProjectConfig(file: string): ProjectConfig {
       inputs: hb.child('inputs').strings('["src", "package-lock.json"]') ?? [],
     };
   }
+  const hostInstalls = images.child('hostInstalls').string();
+  if (hostInstalls !== undefined && !['auto', 'always', 'never'].includes(hostInstalls))
+    images.child('hostInstalls').fail('must be "auto", "always" or "never"');
   const diagnose = r.child('diagnose');
   diagnose.object(['checks']);
   const checks = diagnose
@@ -658,7 +666,11 @@ export function loadProjectConfig(file: string): ProjectConfig {
           return [k, v.string() as string];
         }),
     ),
-    images: { map, ...(hostBuild ? { hostBuild } : {}) },
+    images: {
+      map,
+      ...(hostBuild ? { hostBuild } : {}),
+      ...(hostInstalls ? { hostInstalls: hostInstalls as ImagesConfig['hostInstalls'] } : {}),
+    },
     coverage: coverageConfig(r.child('coverage')),
     impact: impactConfig(r.child('impact')),
     flaky: flakyConfig(r.child('flaky')),

@@ -8,12 +8,13 @@ import { dockerEndpoint } from '../engine/docker.js';
 import { runFile } from '../engine/run-file.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
-import { type Dockerfile, readDockerfile, withBases } from '../stack/dockerfile.js';
+import { type Dockerfile, type Replacement, readDockerfile, withBases } from '../stack/dockerfile.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { writeFileWhole } from '../util/files.js';
 import { registryHint } from './build-failure.js';
 import { hashContext, hashInputs, sentToBuild } from './hash.js';
 import { stageHostModules } from './host-build.js';
+import { hostInstalls, lockFor, npmInstalls } from './host-installs.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
 import { INPUTS_LABEL, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
 import { builtImageTag, type ImagesState, projectKey, readImagesState, writeImagesState } from './state.js';
@@ -32,6 +33,8 @@ async function buildBases(
   bases: string[];
   file: Dockerfile;
   rewritten?: Map<number, string>;
+  /** The image each stage starts from, a stage built FROM another one included. */
+  stageBases: string[];
 }> {
   const build = svc.build as NonNullable<ServiceSpec['build']>;
   const file = readDockerfile(build.dockerfile, build.args);
@@ -43,8 +46,11 @@ async function buildBases(
   const args: Record<string, string> = {};
   const bases: string[] = [];
   const rewritten = new Map<number, string>();
+  const stageBases: string[] = [];
   for (const [i, stage] of file.stages.entries()) {
     const image = file.from[i] as string;
+    const earlier = file.stages.findIndex((s) => s.as === image);
+    stageBases.push(earlier >= 0 && earlier < i ? (stageBases[earlier] as string) : image);
     if (image === 'scratch' || stages.has(image)) continue;
     const arg = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(stage.written)?.[1];
     const chosen = await resolver.resolve(image, `service "${svc.name}" (its Dockerfile's FROM)`);
@@ -53,24 +59,29 @@ async function buildBases(
       else rewritten.set(i, chosen);
     }
     bases.push(chosen);
+    stageBases[i] = chosen;
   }
-  return { args, bases, file, ...(rewritten.size > 0 ? { rewritten } : {}) };
+  return { args, bases, file, stageBases, ...(rewritten.size > 0 ? { rewritten } : {}) };
 }
 
 /**
- * A copy of a service's Dockerfile with the bases of some stages (by index) put in place, under
- * .realstack/images/: the user's file is never changed, and compose builds from the copy with
- * the same context (and the context's .dockerignore).
+ * A copy of a service's Dockerfile with the bases of some stages (by index) put in place, and
+ * its npm installs when they come from this machine, under .realstack/images/: the user's file
+ * is never changed, and compose builds from the copy with the same context (and .dockerignore).
  */
 function rewriteDockerfile(
   config: ToolkitConfig,
   svc: ServiceSpec,
   parsed: Dockerfile,
   bases: Map<number, string>,
+  more: Replacement[] = [],
 ): string {
   const file = path.join(config.stateDir, 'images', `${svc.name}.Dockerfile`);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileWhole(file, withBases((svc.build as NonNullable<ServiceSpec['build']>).dockerfile, parsed, bases));
+  writeFileWhole(
+    file,
+    withBases((svc.build as NonNullable<ServiceSpec['build']>).dockerfile, parsed, bases, more),
+  );
   return file;
 }
 
@@ -91,7 +102,12 @@ export async function ensureImages(
   await stageHostModules(config, stack, log);
   const resolver = new ImageResolver(docker, config, log, options, previous.resolved);
   const run: ImagesState['run'] = { images: {}, buildArgs: {} };
-  const toBuild: { svc: ServiceSpec; inputs: string; tag: string }[] = [];
+  const toBuild: {
+    svc: ServiceSpec;
+    inputs: string;
+    tag: string;
+    parsed: Awaited<ReturnType<typeof buildBases>>;
+  }[] = [];
   const contexts = new Map<string, string>();
   for (const svc of stack.services) {
     if (!svc.build) {
@@ -101,7 +117,8 @@ export async function ensureImages(
       if (chosen !== svc.image) run.images[svc.name] = chosen;
       continue;
     }
-    const { args, bases, file, rewritten } = await buildBases(svc, resolver);
+    const parsed = await buildBases(svc, resolver);
+    const { args, bases, file, rewritten } = parsed;
     if (Object.keys(args).length > 0) run.buildArgs[svc.name] = args;
     if (rewritten) {
       run.dockerfiles ??= {};
@@ -138,7 +155,17 @@ export async function ensureImages(
           `  warning: the build context of ${svc.name} (${path.relative(config.projectDir, svc.build.context) || '.'}) sends realstack's ${sent.join(', ')} to docker build (its runs and logs, the stack's generated secrets): a COPY . would put them in the image. Add them to its .dockerignore (\`npx realstack init\` does).`,
         );
     }
+    // An install that may come from this machine's packages is as new as their lock file.
+    const locks = npmInstalls(file).flatMap(({ instruction }) => {
+      const lock = lockFor(
+        config.projectDir,
+        path.resolve(svc.build?.context ?? '', instruction.packageDir ?? '.'),
+      );
+      return lock ? [lock] : [];
+    });
     const inputs = hashInputs({
+      base: config.projectDir,
+      files: [...new Set(locks)],
       values: [
         context,
         readFileSync(svc.build.dockerfile, 'utf8'),
@@ -147,7 +174,21 @@ export async function ensureImages(
       ],
     });
     if ((await labelOf(docker, tag)) === inputs) log(`  ${tag}: up to date`);
-    else toBuild.push({ svc, inputs, tag });
+    else toBuild.push({ svc, inputs, tag, parsed });
+  }
+  // Whether builds reach the registry is asked only of a build that is going to run.
+  for (const { svc, parsed } of toBuild) {
+    const context = (svc.build as NonNullable<ServiceSpec['build']>).context;
+    const installs = await hostInstalls(config, svc.name, { context, ...parsed }, log);
+    if (installs.length === 0) continue;
+    run.dockerfiles ??= {};
+    run.dockerfiles[svc.name] = rewriteDockerfile(
+      config,
+      svc,
+      parsed.file,
+      parsed.rewritten ?? new Map(),
+      installs,
+    );
   }
   if (toBuild.length > 0) await composeBuild(config, stack, run, toBuild, log);
   const state: ImagesState = {

@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import type { StackSpec } from '../stack/spec.js';
 import { withFileLock } from '../util/lock.js';
 import { hashInputs } from './hash.js';
-import { stageProductionModules } from './production-modules.js';
+import { stageInstall } from './production-modules.js';
 import { readImagesState, writeImagesState } from './state.js';
 import { run, step } from './steps.js';
 
@@ -72,7 +72,7 @@ export async function stageHostModules(config: ToolkitConfig, stack: StackSpec, 
     const inputs = hashInputs({ base: config.projectDir, files: [lock], values: [pkg] });
     if (state.modules?.[svc.name] === inputs && existsSync(path.join(out, 'node_modules'))) continue;
     await step(log, `stage production node_modules of ${pkg || 'the project'} for ${svc.name}`, async () =>
-      stageProductionModules(config.projectDir, pkg, out),
+      stageInstall(config.projectDir, pkg, out),
     );
     writeImagesState(config, {
       ...readImagesState(config),

@@ -1,25 +1,30 @@
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 
 interface LockEntry {
   dev?: boolean;
+  optional?: boolean;
   link?: boolean;
   resolved?: string;
   dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
-interface Lockfile {
+export interface Lockfile {
   packages: Record<string, LockEntry>;
 }
 
 /**
- * The installed packages a workspace needs at run time, found by walking package-lock.json
- * the way Node resolves modules (nearest node_modules first). Workspace links are followed
+ * The installed packages a workspace needs (at run time, or with its dev tools too), found by
+ * walking package-lock.json the way Node resolves modules (nearest node_modules first). Peers
+ * count, as npm installs them; optional ones only where installed. Workspace links are followed
  * for their dependencies but not returned: their code ships as compiled dist/.
  */
-export function productionClosure(lock: Lockfile, workspace: string): string[] {
+export function packageClosure(lock: Lockfile, workspace: string, options: { dev?: boolean } = {}): string[] {
   const found = new Set<string>();
   const visited = new Set<string>();
   const resolve = (dep: string, from: string): string | undefined => {
@@ -39,8 +44,15 @@ export function productionClosure(lock: Lockfile, workspace: string): string[] {
     if (!entry) return;
     if (entry.link && entry.resolved) return visit(entry.resolved);
     if (key.includes('node_modules/')) found.add(key);
-    const deps = { ...entry.dependencies, ...entry.optionalDependencies };
-    for (const dep of Object.keys(deps)) {
+    const peers = Object.keys(entry.peerDependencies ?? {}).filter(
+      (p) => !entry.peerDependenciesMeta?.[p]?.optional,
+    );
+    const deps = [
+      ...Object.keys({ ...entry.dependencies, ...entry.optionalDependencies }),
+      ...peers,
+      ...(options.dev && key === workspace ? Object.keys(entry.devDependencies ?? {}) : []),
+    ];
+    for (const dep of deps) {
       const target = resolve(dep, key);
       // A missing optional dependency (another platform's binary) is normal.
       if (target) visit(target);
@@ -54,21 +66,57 @@ export function productionClosure(lock: Lockfile, workspace: string): string[] {
   return [...found].sort();
 }
 
-/** Copies a workspace's production packages from the host's install into `outDir`/node_modules. */
-export function stageProductionModules(projectDir: string, workspace: string, outDir: string): number {
-  const lockFile = path.join(projectDir, 'package-lock.json');
+/** What a package.json's `bin` gives: command names and the files they run. */
+function binsOf(pkgDir: string, name: string): [string, string][] {
+  const file = path.join(pkgDir, 'package.json');
+  if (!existsSync(file)) return [];
+  const { bin } = JSON.parse(readFileSync(file, 'utf8')) as { bin?: string | Record<string, string> };
+  if (typeof bin === 'string') return [[name.replace(/^@[^/]+\//, ''), bin]];
+  return Object.entries(bin ?? {});
+}
+
+/**
+ * Copies the packages a workspace installs (run-time ones, or all with `dev`) from the host's
+ * install under `lockDir` into `outDir`/node_modules, laid out as `npm ci` lays them out in that
+ * folder alone: its own nested packages and the hoisted ones side by side (its own win, as
+ * Node's resolution has it), and node_modules/.bin for the commands of the top-level ones.
+ */
+export function stageInstall(
+  lockDir: string,
+  workspace: string,
+  outDir: string,
+  options: { dev?: boolean } = {},
+): number {
+  const lockFile = path.join(lockDir, 'package-lock.json');
   if (!existsSync(lockFile))
-    throw new UserError(`hostModules needs ${lockFile}: run \`npm install\` once to write it.`);
+    throw new UserError(`${lockFile} is missing: run \`npm install\` once in ${lockDir} to write it.`);
   const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as Lockfile;
-  const packages = productionClosure(lock, workspace);
+  const own = workspace ? `${workspace}/` : '';
+  const placed = new Map<string, string>();
+  for (const pkg of packageClosure(lock, workspace, options)) {
+    const at = own && pkg.startsWith(own) ? pkg.slice(own.length) : pkg;
+    if (!placed.has(at) || pkg.startsWith(own)) placed.set(at, pkg);
+  }
   rmSync(path.join(outDir, 'node_modules'), { recursive: true, force: true });
-  for (const pkg of packages) {
-    const from = path.join(projectDir, pkg);
+  const bin = path.join(outDir, 'node_modules', '.bin');
+  for (const [at, pkg] of placed) {
+    const from = path.join(lockDir, pkg);
+    // An optional package npm skipped here (another platform's binary) is skipped in the image too.
+    if (!existsSync(from) && lock.packages[pkg]?.optional) continue;
     if (!existsSync(from))
-      throw new UserError(`${pkg} is in package-lock.json but not installed: run \`npm ci\``);
+      throw new UserError(
+        `${pkg} is in ${lockFile} but not installed: run \`npm ci\` in ${lockDir} (realstack copies what it installed).`,
+      );
     const nested = path.join(from, 'node_modules');
     // Nested node_modules are copied as packages of their own, only when they are needed.
-    cpSync(from, path.join(outDir, pkg), { recursive: true, filter: (src) => src !== nested });
+    cpSync(from, path.join(outDir, at), { recursive: true, filter: (src) => src !== nested });
+    const name = at.slice('node_modules/'.length);
+    if (name.includes('/node_modules/')) continue;
+    for (const [command, file] of binsOf(from, name)) {
+      mkdirSync(bin, { recursive: true });
+      rmSync(path.join(bin, command), { force: true });
+      symlinkSync(path.posix.join('..', name, file), path.join(bin, command));
+    }
   }
-  return packages.length;
+  return placed.size;
 }

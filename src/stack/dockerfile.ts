@@ -22,6 +22,41 @@ export interface Dockerfile {
   workdir?: string;
   cmd?: string[];
   entrypoint?: string[];
+  /** Its shell-form RUN lines, for the package installs among them (images/host-installs.ts). */
+  runs: RunStep[];
+}
+
+/** A shell-form RUN, with what its stage said before it that a package install depends on. */
+export interface RunStep {
+  stage: number;
+  command: string;
+  lines: [number, number];
+  /** The stage's USER at this point, NODE_ENV (ENV or ARG), and the context folder package.json came from. */
+  user?: string;
+  nodeEnv?: string;
+  packageDir?: string;
+}
+
+type StageState = Pick<RunStep, 'user' | 'nodeEnv' | 'packageDir'>;
+
+/** The folder of the build context a COPY took package.json from (`.` for `COPY . .`), if it did. */
+function packageSource(rest: string): string | undefined {
+  let words: string[];
+  try {
+    const parsed = JSON.parse(rest) as unknown;
+    words = Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    words = rest.split(/\s+/);
+  }
+  if (words.some((w) => w.startsWith('--from'))) return undefined;
+  const sources = words.filter((w) => !w.startsWith('--')).slice(0, -1);
+  for (const src of sources) {
+    const clean = src.replace(/^\.\/?/, '') || '.';
+    if (clean === '.') return '.';
+    if (/^(package(-lock)?|npm-shrinkwrap)\.json$|^package\*(\.json)?$/.test(path.posix.basename(clean)))
+      return path.posix.dirname(clean);
+  }
+  return undefined;
 }
 
 /**
@@ -75,14 +110,28 @@ function commandForm(v: string): string[] {
 export function readDockerfile(file: string, args: Record<string, string> = {}): Dockerfile | undefined {
   if (!existsSync(file)) return undefined;
   const defaults: Record<string, string> = {};
-  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults };
+  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, runs: [] };
   const sub = (s: string) =>
     s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, v: string) => args[v] ?? defaults[v] ?? '');
+  // What each stage has said so far; a stage built FROM an earlier one starts from what it said.
+  const said: StageState[] = [];
+  let now: StageState = {};
   for (const { word, rest, lines } of instructions(readFileSync(file, 'utf8'))) {
     if (word === 'ARG') {
       const [k, v] = rest.split('=') as [string, string?];
       if (v !== undefined) defaults[k] = v.replace(/^"(.*)"$/, '$1');
+      if (k === 'NODE_ENV' && out.stages.length > 0) now.nodeEnv = args[k] ?? defaults[k];
+    } else if (word === 'ENV') {
+      const m = /(?:^|\s)NODE_ENV(?:=|\s+)("?)([^\s"]*)\1/.exec(rest);
+      if (m) now.nodeEnv = sub(m[2] as string);
+    } else if (word === 'USER') now.user = sub(rest);
+    else if (word === 'COPY' || word === 'ADD') {
+      const dir = packageSource(rest);
+      if (dir !== undefined) now.packageDir = dir;
+    } else if (word === 'RUN' && out.stages.length > 0 && !rest.startsWith('[')) {
+      out.runs.push({ stage: out.stages.length - 1, command: rest, lines, ...now });
     } else if (word === 'FROM') {
+      if (out.stages.length > 0) said.push(now);
       const words = rest.split(/\s+/);
       const flags = words.filter((w) => w.startsWith('--'));
       const [image, as, name] = words.filter((w) => !w.startsWith('--')) as [string, string?, string?];
@@ -93,6 +142,8 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
         lines,
       });
       out.from.push(sub(image));
+      const earlier = out.stages.findIndex((st) => st.as === image);
+      now = earlier >= 0 && earlier < said.length ? { ...said[earlier] } : {};
     } else if (word === 'WORKDIR') out.workdir = path.posix.resolve(out.workdir ?? '/', sub(rest));
     else if (word === 'CMD') out.cmd = commandForm(rest);
     else if (word === 'ENTRYPOINT') out.entrypoint = commandForm(rest);
@@ -100,20 +151,39 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
   return out;
 }
 
+/** Lines of a Dockerfile ([first, last], 0-based) and the lines to put in their place. */
+export interface Replacement {
+  lines: [number, number];
+  text: string[];
+}
+
 /**
- * The text of a Dockerfile with the bases of some stages (by index) put in place: each such FROM,
- * however it was written (over several lines, with flags), becomes one line with a comment naming
- * what it replaced. Every other line is kept as it was.
+ * The text of a Dockerfile with the bases of some stages (by index) put in place, and any other
+ * instructions replaced: each such FROM, however it was written (over several lines, with
+ * flags), becomes one line with a comment naming what it replaced. Every other line is kept.
  */
-export function withBases(file: string, parsed: Dockerfile, bases: Map<number, string>): string {
+export function withBases(
+  file: string,
+  parsed: Dockerfile,
+  bases: Map<number, string>,
+  more: Replacement[] = [],
+): string {
   const lines = readFileSync(file, 'utf8').split('\n');
-  // From the last stage up, so that the line numbers of the earlier ones still hold.
-  for (const [i, stage] of [...parsed.stages.entries()].reverse()) {
+  const replacements = [...more];
+  for (const [i, stage] of parsed.stages.entries()) {
     const base = bases.get(i);
     if (!base) continue;
     const from = ['FROM', ...stage.flags, base, ...(stage.as ? ['AS', stage.as] : [])].join(' ');
-    const [first, last] = stage.lines;
-    lines.splice(first, last - first + 1, `# realstack: ${stage.written} cannot be pulled here`, from);
+    replacements.push({
+      lines: stage.lines,
+      text: [`# realstack: ${stage.written} cannot be pulled here`, from],
+    });
   }
+  // From the last line up, so that the line numbers of the earlier ones still hold.
+  for (const {
+    lines: [first, last],
+    text,
+  } of replacements.sort((a, b) => b.lines[0] - a.lines[0]))
+    lines.splice(first, last - first + 1, ...text);
   return lines.join('\n');
 }
