@@ -7,7 +7,7 @@ import type { Log } from '../log.js';
 import type { Dockerfile, Replacement, RunStep } from '../stack/dockerfile.js';
 import { hashInputs } from './hash.js';
 import { stageInstall } from './production-modules.js';
-import { INPUTS_LABEL, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
+import { dockerBuild, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
 import { builtImageTag } from './state.js';
 import { run, step } from './steps.js';
 
@@ -121,11 +121,6 @@ export function lockFor(projectDir: string, packageFolder: string): string | und
   }
 }
 
-const dockerCli = (config: ToolkitConfig) => ({
-  ...config.env,
-  DOCKER_HOST: dockerEndpoint(config.env).host,
-});
-
 const registry = (env: NodeJS.ProcessEnv) => env.npm_config_registry || 'https://registry.npmjs.org/';
 
 /**
@@ -143,7 +138,8 @@ req.on('error', () => process.exit(3));`;
  */
 async function reachesRegistry(image: string, config: ToolkitConfig): Promise<boolean | undefined> {
   const args = ['run', '--rm', image, 'node', '-e', PROBE, registry(config.env)];
-  const result = await run('docker', args, { env: dockerCli(config) }).catch((e: { exitCode?: number }) => e);
+  const env = { ...config.env, DOCKER_HOST: dockerEndpoint(config.env).host };
+  const result = await run('docker', args, { env }).catch((e: { exitCode?: number }) => e);
   return result.exitCode === 0 ? true : result.exitCode === 3 ? false : undefined;
 }
 
@@ -195,21 +191,7 @@ async function packagesImage(
     mkdirSync(path.join(dir, 'packages'), { recursive: true });
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY packages /packages\n');
     await step(log, `build ${tag}`, () =>
-      run(
-        'docker',
-        [
-          'build',
-          '--force-rm',
-          '--label',
-          `${INPUTS_LABEL}=${inputs}`,
-          '--label',
-          `${PROJECT_DIR_LABEL}=${config.projectDir}`,
-          '-t',
-          tag,
-          dir,
-        ],
-        { env: { ...dockerCli(config), DOCKER_BUILDKIT: '0' } },
-      ),
+      dockerBuild(dir, tag, inputs, {}, { [PROJECT_DIR_LABEL]: config.projectDir }),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

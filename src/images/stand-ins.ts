@@ -197,9 +197,10 @@ export async function dockerBuild(
   tag: string,
   inputs: string,
   args: Record<string, string>,
-  dockerfile = path.join(context, 'Dockerfile'),
+  labels: Record<string, string> = {},
 ): Promise<void> {
   const buildArgs = Object.entries(args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  const more = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   // --force-rm: a failed step must not leave its intermediate container behind.
   await run(
     'docker',
@@ -208,9 +209,8 @@ export async function dockerBuild(
       '--force-rm',
       '--label',
       `${INPUTS_LABEL}=${inputs}`,
+      ...more,
       ...buildArgs,
-      '-f',
-      dockerfile,
       '-t',
       tag,
       context,
