@@ -137,7 +137,8 @@ req.on('error', () => process.exit(3));`;
  * false, or undefined when the image cannot say (no node in it).
  */
 async function reachesRegistry(image: string, config: ToolkitConfig): Promise<boolean | undefined> {
-  const args = ['run', '--rm', image, 'node', '-e', PROBE, registry(config.env)];
+  // Past the image's own entrypoint: only its node matters here.
+  const args = ['run', '--rm', '--entrypoint', 'node', image, '-e', PROBE, registry(config.env)];
   const env = { ...config.env, DOCKER_HOST: dockerEndpoint(config.env).host };
   const result = await run('docker', args, { env }).catch((e: { exitCode?: number }) => e);
   return result.exitCode === 0 ? true : result.exitCode === 3 ? false : undefined;

@@ -258,7 +258,8 @@ export async function tapArgsFor(
 }
 
 /**
- * Files in the order tap runs them, whatever order it is given them in: it sorts its list
- * (@tapjs/run's list.js), and a file of a serial folder waits for the files before it to end.
+ * Files in the order tap queues them, whatever order it is given them in: it sorts its list
+ * (@tapjs/run's list.js). It queues each file once a stat of it returns, so on a busy machine
+ * two neighbours can swap: an intent, not a promise.
  */
 export const tapOrder = (files: string[]) => [...files].sort((a, b) => a.localeCompare(b, 'en'));
