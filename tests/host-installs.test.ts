@@ -244,6 +244,36 @@ process.on('SIGTERM', () => process.exit(0));
   },
 );
 
+t.test(
+  'docker engine: an install realstack cannot serve, where builds cannot reach the registry, fails at once and says what to do',
+  { skip },
+  async (t) => {
+    const { realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': 'services:\n  web:\n    build: .\n',
+        Dockerfile:
+          'FROM node:20-alpine\nWORKDIR /app\nCOPY package.json yarn.lock ./\nRUN yarn install --frozen-lockfile\n',
+        'package.json': '{"name": "web", "private": true}',
+        'yarn.lock': '',
+      },
+      testRunId('hi'),
+    );
+    const images = await realstack(['images'], {
+      REALSTACK_ENGINE: 'docker',
+      npm_config_registry: 'http://127.0.0.1:9/',
+    });
+    t.not(images.exitCode, 0);
+    t.match(
+      images.stderr,
+      'service "web": its Dockerfile\'s `RUN yarn install --frozen-lockfile` needs the package registry, and builds here cannot reach http://127.0.0.1:9/',
+    );
+    t.match(images.stderr, 'set "hostModules": "." for web in realstack.json');
+    t.notMatch(images.stderr, /build realstack-\S+\/web:local \(service web/, 'no build started');
+    t.notOk(hasStackTrace(images.stderr));
+  },
+);
+
 t.test('a wrong images.hostInstalls is named', { skip: processPassOnly() }, async (t) => {
   const { realstack } = linkedProject(
     t,

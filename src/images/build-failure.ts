@@ -11,8 +11,9 @@ const UNREACHABLE = [
   /ERR_PNPM_META_FETCH_FAIL[^\n]*/,
   /There appears to be trouble with your network connection[^\n]*/,
 ];
-const INSTALL =
-  /The command '\/bin\/sh -c ([^']*\b(?:npm (?:ci|install|i)|yarn(?: install)?|pnpm (?:install|i))\b[^']*)' returned/;
+/** A command that installs packages from a registry, in any of the three package managers. */
+export const INSTALLS_PACKAGES = /\b(?:npm (?:ci|install|i)|yarn(?: install)?|pnpm (?:install|i))\b/;
+const INSTALL = new RegExp(`The command '\\/bin\\/sh -c ([^']*${INSTALLS_PACKAGES.source}[^']*)' returned`);
 
 export function registryHint(output: string, service: string): string | undefined {
   const install = INSTALL.exec(output)?.[1];

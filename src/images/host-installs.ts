@@ -5,6 +5,7 @@ import { dockerEndpoint } from '../engine/docker.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Dockerfile, Replacement, RunStep } from '../stack/dockerfile.js';
+import { INSTALLS_PACKAGES } from './build-failure.js';
 import { hashInputs } from './hash.js';
 import { stageInstall } from './production-modules.js';
 import { dockerBuild, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
@@ -204,6 +205,8 @@ async function packagesImage(
  * For a service about to be built: the replacements its Dockerfile's copy needs for npm
  * installs to come from this machine, or none when builds reach the registry (realstack.json
  * images.hostInstalls: "auto" asks a container of the stage's base; "always" does not ask).
+ * An install realstack cannot serve (yarn, pnpm, a RUN it cannot rewrite) that cannot reach the
+ * registry either fails here, at once, rather than after npm's minutes of timeouts.
  */
 export async function hostInstalls(
   config: ToolkitConfig,
@@ -212,12 +215,24 @@ export async function hostInstalls(
   log: Log,
 ): Promise<Replacement[]> {
   const mode = config.project.images.hostInstalls ?? 'auto';
-  const installs = mode === 'never' ? [] : npmInstalls(build.file);
-  if (installs.length === 0) return [];
-  if (mode === 'auto') {
-    const base = build.stageBases[(installs[0] as NpmInstall).instruction.stage] as string;
-    const reaches = await reachesRegistry(base, config);
+  if (mode === 'never') return [];
+  const installs = npmInstalls(build.file);
+  const served = new Set(installs.map((i) => i.instruction));
+  const unserved = build.file.runs.filter((r) => !served.has(r) && INSTALLS_PACKAGES.test(r.command));
+  if (installs.length === 0 && unserved.length === 0) return [];
+  if (mode === 'auto' || unserved.length > 0) {
+    const first = (installs[0]?.instruction ?? unserved[0]) as RunStep;
+    const reaches = await reachesRegistry(build.stageBases[first.stage] as string, config);
     if (reaches !== false) return [];
+    if (unserved.length > 0)
+      throw new UserError(
+        [
+          `service "${service}": its Dockerfile's \`RUN ${(unserved[0] as RunStep).command}\` needs the package registry, and builds here cannot reach ${registry(config.env)} (asked from a container of ${build.stageBases[first.stage]}): it would wait out its timeouts, for minutes, and fail.`,
+          "realstack installs plain `npm ci` and `npm install` from this machine's packages, not this. Install on this machine and copy instead:",
+          `set "hostModules": "." for ${service} in realstack.json and put COPY build/${service}/node_modules ./node_modules in place of the install (docs/adopting.md, "Images without a registry"),`,
+          'or set images.hostInstalls to "never" in realstack.json to build as written anyway.',
+        ].join('\n'),
+      );
     log(
       `  ${service}: builds here cannot reach ${registry(config.env)}, so its Dockerfile's npm installs come from this machine's (realstack.json images.hostInstalls)`,
     );
