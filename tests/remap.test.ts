@@ -22,6 +22,8 @@ t.test(
           { url: 'file:///coverage-spy/index.cjs', scriptId: '3', functions: [fn] },
           { url: 'file:///app/dist/services/kit/src/db.js', scriptId: '4', functions: [fn] },
           { url: 'file:///app/dist/services/kit/src/gone.js', scriptId: '5', functions: [fn] },
+          // Built inside the image, so not on the host; its map and its source are.
+          { url: 'file:///app/dist/built-in-image.js', scriptId: '6', functions: [fn] },
         ],
         'source-map-cache': {
           'file:///app/dist/services/kit/src/db.js': {
@@ -34,17 +36,25 @@ t.test(
           'file:///app/dist/abs.js': {
             data: { version: 3, sourceRoot: '/app/services', sources: ['kit/src/db.ts'], mappings: '' },
           },
+          'file:///app/dist/built-in-image.js': {
+            data: { version: 3, sources: ['../services/kit/src/db.ts'], mappings: '' },
+          },
         },
       },
       map,
     );
     t.same(
       cov.result.map((s) => s.url),
-      [`file://${repo}/dist/services/kit/src/db.js`, `file://${repo}/dist/services/kit/src/gone.js`],
+      [
+        `file://${repo}/dist/services/kit/src/db.js`,
+        `file://${repo}/dist/services/kit/src/gone.js`,
+        `file://${repo}/dist/built-in-image.js`,
+      ],
     );
     t.same(Object.keys(cov['source-map-cache'] ?? {}), [
       `file://${repo}/dist/services/kit/src/db.js`,
       `file://${repo}/dist/abs.js`,
+      `file://${repo}/dist/built-in-image.js`,
     ]);
     t.equal(
       cov['source-map-cache']?.[`file://${repo}/dist/abs.js`]?.data?.sourceRoot,
@@ -54,9 +64,9 @@ t.test(
     t.same(
       outcome.missing,
       [`${repo}/dist/services/kit/src/gone.js`],
-      'files that are not in the repository',
+      'files that are not in the repository; a script built in the image, its map and source at hand, is not one',
     );
-    t.equal(outcome.kept, 2);
+    t.equal(outcome.kept, 3);
   },
 );
 

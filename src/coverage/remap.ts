@@ -67,13 +67,17 @@ export function remapProcessCoverage(
   cov: ProcessCoverage,
   map: PathMapping,
   exists: (p: string) => boolean = existsSync,
+  /** Whether the dumps give a script's source map (an earlier dump's counts too). */
+  hasMap: (url: string) => boolean = (url) => Boolean(cov['source-map-cache']?.[url]?.data),
 ): Remapped {
   const missing = new Set<string>();
   const result: ScriptCoverage[] = [];
   for (const script of cov.result) {
     const host = toHost(script.url, map);
     if (!host || !isProjectFile(host)) continue;
-    if (!exists(host)) missing.add(host);
+    // A script built inside the image (a Dockerfile's `RUN npm run build`) is not on the host;
+    // with its map in the dump, its sources are what the report needs, and they are checked below.
+    if (!exists(host) && !hasMap(script.url)) missing.add(host);
     result.push({ ...script, url: pathToFileURL(host).href });
   }
   const cache: Record<string, SourceMapCacheEntry> = {};
@@ -131,7 +135,13 @@ export function remapDump(
   } catch {
     cov = undefined;
   }
-  return remapProcessCoverage(cov ?? (JSON.parse(buf.toString('utf8')) as ProcessCoverage), map, exists);
+  const whole = cov ?? (JSON.parse(buf.toString('utf8')) as ProcessCoverage);
+  return remapProcessCoverage(
+    whole,
+    map,
+    exists,
+    (url) => mapsSeen.has(url) || Boolean(whole['source-map-cache']?.[url]?.data),
+  );
 }
 
 /**
