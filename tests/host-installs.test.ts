@@ -69,6 +69,7 @@ t.test('which RUN lines are npm installs of the package folder, and of which pac
   t.equal(npmInstallKind('npm run build'), undefined);
 
   const dir = tempProject(t, {
+    'package-lock.json': '{}',
     Dockerfile: `FROM node:20-alpine AS deps
 WORKDIR /app
 ENV NODE_ENV=production
@@ -84,7 +85,7 @@ RUN npm ci --include=dev
   });
   const file = readDockerfile(path.join(dir, 'Dockerfile'));
   if (!file) throw new Error('no Dockerfile read');
-  const found = npmInstalls(file);
+  const found = npmInstalls(file, dir, dir);
   t.same(
     found.map((i) => ({ ...i.instruction, lines: undefined })),
     [
@@ -111,6 +112,14 @@ RUN npm ci --include=dev
     { command: 'npm ci', install: 'production' },
     { command: 'npm cache clean --force' },
   ]);
+  t.same(
+    found.map((i) => [i.folder, i.lock]),
+    [
+      [path.join(dir, 'app'), path.join(dir, 'package-lock.json')],
+      [path.join(dir, 'app'), path.join(dir, 'package-lock.json')],
+    ],
+    "each install's folder in the build context, and the lock above it that covers it",
+  );
 });
 
 t.test(

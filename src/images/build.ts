@@ -14,7 +14,7 @@ import { writeFileWhole } from '../util/files.js';
 import { registryHint } from './build-failure.js';
 import { hashContext, hashInputs, sentToBuild } from './hash.js';
 import { stageHostModules } from './host-build.js';
-import { hostInstalls, lockFor, npmInstalls } from './host-installs.js';
+import { hostInstalls, type NpmInstall, npmInstalls } from './host-installs.js';
 import { ImageResolver, present, type ResolveOptions } from './resolve.js';
 import { INPUTS_LABEL, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
 import { builtImageTag, type ImagesState, projectKey, readImagesState, writeImagesState } from './state.js';
@@ -42,16 +42,20 @@ async function buildBases(
     throw new UserError(
       `service "${svc.name}" builds from ${build.dockerfile}, which does not exist: fix build.dockerfile (it is relative to build.context).`,
     );
-  const stages = new Set(file.stages.flatMap((s) => (s.as ? [s.as] : [])));
   const args: Record<string, string> = {};
   const bases: string[] = [];
   const rewritten = new Map<number, string>();
   const stageBases: string[] = [];
   for (const [i, stage] of file.stages.entries()) {
     const image = file.from[i] as string;
-    const earlier = file.stages.findIndex((s) => s.as === image);
-    stageBases.push(earlier >= 0 && earlier < i ? (stageBases[earlier] as string) : image);
-    if (image === 'scratch' || stages.has(image)) continue;
+    if (stage.parent !== undefined) {
+      stageBases.push(stageBases[stage.parent] as string);
+      continue;
+    }
+    if (image === 'scratch') {
+      stageBases.push(image);
+      continue;
+    }
     const arg = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(stage.written)?.[1];
     const chosen = await resolver.resolve(image, `service "${svc.name}" (its Dockerfile's FROM)`);
     if (chosen !== image) {
@@ -59,7 +63,7 @@ async function buildBases(
       else rewritten.set(i, chosen);
     }
     bases.push(chosen);
-    stageBases[i] = chosen;
+    stageBases.push(chosen);
   }
   return { args, bases, file, stageBases, ...(rewritten.size > 0 ? { rewritten } : {}) };
 }
@@ -107,6 +111,7 @@ export async function ensureImages(
     inputs: string;
     tag: string;
     parsed: Awaited<ReturnType<typeof buildBases>>;
+    installs: NpmInstall[];
   }[] = [];
   const contexts = new Map<string, string>();
   for (const svc of stack.services) {
@@ -156,16 +161,10 @@ export async function ensureImages(
         );
     }
     // An install that may come from this machine's packages is as new as their lock file.
-    const locks = npmInstalls(file).flatMap(({ instruction }) => {
-      const lock = lockFor(
-        config.projectDir,
-        path.resolve(svc.build?.context ?? '', instruction.packageDir ?? '.'),
-      );
-      return lock ? [lock] : [];
-    });
+    const installs = npmInstalls(file, config.projectDir, svc.build.context);
     const inputs = hashInputs({
       base: config.projectDir,
-      files: [...new Set(locks)],
+      files: [...new Set(installs.flatMap((i) => (i.lock ? [i.lock] : [])))],
       values: [
         context,
         readFileSync(svc.build.dockerfile, 'utf8'),
@@ -174,20 +173,19 @@ export async function ensureImages(
       ],
     });
     if ((await labelOf(docker, tag)) === inputs) log(`  ${tag}: up to date`);
-    else toBuild.push({ svc, inputs, tag, parsed });
+    else toBuild.push({ svc, inputs, tag, parsed, installs });
   }
   // Whether builds reach the registry is asked only of a build that is going to run.
-  for (const { svc, parsed } of toBuild) {
-    const context = (svc.build as NonNullable<ServiceSpec['build']>).context;
-    const installs = await hostInstalls(config, svc.name, { context, ...parsed }, log);
-    if (installs.length === 0) continue;
+  for (const { svc, parsed, installs } of toBuild) {
+    const replacements = await hostInstalls(config, svc.name, { ...parsed, installs }, log);
+    if (replacements.length === 0) continue;
     run.dockerfiles ??= {};
     run.dockerfiles[svc.name] = rewriteDockerfile(
       config,
       svc,
       parsed.file,
       parsed.rewritten ?? new Map(),
-      installs,
+      replacements,
     );
   }
   if (toBuild.length > 0) await composeBuild(config, stack, run, toBuild, log);

@@ -29,6 +29,9 @@ interface Part {
 export interface NpmInstall {
   instruction: RunStep;
   parts: Part[];
+  /** The package folder on this machine, and the package-lock.json that covers it, if one does. */
+  folder: string;
+  lock?: string;
 }
 
 const INSTALL = new Set(['ci', 'clean-install', 'install', 'i', 'isntall']);
@@ -70,7 +73,7 @@ export function npmInstallKind(command: string, nodeEnv?: string): Part['install
  * whose shell does more than run commands one after another (pipes, `||`, quoting, a `cd`
  * before the install) is left as written: a copy could not keep its meaning.
  */
-export function npmInstalls(file: Dockerfile): NpmInstall[] {
+export function npmInstalls(file: Dockerfile, projectDir: string, context: string): NpmInstall[] {
   return file.runs.flatMap((instruction) => {
     const parts: Part[] = instruction.command.split(/\s*(?:&&|;)\s*/).map((command) => {
       const install = npmInstallKind(command, instruction.nodeEnv);
@@ -80,7 +83,9 @@ export function npmInstalls(file: Dockerfile): NpmInstall[] {
     if (first < 0) return [];
     if (/\|\||[|'"`\\]|\$\(/.test(instruction.command)) return [];
     if (parts.slice(0, first).some((p) => /^cd\b/.test(p.command))) return [];
-    return [{ instruction, parts }];
+    const folder = path.resolve(context, instruction.packageDir ?? '.');
+    const lock = lockFor(projectDir, folder);
+    return [{ instruction, parts, folder, ...(lock ? { lock } : {}) }];
   });
 }
 
@@ -114,7 +119,7 @@ function replacement(install: NpmInstall, image: string): Replacement {
 }
 
 /** The package-lock.json that covers a package folder: in it, or in a folder above it within the project. */
-export function lockFor(projectDir: string, packageFolder: string): string | undefined {
+function lockFor(projectDir: string, packageFolder: string): string | undefined {
   for (let dir = packageFolder; ; dir = path.dirname(dir)) {
     const lock = path.join(dir, 'package-lock.json');
     if (existsSync(lock)) return lock;
@@ -149,22 +154,18 @@ async function reachesRegistry(image: string, config: ToolkitConfig): Promise<bo
 async function packagesImage(
   config: ToolkitConfig,
   service: string,
-  context: string,
   installs: NpmInstall[],
   log: Log,
 ): Promise<string> {
   const wanted = new Map<string, { folder: string; lock: string; kind: 'all' | 'production' }>();
-  for (const { instruction, parts } of installs)
+  for (const { instruction, parts, folder, lock } of installs)
     for (const { install } of parts) {
       if (!install) continue;
-      const packageDir = instruction.packageDir ?? '.';
-      const folder = path.resolve(context, packageDir);
-      const lock = lockFor(config.projectDir, folder);
       if (!lock)
         throw new UserError(
           `service "${service}": its Dockerfile runs \`${instruction.command}\`, which cannot reach the npm registry from builds here, and realstack found no package-lock.json for ${folder} to install it from this machine instead. Run \`npm install\` there once (it writes the lock and installs), then run again.`,
         );
-      wanted.set(packagesPath(packageDir, install), { folder, lock, kind: install });
+      wanted.set(packagesPath(instruction.packageDir ?? '.', install), { folder, lock, kind: install });
     }
   const tag = builtImageTag(config.projectDir, `${service}-packages`);
   const inputs = hashInputs({
@@ -211,12 +212,12 @@ async function packagesImage(
 export async function hostInstalls(
   config: ToolkitConfig,
   service: string,
-  build: { context: string; file: Dockerfile; stageBases: string[] },
+  build: { file: Dockerfile; installs: NpmInstall[]; stageBases: string[] },
   log: Log,
 ): Promise<Replacement[]> {
   const mode = config.project.images.hostInstalls ?? 'auto';
   if (mode === 'never') return [];
-  const installs = npmInstalls(build.file);
+  const { installs } = build;
   const served = new Set(installs.map((i) => i.instruction));
   const unserved = build.file.runs.filter((r) => !served.has(r) && INSTALLS_PACKAGES.test(r.command));
   if (installs.length === 0 && unserved.length === 0) return [];
@@ -237,6 +238,6 @@ export async function hostInstalls(
       `  ${service}: builds here cannot reach ${registry(config.env)}, so its Dockerfile's npm installs come from this machine's (realstack.json images.hostInstalls)`,
     );
   }
-  const image = await packagesImage(config, service, build.context, installs, log);
+  const image = await packagesImage(config, service, installs, log);
   return installs.map((i) => replacement(i, image));
 }

@@ -14,9 +14,9 @@ export interface Dockerfile {
   from: string[];
   /**
    * Each stage's base as written (`${NODE_IMAGE}`), its flags (`--platform=...`), the name it is
-   * given (`AS build`), and the lines of its FROM.
+   * given (`AS build`), the earlier stage it builds on (`FROM build`), and the lines of its FROM.
    */
-  stages: { written: string; flags: string[]; as?: string; lines: [number, number] }[];
+  stages: { written: string; flags: string[]; as?: string; parent?: number; lines: [number, number] }[];
   /** The defaults of its ARG lines. */
   argDefaults: Record<string, string>;
   workdir?: string;
@@ -135,15 +135,16 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
       const words = rest.split(/\s+/);
       const flags = words.filter((w) => w.startsWith('--'));
       const [image, as, name] = words.filter((w) => !w.startsWith('--')) as [string, string?, string?];
+      const parent = out.stages.findIndex((st) => st.as === image);
       out.stages.push({
         written: image,
         flags,
         ...(as?.toUpperCase() === 'AS' && name ? { as: name } : {}),
+        ...(parent >= 0 ? { parent } : {}),
         lines,
       });
       out.from.push(sub(image));
-      const earlier = out.stages.findIndex((st) => st.as === image);
-      now = earlier >= 0 && earlier < said.length ? { ...said[earlier] } : {};
+      now = parent >= 0 ? { ...said[parent] } : {};
     } else if (word === 'WORKDIR') out.workdir = path.posix.resolve(out.workdir ?? '/', sub(rest));
     else if (word === 'CMD') out.cmd = commandForm(rest);
     else if (word === 'ENTRYPOINT') out.entrypoint = commandForm(rest);
