@@ -44,7 +44,11 @@ t.test(
       ],
       'the heredoc body is not a stage; each FROM knows its lines',
     );
-    t.equal(parsed.workdir, '/src/app', 'WORKDIR relative to the one before');
+    t.equal(
+      parsed.workdir,
+      '/app',
+      "the final stage's WORKDIR, relative to its own stage's: a stage FROM an image starts over",
+    );
     t.same(parsed.cmd, ['node', 'dist/main.js']);
     t.same(
       readDockerfile(file, { NODE: 'node:22' })?.from[0],

@@ -1,9 +1,9 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { npmInstallKind, npmInstalls } from '../src/images/host-installs.js';
-import { stageInstall } from '../src/images/production-modules.js';
+import { type Install, installLayout, npmInstall, npmInstalls } from '../src/images/host-installs.js';
+import { layoutFolders, stageInstall, stageLayout } from '../src/images/production-modules.js';
 import { readDockerfile } from '../src/stack/dockerfile.js';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason, processPassOnly } from './helpers/engines.js';
@@ -53,7 +53,58 @@ const installed = {
   'node_modules/devtool/cli.js': "#!/usr/bin/env node\nconsole.log('built by devtool');\n",
 };
 
+// An npm workspaces project as npm installs one: apps/web needs the workspace packages/lib and
+// words 2 (nested in its folder, since lib and the root have words 1), apps/other needs greet,
+// and web and the root have a dev tool.
+const workspacesLock = {
+  name: 'shop',
+  lockfileVersion: 3,
+  requires: true,
+  packages: {
+    '': { name: 'shop', workspaces: ['apps/*', 'packages/*'], devDependencies: { devtool: '^1.0.0' } },
+    'apps/web': {
+      name: '@shop/web',
+      version: '1.0.0',
+      dependencies: { '@shop/lib': '1.0.0', words: '^2.0.0' },
+      devDependencies: { devtool: '^1.0.0' },
+    },
+    'apps/web/node_modules/words': { version: '2.0.0' },
+    'apps/other': { name: '@shop/other', version: '1.0.0', dependencies: { greet: '^1.0.0' } },
+    'packages/lib': { name: '@shop/lib', version: '1.0.0', dependencies: { words: '^1.0.0' } },
+    'node_modules/@shop/lib': { resolved: 'packages/lib', link: true },
+    'node_modules/@shop/other': { resolved: 'apps/other', link: true },
+    'node_modules/@shop/web': { resolved: 'apps/web', link: true },
+    'node_modules/devtool': { version: '1.0.0', dev: true, bin: { devtool: 'cli.js' } },
+    'node_modules/greet': { version: '1.0.0', dependencies: { words: '^1.0.0' } },
+    'node_modules/words': { version: '1.0.0' },
+  },
+};
+const workspacesInstalled = {
+  'package.json': JSON.stringify({ name: 'shop', private: true, workspaces: ['apps/*', 'packages/*'] }),
+  'package-lock.json': JSON.stringify(workspacesLock, null, 2),
+  'apps/web/package.json': JSON.stringify({ name: '@shop/web', version: '1.0.0' }),
+  'apps/web/server.cjs': `require('node:http')
+  .createServer((q, s) =>
+    s.end(JSON.stringify({ lib: require('@shop/lib')(), web: require('words').version })),
+  )
+  .listen(8080);
+process.on('SIGTERM', () => process.exit(0));
+`,
+  'apps/web/node_modules/words/package.json': '{"name": "words", "version": "2.0.0"}',
+  'apps/web/node_modules/words/index.js': "exports.version = '2';\n",
+  'apps/other/package.json': JSON.stringify({ name: '@shop/other', version: '1.0.0' }),
+  'packages/lib/package.json': JSON.stringify({ name: '@shop/lib', version: '1.0.0', main: 'index.js' }),
+  'packages/lib/index.js': "module.exports = () => 'lib on words ' + require('words').version;\n",
+  'node_modules/words/package.json': '{"name": "words", "version": "1.0.0"}',
+  'node_modules/words/index.js': "exports.version = '1';\n",
+  'node_modules/greet/package.json': '{"name": "greet", "version": "1.0.0"}',
+  'node_modules/devtool/package.json':
+    '{"name": "devtool", "version": "1.0.0", "bin": {"devtool": "cli.js"}}',
+  'node_modules/devtool/cli.js': "#!/usr/bin/env node\nconsole.log('built by devtool');\n",
+};
+
 t.test('which RUN lines are npm installs of the package folder, and of which packages', async (t) => {
+  const npmInstallKind = (command: string, nodeEnv?: string) => npmInstall(command, nodeEnv)?.packages;
   t.equal(npmInstallKind('npm ci'), 'all');
   t.equal(npmInstallKind('npm ci --omit=dev'), 'production');
   t.equal(npmInstallKind('npm ci --omit dev --no-audit'), 'production', 'a flag value as the next word');
@@ -67,6 +118,13 @@ t.test('which RUN lines are npm installs of the package folder, and of which pac
   t.equal(npmInstallKind('npm install -g pm2'), undefined, 'a global tool is not the folder');
   t.equal(npmInstallKind('npm install left-pad'), undefined, 'nor is a package named');
   t.equal(npmInstallKind('npm run build'), undefined);
+  t.same(npmInstall('npm ci --omit=dev -w apps/api'), { packages: 'production', workspaces: ['apps/api'] });
+  t.same(
+    npmInstall('npm ci --workspace=@shop/api --workspace packages/db --include-workspace-root'),
+    { packages: 'all', workspaces: ['@shop/api', 'packages/db'], root: true },
+    "npm's workspace flags, by folder or by name, as many as given",
+  );
+  t.same(npmInstall('npm ci --workspaces'), { packages: 'all', workspaces: 'every' });
 
   const dir = tempProject(t, {
     'package-lock.json': '{}',
@@ -74,6 +132,7 @@ t.test('which RUN lines are npm installs of the package folder, and of which pac
 WORKDIR /app
 ENV NODE_ENV=production
 COPY app/package.json app/package-lock.json ./
+COPY app/packages/x/package.json packages/x/
 RUN apk add --no-cache python3 && npm ci && npm cache clean --force
 RUN npm ci | tee log
 RUN cd sub && npm ci
@@ -105,11 +164,11 @@ RUN npm ci --include=dev
         lines: undefined,
       },
     ],
-    'a pipe and a cd keep their RUN as written; a stage built FROM another starts from what it said',
+    "a pipe and a cd keep their RUN as written; a workspace's package.json in its own folder is not the folder's; a stage built FROM another starts from what it said",
   );
   t.same(found[0]?.parts, [
     { command: 'apk add --no-cache python3' },
-    { command: 'npm ci', install: 'production' },
+    { command: 'npm ci', install: { packages: 'production' } },
     { command: 'npm cache clean --force' },
   ]);
   t.same(
@@ -164,13 +223,83 @@ t.test(
   },
 );
 
+t.test(
+  "a workspace's install (`npm ci -w`) at the lock's folder, laid out as npm lays it out there",
+  { skip: processPassOnly() },
+  async (t) => {
+    const dir = tempProject(t, workspacesInstalled);
+    const lock = path.join(dir, 'package-lock.json');
+    const layout = (command: string) => installLayout(lock, dir, npmInstall(command) as Install, command);
+    const web = layout('npm ci --omit=dev -w apps/web');
+    t.same(
+      [...web.packages.keys()],
+      ['apps/web/node_modules/words', 'node_modules/words'],
+      "its packages and its workspace's, each where npm put it",
+    );
+    t.same(
+      Object.fromEntries(web.links),
+      { 'node_modules/@shop/lib': 'packages/lib', 'node_modules/@shop/web': 'apps/web' },
+      'links to the workspace and the workspaces it needs, none to the others',
+    );
+    t.same(layoutFolders(web), ['apps/web/node_modules', 'node_modules']);
+    t.same(
+      [...layout('npm ci -w @shop/web').packages.keys()],
+      ['apps/web/node_modules/words', 'node_modules/devtool', 'node_modules/words'],
+      'by package name, and its dev tools without --omit=dev',
+    );
+    t.same(
+      [...layout('npm ci --omit=dev').packages.keys()],
+      ['apps/web/node_modules/words', 'node_modules/greet', 'node_modules/words'],
+      "a plain install at a workspaces root installs every workspace's packages",
+    );
+    t.throws(
+      () => layout('npm ci -w apps/nope'),
+      /`npm ci -w apps\/nope` names the workspace "apps\/nope", which .*package-lock\.json does not list \(its workspaces: apps\/web, apps\/other, packages\/lib\)/,
+    );
+
+    const out = path.join(dir, 'out');
+    t.equal(stageLayout(web, out), 4);
+    t.equal(
+      readlinkSync(path.join(out, 'node_modules/@shop/lib')),
+      '../../packages/lib',
+      'links as npm makes them',
+    );
+    t.equal(
+      readFileSync(path.join(out, 'apps/web/node_modules/words/index.js'), 'utf8'),
+      "exports.version = '2';\n",
+    );
+  },
+);
+
 const skip = dockerPassOnly() || (!(await availableEngines()).includes('docker') && dockerSkipReason);
+
+/**
+ * A project's stack up on the docker engine where builds cannot reach the registry (port 9 of
+ * the container itself: deterministic on any machine), with what its one service answers, and
+ * a check that `down` leaves nothing of it.
+ */
+async function upWithoutRegistry(t: Test, files: Record<string, string>) {
+  const id = testRunId('hi');
+  const { dir, realstack } = linkedProject(t, files, id);
+  const env = { REALSTACK_ENGINE: 'docker', npm_config_registry: 'http://127.0.0.1:9/' };
+  t.teardown(() => realstack(['down'], env));
+  const up = await realstack(['up'], env);
+  t.equal(up.exitCode, 0, up.stderr);
+  t.notOk(hasStackTrace(up.stderr));
+  const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as { services: { url: string }[] };
+  const answer = await (await request(ps.services[0]?.url as string)).body.json();
+  const downClean = async () => {
+    const down = await realstack(['down'], env);
+    t.equal(down.exitCode, 0, down.stderr);
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  };
+  return { dir, realstack, env, up, answer, downClean };
+}
 
 t.test(
   "docker engine: `RUN npm ci` in two stages, built where the registry is out of reach, from this machine's packages",
   { skip },
   async (t) => {
-    const id = testRunId('hi');
     const dockerfile = `FROM node:20-alpine AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -186,14 +315,12 @@ COPY --from=build /app/built.txt ./
 COPY server.cjs ./
 CMD ["node", "server.cjs"]
 `;
-    const { dir, realstack } = linkedProject(
-      t,
-      {
-        ...installed,
-        'docker-compose.yml': 'services:\n  web:\n    build: .\n    ports: ["8080"]\n',
-        Dockerfile: dockerfile,
-        '.dockerignore': 'node_modules\n.realstack\n',
-        'server.cjs': `const fs = require('node:fs');
+    const { dir, realstack, env, up, answer, downClean } = await upWithoutRegistry(t, {
+      ...installed,
+      'docker-compose.yml': 'services:\n  web:\n    build: .\n    ports: ["8080"]\n',
+      Dockerfile: dockerfile,
+      '.dockerignore': 'node_modules\n.realstack\n',
+      'server.cjs': `const fs = require('node:fs');
 require('node:http')
   .createServer((q, s) =>
     s.end(JSON.stringify({
@@ -206,15 +333,7 @@ require('node:http')
   .listen(8080);
 process.on('SIGTERM', () => process.exit(0));
 `,
-      },
-      id,
-    );
-    // A registry no container reaches: port 9 of the container itself.
-    const env = { REALSTACK_ENGINE: 'docker', npm_config_registry: 'http://127.0.0.1:9/' };
-    t.teardown(() => realstack(['down'], env));
-    const up = await realstack(['up'], env);
-    t.equal(up.exitCode, 0, up.stderr);
-    t.notOk(hasStackTrace(up.stderr));
+    });
     t.match(
       up.stderr,
       "web: builds here cannot reach http://127.0.0.1:9/, so its Dockerfile's npm installs come from this machine's",
@@ -222,12 +341,12 @@ process.on('SIGTERM', () => process.exit(0));
     const copy = readFileSync(path.join(dir, '.realstack/images/web.Dockerfile'), 'utf8');
     t.match(
       copy,
-      /COPY --from=realstack-[^/]+\/web-packages:local \/packages\/all\/node_modules \.\/node_modules\nRUN node node_modules\/\.bin\/devtool > built\.txt/,
+      /COPY --from=realstack-[^/]+\/web-packages:local \/packages\/[0-9a-f]+\/node_modules \.\/node_modules\nRUN node node_modules\/\.bin\/devtool > built\.txt/,
       'the rest of the RUN is kept, after the copy',
     );
     t.match(
       copy,
-      /COPY --from=realstack-[^/]+\/web-packages:local --chown=node \/packages\/production\/node_modules \.\/node_modules\nRUN test ! -e node_modules\/devtool/,
+      /COPY --from=realstack-[^/]+\/web-packages:local --chown=node \/packages\/[0-9a-f]+\/node_modules \.\/node_modules\nRUN test ! -e node_modules\/devtool/,
       "the stage's USER owns them, as it would have",
     );
     t.equal(
@@ -236,10 +355,8 @@ process.on('SIGTERM', () => process.exit(0));
       "the user's Dockerfile is unchanged",
     );
 
-    const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as { services: { url: string }[] };
-    const res = await request(ps.services[0]?.url as string);
     t.same(
-      await res.body.json(),
+      answer,
       { greeting: 'hello, TEST', built: 'built by devtool', devtool: false, mine: true },
       'the service runs on the packages, without the dev tool',
     );
@@ -247,9 +364,41 @@ process.on('SIGTERM', () => process.exit(0));
     const again = await realstack(['images'], env);
     t.match(again.stderr, /web:local: up to date/, 'built once');
     t.notMatch(again.stderr, /cannot reach/, 'an image up to date asks no container about the registry');
-    const down = await realstack(['down'], env);
-    t.equal(down.exitCode, 0, down.stderr);
-    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+    await downClean();
+  },
+);
+
+t.test(
+  "docker engine: a workspace's `RUN npm ci --omit=dev -w apps/web`, built where the registry is out of reach",
+  { skip },
+  async (t) => {
+    const { dir, answer, downClean } = await upWithoutRegistry(t, {
+      ...workspacesInstalled,
+      'docker-compose.yml':
+        'services:\n  web:\n    build:\n      context: .\n      dockerfile: apps/web/Dockerfile\n    ports: ["8080"]\n',
+      'apps/web/Dockerfile': `FROM node:20-alpine
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY apps/web/package.json apps/web/
+COPY packages/lib/package.json packages/lib/
+RUN npm ci --omit=dev -w apps/web
+COPY packages/lib packages/lib
+COPY apps/web apps/web
+CMD ["node", "apps/web/server.cjs"]
+`,
+      '.dockerignore': '**/node_modules\n.realstack\n',
+    });
+    t.match(
+      readFileSync(path.join(dir, '.realstack/images/web.Dockerfile'), 'utf8'),
+      /COPY --from=\S+ \/packages\/[0-9a-f]+\/apps\/web\/node_modules \.\/apps\/web\/node_modules\nCOPY --from=\S+ \/packages\/[0-9a-f]+\/node_modules \.\/node_modules\n/,
+      'one COPY per folder npm fills',
+    );
+    t.same(
+      answer,
+      { lib: 'lib on words 1', web: '2' },
+      'the workspace link resolves, and each package finds its own words',
+    );
+    await downClean();
   },
 );
 

@@ -7,7 +7,16 @@ import type { Log } from '../log.js';
 import type { Dockerfile, Replacement, RunStep } from '../stack/dockerfile.js';
 import { INSTALLS_PACKAGES } from './build-failure.js';
 import { hashInputs } from './hash.js';
-import { stageInstall } from './production-modules.js';
+import {
+  folderLayout,
+  type Layout,
+  type Lockfile,
+  layoutFolders,
+  lockLayout,
+  readLock,
+  stageLayout,
+  workspacesOf,
+} from './production-modules.js';
 import { dockerBuild, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
 import { builtImageTag } from './state.js';
 import { run, step } from './steps.js';
@@ -20,10 +29,20 @@ import { run, step } from './steps.js';
  * where `npm ci` would have put them. The user's Dockerfile is never changed.
  */
 
+/** What an npm install in the package folder installs. */
+export interface Install {
+  /** With dev packages, or the run-time ones only. */
+  packages: 'all' | 'production';
+  /** `-w` / `--workspace` as written (folders or package names), or `--workspaces`: every one. */
+  workspaces?: string[] | 'every';
+  /** `--include-workspace-root`: the root's packages beside the workspaces'. */
+  root?: boolean;
+}
+
 /** One RUN's commands, split at `&&` and `;`; an npm install of the stage's package folder says which packages. */
 interface Part {
   command: string;
-  install?: 'all' | 'production';
+  install?: Install;
 }
 
 export interface NpmInstall {
@@ -44,28 +63,41 @@ const VALUED = new Set([
   '--cache',
   '--registry',
   '--userconfig',
+  '-w',
+  '--workspace',
 ]);
 /** Flags that install elsewhere than the stage's package folder. */
-const ELSEWHERE = /^(-g|--global|--prefix|-w|--workspace|--location)\b/;
+const ELSEWHERE = /^(-g|--global|--prefix|--location)\b/;
+const isTrue = (value: string | undefined) => value !== 'false';
 
-/** Which packages an npm command installs in the package folder, or undefined when it does something else. */
-export function npmInstallKind(command: string, nodeEnv?: string): Part['install'] {
+/** What an npm command installs in the package folder, or undefined when it does something else. */
+export function npmInstall(command: string, nodeEnv?: string): Install | undefined {
   const [npm, sub, ...words] = command.trim().split(/\s+/);
   if (npm !== 'npm' || !INSTALL.has(sub ?? '')) return undefined;
   // npm leaves dev packages out under NODE_ENV=production unless told otherwise.
   let production = nodeEnv === 'production';
+  const named: string[] = [];
+  let every = false;
+  let root = false;
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
     // A package named (`npm install pm2`) is not the folder's install.
     if (!word.startsWith('-') || ELSEWHERE.test(word)) return undefined;
     const [flag, inline] = word.split('=') as [string, string?];
     const value = inline ?? (VALUED.has(flag) ? words[++i] : undefined);
-    if (flag === '--production') production = value !== 'false';
+    if (flag === '--production') production = isTrue(value);
     else if (flag === '--omit' && value === 'dev') production = true;
     else if (flag === '--include' && value === 'dev') production = false;
     else if (flag === '--only') production = /^prod/.test(value ?? '');
+    else if ((flag === '-w' || flag === '--workspace') && value) named.push(value);
+    else if (flag === '--workspaces' || flag === '--ws') every = isTrue(value);
+    else if (flag === '--include-workspace-root' || flag === '--iwr') root = isTrue(value);
   }
-  return production ? 'production' : 'all';
+  return {
+    packages: production ? 'production' : 'all',
+    ...(every ? { workspaces: 'every' as const } : named.length > 0 ? { workspaces: named } : {}),
+    ...(root ? { root } : {}),
+  };
 }
 
 /**
@@ -76,7 +108,7 @@ export function npmInstallKind(command: string, nodeEnv?: string): Part['install
 export function npmInstalls(file: Dockerfile, projectDir: string, context: string): NpmInstall[] {
   return file.runs.flatMap((instruction) => {
     const parts: Part[] = instruction.command.split(/\s*(?:&&|;)\s*/).map((command) => {
-      const install = npmInstallKind(command, instruction.nodeEnv);
+      const install = npmInstall(command, instruction.nodeEnv);
       return install ? { command, install } : { command };
     });
     const first = parts.findIndex((p) => p.install);
@@ -89,12 +121,69 @@ export function npmInstalls(file: Dockerfile, projectDir: string, context: strin
   });
 }
 
-/** Where the packages image keeps one package folder's packages of one kind. */
-const packagesPath = (packageDir: string, kind: 'all' | 'production') =>
-  path.posix.join('/packages', kind, packageDir, 'node_modules');
+/**
+ * Where one install's packages go, staged at /packages/<key>/ in the packages image as the
+ * install lays them out in its folder (node_modules, and a workspace's own node_modules).
+ */
+interface Plan {
+  key: string;
+  layout: Layout;
+  folders: string[];
+}
+
+/** The workspace folders an install at the lock's folder names, as npm matches them: by folder or by package name. */
+function namedWorkspaces(lock: Lockfile, lockFile: string, install: Install, command: string): string[] {
+  const workspaces = workspacesOf(lock);
+  if (install.workspaces === 'every' || (!install.workspaces && lock.packages['']?.workspaces))
+    return [...workspaces.keys()];
+  return (install.workspaces ?? []).map((written) => {
+    const folder = path.posix.normalize(written).replace(/^\.\/|\/$/g, '');
+    const found = [...workspaces].find(([key, name]) => key === folder || name === written)?.[0];
+    if (found === undefined)
+      throw new UserError(
+        `\`${command}\` names the workspace "${written}", which ${lockFile} does not list (its workspaces: ${[...workspaces.keys()].join(', ') || 'none'}): name one of them, or run \`npm install\` after adding it.`,
+      );
+    return found;
+  });
+}
+
+/**
+ * What an install in `folder` puts where, from this machine's install of `lock` (the
+ * package-lock.json that covers the folder): at the lock's own folder as npm lays it out there,
+ * with the workspaces it names; in a workspace's folder as npm lays it out in that folder alone.
+ */
+export function installLayout(lock: string, folder: string, install: Install, command: string): Layout {
+  const lockDir = path.dirname(lock);
+  const workspace = path.relative(lockDir, folder).split(path.sep).join('/');
+  const dev = install.packages === 'all';
+  if (workspace !== '') {
+    if (install.workspaces)
+      throw new UserError(
+        `\`${command}\` runs in ${folder}, a workspace of ${lock}: realstack serves a workspace's install from the lock's own folder, where npm runs it. Copy the root package.json and package-lock.json to the WORKDIR and install there.`,
+      );
+    return folderLayout(lockDir, workspace, { dev });
+  }
+  const read = readLock(lockDir);
+  const named = namedWorkspaces(read.lock, read.lockFile, install, command);
+  return lockLayout(lockDir, install.workspaces && !install.root ? named : ['', ...named], { dev }, read);
+}
+
+/** One install's plan: its layout, under a key its folder, packages and workspaces decide. */
+function planOf(service: string, install: NpmInstall, part: Install, command: string): Plan {
+  const { instruction, folder, lock } = install;
+  if (!lock)
+    throw new UserError(
+      `service "${service}": its Dockerfile runs \`${instruction.command}\`, which cannot reach the npm registry from builds here, and realstack found no package-lock.json for ${folder} to install it from this machine instead. Run \`npm install\` there once (it writes the lock and installs), then run again.`,
+    );
+  const layout = installLayout(lock, folder, part, command);
+  const key = hashInputs({
+    values: [path.relative(path.dirname(lock), folder), ...layout.packages.keys(), ...layout.links.keys()],
+  }).slice(0, 12);
+  return { key, layout, folders: layoutFolders(layout) };
+}
 
 /** The RUN as the build's copy of the Dockerfile has it: the rest of its commands kept, in order. */
-function replacement(install: NpmInstall, image: string): Replacement {
+function replacement(install: NpmInstall, plans: Map<Part, Plan>, image: string): Replacement {
   const text = [
     `# realstack: \`RUN ${install.instruction.command}\`: the registry is out of reach of builds here, so its packages come from this machine's install`,
   ];
@@ -103,16 +192,16 @@ function replacement(install: NpmInstall, image: string): Replacement {
     if (pending.length > 0) text.push(`RUN ${pending.join(' && ')}`);
     pending = [];
   };
+  const chown = install.instruction.user ? ` --chown=${install.instruction.user}` : '';
   for (const part of install.parts) {
-    if (!part.install) {
+    const plan = plans.get(part);
+    if (!plan) {
       pending.push(part.command);
       continue;
     }
     flush();
-    const chown = install.instruction.user ? ` --chown=${install.instruction.user}` : '';
-    text.push(
-      `COPY --from=${image}${chown} ${packagesPath(install.instruction.packageDir ?? '.', part.install)} ./node_modules`,
-    );
+    for (const folder of plan.folders)
+      text.push(`COPY --from=${image}${chown} /packages/${plan.key}/${folder} ./${folder}`);
   }
   flush();
   return { lines: install.instruction.lines, text };
@@ -150,28 +239,19 @@ async function reachesRegistry(image: string, config: ToolkitConfig): Promise<bo
   return result.exitCode === 0 ? true : result.exitCode === 3 ? false : undefined;
 }
 
-/** The packages image: each install's package folder and kind, staged from the host and built FROM scratch. */
+/** The packages image: each install's packages, staged from this machine and built FROM scratch. */
 async function packagesImage(
   config: ToolkitConfig,
   service: string,
-  installs: NpmInstall[],
+  plans: Plan[],
   log: Log,
 ): Promise<string> {
-  const wanted = new Map<string, { folder: string; lock: string; kind: 'all' | 'production' }>();
-  for (const { instruction, parts, folder, lock } of installs)
-    for (const { install } of parts) {
-      if (!install) continue;
-      if (!lock)
-        throw new UserError(
-          `service "${service}": its Dockerfile runs \`${instruction.command}\`, which cannot reach the npm registry from builds here, and realstack found no package-lock.json for ${folder} to install it from this machine instead. Run \`npm install\` there once (it writes the lock and installs), then run again.`,
-        );
-      wanted.set(packagesPath(instruction.packageDir ?? '.', install), { folder, lock, kind: install });
-    }
+  const unique = new Map(plans.map((p) => [p.key, p]));
   const tag = builtImageTag(config.projectDir, `${service}-packages`);
   const inputs = hashInputs({
     base: config.projectDir,
-    files: [...new Set([...wanted.values()].map((w) => w.lock))],
-    values: [...wanted.keys()],
+    files: [...new Set(plans.map((p) => p.layout.lockFile))],
+    values: [...unique.keys()],
   });
   if ((await labelOf(dockerEndpoint(config.env).docker, tag)) === inputs) {
     log(`  ${tag}: up to date`);
@@ -180,17 +260,9 @@ async function packagesImage(
   const dir = path.join(config.stateDir, 'images', `${service}-packages`);
   rmSync(dir, { recursive: true, force: true });
   try {
-    await step(
-      log,
-      `stage this machine's packages for ${service} (${[...wanted.keys()].join(', ')})`,
-      async () => {
-        for (const [at, { folder, lock, kind }] of wanted) {
-          const lockDir = path.dirname(lock);
-          const workspace = path.relative(lockDir, folder).split(path.sep).join('/');
-          stageInstall(lockDir, workspace, path.join(dir, path.dirname(at)), { dev: kind === 'all' });
-        }
-      },
-    );
+    await step(log, `stage this machine's packages for ${service}`, async () => {
+      for (const plan of unique.values()) stageLayout(plan.layout, path.join(dir, 'packages', plan.key));
+    });
     mkdirSync(path.join(dir, 'packages'), { recursive: true });
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY packages /packages\n');
     await step(log, `build ${tag}`, () =>
@@ -238,6 +310,10 @@ export async function hostInstalls(
       `  ${service}: builds here cannot reach ${registry(config.env)}, so its Dockerfile's npm installs come from this machine's (realstack.json images.hostInstalls)`,
     );
   }
-  const image = await packagesImage(config, service, installs, log);
-  return installs.map((i) => replacement(i, image));
+  const plans = new Map<Part, Plan>();
+  for (const install of installs)
+    for (const part of install.parts)
+      if (part.install) plans.set(part, planOf(service, install, part.install, part.command));
+  const image = await packagesImage(config, service, [...plans.values()], log);
+  return installs.map((i) => replacement(i, plans, image));
 }

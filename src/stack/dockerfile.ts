@@ -37,10 +37,14 @@ export interface RunStep {
   packageDir?: string;
 }
 
-type StageState = Pick<RunStep, 'user' | 'nodeEnv' | 'packageDir'>;
+type StageState = Pick<RunStep, 'user' | 'nodeEnv' | 'packageDir'> & { workdir?: string };
 
-/** The folder of the build context a COPY took package.json from (`.` for `COPY . .`), if it did. */
-function packageSource(rest: string): string | undefined {
+/**
+ * The folder of the build context a COPY took the working directory's package.json from (`.`
+ * for `COPY . .`), if it did. A workspace's package.json copied to its own folder
+ * (`COPY apps/api/package.json apps/api/`) does not change which package the directory holds.
+ */
+function packageSource(rest: string, workdir = '/'): string | undefined {
   let words: string[];
   try {
     const parsed = JSON.parse(rest) as unknown;
@@ -49,7 +53,9 @@ function packageSource(rest: string): string | undefined {
     words = rest.split(/\s+/);
   }
   if (words.some((w) => w.startsWith('--from'))) return undefined;
-  const sources = words.filter((w) => !w.startsWith('--')).slice(0, -1);
+  const paths = words.filter((w) => !w.startsWith('--'));
+  if (path.posix.resolve(workdir, paths.at(-1) ?? '') !== workdir) return undefined;
+  const sources = paths.slice(0, -1);
   for (const src of sources) {
     const clean = src.replace(/^\.\/?/, '') || '.';
     if (clean === '.') return '.';
@@ -126,10 +132,11 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
       if (m) now.nodeEnv = sub(m[2] as string);
     } else if (word === 'USER') now.user = sub(rest);
     else if (word === 'COPY' || word === 'ADD') {
-      const dir = packageSource(rest);
+      const dir = packageSource(rest, now.workdir);
       if (dir !== undefined) now.packageDir = dir;
     } else if (word === 'RUN' && out.stages.length > 0 && !rest.startsWith('[')) {
-      out.runs.push({ stage: out.stages.length - 1, command: rest, lines, ...now });
+      const { workdir: _, ...state } = now;
+      out.runs.push({ stage: out.stages.length - 1, command: rest, lines, ...state });
     } else if (word === 'FROM') {
       if (out.stages.length > 0) said.push(now);
       const words = rest.split(/\s+/);
@@ -145,10 +152,12 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
       });
       out.from.push(sub(image));
       now = parent >= 0 ? { ...said[parent] } : {};
-    } else if (word === 'WORKDIR') out.workdir = path.posix.resolve(out.workdir ?? '/', sub(rest));
+    } else if (word === 'WORKDIR') now.workdir = path.posix.resolve(now.workdir ?? '/', sub(rest));
     else if (word === 'CMD') out.cmd = commandForm(rest);
     else if (word === 'ENTRYPOINT') out.entrypoint = commandForm(rest);
   }
+  // The final stage's, which the image runs in.
+  if (now.workdir) out.workdir = now.workdir;
   return out;
 }
 
