@@ -14,7 +14,8 @@ const runId = testRunId('flk');
 const { dir, realstack } = linkedProject(
   t,
   {
-    'docker-compose.yml': tinyCompose,
+    // A host port as written in the compose file: realstack publishes on a free one instead.
+    'docker-compose.yml': tinyCompose.replace('ports: ["8080"]', 'ports: ["38271:8080"]'),
     // A crash on request: the stack changes under a running test.
     'server.cjs': tinyService("    if (req.url === '/crash') setTimeout(() => process.exit(3), 50);\n"),
     'package.json': '{"name": "flaky-project", "private": true, "type": "module"}\n',
@@ -35,6 +36,11 @@ t.test('fails every other attempt', async (t) => {
     'test/broken.test.mjs': `import t from 'tap';
 t.test('always fails', async (t) => {
   t.equal(1 + 1, 3, 'arithmetic');
+});
+`,
+    'test/compose-port.test.mjs': `import t from 'tap';
+t.test('the port of the compose file answers', async (t) => {
+  t.equal((await fetch('http://localhost:38271/')).status, 200);
 });
 `,
     'test/crash.test.mjs': `import t from 'tap';
@@ -175,6 +181,27 @@ t.test('bad input is named, not a stack trace', { skip }, async (t) => {
   for (const r of [retries, times, bad, corrupt]) t.notOk(hasStackTrace(r.stderr));
   writeFileSync(history, saved);
 });
+
+t.test(
+  "a test that connects to the compose file's host port is told where the service is, and what to change",
+  { skip },
+  async (t) => {
+    const res = await realstack(['test', '--retries', '0', 'test/compose-port.test.mjs']);
+    t.equal(res.exitCode, 1);
+    t.equal(closing(res.stdout), '0 passed, 1 failed');
+    t.match(res.stderr, /not ok: test\/compose-port\.test\.mjs: the port of the compose file answers/);
+    t.match(
+      res.stderr,
+      /hint: a test connected to port 38271, which web publishes in the compose file \(38271:8080\); realstack publishes it on a free port of 127\.0\.0\.1 instead, at http:\/\/127\.0\.0\.1:\d+ in this run, so that runs never clash\. Read the URL from REALSTACK_WEB_URL in the test \(or serviceUrl\('web'\) from 'realstack'\), or set "pinPorts": true in web's entry in realstack\.json/,
+    );
+    t.match(
+      junit(),
+      /fetch failed: connect ECONNREFUSED (127\.0\.0\.1|::1):38271/,
+      "the failure says fetch's cause",
+    );
+    t.notOk(hasStackTrace(res.stderr));
+  },
+);
 
 t.test(
   'a failure while the stack changed is classed "stack", and no retry runs on a broken stack',

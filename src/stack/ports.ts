@@ -8,6 +8,8 @@ export interface PortSpec {
   host?: number;
   /** Where to publish: 127.0.0.1 unless the service's ports are pinned as written. */
   hostIp: string;
+  /** The host port the compose file wrote, when realstack publishes on another one instead. */
+  moved?: number;
 }
 
 interface Written {
@@ -96,7 +98,7 @@ export function readPorts(
         );
     } else if (written !== undefined && !chosen)
       notes.push(
-        `port ${w.hostIp ? `${w.hostIp}:` : ''}${written}:${container} is published on an ephemeral port of 127.0.0.1 instead, so that runs never clash (set "pinPorts": true in realstack.json to keep it)`,
+        `port ${w.hostIp ? `${w.hostIp}:` : ''}${written}:${container} is published on an ephemeral port of 127.0.0.1 instead, so that runs never clash (set "pinPorts": true in its entry in realstack.json to keep it)`,
       );
     else if (w.hostIp !== '' && w.hostIp !== '127.0.0.1')
       notes.push(`port ${container} is published on 127.0.0.1, not ${w.hostIp}`);
@@ -104,7 +106,7 @@ export function readPorts(
       container,
       protocol: w.protocol,
       hostIp: '127.0.0.1',
-      ...(chosen && written !== undefined ? { host: written } : {}),
+      ...(written !== undefined ? (chosen ? { host: written } : { moved: written }) : {}),
     };
   });
   return { ports, notes, ...(knownPortVar ? { knownPortVar } : {}) };

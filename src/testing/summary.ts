@@ -2,9 +2,18 @@ import { Parser, type Result } from 'tap-parser';
 import { BAIL_OUT, type Counts, type FileCounts, OUTSIDE_TESTS, type Status } from '../results/model.js';
 
 const describeFailure = (r: Result): string => {
-  const diag = (r.diag ?? {}) as { message?: string; at?: { fileName?: string; lineNumber?: number } };
+  const diag = (r.diag ?? {}) as {
+    message?: string;
+    at?: { fileName?: string; lineNumber?: number };
+    cause?: { message?: string; code?: string; address?: string; port?: number };
+  };
   const at = diag.at?.fileName ? ` (${diag.at.fileName}:${diag.at.lineNumber ?? '?'})` : '';
-  return `${r.name}${diag.message && diag.message !== r.name ? `: ${diag.message}` : ''}${at}`;
+  // fetch's own message is "fetch failed"; what failed is in its cause (connect ECONNREFUSED ...),
+  // or only in its code when both of localhost's addresses refused (an AggregateError).
+  const { cause } = diag;
+  const why = cause?.message || (cause?.code && `${cause.code} ${cause.address ?? ''}:${cause.port ?? ''}`);
+  const said = [diag.message, why].filter((m) => m && m !== r.name);
+  return `${[r.name, ...said].join(': ')}${at}`;
 };
 
 /** The failing assertions under a test, at any depth: what a JUnit failure and the history say. */
