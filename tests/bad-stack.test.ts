@@ -66,6 +66,21 @@ t.test('a Node service whose command the process engine cannot know', async (t) 
   t.notOk(hasStackTrace(res.stderr));
 });
 
+t.test("a build.target that names no stage of the service's Dockerfile", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': 'services:\n  worker:\n    build:\n      context: .\n      target: wrker\n',
+    Dockerfile: 'FROM node:20 AS base\nFROM base AS worker\nCMD ["node", "worker.js"]\n',
+  });
+  const res = await up(dir);
+  t.equal(res.exitCode, 1);
+  t.match(
+    res.stderr,
+    /service "worker": build\.target "wrker" names no stage of .*Dockerfile \(its stages: base, worker\): name one of them in the compose file\./,
+  );
+  t.notOk(hasStackTrace(res.stderr));
+  t.same(runsLeft(dir), [], 'no run state left');
+});
+
 t.test('--profile starts a profile that the stack needs, and only then', async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': `services:

@@ -99,3 +99,36 @@ t.test(
 t.test('a Dockerfile that is not there reads as none', async (t) => {
   t.equal(readDockerfile(path.join(tempProject(t, {}), 'Dockerfile')), undefined);
 });
+
+t.test(
+  "compose's build.target: the stage built, what it inherits, and a target that names no stage",
+  async (t) => {
+    const dir = tempProject(t, {
+      Dockerfile: `FROM node:20-slim AS base
+WORKDIR /app
+CMD ["node", "base.js"]
+
+FROM base AS worker
+CMD ["node", "apps/worker/src/worker.js"]
+
+FROM base AS API
+WORKDIR api
+
+FROM postgres:16 AS db
+`,
+    });
+    const file = path.join(dir, 'Dockerfile');
+    const worker = readDockerfile(file, {}, 'worker');
+    t.same(worker?.cmd, ['node', 'apps/worker/src/worker.js'], "the target's own CMD, not the last one");
+    t.equal(worker?.workdir, '/app', 'WORKDIR inherited from the stage it is built FROM');
+    t.equal(worker?.base, 'node:20-slim', 'its base is the image its chain of stages starts from');
+    const api = readDockerfile(file, {}, 'api');
+    t.same(api?.cmd, ['node', 'base.js'], 'a stage name matches in any case, as the builder matches it');
+    t.equal(api?.workdir, '/app/api');
+    t.equal(readDockerfile(file)?.base, 'postgres:16', 'without a target, the last stage');
+    t.throws(
+      () => readDockerfile(file, {}, 'web'),
+      /build\.target "web" names no stage of .*Dockerfile \(its stages: base, worker, API, db\): name one of them in the compose file\./,
+    );
+  },
+);

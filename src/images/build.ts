@@ -37,7 +37,7 @@ async function buildBases(
   stageBases: string[];
 }> {
   const build = svc.build as NonNullable<ServiceSpec['build']>;
-  const file = readDockerfile(build.dockerfile, build.args);
+  const file = readDockerfile(build.dockerfile, build.args, build.target);
   if (!file)
     throw new UserError(
       `service "${svc.name}" builds from ${build.dockerfile}, which does not exist: fix build.dockerfile (it is relative to build.context).`,

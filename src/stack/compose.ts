@@ -356,6 +356,7 @@ export function loadStack(
         args: Object.fromEntries(
           Object.entries(asMap(b.args)).flatMap(([k, v]) => (v === null ? [] : [[k, v]])),
         ),
+        ...(typeof b.target === 'string' ? { target: b.target } : {}),
       };
     }
     if (typeof svc.working_dir === 'string') spec.workingDir = svc.working_dir;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../errors.js';
 
 /** One instruction: its keyword, its arguments (continuation lines joined), and the lines it spans. */
 interface Instruction {
@@ -19,6 +20,8 @@ export interface Dockerfile {
   stages: { written: string; flags: string[]; as?: string; parent?: number; lines: [number, number] }[];
   /** The defaults of its ARG lines. */
   argDefaults: Record<string, string>;
+  /** The image the built stage (compose's build.target, else the last) starts from, and its WORKDIR, CMD and ENTRYPOINT. */
+  base?: string;
   workdir?: string;
   cmd?: string[];
   entrypoint?: string[];
@@ -37,7 +40,8 @@ export interface RunStep {
   packageDir?: string;
 }
 
-type StageState = Pick<RunStep, 'user' | 'nodeEnv' | 'packageDir'> & { workdir?: string };
+type StageState = Pick<RunStep, 'user' | 'nodeEnv' | 'packageDir'> &
+  Pick<Dockerfile, 'workdir' | 'cmd' | 'entrypoint'>;
 
 /**
  * The folder of the build context a COPY took the working directory's package.json from (`.`
@@ -112,8 +116,16 @@ function commandForm(v: string): string[] {
   return ['/bin/sh', '-c', v];
 }
 
-/** The few instructions of a Dockerfile realstack reads: base images, ARG defaults, WORKDIR, CMD, ENTRYPOINT. */
-export function readDockerfile(file: string, args: Record<string, string> = {}): Dockerfile | undefined {
+/**
+ * The few instructions of a Dockerfile realstack reads: base images, ARG defaults, and the
+ * WORKDIR, CMD and ENTRYPOINT of the stage built (`target`, as compose's build.target names it;
+ * else the last), a stage built FROM an earlier one inheriting them.
+ */
+export function readDockerfile(
+  file: string,
+  args: Record<string, string> = {},
+  target?: string,
+): Dockerfile | undefined {
   if (!existsSync(file)) return undefined;
   const defaults: Record<string, string> = {};
   const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, runs: [] };
@@ -135,10 +147,9 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
       const dir = packageSource(rest, now.workdir);
       if (dir !== undefined) now.packageDir = dir;
     } else if (word === 'RUN' && out.stages.length > 0 && !rest.startsWith('[')) {
-      const { workdir: _, ...state } = now;
+      const { workdir: _w, cmd: _c, entrypoint: _e, ...state } = now;
       out.runs.push({ stage: out.stages.length - 1, command: rest, lines, ...state });
     } else if (word === 'FROM') {
-      if (out.stages.length > 0) said.push(now);
       const words = rest.split(/\s+/);
       const flags = words.filter((w) => w.startsWith('--'));
       const [image, as, name] = words.filter((w) => !w.startsWith('--')) as [string, string?, string?];
@@ -152,13 +163,29 @@ export function readDockerfile(file: string, args: Record<string, string> = {}):
       });
       out.from.push(sub(image));
       now = parent >= 0 ? { ...said[parent] } : {};
+      said.push(now);
     } else if (word === 'WORKDIR') now.workdir = path.posix.resolve(now.workdir ?? '/', sub(rest));
-    else if (word === 'CMD') out.cmd = commandForm(rest);
-    else if (word === 'ENTRYPOINT') out.entrypoint = commandForm(rest);
+    else if (word === 'CMD') now.cmd = commandForm(rest);
+    else if (word === 'ENTRYPOINT') now.entrypoint = commandForm(rest);
   }
-  // The final stage's, which the image runs in.
-  if (now.workdir) out.workdir = now.workdir;
-  return out;
+  const built =
+    target === undefined
+      ? out.stages.length - 1
+      : out.stages.findIndex((st) => st.as?.toLowerCase() === target.toLowerCase());
+  if (built < 0)
+    throw new UserError(
+      `build.target "${target}" names no stage of ${file} (its stages: ${out.stages.flatMap((st) => st.as ?? []).join(', ') || 'none named'}): name one of them in the compose file.`,
+    );
+  let first = built;
+  while (out.stages[first]?.parent !== undefined) first = out.stages[first]?.parent as number;
+  const { workdir, cmd, entrypoint } = said[built] ?? {};
+  return {
+    ...out,
+    ...(out.from[first] !== undefined ? { base: out.from[first] } : {}),
+    ...(workdir ? { workdir } : {}),
+    ...(cmd ? { cmd } : {}),
+    ...(entrypoint ? { entrypoint } : {}),
+  };
 }
 
 /** Lines of a Dockerfile ([first, last], 0-based) and the lines to put in their place. */

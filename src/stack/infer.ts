@@ -82,12 +82,15 @@ function readPackage(dir: string): { scripts?: Record<string, string>; main?: st
 
 function inferRole(spec: ServiceSpec, dockerfile: Dockerfile | undefined): { role: Role; why: string } {
   if (spec.image && POSTGRES_IMAGE.test(spec.image)) return { role: 'postgres', why: `image ${spec.image}` };
-  const base = dockerfile?.from.at(-1);
+  const base = dockerfile?.base;
   if (base && POSTGRES_IMAGE.test(base))
     return { role: 'postgres', why: `its Dockerfile builds FROM ${base}` };
   if (spec.image && NODE_IMAGE.test(spec.image)) return { role: 'node', why: `image ${spec.image}` };
   if (dockerfile?.from.some((f) => NODE_IMAGE.test(f) || f.includes('NODE_IMAGE') || /node/.test(f)))
-    return { role: 'node', why: `its Dockerfile builds FROM ${dockerfile.from.join(', ')}` };
+    return {
+      role: 'node',
+      why: `its Dockerfile builds FROM ${[...new Set(dockerfile.stages.flatMap((st, i) => (st.parent === undefined ? [dockerfile.from[i]] : [])))].join(', ')}`,
+    };
   const first = spec.command?.[0] && path.posix.basename(spec.command[0]);
   if (first && NODE_COMMANDS.has(first)) return { role: 'node', why: `its command runs ${first}` };
   return { role: 'other', why: 'neither a node nor a postgres image' };
@@ -117,13 +120,23 @@ function inferSourceRoot(
   return undefined;
 }
 
+/** A service's Dockerfile as its build reads it; a build.target that names no stage is named with the service. */
+function readBuild(service: string, build: NonNullable<ServiceSpec['build']>): Dockerfile | undefined {
+  try {
+    return readDockerfile(build.dockerfile, build.args, build.target);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`service "${service}": ${err.message}`);
+    throw err;
+  }
+}
+
 export function inferService(
   spec: ServiceSpec,
   svc: Record<string, unknown>,
   config: ServiceConfig,
   projectDir: string,
 ): void {
-  const dockerfile = spec.build ? readDockerfile(spec.build.dockerfile, spec.build.args) : undefined;
+  const dockerfile = spec.build ? readBuild(spec.name, spec.build) : undefined;
   const rel = (p: string) => path.relative(projectDir, p) || '.';
 
   if (config.role) spec.role = config.role;

@@ -18,7 +18,8 @@ export interface ServiceSpec {
   role: Role;
   image?: string;
   /** Absolute build context and Dockerfile, and build args, for services built from source. */
-  build?: { context: string; dockerfile: string; args: Record<string, string> };
+  /** Its build: context and Dockerfile, build args, and the stage built (build.target). */
+  build?: { context: string; dockerfile: string; args: Record<string, string>; target?: string };
   /** How the process engine runs it: entrypoint and command, from compose or its Dockerfile. */
   command?: string[];
   workingDir?: string;
