@@ -102,6 +102,26 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
   t.notMatch(res.stderr, /rust-just/, 'just is there already');
 });
 
+t.test(
+  "a context's node_modules sent to a build that installs its own is named, once ignored no more",
+  async (t) => {
+    const dir = tempProject(t, {
+      'compose.yaml': compose,
+      Dockerfile:
+        'FROM node:22-slim\nWORKDIR /srv\nCOPY . .\nRUN npm ci --omit=dev\nCMD ["node", "main.js"]\n',
+      'node_modules/left-pad/package.json': '{"name": "left-pad"}',
+    });
+    const res = await init(dir, '--dry-run');
+    t.equal(res.exitCode, 0, res.all);
+    t.match(
+      res.stderr,
+      "node_modules goes to every build of api, whose Dockerfile installs its own packages: add node_modules to .dockerignore (a COPY . . after the install would also put this machine's packages over the image's)",
+    );
+    writeFileSync(path.join(dir, '.dockerignore'), 'node_modules\n');
+    t.notMatch((await init(dir, '--dry-run')).stderr, /goes to every build/);
+  },
+);
+
 t.test('nothing is overwritten without --force; --dry-run writes nothing', async (t) => {
   const dir = tempProject(t, { 'docker-compose.yml': compose, Dockerfile: dockerfile });
   const dry = await init(dir, '--dry-run');

@@ -13,9 +13,11 @@ import { CONFIG_FILE, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { projectOutputs } from '../conventions/outputs.js';
 import { UserError } from '../errors.js';
+import { INSTALLS_PACKAGES } from '../images/build-failure.js';
 import { sentToBuild } from '../images/hash.js';
 import type { Log } from '../log.js';
 import { loadStack } from '../stack/compose.js';
+import { readDockerfile } from '../stack/dockerfile.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { GITIGNORE_LINES, justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
 
@@ -208,15 +210,30 @@ function plan(config: ToolkitConfig): Plan {
       append: true,
     });
 
-  // A build context that holds the project takes in realstack's outputs too, unless told not to.
   for (const context of new Set(stack.services.flatMap((s) => (s.build ? [s.build.context] : [])))) {
+    const dockerignore = rel(config, path.join(context, '.dockerignore'));
+    // A build context that holds the project takes in realstack's outputs too, unless told not to.
     const sent = sentToBuild(context, projectOutputs(config));
     if (sent.length > 0)
       out.files.push({
-        file: rel(config, path.join(context, '.dockerignore')),
+        file: dockerignore,
         text: `# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n${sent.join('\n')}\n`,
         append: true,
       });
+    // Its node_modules sent to a build that installs its own: seconds to minutes of every build,
+    // and a `COPY . .` after the install puts this machine's packages over the image's.
+    const modules = path.join(context, 'node_modules');
+    const installing = stack.services.filter(
+      (s) =>
+        s.build?.context === context &&
+        readDockerfile(s.build.dockerfile, s.build.args, s.build.target)?.runs.some((r) =>
+          INSTALLS_PACKAGES.test(r.command),
+        ),
+    );
+    if (installing.length > 0 && existsSync(modules) && sentToBuild(context, [modules]).length > 0)
+      out.todo.push(
+        `${rel(config, modules)} goes to every build of ${installing.map((s) => s.name).join(', ')}, whose Dockerfile installs its own packages: add node_modules to ${dockerignore} (a COPY . . after the install would also put this machine's packages over the image's)`,
+      );
   }
 
   const web = stack.services.find((s) => s.role === 'node' && s.containerPort);
