@@ -94,6 +94,11 @@ t.test('a service of the literal form: roles, source root and entry are inferred
     working_dir: /app
     volumes: [".:/app"]
     command: sh -c "npm start"
+  dev:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: npx --yes tsx watch src/server.ts
   cache:
     image: redis:7
 `,
@@ -115,6 +120,7 @@ t.test('a service of the literal form: roles, source root and entry are inferred
   t.equal(web.tty, true);
   t.same(web.dependsOn, [{ service: 'db', condition: 'service_started' }], 'the short form of depends_on');
   t.same(svc(s, 'legacy').entry, ['dist/main.js'], 'through npm start and its prestart');
+  t.same(svc(s, 'dev').entry, ['src/server.ts'], "through npx and its flags, past tsx's watch");
   t.match(
     notes(svc(s, 'legacy'), 'warning').join(),
     /runs in sh as the container's PID 1, which ignores SIGTERM/,

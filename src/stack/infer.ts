@@ -48,9 +48,18 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
     // `exec node server.js`, `env X=1 node ...`: the program is the word after the wrappers.
     const words = step.filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
     while (words.length > 1 && WRAPPERS.has(path.posix.basename(words[0] as string))) words.shift();
-    const [cmd, ...args] = words;
+    let [cmd, ...args] = words;
+    // `npx tsx src/server.ts`: npx runs a package's command, after npx's own flags.
+    if (cmd !== undefined && path.posix.basename(cmd) === 'npx') {
+      const at = args.findIndex(
+        (a, i) => !a.startsWith('-') && !['-p', '--package'].includes(args[i - 1] ?? ''),
+      );
+      [cmd, ...args] = at < 0 ? [] : args.slice(at);
+    }
     if (cmd === undefined) continue;
     const base = path.posix.basename(cmd);
+    // `tsx watch src/server.ts`: the script follows tsx's subcommand.
+    if (base === 'tsx' && args[0] === 'watch') args.shift();
     if (base === 'node' || base === 'nodemon' || base === 'tsx' || base === 'ts-node') {
       const script = args.find(
         (a, i) =>
