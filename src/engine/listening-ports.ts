@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { groupMembers } from './process-group.js';
 
 /** A socket inode to the TCP port it listens on, from the kernel's tables (state 0A: LISTEN). */
 function listeningSockets(): Map<string, number> {
@@ -16,21 +17,6 @@ function listeningSockets(): Map<string, number> {
     }
   }
   return out;
-}
-
-/** The processes of process group `group` (the runner starts each service as a group's leader). */
-function groupMembers(group: number): number[] {
-  return readdirSync('/proc').flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return [];
-    try {
-      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after its last ')'.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      return pgrp === group ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 /**

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { groupMembers } from './process-group.js';
 
 export interface RunnerSpec {
   command: string[];
@@ -64,7 +65,16 @@ function main(specFile: string): void {
     process.exit(127);
   });
   if (child.pid !== undefined) writeAtomic(spec.pidFile, { pid: child.pid });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => group(sig));
+  let closed = false;
+  child.on('close', () => {
+    closed = true;
+  });
+  let stopping = false;
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(sig, () => {
+      stopping = true;
+      group(sig);
+    });
   child.on('exit', (code, signal) => {
     // A process killed by a signal reports 128 + its number, as a shell and docker do.
     const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
@@ -74,8 +84,22 @@ function main(specFile: string): void {
       process.exit(0);
     };
     // The last of its output reaches the log first, unless a child of its own holds the pipe open.
-    child.on('close', record);
-    setTimeout(record, 1000).unref();
+    const afterOutput = () => {
+      if (closed) return record();
+      child.on('close', record);
+      setTimeout(record, 1000).unref();
+    };
+    if (!stopping || child.pid === undefined) return afterOutput();
+    // Asked to stop, the whole group got the signal. What the command started may outlive it
+    // while it shuts down and writes its coverage (`npx tsx server.ts`: npm exits at once, the
+    // server a moment later): it gets that moment. The engine kills the group at the end of the
+    // grace period, as docker would.
+    const leader = child.pid;
+    const drained = setInterval(() => {
+      if (groupMembers(leader).length > 0) return;
+      clearInterval(drained);
+      afterOutput();
+    }, 20);
   });
 }
 

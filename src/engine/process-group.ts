@@ -1,0 +1,26 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * The processes of process group `group` (the runner starts each service as a group's leader),
+ * from /proc; none where /proc cannot tell (not Linux). Zombies, which have ended and wait only
+ * to be reaped, are not counted.
+ */
+export function groupMembers(group: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after its last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === group && state !== 'Z' ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}

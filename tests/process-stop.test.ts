@@ -1,0 +1,56 @@
+// The process engine's graceful stop signals a service's whole process group, and waits for
+// what the command started, not only for the command: `npx tsx server.ts` and
+// `sh -c "node server.js; ..."` end at once on SIGTERM while the server is still shutting down
+// and writing its coverage. It gets the time it takes, up to the grace period.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
+import { linkedProject } from './helpers/project.js';
+
+t.test(
+  'a server under a wrapper that ends first finishes its own shutdown before the stop is done',
+  { skip: processPassOnly() },
+  async (t) => {
+    const runId = testRunId('pst');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: sh -c "node server.cjs; echo the server is gone"
+    environment:
+      PORT: 8080
+    ports: ["8080"]
+`,
+        // Longer than the second the runner once gave a group after its leader ended.
+        'server.cjs': `const fs = require('node:fs');
+const server = require('node:http')
+  .createServer((q, s) => s.end('ok'))
+  .listen(Number(process.env.PORT));
+process.on('SIGTERM', () => {
+  server.close();
+  setTimeout(() => {
+    fs.writeFileSync('stopped', 'after its shutdown');
+    process.exit(0);
+  }, 1500);
+});
+`,
+      },
+      runId,
+    );
+    t.teardown(() => realstack(['down']));
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 0, up.stderr);
+    const down = await realstack(['down']);
+    t.equal(down.exitCode, 0, down.stderr);
+    t.ok(existsSync(path.join(dir, 'stopped')), 'the server was not killed while it shut down');
+    t.equal(readFileSync(path.join(dir, 'stopped'), 'utf8'), 'after its shutdown');
+    t.same(await leftovers(runId, [], dir), [], 'nothing of the run is left');
+  },
+);
