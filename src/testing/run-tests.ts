@@ -13,8 +13,8 @@ import { prepareRun } from '../stack/prepare.js';
 import { waitReady } from '../stack/readiness.js';
 import { openRun, startStack } from '../stack/stack.js';
 import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
+import { connectionHints } from './connection-hints.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
-import { refusedPortHints } from './refused.js';
 import { keepServiceLogs, recordResults } from './results.js';
 import { jobsArgIndex, parseTestRun, setFiles, tapArgsFor, tapConfig, tapOrder } from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
@@ -196,7 +196,7 @@ export async function runSuite(
     await watch.stop();
   }
   // Before quarantined failures are set apart: the hint holds for them too.
-  for (const hint of await refusedPortHints(files, engine)) log(`hint: ${hint}`);
+  for (const hint of await connectionHints(files, engine)) log(`hint: ${hint}`);
   classify(files, failedWindows, (from, to) => watch.between(from, to));
   setApart(files, quarantined);
   const counts = tally(files);
