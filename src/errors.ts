@@ -12,3 +12,13 @@ export class UserError extends Error {
     super(message);
   }
 }
+
+/** `fn`'s result; a UserError it throws says first what it was about (`service "api": ...`). */
+export function about<T>(subject: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${subject}: ${err.message}`, err.exitCode);
+    throw err;
+  }
+}

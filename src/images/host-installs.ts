@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { dockerEndpoint } from '../engine/docker.js';
-import { UserError } from '../errors.js';
+import { about, UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Dockerfile, Replacement, RunStep } from '../stack/dockerfile.js';
 import { INSTALLS_PACKAGES } from './build-failure.js';
@@ -175,7 +175,7 @@ function planOf(service: string, install: NpmInstall, part: Install, command: st
     throw new UserError(
       `service "${service}": its Dockerfile runs \`${instruction.command}\`, which cannot reach the npm registry from builds here, and realstack found no package-lock.json for ${folder} to install it from this machine instead. Run \`npm install\` there once (it writes the lock and installs), then run again.`,
     );
-  const layout = installLayout(lock, folder, part, command);
+  const layout = about(`service "${service}"`, () => installLayout(lock, folder, part, command));
   const key = hashInputs({
     values: [path.relative(path.dirname(lock), folder), ...layout.packages.keys(), ...layout.links.keys()],
   }).slice(0, 12);

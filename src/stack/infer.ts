@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role, ServiceConfig } from '../config/project.js';
-import { UserError } from '../errors.js';
+import { about, UserError } from '../errors.js';
 import { type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
 import type { Note, ServiceSpec } from './spec.js';
@@ -129,23 +129,16 @@ function inferSourceRoot(
   return undefined;
 }
 
-/** A service's Dockerfile as its build reads it; a build.target that names no stage is named with the service. */
-function readBuild(service: string, build: NonNullable<ServiceSpec['build']>): Dockerfile | undefined {
-  try {
-    return readDockerfile(build.dockerfile, build.args, build.target);
-  } catch (err) {
-    if (err instanceof UserError) throw new UserError(`service "${service}": ${err.message}`);
-    throw err;
-  }
-}
-
 export function inferService(
   spec: ServiceSpec,
   svc: Record<string, unknown>,
   config: ServiceConfig,
   projectDir: string,
 ): void {
-  const dockerfile = spec.build ? readBuild(spec.name, spec.build) : undefined;
+  const { build } = spec;
+  const dockerfile = build
+    ? about(`service "${spec.name}"`, () => readDockerfile(build.dockerfile, build.args, build.target))
+    : undefined;
   const rel = (p: string) => path.relative(projectDir, p) || '.';
 
   if (config.role) spec.role = config.role;
