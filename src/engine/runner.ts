@@ -95,11 +95,11 @@ function main(specFile: string): void {
     // server a moment later): it gets that moment. The engine kills the group at the end of the
     // grace period, as docker would.
     const leader = child.pid;
-    const drained = setInterval(() => {
-      if (groupMembers(leader).length > 0) return;
-      clearInterval(drained);
-      afterOutput();
-    }, 20);
+    const drained = () => {
+      if (groupMembers(leader).length === 0) afterOutput();
+      else setTimeout(drained, 20);
+    };
+    drained();
   });
 }
 
