@@ -140,6 +140,11 @@ RUN cd sub && npm ci
 FROM deps AS runtime
 USER node
 RUN npm ci --include=dev
+
+FROM node:20-alpine AS late
+COPY app/package.json /srv/
+WORKDIR /srv
+RUN npm ci
 `,
   });
   const file = readDockerfile(path.join(dir, 'Dockerfile'));
@@ -163,8 +168,9 @@ RUN npm ci --include=dev
         user: 'node',
         lines: undefined,
       },
+      { stage: 2, command: 'npm ci', packageDir: 'app', lines: undefined },
     ],
-    "a pipe and a cd keep their RUN as written; a workspace's package.json in its own folder is not the folder's; a stage built FROM another starts from what it said",
+    "a pipe and a cd keep their RUN as written; a workspace's package.json in its own folder is not the folder's; a stage built FROM another starts from what it said; a package.json copied before the WORKDIR that names its folder",
   );
   t.same(found[0]?.parts, [
     { command: 'apk add --no-cache python3' },
@@ -174,6 +180,7 @@ RUN npm ci --include=dev
   t.same(
     found.map((i) => [i.folder, i.lock]),
     [
+      [path.join(dir, 'app'), path.join(dir, 'package-lock.json')],
       [path.join(dir, 'app'), path.join(dir, 'package-lock.json')],
       [path.join(dir, 'app'), path.join(dir, 'package-lock.json')],
     ],

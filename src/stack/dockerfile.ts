@@ -40,15 +40,17 @@ export interface RunStep {
   packageDir?: string;
 }
 
-type StageState = Pick<RunStep, 'user' | 'nodeEnv' | 'packageDir'> &
-  Pick<Dockerfile, 'workdir' | 'cmd' | 'entrypoint'>;
+type StageState = Pick<RunStep, 'user' | 'nodeEnv'> &
+  Pick<Dockerfile, 'workdir' | 'cmd' | 'entrypoint'> & {
+    /** Each image folder a COPY put a package.json in, and the context folder it came from. */
+    packages?: Record<string, string>;
+  };
 
 /**
- * The folder of the build context a COPY took the working directory's package.json from (`.`
- * for `COPY . .`), if it did. A workspace's package.json copied to its own folder
- * (`COPY apps/api/package.json apps/api/`) does not change which package the directory holds.
+ * Where a COPY puts a package.json (the image folder, resolved against the WORKDIR) and the
+ * folder of the build context it takes it from (`.` for `COPY . .`), if it does.
  */
-function packageSource(rest: string, workdir = '/'): string | undefined {
+function packageCopy(rest: string, workdir = '/'): { dest: string; dir: string } | undefined {
   let words: string[];
   try {
     const parsed = JSON.parse(rest) as unknown;
@@ -58,13 +60,12 @@ function packageSource(rest: string, workdir = '/'): string | undefined {
   }
   if (words.some((w) => w.startsWith('--from'))) return undefined;
   const paths = words.filter((w) => !w.startsWith('--'));
-  if (path.posix.resolve(workdir, paths.at(-1) ?? '') !== workdir) return undefined;
-  const sources = paths.slice(0, -1);
-  for (const src of sources) {
+  const dest = path.posix.resolve(workdir, paths.at(-1) ?? '');
+  for (const src of paths.slice(0, -1)) {
     const clean = src.replace(/^\.\/?/, '') || '.';
-    if (clean === '.') return '.';
+    if (clean === '.') return { dest, dir: '.' };
     if (/^(package(-lock)?|npm-shrinkwrap)\.json$|^package\*(\.json)?$/.test(path.posix.basename(clean)))
-      return path.posix.dirname(clean);
+      return { dest, dir: path.posix.dirname(clean) };
   }
   return undefined;
 }
@@ -144,11 +145,20 @@ export function readDockerfile(
       if (m) now.nodeEnv = sub(m[2] as string);
     } else if (word === 'USER') now.user = sub(rest);
     else if (word === 'COPY' || word === 'ADD') {
-      const dir = packageSource(rest, now.workdir);
-      if (dir !== undefined) now.packageDir = dir;
+      const copy = packageCopy(rest, now.workdir);
+      if (copy) now.packages = { ...now.packages, [copy.dest]: copy.dir };
     } else if (word === 'RUN' && out.stages.length > 0 && !rest.startsWith('[')) {
-      const { workdir: _w, cmd: _c, entrypoint: _e, ...state } = now;
-      out.runs.push({ stage: out.stages.length - 1, command: rest, lines, ...state });
+      // The package the RUN's folder holds: a workspace's package.json copied to its own
+      // folder (`COPY apps/api/package.json apps/api/`) is not the WORKDIR's.
+      const packageDir = now.packages?.[now.workdir ?? '/'];
+      out.runs.push({
+        stage: out.stages.length - 1,
+        command: rest,
+        lines,
+        ...(now.user !== undefined ? { user: now.user } : {}),
+        ...(now.nodeEnv !== undefined ? { nodeEnv: now.nodeEnv } : {}),
+        ...(packageDir !== undefined ? { packageDir } : {}),
+      });
     } else if (word === 'FROM') {
       const words = rest.split(/\s+/);
       const flags = words.filter((w) => w.startsWith('--'));
