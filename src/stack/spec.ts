@@ -17,8 +17,7 @@ export interface ServiceSpec {
   name: string;
   role: Role;
   image?: string;
-  /** Absolute build context and Dockerfile, and build args, for services built from source. */
-  /** Its build: context and Dockerfile, build args, and the stage built (build.target). */
+  /** For services built from source: absolute build context and Dockerfile, build args, and the stage built (build.target). */
   build?: { context: string; dockerfile: string; args: Record<string, string>; target?: string };
   /** How the process engine runs it: entrypoint and command, from compose or its Dockerfile. */
   command?: string[];
