@@ -42,6 +42,13 @@ async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undef
   } catch {
     return undefined;
   }
+  // An engine asked for by name is the one the tests run on, whatever else is running.
+  if ((config.engine === 'docker' || config.engine === 'process') && engine.name !== config.engine) {
+    log(
+      `a stack runs on the ${engine.name} engine (run ${engine.run.runId}), left alone: ${config.engineSource === '--engine' ? '--engine ' : 'REALSTACK_ENGINE='}${config.engine} asks for the ${config.engine} engine, so this run starts its own`,
+    );
+    return undefined;
+  }
   try {
     await waitReady(engine, { timeoutMs: 5000 });
     log(`using the running stack: run ${engine.run.runId} (${engine.name})`);
