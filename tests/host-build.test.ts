@@ -96,3 +96,72 @@ t.test(
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );
+
+// A Dockerfile that builds its own dist/ (the usual two stages, dist/ kept out of the context):
+// the process engine runs the services from this machine's files, which may hold no dist/ at all.
+t.test(
+  "process engine: init takes the host build from the Dockerfile's `RUN npm run build`, and the first up builds what the image builds",
+  { skip: processPassOnly() },
+  async (t) => {
+    const id = testRunId('hbi');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+  web:
+    build: .
+    environment:
+      PORT: 8080
+    ports: ["8080:8080"]
+`,
+        Dockerfile: `FROM node:20-slim AS builder
+WORKDIR /usr/src/app
+COPY package*.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+
+FROM node:20-slim
+WORKDIR /usr/src/app
+COPY --from=builder /usr/src/app/dist ./dist
+CMD ["node", "dist/server.cjs"]
+`,
+        '.dockerignore': 'node_modules\ndist\n',
+        'package.json': JSON.stringify({
+          name: 'web',
+          scripts: { build: 'node build.cjs', start: 'node dist/server.cjs' },
+        }),
+        'build.cjs':
+          "require('node:fs').mkdirSync('dist', { recursive: true });\nrequire('node:fs').copyFileSync('src/server.cjs', 'dist/server.cjs');\n",
+        'src/server.cjs': tinyService(),
+        'test/web.test.mjs': 'import t from "tap";\nt.pass("the project\'s own test");\n',
+      },
+      id,
+    );
+    t.teardown(() => realstack(['down']));
+    const init = await realstack(['init']);
+    t.equal(init.exitCode, 0, init.all);
+    t.match(
+      init.all,
+      "host build `npm run build` before a stack starts, whenever build.cjs, package.json, src changed (web's Dockerfile runs `npm run build`",
+    );
+    const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+    t.same(
+      config.images,
+      { hostBuild: { command: ['npm', 'run', 'build'], inputs: ['build.cjs', 'package.json', 'src'] } },
+      'its inputs: what the build reads, not the Dockerfile, the compose file, tests or node_modules',
+    );
+    t.notOk(existsSync(path.join(dir, 'dist')), 'no dist/ on this machine yet');
+
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 0, up.all);
+    t.match(up.all, 'host build: npm run build', 'the build ran before the stack started');
+    t.ok(existsSync(path.join(dir, 'dist/server.cjs')), 'it made dist/');
+    t.match(up.all, /web-1 +running, healthy/, 'the service runs from it');
+    t.equal((await realstack(['down'])).exitCode, 0);
+    const again = await realstack(['up']);
+    t.match(again.all, 'host build (npm run build): up to date', 'its own output changes no input');
+    t.equal((await realstack(['down'])).exitCode, 0);
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);

@@ -154,3 +154,94 @@ t.test('what init cannot infer, it says with the line to add', async (t) => {
   t.match(missing.stderr, /no compose file at docker-compose\.yml: realstack runs your stack from it/);
   t.notOk(hasStackTrace(missing.stderr));
 });
+
+// A NestJS service as its CLI scaffolds one: controllers by decorator, `node dist/main`, and a
+// Dockerfile whose first stage builds dist/.
+const nestDockerfile = `FROM node:20-alpine AS builder
+WORKDIR /usr/src/app
+COPY package*.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+
+FROM node:20-alpine
+WORKDIR /usr/src/app
+COPY package*.json ./
+RUN npm ci --omit=dev
+COPY --from=builder /usr/src/app/dist ./dist
+CMD ["node", "dist/main"]
+`;
+const nestProject = (files: Record<string, string> = {}) => ({
+  'docker-compose.yml':
+    "services:\n  app:\n    build: .\n    ports: ['3000:3000']\n    depends_on: [db]\n  db:\n    image: postgres:15-alpine\n",
+  Dockerfile: nestDockerfile,
+  '.dockerignore': 'node_modules\ndist\n',
+  'package.json': JSON.stringify({ name: 'app', scripts: { build: 'nest build', start: 'node dist/main' } }),
+  'nest-cli.json': '{}',
+  'tsconfig.json': '{}',
+  'tsconfig.build.json': '{}',
+  'README.md': '# app',
+  'src/main.ts': 'await app.listen(3000);\n',
+  'src/health/health.controller.ts':
+    "@Controller('health')\nexport class HealthController {\n  @Get()\n  @HealthCheck()\n  check() {}\n}\n",
+  'src/users/users.controller.ts':
+    "@Controller('users')\nexport class UsersController {\n  @Get('status')\n  status() {}\n}\n",
+  'test/app.e2e-spec.ts': '',
+  'dist/main.js': '',
+  ...files,
+});
+
+t.test('NestJS: the health controller, and the build its Dockerfile runs as the host build', async (t) => {
+  const dir = tempProject(t, nestProject());
+  const res = await init(dir);
+  t.equal(res.exitCode, 0, res.all);
+  const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+  t.equal(config.services.app.healthPath, '/health', "@Controller('health') with a bare @Get()");
+  t.same(config.services.app.entry, ['dist/main']);
+  t.same(
+    config.images.hostBuild,
+    {
+      command: ['npm', 'run', 'build'],
+      inputs: ['nest-cli.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json'],
+    },
+    'what the build reads: not its output, the Dockerfile, the compose file, docs or tests',
+  );
+  t.match(res.all, "app's Dockerfile runs `npm run build`");
+
+  const prefixed = tempProject(
+    t,
+    nestProject({
+      'src/main.ts': "app.setGlobalPrefix('api');\nawait app.listen(3000);\n",
+      'src/health/health.controller.ts':
+        "@Controller()\nexport class AppController {\n  @Get('healthz')\n  ok() {}\n}\n",
+    }),
+  );
+  t.equal((await init(prefixed)).exitCode, 0);
+  const under = JSON.parse(readFileSync(path.join(prefixed, 'realstack.json'), 'utf8'));
+  t.equal(under.services.app.healthPath, '/api/healthz', "@Get('healthz') under the global prefix");
+});
+
+t.test('a workspace built from the root: its own build command, its output left out', async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': "services:\n  api:\n    build: .\n    ports: ['3000']\n",
+    Dockerfile:
+      'FROM node:20 AS build\nWORKDIR /repo\nCOPY . .\nRUN npm ci && npm run build -w apps/api\nFROM node:20\nWORKDIR /repo\nCOPY --from=build /repo .\nCMD ["node", "apps/api/dist/server.js"]\n',
+    'package.json': JSON.stringify({ name: 'mono', workspaces: ['apps/*'], scripts: { build: 'tsc -b' } }),
+    'apps/api/package.json': JSON.stringify({ name: 'api', scripts: { build: 'tsc' } }),
+    'apps/api/src/server.ts': '',
+    'apps/api/dist/server.js': '',
+    'apps/web/src/index.ts': '',
+  });
+  t.equal((await init(dir)).exitCode, 0);
+  const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+  t.same(config.images.hostBuild, {
+    command: ['npm', 'run', 'build', '-w', 'apps/api'],
+    inputs: ['apps/api/package.json', 'apps/api/src', 'apps/web', 'package.json'],
+  });
+});
+
+t.test('no build step in the Dockerfile, no host build', async (t) => {
+  const dir = tempProject(t, { 'compose.yaml': compose, Dockerfile: dockerfile });
+  t.equal((await init(dir)).exitCode, 0);
+  t.notOk(JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8')).images);
+});

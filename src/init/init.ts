@@ -19,6 +19,7 @@ import type { Log } from '../log.js';
 import { loadStack } from '../stack/compose.js';
 import { readDockerfile } from '../stack/dockerfile.js';
 import type { ServiceSpec } from '../stack/spec.js';
+import { inferHostBuild } from './host-build.js';
 import { GITIGNORE_LINES, justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
 
 export interface InitOptions {
@@ -44,10 +45,33 @@ const PREFERENCE = [
   '/ping',
 ];
 const SOURCE = /\.(m?[jt]s|c[jt]s)$/;
+const NAMES = String.raw`(?:api\/)?(?:healthz|health|healthcheck|readyz|ready|livez|live|status|ping)`;
+/** NestJS: a controller's path (`@Controller('health')`, `@Controller({ path: 'health' })`), and a handler's. */
+const NEST_CONTROLLER = /@Controller\(\s*(?:\{[^}]*?\bpath\s*:\s*)?(?:['"`]\/?([^'"`]*)['"`])?/g;
+const NEST_HANDLER = /@(?:Get|Head|All)\(\s*(?:['"`]\/?([^'"`]*)['"`])?\s*\)/g;
+const NEST_PREFIX = /\.setGlobalPrefix\(\s*['"`]\/?([^'"`]+)['"`]\s*(,[^)]*)?\)/;
+
+/**
+ * The health routes a NestJS controller declares: a health controller's handler without a path
+ * (`@Controller('health')` with `@Get()`), or a health handler in a controller without one.
+ */
+function nestRoutes(text: string): string[] {
+  const names = new RegExp(`^${NAMES}$`);
+  const controllers = [...text.matchAll(NEST_CONTROLLER)].map((m) => m[1] ?? '');
+  const handlers = [...text.matchAll(NEST_HANDLER)].map((m) => m[1] ?? '');
+  return controllers.flatMap((c) =>
+    handlers.flatMap((h) => {
+      const route = [c, h].filter(Boolean).join('/');
+      return route && names.test(route) ? [`/${route}`] : [];
+    }),
+  );
+}
 
 /** The health paths a service's own sources mention (not node_modules), best first. */
 export function healthCandidates(root: string): string[] {
   const found = new Set<string>();
+  const nest = new Set<string>();
+  let prefix: { name: string; options: string } | undefined;
   let seen = 0;
   const walk = (dir: string, depth: number) => {
     if (depth > 6 || seen > 2000) return;
@@ -64,11 +88,17 @@ export function healthCandidates(root: string): string[] {
       if (st?.isDirectory()) walk(p, depth + 1);
       else if (st && SOURCE.test(e) && st.size < 512 * 1024) {
         seen++;
-        for (const m of readFileSync(p, 'utf8').matchAll(HEALTH)) found.add(m[1] as string);
+        const text = readFileSync(p, 'utf8');
+        for (const m of text.matchAll(HEALTH)) found.add(m[1] as string);
+        for (const r of nestRoutes(text)) nest.add(r);
+        const global = NEST_PREFIX.exec(text);
+        if (global) prefix = { name: global[1] as string, options: global[2] ?? '' };
       }
     }
   };
   walk(root, 0);
+  // A global prefix moves every route under it, but those its `exclude` names.
+  for (const r of nest) found.add(prefix && !prefix.options.includes(r.slice(1)) ? `/${prefix.name}${r}` : r);
   return [...found].sort((a, b) => PREFERENCE.indexOf(a) - PREFERENCE.indexOf(b));
 }
 
@@ -170,6 +200,19 @@ function plan(config: ToolkitConfig): Plan {
       `profiles ${profiles.join(', ')}: every one is started; edit compose.profiles in ${CONFIG_FILE} to start fewer`,
     );
   project.services = services;
+  const dockerfiles = stack.services.map((spec) => ({
+    spec,
+    dockerfile: spec.build
+      ? readDockerfile(spec.build.dockerfile, spec.build.args, spec.build.target)
+      : undefined,
+  }));
+  const hostBuild = inferHostBuild(dockerfiles, config.projectDir, projectOutputs(config));
+  if (hostBuild) {
+    project.images = { hostBuild: { command: hostBuild.command, inputs: hostBuild.inputs } };
+    out.found.push(
+      `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `${f.service}'s Dockerfile runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
+    );
+  }
   project.coverage = { global: {}, files: {}, allowMissing: [] };
   // Seed 003's policy: two retries, and a test that passes on one is counted flaky, not failed.
   project.flaky = { retries: 2, failOnFlaky: false };
@@ -223,16 +266,14 @@ function plan(config: ToolkitConfig): Plan {
     // Its node_modules sent to a build that installs its own: seconds to minutes of every build,
     // and a `COPY . .` after the install puts this machine's packages over the image's.
     const modules = path.join(context, 'node_modules');
-    const installing = stack.services.filter(
-      (s) =>
-        s.build?.context === context &&
-        readDockerfile(s.build.dockerfile, s.build.args, s.build.target)?.runs.some((r) =>
-          INSTALLS_PACKAGES.test(r.command),
-        ),
+    const installing = dockerfiles.filter(
+      (d) =>
+        d.spec.build?.context === context &&
+        d.dockerfile?.runs.some((r) => INSTALLS_PACKAGES.test(r.command)),
     );
     if (installing.length > 0 && existsSync(modules) && sentToBuild(context, [modules]).length > 0)
       out.todo.push(
-        `${rel(config, modules)} goes to every build of ${installing.map((s) => s.name).join(', ')}, whose Dockerfile installs its own packages: add node_modules to ${dockerignore} (a COPY . . after the install would also put this machine's packages over the image's)`,
+        `${rel(config, modules)} goes to every build of ${installing.map((d) => d.spec.name).join(', ')}, whose Dockerfile installs its own packages: add node_modules to ${dockerignore} (a COPY . . after the install would also put this machine's packages over the image's)`,
       );
   }
 

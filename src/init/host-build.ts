@@ -1,0 +1,130 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Dockerfile } from '../stack/dockerfile.js';
+import { commandList } from '../stack/infer.js';
+import type { ServiceSpec } from '../stack/spec.js';
+
+/** What `init` proposes for realstack.json's images.hostBuild, and why. */
+export interface HostBuildGuess {
+  command: string[];
+  inputs: string[];
+  /** The services whose Dockerfile runs the build, and the step as written. */
+  from: { service: string; step: string }[];
+}
+
+/** Scripts a Dockerfile runs that are not its build: they install, test or start. */
+const NOT_BUILDS = new Set(['install', 'ci', 'i', 'test', 'start', 'prune', 'cache', 'config', 'audit']);
+/**
+ * What a package's build does not read, by convention: container and compose files, realstack's
+ * and tap's settings, tests, docs. Left out of its inputs, a change to them builds nothing.
+ */
+const NOT_INPUTS =
+  /^(?:.*Dockerfile.*|\.dockerignore|(?:docker-)?compose(?:\.[\w-]+)*\.ya?ml|realstack\.json|justfile|\.taprc|.*\.md|LICENSE.*|\.gitignore|\.github|docs?|tests?|__tests__)$/i;
+/** Folders a build writes its output to, by convention. */
+const OUTPUT_NAMES = new Set(['dist', 'build', 'out', 'lib', '.output', '.next']);
+
+function scriptsOf(dir: string): Record<string, string> {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    return pkg.scripts ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The package script a RUN line builds with (`npm run build`, `yarn build`, `pnpm run build`),
+ * as a command run from the project's folder: the package's own folder named when it is not
+ * that one. Installs, tests and starts are not builds.
+ */
+function buildStep(
+  run: string,
+  pkgDir: string,
+  projectDir: string,
+): { command: string[]; step: string } | undefined {
+  for (const segment of run.split(/&&|\|\||;/)) {
+    const words = (commandList(segment.trim()) ?? []).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+    const [tool, ...rest] = words;
+    if (tool !== 'npm' && tool !== 'yarn' && tool !== 'pnpm') continue;
+    const named = rest[0] === 'run' || rest[0] === 'run-script' ? 1 : tool === 'npm' ? -1 : 0;
+    const name = named < 0 ? undefined : rest[named];
+    if (!name || NOT_BUILDS.has(name) || scriptsOf(pkgDir)[name] === undefined) continue;
+    const dir = path.relative(projectDir, pkgDir);
+    const where = dir ? { npm: ['--prefix', dir], yarn: ['--cwd', dir], pnpm: ['--dir', dir] }[tool] : [];
+    return { command: [tool, ...where, ...rest], step: segment.trim() };
+  }
+  return undefined;
+}
+
+/**
+ * The folder a service's entry is built into: the first conventional output folder on its path
+ * (`dist/main.js`, `apps/api/build/server.js`), else the top folder of the entry below its
+ * package. A host build's inputs leave it out, or every build would change them.
+ */
+function outputFolder(entry: string, pkgDir: string): string | undefined {
+  const rel = path.relative(pkgDir, entry);
+  if (!rel || rel.startsWith('..')) return undefined;
+  const parts = rel.split(path.sep);
+  const at = parts.slice(0, -1).findIndex((p) => OUTPUT_NAMES.has(p));
+  if (at >= 0) return path.join(pkgDir, ...parts.slice(0, at + 1));
+  return parts.length > 1 ? path.join(pkgDir, parts[0] as string) : undefined;
+}
+
+/**
+ * What a build reads: the package folder's files and folders, but node_modules, version
+ * control, what no build reads (above), realstack's outputs and the build's own output (listed around it, when it is deeper
+ * than the top), as paths relative to the project.
+ */
+function buildInputs(pkgDir: string, projectDir: string, skip: string[]): string[] {
+  const list = (dir: string): string[] =>
+    readdirSync(dir)
+      .sort()
+      .flatMap((name) => {
+        const abs = path.join(dir, name);
+        if (name === 'node_modules' || name === '.git' || NOT_INPUTS.test(name) || skip.includes(abs))
+          return [];
+        if (skip.some((s) => s.startsWith(`${abs}${path.sep}`))) return list(abs);
+        return [path.relative(projectDir, abs)];
+      });
+  return list(pkgDir);
+}
+
+/**
+ * The build the process engine needs before it runs a service's entry from this machine: the
+ * package script a Dockerfile runs to make it (the image builds its own `dist/`, the host's may
+ * be missing or old). One command for the project; services that build with different ones
+ * get them all, one after the other.
+ */
+export function inferHostBuild(
+  services: { spec: ServiceSpec; dockerfile: Dockerfile | undefined }[],
+  projectDir: string,
+  outputs: string[],
+): HostBuildGuess | undefined {
+  const steps: { service: string; step: string; command: string[]; pkgDir: string; output?: string }[] = [];
+  for (const { spec, dockerfile } of services) {
+    if (spec.role !== 'node' || !spec.build || !dockerfile) continue;
+    for (const run of dockerfile.runs) {
+      const pkgDir = path.resolve(spec.build.context, run.packageDir ?? '.');
+      const found = buildStep(run.command, pkgDir, projectDir);
+      if (!found) continue;
+      const entry = spec.entry?.[0] && spec.sourceRoot && path.join(spec.sourceRoot.host, spec.entry[0]);
+      const output = entry ? outputFolder(entry, pkgDir) : undefined;
+      steps.push({ service: spec.name, ...found, pkgDir, ...(output ? { output } : {}) });
+      break;
+    }
+  }
+  if (steps.length === 0) return undefined;
+  const commands = [...new Set(steps.map((s) => s.command.join(' ')))];
+  const skip = [...outputs, ...steps.flatMap((s) => (s.output ? [s.output] : []))];
+  const inputs = [...new Set(steps.flatMap((s) => buildInputs(s.pkgDir, projectDir, skip)))].filter((f) =>
+    existsSync(path.join(projectDir, f)),
+  );
+  return {
+    command:
+      commands.length === 1 ? (steps[0] as (typeof steps)[0]).command : ['sh', '-c', commands.join(' && ')],
+    inputs,
+    from: steps.map(({ service, step }) => ({ service, step })),
+  };
+}
