@@ -99,6 +99,16 @@ t.test('a service of the literal form: roles, source root and entry are inferred
     working_dir: /app
     volumes: [".:/app"]
     command: npx --yes tsx watch src/server.ts
+  flags:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: node --env-file .env -r dotenv/config --title api dist/index.js
+  inline:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "-e", "require('./dist/index.js')"]
   cache:
     image: redis:7
 `,
@@ -121,6 +131,8 @@ t.test('a service of the literal form: roles, source root and entry are inferred
   t.same(web.dependsOn, [{ service: 'db', condition: 'service_started' }], 'the short form of depends_on');
   t.same(svc(s, 'legacy').entry, ['dist/main.js'], 'through npm start and its prestart');
   t.same(svc(s, 'dev').entry, ['src/server.ts'], "through npx and its flags, past tsx's watch");
+  t.same(svc(s, 'flags').entry, ['dist/index.js'], "past node's options and the values they take");
+  t.notOk(svc(s, 'inline').entry, '`node -e` runs no script file: no entry, and a note says so');
   t.match(
     notes(svc(s, 'legacy'), 'warning').join(),
     /runs in sh as the container's PID 1, which ignores SIGTERM/,

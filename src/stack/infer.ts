@@ -16,6 +16,29 @@ const missing = (text: string): Note => ({ kind: 'missing', text });
  */
 
 const WRAPPERS = new Set(['exec', 'env', 'nice', 'time', 'dumb-init', 'tini', '--']);
+/** node's options whose value may come as the next word (`--env-file .env`), not a script. */
+const NODE_VALUE_FLAGS = new Set([
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '--env-file',
+  '--env-file-if-exists',
+  '-C',
+  '--conditions',
+  '--title',
+  '--input-type',
+  '--inspect-port',
+  '--redirect-warnings',
+  '--unhandled-rejections',
+  '--diagnostic-dir',
+  '--report-dir',
+  '--cpu-prof-dir',
+  '--heap-prof-dir',
+  '--icu-data-dir',
+  '--openssl-config',
+]);
 const NODE_COMMANDS = new Set(['node', 'npm', 'npx', 'yarn', 'pnpm', 'tsx', 'ts-node', 'nodemon']);
 const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql|postgis|timescaledb[\w-]*)(:|@|$)/;
 const NODE_IMAGE = /(^|\/)node(:|@|$)/;
@@ -61,10 +84,10 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
     // `tsx watch src/server.ts`: the script follows tsx's subcommand.
     if (base === 'tsx' && args[0] === 'watch') args.shift();
     if (base === 'node' || base === 'nodemon' || base === 'tsx' || base === 'ts-node') {
-      const script = args.find(
-        (a, i) =>
-          !a.startsWith('-') && !['-r', '--require', '--import', '--loader'].includes(args[i - 1] ?? ''),
-      );
+      const at = args.findIndex((a, i) => !a.startsWith('-') && !NODE_VALUE_FLAGS.has(args[i - 1] ?? ''));
+      // `node -e "..."` runs the code it is given, not a script, whatever follows.
+      const evals = args.slice(0, at < 0 ? args.length : at).some((a) => /^(-e|-p|--eval|--print)$/.test(a));
+      const script = at < 0 || evals ? undefined : args[at];
       if (script) scripts.push(script.replace(/^\.\//, ''));
     } else if ((base === 'npm' || base === 'yarn' || base === 'pnpm') && pkgDir && depth < 3) {
       const name = args[0] === 'run' || args[0] === 'run-script' ? args[1] : args[0];
