@@ -81,6 +81,20 @@ t.test("a build.target that names no stage of the service's Dockerfile", async (
   t.same(runsLeft(dir), [], 'no run state left');
 });
 
+t.test('a variable the compose file requires (:? in its braces), unset', async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: \${DB_PASSWORD:?see .env.example}\n`,
+  });
+  const res = await up(dir);
+  t.equal(res.exitCode, 1);
+  t.match(
+    res.stderr,
+    `docker-compose.yml, services.db.environment.POSTGRES_PASSWORD: \${DB_PASSWORD:?see .env.example} needs DB_PASSWORD, which is not set ("see .env.example"): set it in the environment or in the project's .env`,
+  );
+  t.notOk(hasStackTrace(res.stderr));
+  t.same(runsLeft(dir), [], 'no run state left');
+});
+
 t.test('--profile starts a profile that the stack needs, and only then', async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': `services:

@@ -24,8 +24,13 @@ t.test('interpolation follows compose: defaults, required, $$', async (t) => {
   t.equal(interpolate('$SET and $$SET and ${SET}', env), 'x and $SET and x');
   t.throws(() => interpolate('${UNSET:?give it a value}', env), {
     name: 'InterpolationError',
-    message: 'UNSET must be set: give it a value',
+    message:
+      '${UNSET:?give it a value} needs UNSET, which is not set ("give it a value"): set it in the environment or in the project\'s .env',
   });
+  t.throws(() => interpolate('${EMPTY:?}', env), {
+    message: "${EMPTY:?} needs EMPTY, which is empty: set it in the environment or in the project's .env",
+  });
+  t.equal(interpolate('${EMPTY?}', env), '', '? without : takes an empty value');
   t.equal(interpolate('127.0.0.1:${AUTH_PORT:-}:3000', {}), '127.0.0.1::3000');
 });
 

@@ -175,19 +175,24 @@ function readComposeFile(file: string): Yaml {
 }
 
 /** Interpolates every string value of the model, as compose does (keys are left alone). */
-function interpolateAll(value: unknown, env: Record<string, string | undefined>, where: string): unknown {
+function interpolateAll(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  where: string,
+  files: string,
+): unknown {
   if (typeof value === 'string') {
     try {
       return interpolate(value, env);
     } catch (err) {
-      if (err instanceof InterpolationError) throw new ComposeFileError(`${where}: ${err.message}`);
+      if (err instanceof InterpolationError) throw new ComposeFileError(`${files}, ${where}: ${err.message}`);
       throw err;
     }
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateAll(v, env, `${where}[${i}]`));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateAll(v, env, `${where}[${i}]`, files));
   if (isMap(value))
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, env, where ? `${where}.${k}` : k)]),
+      Object.entries(value).map(([k, v]) => [k, interpolateAll(v, env, where ? `${where}.${k}` : k, files)]),
     );
   return value;
 }
@@ -275,7 +280,7 @@ export function loadStack(
   const abs = files.map((f) => path.resolve(f));
   const projectDir = options.projectDir ?? path.dirname(abs[0] as string);
   const raw = abs.map(readComposeFile).reduce((a, b) => merge(a, b) as Yaml);
-  const model = interpolateAll(raw, env, '') as Yaml;
+  const model = interpolateAll(raw, env, '', abs.join(' + ')) as Yaml;
   const rawServices = raw.services as Yaml;
   const profiles = new Set(options.profiles ?? []);
   const settings = options.project?.services ?? {};

@@ -23,7 +23,9 @@ export function interpolate(value: string, env: Record<string, string | undefine
       case ':?':
       case '?':
         if (op === ':?' ? unsetOrEmpty : current === undefined) {
-          throw new InterpolationError(`${name} must be set: ${arg || 'required by the compose file'}`);
+          throw new InterpolationError(
+            `${match} needs ${name}, which is ${current === undefined ? 'not set' : 'empty'}${arg ? ` ("${arg}")` : ''}: set it in the environment or in the project's .env`,
+          );
         }
         return current as string;
       default:
