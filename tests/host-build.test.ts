@@ -143,7 +143,7 @@ CMD ["node", "dist/server.cjs"]
     t.equal(init.exitCode, 0, init.all);
     t.match(
       init.all,
-      "host build `npm run build` before a stack starts, whenever build.cjs, package.json, src changed (web's Dockerfile runs `npm run build`",
+      'host build `npm run build` before a stack starts, whenever build.cjs, package.json, src changed (the Dockerfile of web runs `npm run build`',
     );
     const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
     t.same(

@@ -206,7 +206,7 @@ t.test('NestJS: the health controller, and the build its Dockerfile runs as the 
     },
     'what the build reads: not its output, the Dockerfile, the compose file, docs or tests',
   );
-  t.match(res.all, "app's Dockerfile runs `npm run build`");
+  t.match(res.all, 'the Dockerfile of app runs `npm run build`');
 
   const prefixed = tempProject(
     t,
@@ -238,6 +238,33 @@ t.test('a workspace built from the root: its own build command, its output left 
     command: ['npm', 'run', 'build', '-w', 'apps/api'],
     inputs: ['apps/api/package.json', 'apps/api/src', 'apps/web', 'package.json'],
   });
+});
+
+t.test('a Dockerfile that names what its build reads: those are the inputs', async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml':
+      "services:\n  api:\n    build: .\n    ports: ['3000']\n  worker:\n    build: .\n    command: node dist/worker.js\n",
+    Dockerfile:
+      'FROM node:20-alpine AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY tsconfig.json ./\nCOPY ["src", "./src"]\nRUN npm run build\nFROM node:20-alpine\nWORKDIR /app\nCOPY --from=build /app/dist ./dist\nCOPY knexfile.js ./\nCMD ["node", "dist/index.js"]\n',
+    'package.json': JSON.stringify({ name: 'orders', scripts: { build: 'tsc' } }),
+    'package-lock.json': '{}',
+    'tsconfig.json': '{}',
+    'knexfile.js': '',
+    'migrations/001.js': '',
+    '.env': 'X=1\n',
+    'src/index.ts': '',
+  });
+  const res = await init(dir);
+  t.equal(res.exitCode, 0, res.all);
+  t.same(JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8')).images.hostBuild, {
+    command: ['npm', 'run', 'build'],
+    inputs: ['package-lock.json', 'package.json', 'src', 'tsconfig.json'],
+  });
+  t.match(
+    res.all,
+    'the Dockerfile of api, worker runs `npm run build`',
+    'one line for the services of one build',
+  );
 });
 
 t.test('no build step in the Dockerfile, no host build', async (t) => {

@@ -8,8 +8,8 @@ import type { ServiceSpec } from '../stack/spec.js';
 export interface HostBuildGuess {
   command: string[];
   inputs: string[];
-  /** The services whose Dockerfile runs the build, and the step as written. */
-  from: { service: string; step: string }[];
+  /** Each build step as written, and the services whose Dockerfile runs it. */
+  from: { step: string; services: string[] }[];
 }
 
 /** Scripts a Dockerfile runs that are not its build: they install, test or start. */
@@ -73,7 +73,8 @@ function outputFolder(entry: string, pkgDir: string): string | undefined {
 }
 
 /**
- * What a build reads: the package folder's files and folders, but node_modules, version
+ * What a build reads when its Dockerfile sends it the whole context (`COPY . .`): the package
+ * folder's files and folders, but node_modules, version
  * control, what no build reads (above), realstack's outputs and the build's own output (listed around it, when it is deeper
  * than the top), as paths relative to the project.
  */
@@ -91,6 +92,25 @@ function buildInputs(pkgDir: string, projectDir: string, skip: string[]): string
   return list(pkgDir);
 }
 
+/** A COPY source's files: itself, or for a pattern (`package*.json`) the names in its folder it matches. */
+function expand(context: string, source: string): string[] {
+  const rel = source.replace(/^\.\//, '');
+  if (!/[*?[]/.test(rel)) return [path.join(context, rel)];
+  const dir = path.join(context, path.dirname(rel));
+  const name = new RegExp(
+    `^${path
+      .basename(rel)
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  );
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => name.test(f))
+        .map((f) => path.join(dir, f))
+    : [];
+}
+
 /**
  * The build the process engine needs before it runs a service's entry from this machine: the
  * package script a Dockerfile runs to make it (the image builds its own `dist/`, the host's may
@@ -102,7 +122,15 @@ export function inferHostBuild(
   projectDir: string,
   outputs: string[],
 ): HostBuildGuess | undefined {
-  const steps: { service: string; step: string; command: string[]; pkgDir: string; output?: string }[] = [];
+  const steps: {
+    service: string;
+    step: string;
+    command: string[];
+    pkgDir: string;
+    /** What the Dockerfile copied in before the build, when it names it (not `COPY . .`). */
+    copied?: string[];
+    output?: string;
+  }[] = [];
   for (const { spec, dockerfile } of services) {
     if (spec.role !== 'node' || !spec.build || !dockerfile) continue;
     for (const run of dockerfile.runs) {
@@ -111,20 +139,39 @@ export function inferHostBuild(
       if (!found) continue;
       const entry = spec.entry?.[0] && spec.sourceRoot && path.join(spec.sourceRoot.host, spec.entry[0]);
       const output = entry ? outputFolder(entry, pkgDir) : undefined;
-      steps.push({ service: spec.name, ...found, pkgDir, ...(output ? { output } : {}) });
+      const whole = run.copied.length === 0 || run.copied.some((c) => c.replace(/^\.\/?/, '') === '');
+      const copied = whole ? undefined : run.copied.flatMap((c) => expand(spec.build?.context as string, c));
+      steps.push({
+        service: spec.name,
+        ...found,
+        pkgDir,
+        ...(copied ? { copied } : {}),
+        ...(output ? { output } : {}),
+      });
       break;
     }
   }
   if (steps.length === 0) return undefined;
   const commands = [...new Set(steps.map((s) => s.command.join(' ')))];
   const skip = [...outputs, ...steps.flatMap((s) => (s.output ? [s.output] : []))];
-  const inputs = [...new Set(steps.flatMap((s) => buildInputs(s.pkgDir, projectDir, skip)))].filter((f) =>
-    existsSync(path.join(projectDir, f)),
-  );
+  const inputs = [
+    ...new Set(
+      steps.flatMap((s) =>
+        s.copied
+          ? s.copied.map((f) => path.relative(projectDir, f))
+          : buildInputs(s.pkgDir, projectDir, skip),
+      ),
+    ),
+  ]
+    .filter((f) => existsSync(path.join(projectDir, f)))
+    .sort();
   return {
     command:
       commands.length === 1 ? (steps[0] as (typeof steps)[0]).command : ['sh', '-c', commands.join(' && ')],
     inputs,
-    from: steps.map(({ service, step }) => ({ service, step })),
+    from: [...new Set(steps.map((s) => s.step))].map((step) => ({
+      step,
+      services: steps.filter((s) => s.step === step).map((s) => s.service),
+    })),
   };
 }

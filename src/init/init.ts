@@ -210,7 +210,7 @@ function plan(config: ToolkitConfig): Plan {
   if (hostBuild) {
     project.images = { hostBuild: { command: hostBuild.command, inputs: hostBuild.inputs } };
     out.found.push(
-      `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `${f.service}'s Dockerfile runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
+      `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `the Dockerfile of ${f.services.join(', ')} runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
     );
   }
   project.coverage = { global: {}, files: {}, allowMissing: [] };

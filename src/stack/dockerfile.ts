@@ -38,19 +38,19 @@ export interface RunStep {
   user?: string;
   nodeEnv?: string;
   packageDir?: string;
+  /** What the stage (and those it is built FROM) copied from the build context before it, as written. */
+  copied: string[];
 }
 
 type StageState = Pick<RunStep, 'user' | 'nodeEnv'> &
   Pick<Dockerfile, 'workdir' | 'cmd' | 'entrypoint'> & {
     /** Each image folder a COPY put a package.json in, and the context folder it came from. */
     packages?: Record<string, string>;
+    copied?: string[];
   };
 
-/**
- * Where a COPY puts a package.json (the image folder, resolved against the WORKDIR) and the
- * folder of the build context it takes it from (`.` for `COPY . .`), if it does.
- */
-function packageCopy(rest: string, workdir = '/'): { dest: string; dir: string } | undefined {
+/** The paths of a COPY or ADD from the build context (sources, then the destination); none for `--from`. */
+function copyPaths(rest: string): string[] {
   let words: string[];
   try {
     const parsed = JSON.parse(rest) as unknown;
@@ -58,8 +58,16 @@ function packageCopy(rest: string, workdir = '/'): { dest: string; dir: string }
   } catch {
     words = rest.split(/\s+/);
   }
-  if (words.some((w) => w.startsWith('--from'))) return undefined;
-  const paths = words.filter((w) => !w.startsWith('--'));
+  if (words.some((w) => w.startsWith('--from'))) return [];
+  return words.filter((w) => !w.startsWith('--'));
+}
+
+/**
+ * Where a COPY puts a package.json (the image folder, resolved against the WORKDIR) and the
+ * folder of the build context it takes it from (`.` for `COPY . .`), if it does.
+ */
+function packageCopy(paths: string[], workdir = '/'): { dest: string; dir: string } | undefined {
+  if (paths.length < 2) return undefined;
   const dest = path.posix.resolve(workdir, paths.at(-1) ?? '');
   for (const src of paths.slice(0, -1)) {
     const clean = src.replace(/^\.\/?/, '') || '.';
@@ -145,8 +153,10 @@ export function readDockerfile(
       if (m) now.nodeEnv = sub(m[2] as string);
     } else if (word === 'USER') now.user = sub(rest);
     else if (word === 'COPY' || word === 'ADD') {
-      const copy = packageCopy(rest, now.workdir);
+      const paths = copyPaths(rest);
+      const copy = packageCopy(paths, now.workdir);
       if (copy) now.packages = { ...now.packages, [copy.dest]: copy.dir };
+      now.copied = [...(now.copied ?? []), ...paths.slice(0, -1)];
     } else if (word === 'RUN' && out.stages.length > 0 && !rest.startsWith('[')) {
       // The package the RUN's folder holds: a workspace's package.json copied to its own
       // folder (`COPY apps/api/package.json apps/api/`) is not the WORKDIR's.
@@ -155,6 +165,7 @@ export function readDockerfile(
         stage: out.stages.length - 1,
         command: rest,
         lines,
+        copied: now.copied ?? [],
         ...(now.user !== undefined ? { user: now.user } : {}),
         ...(now.nodeEnv !== undefined ? { nodeEnv: now.nodeEnv } : {}),
         ...(packageDir !== undefined ? { packageDir } : {}),
