@@ -3,6 +3,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
+import { forComposeV1 } from '../src/engine/compose-v1.js';
 import { runFile } from '../src/engine/run-file.js';
 import { loadStack, projectStack } from '../src/stack/compose.js';
 import { interpolate } from '../src/stack/interpolate.js';
@@ -450,3 +451,43 @@ t.test(
     });
   },
 );
+
+t.test('compose v1: newer keys a run does without are left out and named; others refused', async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml': `services:
+  api:
+    build:
+      context: .
+      target: api
+    develop:
+      watch: [{ action: rebuild, path: ./src }]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 30s
+      start_interval: 1s
+    x-notes: kept
+`,
+    Dockerfile: 'FROM node:20 AS api\nCMD ["node", "server.js"]\n',
+  });
+  const file = runFile(stackOf(dir), { labels: {}, images: {}, buildArgs: {} });
+  const v1 = forComposeV1(file);
+  t.same(v1.dropped, ["api's develop", "api's healthcheck.start_interval"]);
+  const api = (v1.file.services as Record<string, Record<string, Record<string, unknown>>>).api;
+  t.notOk(api?.develop);
+  t.same(api?.healthcheck, { test: ['CMD', 'true'], interval: '30s' });
+  t.equal(api?.build?.target, 'api', 'what v1 knows is kept');
+  t.throws(
+    () =>
+      forComposeV1({
+        services: {
+          api: { image: 'x', build: { context: '.', ssh: ['default'] }, post_start: [{ command: 'x' }] },
+        },
+      }),
+    {
+      name: 'UserError',
+      message:
+        "the compose CLI here is docker-compose v1, which does not know api's post_start, api's build.ssh (newer compose file keys) and cannot run this stack as written. Install the compose plugin (v2: `docker compose`), or take the keys out of the compose file.",
+    },
+    'a key that changes what runs is refused, not dropped',
+  );
+});

@@ -140,18 +140,25 @@ export class DockerEngine implements Engine {
     return path.join(this.store.dir(this.run.runId), 'compose.json');
   }
 
-  private async writeRunFile(): Promise<void> {
+  private async writeRunFile(log?: (line: string) => void): Promise<void> {
     // With compose's model (yaml) it loads only for `up`: `ps` and `down` read the daemon.
-    const { runFile } = await import('./run-file.js');
+    const [{ runFile }, { findComposeCli }, { readableBy }] = await Promise.all([
+      import('./run-file.js'),
+      import('./compose-cli.js'),
+      import('./compose-v1.js'),
+    ]);
     const labels = {
       [RUN_LABEL]: this.run.runId,
       [STARTED_LABEL]: this.run.startedAt,
       [STATE_LABEL]: this.store.file(this.run.runId),
     };
     // It holds the services' environment, secrets included: readable by this user only.
-    writeFileSync(this.file, JSON.stringify(runFile(this.stack, { labels, ...this.images }), null, 2), {
-      mode: 0o600,
-    });
+    const file = readableBy(
+      await findComposeCli(this.env),
+      runFile(this.stack, { labels, ...this.images }),
+      log,
+    );
+    writeFileSync(this.file, JSON.stringify(file, null, 2), { mode: 0o600 });
   }
 
   private async compose(args: string[]) {
@@ -185,7 +192,7 @@ export class DockerEngine implements Engine {
    * then; realstack sees health as soon as the service's own check passes (health-now.ts).
    */
   async up(options: UpOptions): Promise<void> {
-    await this.writeRunFile();
+    await this.writeRunFile(options.log);
     const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
     const result = await this.compose(['up', '--no-start', '--no-build', ...scale]);
     if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);

@@ -32,6 +32,8 @@ export interface LogOptions {
 
 export interface UpOptions {
   scale: Record<string, number>;
+  /** Where the engine says what it changed of the stack to run it (docker: keys compose v1 lacks). */
+  log?: (line: string) => void;
   /** How long the whole start may wait for services that others depend on. */
   timeoutMs?: number;
 }

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { projectOutputs } from '../conventions/outputs.js';
 import { findComposeCli } from '../engine/compose-cli.js';
+import { readableBy } from '../engine/compose-v1.js';
 import { dockerEndpoint } from '../engine/docker.js';
 import { runFile } from '../engine/run-file.js';
 import { UserError } from '../errors.js';
@@ -206,14 +207,14 @@ async function composeBuild(
   services: { svc: ServiceSpec; inputs: string; tag: string }[],
   log: Log,
 ): Promise<void> {
-  const file = runFile(stack, { labels: {}, ...run });
+  const cli = await findComposeCli(config.env);
+  const file = readableBy(cli, runFile(stack, { labels: {}, ...run }), log);
   const byName = file.services as Record<string, { build: Record<string, unknown> }>;
   for (const { svc, inputs } of services)
     byName[svc.name].build.labels = { [INPUTS_LABEL]: inputs, [PROJECT_DIR_LABEL]: config.projectDir };
   const fileName = path.join(config.stateDir, 'images', 'build.json');
   mkdirSync(path.dirname(fileName), { recursive: true });
   writeFileSync(fileName, JSON.stringify(file, null, 2), { mode: 0o600 });
-  const cli = await findComposeCli(config.env);
   const { host } = dockerEndpoint(config.env);
   for (const { svc, tag } of services) {
     await step(

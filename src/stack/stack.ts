@@ -171,7 +171,7 @@ export async function startStack(
   process.once('SIGINT', interrupted);
   try {
     options.log(`run ${run.runId}: starting ${engine.stack.services.map((s) => s.name).join(', ')}`);
-    await engine.up({ scale: options.scale ?? {}, timeoutMs: config.readyTimeoutMs });
+    await engine.up({ scale: options.scale ?? {}, timeoutMs: config.readyTimeoutMs, log: options.log });
     const instances = await waitReady(engine, {
       timeoutMs: config.readyTimeoutMs,
       onChange: (i, ms) =>
