@@ -272,3 +272,28 @@ t.test('no build step in the Dockerfile, no host build', async (t) => {
   t.equal((await init(dir)).exitCode, 0);
   t.notOk(JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8')).images);
 });
+
+t.test("services sharing one bind mount: each one's health path from its own folder", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  gateway:
+    image: node:20-slim
+    working_dir: /srv/gateway
+    volumes: [".:/srv"]
+    command: node index.js
+    ports: ["8080:8080"]
+  users:
+    image: node:20-slim
+    working_dir: /srv
+    volumes: [".:/srv"]
+    command: node users/index.js
+    expose: ["4000"]
+`,
+    'gateway/index.js': "if (req.url === '/healthz') ok();\n",
+    'users/index.js': "if (req.url === '/health') ok();\n",
+  });
+  t.equal((await init(dir)).exitCode, 0);
+  const { services } = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+  t.equal(services.gateway.healthPath, '/healthz', 'from its working directory');
+  t.equal(services.users.healthPath, '/health', "from its entry's folder, not the gateway's route");
+});

@@ -102,6 +102,23 @@ export function healthCandidates(root: string): string[] {
   return [...found].sort((a, b) => PREFERENCE.indexOf(a) - PREFERENCE.indexOf(b));
 }
 
+/**
+ * Where a service's own sources are, nearest first: its entry's folder, its working directory,
+ * its source root. A source root shared by several services (`.:/srv`, each with a working_dir
+ * of its own) holds the others' routes too.
+ */
+function serviceDirs(svc: ServiceSpec): string[] {
+  const root = svc.sourceRoot as NonNullable<ServiceSpec['sourceRoot']>;
+  const onHost = (container: string) => path.join(root.host, path.posix.relative(root.container, container));
+  const dirs = [
+    ...(svc.entry?.[0] ? [path.dirname(path.join(root.host, svc.entry[0]))] : []),
+    ...(svc.workingDir ? [onHost(svc.workingDir)] : []),
+    root.host,
+  ];
+  const inside = (d: string) => !path.relative(root.host, d).startsWith('..');
+  return [...new Set(dirs.filter((d) => inside(d) && existsSync(d)))];
+}
+
 interface Plan {
   files: { file: string; text: string; append?: boolean }[];
   /** What could not be inferred, each with the exact line to add. */
@@ -138,7 +155,10 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
       `${svc.name}: which script is the service could not be read from its command: add "entry": ["dist/server.js"] (relative to its source root), or every Node process in it counts as the service`,
     );
   if (svc.containerPort && svc.sourceRoot) {
-    const [best, ...others] = healthCandidates(svc.sourceRoot.host);
+    const [best, ...others] =
+      serviceDirs(svc)
+        .map(healthCandidates)
+        .find((found) => found.length > 0) ?? [];
     if (best) {
       entry.healthPath = best;
       plan.found.push(
