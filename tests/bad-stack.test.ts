@@ -1,6 +1,6 @@
 // Stacks realstack cannot run as they are: each is named at once, with what to do, and nothing
 // of the attempt is left behind.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../src/util/net.js';
@@ -155,6 +155,39 @@ t.test(
     );
     t.match(res.stderr, 'Make it listen on process.env.PORT (`listen(process.env.PORT ?? 8080)`)');
     t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+
+    // A service waiting for it to be healthy hears the same, not the ready timeout two minutes on.
+    writeFileSync(
+      path.join(dir, 'docker-compose.yml'),
+      `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    expose: ["8080"]
+    healthcheck:
+      test: ["CMD", "node", "-e", "fetch('http://localhost:8080').then(()=>process.exit(0),()=>process.exit(1))"]
+  gateway:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    depends_on:
+      web:
+        condition: service_healthy
+`,
+    );
+    const waited = await up(dir, { REALSTACK_RUN_ID: id });
+    t.equal(waited.exitCode, 1);
+    t.match(
+      waited.stderr,
+      new RegExp(
+        `gateway waits for web to be healthy, but web-1 listens on port ${fixed}, not on \\d+, the port realstack gave it in PORT`,
+      ),
+    );
+    t.notOk(hasStackTrace(waited.stderr), 'no stack trace');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

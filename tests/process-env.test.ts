@@ -4,7 +4,7 @@
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
-import { peerNames } from '../src/engine/process.js';
+import { peerNames, processEnvironment } from '../src/engine/process.js';
 import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
 import { projectStack } from '../src/stack/compose.js';
 import { tempProject } from './helpers/project.js';
@@ -131,4 +131,38 @@ t.test('test names: the short form fits 16 characters and is found by run', asyn
   t.match('TEST_mx1run_w2_user', mine);
   t.match('TEST someone w1 x', any);
   t.notMatch('TESTING Ltd', any, 'a real name that happens to start with TEST');
+});
+
+t.test("a secret's file and a mount's paths: where this machine has them", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  users:
+    image: node:20
+    working_dir: /srv
+    volumes: [".:/srv", "./config:/etc/users:ro"]
+    command: node index.js
+    environment:
+      DB_PASSWORD_FILE: /run/secrets/db_password
+      API_KEY_FILE: /keys/api
+      CONFIG: /etc/users/app.json
+      OTHER: /run/secrets/db_password_old
+    secrets:
+      - db_password
+      - source: api_key
+        target: /keys/api
+secrets:
+  db_password:
+    file: ./secrets/db_password.txt
+  api_key:
+    file: ./secrets/api_key.txt
+`,
+  });
+  const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
+  const users = stack.services.find((x) => x.name === 'users');
+  if (!users) throw new Error('no users service');
+  const { env } = processEnvironment(stack, users, new Map(), undefined);
+  t.equal(env.DB_PASSWORD_FILE, `${dir}/secrets/db_password.txt`, 'the short form: /run/secrets/<name>');
+  t.equal(env.API_KEY_FILE, `${dir}/secrets/api_key.txt`, "the long form's target");
+  t.equal(env.CONFIG, `${dir}/config/app.json`, 'a path under a bind mount');
+  t.equal(env.OTHER, '/run/secrets/db_password_old', 'a path that only starts like one is left alone');
 });

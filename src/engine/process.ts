@@ -185,7 +185,7 @@ export function listenPorts(svc: ServiceSpec): number[] {
 
 /**
  * A service's environment as the process engine runs it: container paths of its mounts and
- * its peers' compose addresses rewritten to this machine's (rewrite-env.ts), its own ports too.
+ * secrets and its peers' compose addresses rewritten to this machine's (rewrite-env.ts), its own ports too.
  */
 export function processEnvironment(
   stack: StackSpec,
@@ -193,7 +193,8 @@ export function processEnvironment(
   peers: Map<string, Peer>,
   own: Peer | undefined,
 ): ReturnType<typeof rewriteEnvironment> {
-  const toHost = hostPaths([...svc.binds, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
+  // A secret's file is where the container sees it (`DB_PASSWORD_FILE=/run/secrets/db_password`).
+  const toHost = hostPaths([...svc.binds, ...svc.secretFiles, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
   const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toHost(v)]));
   const rewritten = rewriteEnvironment(env, peerNames(stack, peers), own);
   const first = own && listenPorts(svc)[0];

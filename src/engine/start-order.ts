@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
-import { withLog } from '../stack/readiness.js';
+import { Stalls, withLog } from '../stack/readiness.js';
 import type { Condition, ServiceSpec } from '../stack/spec.js';
 import type { Engine, Instance } from './types.js';
 
@@ -67,6 +67,7 @@ export async function startInOrder(
   starter: Starter,
 ): Promise<void> {
   checkNoCircle(services);
+  const stalls = new Stalls();
   const started = new Set<string>();
   let waiting = [...services];
   while (waiting.length > 0) {
@@ -91,6 +92,17 @@ export async function startInOrder(
           );
         if (typeof met === 'object') throw await withLog(starter, met.instance, met.why);
         if (!met) pending.push(`${svc.name} on ${d.service} (${d.condition})`);
+        // A dependency that will not get healthy is named now, not at the deadline.
+        if (!met && started.has(d.service) && d.condition === 'service_healthy')
+          for (const i of list.filter((x) => x.service === d.service)) {
+            const why = stalls.why(i, Date.now(), false);
+            if (why)
+              throw await withLog(
+                starter,
+                i.name,
+                `${svc.name} waits for ${d.service} to be healthy, but ${i.name} ${why}`,
+              );
+          }
       }
       if (pending.length === 0) ready.push(svc);
       unmet.push(...pending);

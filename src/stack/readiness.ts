@@ -32,6 +32,34 @@ const failure = (engine: Engine, inst: Instance, why: string) =>
 const PROBLEM_GRACE_MS = 5000;
 
 /**
+ * Why an instance will not get ready, once it has lasted: a problem the engine sees (one may
+ * pass: a server that opens its main port last) for 5 s, or a failing health check for the
+ * grace. Both the start of dependants (start-order.ts) and the wait for the whole stack ask.
+ */
+export class Stalls {
+  private readonly problemSince = new Map<string, number>();
+  private readonly unhealthySince = new Map<string, number>();
+  constructor(private readonly unhealthyGraceMs = 10_000) {}
+
+  why(inst: Instance, now: number, ready: boolean): string | undefined {
+    const lasted = (since: Map<string, number>, active: boolean, ms: number) => {
+      if (!active) {
+        since.delete(inst.name);
+        return false;
+      }
+      if (!since.has(inst.name)) since.set(inst.name, now);
+      return now - (since.get(inst.name) as number) >= ms;
+    };
+    const problem =
+      Boolean(inst.problem) && inst.state === 'running' && inst.health !== 'unhealthy' && !ready;
+    if (lasted(this.problemSince, problem, PROBLEM_GRACE_MS)) return inst.problem;
+    if (lasted(this.unhealthySince, inst.health === 'unhealthy', this.unhealthyGraceMs))
+      return inst.problem ?? 'is unhealthy: its health check keeps failing';
+    return undefined;
+  }
+}
+
+/**
  * Waits until every instance is running and healthy, under one overall timeout. Fails at
  * once when a process exits, with its exit code and last log lines: waiting on would only
  * delay the same answer.
@@ -43,9 +71,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
   const oneShot = new Set(engine.stack.services.flatMap((s) => s.dependsOn.map((d) => d.service)));
   const done = (i: Instance) => i.state === 'exited' && i.exitCode === 0 && oneShot.has(i.service);
   const seen = new Map<string, string>();
-  const unhealthySince = new Map<string, number>();
-  const problemSince = new Map<string, number>();
-  const grace = options.unhealthyGraceMs ?? 10_000;
+  const stalls = new Stalls(options.unhealthyGraceMs);
   const ready = (i: Instance) =>
     done(i) || (i.state === 'running' && (i.health === 'healthy' || i.health === 'none'));
   for (;;) {
@@ -62,18 +88,8 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
         throw await failure(engine, inst, `exited with code ${inst.exitCode} while starting`);
       if (inst.state === 'missing')
         throw await failure(engine, inst, 'is gone: its process ended without a trace');
-      // A problem the engine sees may pass (a server that opens its main port last): not at once.
-      if (inst.problem && inst.state === 'running' && inst.health !== 'unhealthy' && !ready(inst)) {
-        const since = problemSince.get(inst.name) ?? now;
-        problemSince.set(inst.name, since);
-        if (now - since >= PROBLEM_GRACE_MS) throw await failure(engine, inst, inst.problem);
-      } else problemSince.delete(inst.name);
-      if (inst.health === 'unhealthy') {
-        const since = unhealthySince.get(inst.name) ?? now;
-        unhealthySince.set(inst.name, since);
-        if (now - since >= grace)
-          throw await failure(engine, inst, inst.problem ?? 'is unhealthy: its health check keeps failing');
-      } else unhealthySince.delete(inst.name);
+      const why = stalls.why(inst, now, ready(inst));
+      if (why) throw await failure(engine, inst, why);
     }
     if (list.length > 0 && list.every(ready)) return list;
     if (now - start > options.timeoutMs) {
