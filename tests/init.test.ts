@@ -297,3 +297,32 @@ t.test("services sharing one bind mount: each one's health path from its own fol
   t.equal(services.gateway.healthPath, '/healthz', 'from its working directory');
   t.equal(services.users.healthPath, '/health', "from its entry's folder, not the gateway's route");
 });
+
+t.test("a one-shot that runs a package's command: no entry to ask for", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  migrate:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: npx --yes knex migrate:latest
+  seed:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["prisma", "db", "seed"]
+  odd:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["run-something"]
+`,
+    'node_modules/.bin/prisma': '',
+  });
+  const res = await init(dir);
+  t.equal(res.exitCode, 0, res.all);
+  t.match(res.all, "migrate: runs a package's command (npx knex), not a script of its own");
+  t.match(res.all, "seed: runs a package's command (prisma), not a script of its own");
+  t.notMatch(res.all, /(migrate|seed): which script is the service could not be read/);
+  t.match(res.all, 'odd: which script is the service could not be read', 'anything else is still asked');
+});

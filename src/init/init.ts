@@ -103,6 +103,22 @@ export function healthCandidates(root: string): string[] {
 }
 
 /**
+ * The package command a service runs (`npx knex migrate:latest`, `prisma migrate deploy` from
+ * node_modules/.bin), when it runs no script of its own.
+ */
+function packageCommand(svc: ServiceSpec): string | undefined {
+  const words = (svc.command ?? []).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  const [first, ...rest] = words;
+  if (!first) return undefined;
+  if (path.posix.basename(first) === 'npx') {
+    const name = rest.find((w) => !w.startsWith('-'));
+    return name ? `npx ${name}` : undefined;
+  }
+  const bin = svc.sourceRoot && path.join(svc.sourceRoot.host, 'node_modules', '.bin', first);
+  return bin && existsSync(bin) ? first : undefined;
+}
+
+/**
  * Where a service's own sources are, nearest first: its entry's folder, its working directory,
  * its source root. A source root shared by several services (`.:/srv`, each with a working_dir
  * of its own) holds the others' routes too.
@@ -149,7 +165,12 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
     plan.todo.push(
       `${svc.name}: its source root is unknown (no bind mount covers its working_dir, no build context): add "sourceRoot": "/app=." to its entry in ${CONFIG_FILE}`,
     );
+  const tool = packageCommand(svc);
   if (svc.entry) entry.entry = svc.entry;
+  else if (tool)
+    plan.found.push(
+      `${svc.name}: runs a package's command (${tool}), not a script of its own: every Node process in it counts as the service, so its coverage is of the project's files it loads (set "entry" to narrow it)`,
+    );
   else
     plan.todo.push(
       `${svc.name}: which script is the service could not be read from its command: add "entry": ["dist/server.js"] (relative to its source root), or every Node process in it counts as the service`,
