@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Dockerfile } from '../stack/dockerfile.js';
-import { commandList } from '../stack/infer.js';
+import { commandList, programOf, readPackage } from '../stack/infer.js';
 import type { ServiceSpec } from '../stack/spec.js';
 
 /** What `init` proposes for realstack.json's images.hostBuild, and why. */
@@ -23,17 +23,6 @@ const NOT_INPUTS =
 /** Folders a build writes its output to, by convention. */
 const OUTPUT_NAMES = new Set(['dist', 'build', 'out', 'lib', '.output', '.next']);
 
-function scriptsOf(dir: string): Record<string, string> {
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-      scripts?: Record<string, string>;
-    };
-    return pkg.scripts ?? {};
-  } catch {
-    return {};
-  }
-}
-
 /**
  * The package script a RUN line builds with (`npm run build`, `yarn build`, `pnpm run build`),
  * as a command run from the project's folder: the package's own folder named when it is not
@@ -45,12 +34,11 @@ function buildStep(
   projectDir: string,
 ): { command: string[]; step: string } | undefined {
   for (const segment of run.split(/&&|\|\||;/)) {
-    const words = (commandList(segment.trim()) ?? []).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-    const [tool, ...rest] = words;
-    if (tool !== 'npm' && tool !== 'yarn' && tool !== 'pnpm') continue;
+    const { cmd: tool, args: rest, npx } = programOf(commandList(segment.trim()) ?? []);
+    if (npx || (tool !== 'npm' && tool !== 'yarn' && tool !== 'pnpm')) continue;
     const named = rest[0] === 'run' || rest[0] === 'run-script' ? 1 : tool === 'npm' ? -1 : 0;
     const name = named < 0 ? undefined : rest[named];
-    if (!name || NOT_BUILDS.has(name) || scriptsOf(pkgDir)[name] === undefined) continue;
+    if (!name || NOT_BUILDS.has(name) || readPackage(pkgDir)?.scripts?.[name] === undefined) continue;
     const dir = path.relative(projectDir, pkgDir);
     const where = dir ? { npm: ['--prefix', dir], yarn: ['--cwd', dir], pnpm: ['--dir', dir] }[tool] : [];
     return { command: [tool, ...where, ...rest], step: segment.trim() };
@@ -74,9 +62,9 @@ function outputFolder(entry: string, pkgDir: string): string | undefined {
 
 /**
  * What a build reads when its Dockerfile sends it the whole context (`COPY . .`): the package
- * folder's files and folders, but node_modules, version
- * control, what no build reads (above), realstack's outputs and the build's own output (listed around it, when it is deeper
- * than the top), as paths relative to the project.
+ * folder's files and folders, but node_modules, version control, what no build reads (above),
+ * realstack's outputs and the build's own output (listed around it, when it is deeper than the
+ * top), as paths relative to the project.
  */
 function buildInputs(pkgDir: string, projectDir: string, skip: string[]): string[] {
   const list = (dir: string): string[] =>

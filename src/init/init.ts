@@ -18,6 +18,7 @@ import { sentToBuild } from '../images/hash.js';
 import type { Log } from '../log.js';
 import { loadStack } from '../stack/compose.js';
 import { readDockerfile } from '../stack/dockerfile.js';
+import { programOf } from '../stack/infer.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
 import { GITIGNORE_LINES, justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
@@ -107,15 +108,11 @@ export function healthCandidates(root: string): string[] {
  * node_modules/.bin), when it runs no script of its own.
  */
 function packageCommand(svc: ServiceSpec): string | undefined {
-  const words = (svc.command ?? []).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-  const [first, ...rest] = words;
-  if (!first) return undefined;
-  if (path.posix.basename(first) === 'npx') {
-    const name = rest.find((w) => !w.startsWith('-'));
-    return name ? `npx ${name}` : undefined;
-  }
-  const bin = svc.sourceRoot && path.join(svc.sourceRoot.host, 'node_modules', '.bin', first);
-  return bin && existsSync(bin) ? first : undefined;
+  const { cmd, npx } = programOf(svc.command ?? []);
+  if (!cmd) return undefined;
+  if (npx) return `npx ${cmd}`;
+  const bin = svc.sourceRoot && path.join(svc.sourceRoot.host, 'node_modules', '.bin', cmd);
+  return bin && existsSync(bin) ? cmd : undefined;
 }
 
 /**

@@ -53,6 +53,20 @@ export function commandList(v: unknown): string[] | undefined {
   return words;
 }
 
+/**
+ * The program one step of a command runs, and its arguments: past `VAR=x` assignments and
+ * wrappers (`exec node server.js`, `env X=1 node ...`), and for `npx tsx src/server.ts` the
+ * package command npx runs, after npx's own flags (`npx` is then true).
+ */
+export function programOf(step: string[]): { cmd?: string; args: string[]; npx: boolean } {
+  const words = step.filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  while (words.length > 1 && WRAPPERS.has(path.posix.basename(words[0] as string))) words.shift();
+  const [cmd, ...args] = words;
+  if (cmd === undefined || path.posix.basename(cmd) !== 'npx') return { cmd, args, npx: false };
+  const at = args.findIndex((a, i) => !a.startsWith('-') && !['-p', '--package'].includes(args[i - 1] ?? ''));
+  return at < 0 ? { args: [], npx: true } : { cmd: args[at], args: args.slice(at + 1), npx: true };
+}
+
 /** The node scripts a command runs, in order: `node a.js && node b.js`, through sh -c and npm scripts. */
 export function nodeScripts(command: string[], pkgDir: string | undefined, depth = 0): string[] {
   const words =
@@ -68,17 +82,7 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
     else (steps.at(-1) as string[]).push(w);
   }
   for (const step of steps) {
-    // `exec node server.js`, `env X=1 node ...`: the program is the word after the wrappers.
-    const words = step.filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-    while (words.length > 1 && WRAPPERS.has(path.posix.basename(words[0] as string))) words.shift();
-    let [cmd, ...args] = words;
-    // `npx tsx src/server.ts`: npx runs a package's command, after npx's own flags.
-    if (cmd !== undefined && path.posix.basename(cmd) === 'npx') {
-      const at = args.findIndex(
-        (a, i) => !a.startsWith('-') && !['-p', '--package'].includes(args[i - 1] ?? ''),
-      );
-      [cmd, ...args] = at < 0 ? [] : args.slice(at);
-    }
+    const { cmd, args } = programOf(step);
     if (cmd === undefined) continue;
     const base = path.posix.basename(cmd);
     // `tsx watch src/server.ts`: the script follows tsx's subcommand.
@@ -104,7 +108,7 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
   return scripts;
 }
 
-function readPackage(dir: string): { scripts?: Record<string, string>; main?: string } | undefined {
+export function readPackage(dir: string): { scripts?: Record<string, string>; main?: string } | undefined {
   try {
     return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   } catch {
