@@ -491,3 +491,33 @@ t.test('compose v1: newer keys a run does without are left out and named; others
     'a key that changes what runs is refused, not dropped',
   );
 });
+
+t.test(
+  "the stack's files: REALSTACK_COMPOSE_FILES, realstack.json, then COMPOSE_FILE as compose reads it",
+  async (t) => {
+    const dir = tempProject(t, {
+      'compose.yaml': 'services: {}\n',
+      'compose.override.yaml': 'services: {}\n',
+      '.env': 'COMPOSE_FILE=compose.yaml:compose.dev.yaml\n',
+    });
+    const files = (env: Record<string, string>) =>
+      loadToolkitConfig(dir, env).composeFiles.map((f) => path.relative(dir, f));
+    t.same(files({}), ['compose.yaml', 'compose.dev.yaml'], "the project's .env, as compose reads it");
+    t.equal(loadToolkitConfig(dir, {}).composeFilesFrom, 'COMPOSE_FILE');
+    t.same(files({ COMPOSE_FILE: 'a.yml:b.yml' }), ['a.yml', 'b.yml'], 'the environment over .env');
+    t.same(files({ COMPOSE_FILE: 'a.yml;b.yml', COMPOSE_PATH_SEPARATOR: ';' }), ['a.yml', 'b.yml']);
+    t.same(
+      files({ COMPOSE_FILE: '' }),
+      ['compose.yaml', 'compose.override.yaml'],
+      "empty: compose's defaults",
+    );
+    t.same(files({ REALSTACK_COMPOSE_FILES: 'x.yml' }), ['x.yml'], "realstack's own variable first");
+    const pinned = tempProject(t, {
+      '.env': 'COMPOSE_FILE=compose.yaml:compose.dev.yaml\n',
+      'realstack.json': JSON.stringify({ compose: { files: ['stack.yml'] } }),
+    });
+    const config = loadToolkitConfig(pinned, {});
+    t.same(config.composeFiles, [path.join(pinned, 'stack.yml')], "then realstack.json's compose.files");
+    t.equal(config.composeFilesFrom, 'compose.files');
+  },
+);

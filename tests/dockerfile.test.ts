@@ -126,9 +126,40 @@ FROM postgres:16 AS db
     t.same(api?.cmd, ['node', 'base.js'], 'a stage name matches in any case, as the builder matches it');
     t.equal(api?.workdir, '/app/api');
     t.equal(readDockerfile(file)?.base, 'postgres:16', 'without a target, the last stage');
+    t.same(worker?.needed, [0, 1], 'a target needs itself and the stages it is built FROM');
+    t.same(readDockerfile(file)?.needed, [3], 'a stage FROM another image needs none of the others');
     t.throws(
       () => readDockerfile(file, {}, 'web'),
       /build\.target "web" names no stage of .*Dockerfile \(its stages: base, worker, API, db\): name one of them in the compose file\./,
     );
+  },
+);
+
+t.test(
+  'the stages a target needs: what it is built FROM, and what it copies from, by name or number',
+  async (t) => {
+    const dir = tempProject(t, {
+      Dockerfile: `FROM node:20 AS deps
+RUN npm ci
+FROM deps AS build
+RUN npm run build
+FROM deps AS dev
+CMD ["npx", "tsx", "src/index.ts"]
+FROM node:20 AS assets
+RUN npm run assets
+FROM node:20-slim AS prod
+COPY --from=build /app/dist ./dist
+COPY --from=3 /app/public ./public
+COPY --from=nginx:1 /etc/nginx/mime.types /etc/
+CMD ["node", "dist/index.js"]
+`,
+    });
+    const file = path.join(dir, 'Dockerfile');
+    t.same(
+      readDockerfile(file, {}, 'prod')?.needed,
+      [0, 1, 3, 4],
+      'build (and its deps) and stage 3; not dev',
+    );
+    t.same(readDockerfile(file, {}, 'dev')?.needed, [0, 2], 'the dev stage needs no build');
   },
 );

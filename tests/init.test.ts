@@ -6,12 +6,13 @@ import { justfile } from '../src/init/templates.js';
 import { hasStackTrace, root, run } from './helpers/cli.js';
 import { tempProject } from './helpers/project.js';
 
-const init = (dir: string, ...args: string[]) =>
-  run(process.execPath, [path.join(root, 'bin/realstack.js'), 'init', ...args], {
+const cli = (dir: string, ...args: string[]) =>
+  run(process.execPath, [path.join(root, 'bin/realstack.js'), ...args], {
     cwd: dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
     extendEnv: false,
   });
+const init = (dir: string, ...args: string[]) => cli(dir, 'init', ...args);
 
 const compose = `services:
   api:
@@ -326,3 +327,62 @@ t.test("a one-shot that runs a package's command: no entry to ask for", async (t
   t.notMatch(res.all, /(migrate|seed): which script is the service could not be read/);
   t.match(res.all, 'odd: which script is the service could not be read', 'anything else is still asked');
 });
+
+t.test(
+  "COMPOSE_FILE in .env names the stack's files, as compose reads them; a target builds only the stages it needs",
+  async (t) => {
+    const files = {
+      'docker-compose.yml':
+        'services:\n  api:\n    build:\n      context: .\n      target: prod\n    ports: ["3000"]\n',
+      'docker-compose.dev.yml':
+        'services:\n  api:\n    build:\n      target: dev\n    volumes: [".:/app", "/app/node_modules"]\n',
+      // The dev stage runs the sources through tsx; only the prod stage needs the build's dist/.
+      Dockerfile:
+        'FROM node:20-alpine AS base\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nFROM base AS dev\nCMD ["npm", "run", "dev"]\nFROM base AS build\nCOPY . .\nRUN npm run build\nFROM node:20-alpine AS prod\nWORKDIR /app\nCOPY --from=build /app/dist ./dist\nCMD ["node", "dist/index.js"]\n',
+      'package.json': JSON.stringify({
+        name: 'shop',
+        scripts: { dev: 'tsx watch src/index.ts', build: 'tsc' },
+      }),
+      'src/index.ts': "app.get('/health', ok);\n",
+      '.env': 'COMPOSE_FILE=docker-compose.yml:docker-compose.dev.yml\n',
+    };
+    const dir = tempProject(t, files);
+    const res = await init(dir);
+    t.equal(res.exitCode, 0, res.all);
+    const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+    t.same(config.compose, {}, 'COMPOSE_FILE stays the one to say, on machines without it too');
+    t.match(res.all, 'compose files docker-compose.yml, docker-compose.dev.yml: COMPOSE_FILE names them');
+    t.same(config.services.api.entry, ['src/index.ts'], "the dev file's command: npm run dev, then tsx");
+    t.notOk(config.images, 'the dev stage does not need the build stage: no host build');
+    t.match(
+      (await cli(dir, 'config')).stdout,
+      'compose files: docker-compose.yml, docker-compose.dev.yml (COMPOSE_FILE)',
+    );
+
+    // Without COMPOSE_FILE, compose's default file: the prod stage, which copies the build's output.
+    const prod = tempProject(t, { ...files, '.env': '' });
+    t.equal((await init(prod)).exitCode, 0);
+    const built = JSON.parse(readFileSync(path.join(prod, 'realstack.json'), 'utf8'));
+    t.same(built.compose, { files: ['docker-compose.yml'] });
+    t.same(built.services.api.entry, ['dist/index.js']);
+    t.same(
+      built.images.hostBuild.command,
+      ['npm', 'run', 'build'],
+      'COPY --from=build needs the build stage',
+    );
+
+    // Compose's own separator variable, and a file it names that is not there.
+    const sep = tempProject(t, {
+      ...files,
+      '.env': 'COMPOSE_PATH_SEPARATOR=,\nCOMPOSE_FILE=docker-compose.yml,docker-compose.local.yml\n',
+    });
+    const missing = await init(sep);
+    t.equal(missing.exitCode, 1, missing.all);
+    t.match(
+      missing.stderr,
+      'COMPOSE_FILE=docker-compose.yml,docker-compose.local.yml names docker-compose.local.yml, which is not there',
+    );
+    t.notOk(hasStackTrace(missing.stderr));
+    t.notOk(existsSync(path.join(sep, 'realstack.json')), 'nothing written');
+  },
+);

@@ -528,7 +528,10 @@ export const commands: Record<string, Command> = {
       const { configSummary, explainStack } = await import('./explain.js');
       const stack = projectStack(config);
       if (values.json) process.stdout.write(`${JSON.stringify({ ...stack, model: undefined }, null, 2)}\n`);
-      else process.stdout.write(`${values.explain ? explainStack(stack) : configSummary(config, stack)}\n`);
+      else
+        process.stdout.write(
+          `${values.explain ? explainStack(stack, config) : configSummary(config, stack)}\n`,
+        );
       return 0;
     },
   },

@@ -8,14 +8,20 @@ import type { StackSpec } from '../stack/spec.js';
 import { hidePassword } from '../util/net.js';
 import { table } from './format.js';
 
+/** Who named the compose files: realstack's variable or config, COMPOSE_FILE, or compose's defaults. */
+const filesFrom = (config: ToolkitConfig) =>
+  config.composeFilesFrom === 'compose.files'
+    ? `${CONFIG_FILE}'s compose.files`
+    : (config.composeFilesFrom ?? "compose's default names");
+
 /**
  * `realstack config --explain`: per service, what realstack reads of it, what it inferred and
  * changed (and the setting that changes it back), and every environment rewrite the process
  * engine makes, with `<service:port>` for host ports chosen when a run starts.
  */
-export function explainStack(stack: StackSpec): string {
+export function explainStack(stack: StackSpec, config: ToolkitConfig): string {
   const peers = symbolicPeers(stack);
-  const out: string[] = [`compose files: ${stack.files.join(', ')}`];
+  const out: string[] = [`compose files: ${stack.files.join(', ')} (${filesFrom(config)})`];
   if (stack.inactive.length > 0)
     out.push(
       `left out by profiles: ${stack.inactive.map((i) => `${i.name} (${i.profiles.join(', ')})`).join(', ')}`,
@@ -84,7 +90,7 @@ export function configSummary(config: ToolkitConfig, stack: StackSpec): string {
   ];
   return [
     `config:        ${config.project.file ? path.relative(config.projectDir, config.project.file) : `none (${CONFIG_FILE} not found; everything is inferred)`}`,
-    `compose files: ${config.composeFiles.map((f) => path.relative(config.projectDir, f)).join(', ')}`,
+    `compose files: ${config.composeFiles.map((f) => path.relative(config.projectDir, f)).join(', ')} (${filesFrom(config)})`,
     `profiles:      ${config.profiles.join(', ') || '(none)'}`,
     `engine:        ${config.engine}`,
     '',

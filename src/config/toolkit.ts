@@ -19,6 +19,8 @@ export interface ToolkitConfig {
   /** Where the engine was asked for, to say so: the variable, or the command's `--engine`. */
   engineSource: 'REALSTACK_ENGINE' | '--engine';
   composeFiles: string[];
+  /** Who named the compose files, to say so; undefined for compose's default names. */
+  composeFilesFrom?: 'REALSTACK_COMPOSE_FILES' | 'compose.files' | 'COMPOSE_FILE';
   /** Compose profiles to start (COMPOSE_PROFILES, or realstack.json's compose.profiles). */
   profiles: string[];
   stateDir: string;
@@ -43,6 +45,18 @@ function defaultComposeFiles(projectDir: string): string[] {
   const ext = path.extname(found);
   const override = `${found.slice(0, -ext.length)}.override${ext}`;
   return existsSync(path.join(projectDir, override)) ? [found, override] : [found];
+}
+
+/**
+ * Compose's own COMPOSE_FILE, from the environment or the project's .env as compose reads it:
+ * `docker-compose.yml:docker-compose.dev.yml`, split on COMPOSE_PATH_SEPARATOR (`:` here).
+ */
+function composeFileVariable(merged: NodeJS.ProcessEnv): string[] | undefined {
+  const files = (merged.COMPOSE_FILE ?? '')
+    .split(merged.COMPOSE_PATH_SEPARATOR || path.delimiter)
+    .map((f) => f.trim())
+    .filter(Boolean);
+  return files.length > 0 ? files : undefined;
 }
 
 /** Values of a dotenv file under those already set. */
@@ -76,11 +90,15 @@ export function loadToolkitConfig(
       `REALSTACK_READY_TIMEOUT_MS=${merged.REALSTACK_READY_TIMEOUT_MS} must be a positive number of milliseconds.`,
     );
   }
-  const composeFiles = (
-    merged.REALSTACK_COMPOSE_FILES
-      ? merged.REALSTACK_COMPOSE_FILES.split(',')
-      : (project.compose.files ?? defaultComposeFiles(projectDir))
-  ).map((f) => path.resolve(projectDir, f.trim()));
+  // realstack's own settings first; then what `docker compose up` would read here.
+  const [named, composeFilesFrom] = merged.REALSTACK_COMPOSE_FILES
+    ? [merged.REALSTACK_COMPOSE_FILES.split(','), 'REALSTACK_COMPOSE_FILES' as const]
+    : project.compose.files
+      ? [project.compose.files, 'compose.files' as const]
+      : [composeFileVariable(merged), 'COMPOSE_FILE' as const];
+  const composeFiles = (named ?? defaultComposeFiles(projectDir)).map((f) =>
+    path.resolve(projectDir, f.trim()),
+  );
   const profiles =
     merged.COMPOSE_PROFILES !== undefined
       ? merged.COMPOSE_PROFILES.split(',')
@@ -92,6 +110,7 @@ export function loadToolkitConfig(
     engine,
     engineSource: 'REALSTACK_ENGINE',
     composeFiles,
+    composeFilesFrom: named ? composeFilesFrom : undefined,
     profiles,
     stateDir,
     readyTimeoutMs: timeout,

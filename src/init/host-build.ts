@@ -121,7 +121,7 @@ export function inferHostBuild(
   }[] = [];
   for (const { spec, dockerfile } of services) {
     if (spec.role !== 'node' || !spec.build || !dockerfile) continue;
-    for (const run of dockerfile.runs) {
+    for (const run of dockerfile.runs.filter((r) => dockerfile.needed.includes(r.stage))) {
       const pkgDir = path.resolve(spec.build.context, run.packageDir ?? '.');
       const found = buildStep(run.command, pkgDir, projectDir);
       if (!found) continue;

@@ -223,6 +223,10 @@ function wholeStack(config: ToolkitConfig) {
 
 function plan(config: ToolkitConfig): Plan {
   const missing = config.composeFiles.filter((f) => !existsSync(f));
+  if (missing.length > 0 && config.composeFilesFrom === 'COMPOSE_FILE')
+    throw new UserError(
+      `COMPOSE_FILE=${config.env.COMPOSE_FILE} names ${missing.map((f) => rel(config, f)).join(', ')}, which is not there: realstack runs the files compose would. Fix COMPOSE_FILE (in the environment or .env), or name the files: REALSTACK_COMPOSE_FILES=compose.yml,compose.dev.yml npx realstack init`,
+    );
   if (missing.length > 0)
     throw new UserError(
       `no compose file at ${missing.map((f) => rel(config, f)).join(', ')}: realstack runs your stack from it. Run init where your compose file is, or name it: REALSTACK_COMPOSE_FILES=deploy/compose.yml npx realstack init`,
@@ -231,8 +235,15 @@ function plan(config: ToolkitConfig): Plan {
   const { stack, profiles } = wholeStack(config);
   const services = Object.fromEntries(stack.services.map((s) => [s.name, serviceEntry(config, s, out)]));
   const project: Record<string, unknown> = {};
-  const defaultFiles = config.composeFiles.map((f) => rel(config, f));
-  project.compose = { files: defaultFiles, ...(profiles.length ? { profiles } : {}) };
+  const files = config.composeFiles.map((f) => rel(config, f));
+  // COMPOSE_FILE stays compose's to say: a machine without it (a CI's clone, without .env) runs
+  // what `docker compose up` runs there, and so does realstack.
+  const fromVariable = config.composeFilesFrom === 'COMPOSE_FILE';
+  project.compose = { ...(fromVariable ? {} : { files }), ...(profiles.length ? { profiles } : {}) };
+  if (fromVariable)
+    out.found.push(
+      `compose files ${files.join(', ')}: COMPOSE_FILE names them, and realstack reads it as compose does (from the environment or .env) wherever it runs; set compose.files in ${CONFIG_FILE} to fix the files instead`,
+    );
   if (profiles.length)
     out.found.push(
       `profiles ${profiles.join(', ')}: every one is started; edit compose.profiles in ${CONFIG_FILE} to start fewer`,

@@ -91,7 +91,7 @@ function readYaml(file: string): Yaml {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ComposeFileError(
-      `cannot read compose file ${file}: ${(err as NodeJS.ErrnoException).code}. Name the stack's files in REALSTACK_COMPOSE_FILES or realstack.json's compose.files.`,
+      `cannot read compose file ${file}: ${(err as NodeJS.ErrnoException).code}. Name the stack's files in REALSTACK_COMPOSE_FILES, realstack.json's compose.files or compose's own COMPOSE_FILE.`,
     );
   }
   const lineCounter = new LineCounter();

@@ -17,7 +17,20 @@ export interface Dockerfile {
    * Each stage's base as written (`${NODE_IMAGE}`), its flags (`--platform=...`), the name it is
    * given (`AS build`), the earlier stage it builds on (`FROM build`), and the lines of its FROM.
    */
-  stages: { written: string; flags: string[]; as?: string; parent?: number; lines: [number, number] }[];
+  stages: {
+    written: string;
+    flags: string[];
+    as?: string;
+    parent?: number;
+    lines: [number, number];
+    /** The earlier stages its `COPY --from=` take files from. */
+    copiesFrom?: number[];
+  }[];
+  /**
+   * The stages the built one needs (itself, what it is built FROM, what it copies from, and so
+   * on): a target's image holds what their RUN lines made, and nothing of the other stages'.
+   */
+  needed: number[];
   /** The defaults of its ARG lines. */
   argDefaults: Record<string, string>;
   /** The image the built stage (compose's build.target, else the last) starts from, and its WORKDIR, CMD and ENTRYPOINT. */
@@ -137,7 +150,7 @@ export function readDockerfile(
 ): Dockerfile | undefined {
   if (!existsSync(file)) return undefined;
   const defaults: Record<string, string> = {};
-  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, runs: [] };
+  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, runs: [], needed: [] };
   const sub = (s: string) =>
     s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, v: string) => args[v] ?? defaults[v] ?? '');
   // What each stage has said so far; a stage built FROM an earlier one starts from what it said.
@@ -153,6 +166,15 @@ export function readDockerfile(
       if (m) now.nodeEnv = sub(m[2] as string);
     } else if (word === 'USER') now.user = sub(rest);
     else if (word === 'COPY' || word === 'ADD') {
+      const from = /(?:^|\s)--from=(\S+)/.exec(rest)?.[1];
+      // A stage by name or by number (`--from=0`); another image (`--from=nginx:1`) is no stage.
+      const source = !from
+        ? -1
+        : /^\d+$/.test(from)
+          ? Number(from)
+          : out.stages.findIndex((st) => st.as?.toLowerCase() === from.toLowerCase());
+      const stage = out.stages.at(-1);
+      if (source >= 0 && stage) stage.copiesFrom = [...(stage.copiesFrom ?? []), source];
       const paths = copyPaths(rest);
       const copy = packageCopy(paths, now.workdir);
       if (copy) now.packages = { ...now.packages, [copy.dest]: copy.dir };
@@ -197,6 +219,15 @@ export function readDockerfile(
     throw new UserError(
       `build.target "${target}" names no stage of ${file} (its stages: ${out.stages.flatMap((st) => st.as ?? []).join(', ') || 'none named'}): name one of them in the compose file.`,
     );
+  const needed = new Set<number>();
+  const need = (i: number | undefined) => {
+    if (i === undefined || needed.has(i)) return;
+    needed.add(i);
+    need(out.stages[i]?.parent);
+    for (const c of out.stages[i]?.copiesFrom ?? []) need(c);
+  };
+  need(built);
+  out.needed = [...needed].sort((a, b) => a - b);
   let first = built;
   while (out.stages[first]?.parent !== undefined) first = out.stages[first]?.parent as number;
   const { workdir, cmd, entrypoint } = said[built] ?? {};
