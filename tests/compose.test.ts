@@ -521,3 +521,28 @@ t.test(
     t.equal(config.composeFilesFrom, 'compose.files');
   },
 );
+
+t.test("a service's instances: deploy.replicas, else the older scale; a bad count is named", async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml': `services:
+  a: { image: node:20, deploy: { replicas: 3 } }
+  b: { image: node:20, scale: 2 }
+  c: { image: node:20, deploy: { resources: { limits: { cpus: "0.5" } } } }
+  d: { image: node:20, deploy: { replicas: 0 } }
+`,
+  });
+  const stack = stackOf(dir);
+  t.equal(svc(stack, 'a').replicas, 3);
+  t.equal(svc(stack, 'b').replicas, 2);
+  t.equal(svc(stack, 'c').replicas, undefined, 'one instance, as compose starts');
+  t.equal(svc(stack, 'd').replicas, undefined);
+  t.match(notes(svc(stack, 'd'), 'warning'), [
+    /deploy\.replicas: 0 starts no container of it in compose; realstack starts one/,
+  ]);
+  const bad = tempProject(t, {
+    'compose.yaml': 'services:\n  a: { image: node:20, deploy: { replicas: two } }\n',
+  });
+  t.throws(() => stackOf(bad), {
+    message: /service "a": deploy\.replicas is "two"; it must be a whole number of instances\./,
+  });
+});

@@ -85,6 +85,28 @@ function merge(base: unknown, over: unknown, key = ''): unknown {
   return over;
 }
 
+/**
+ * The instances compose starts of a service: `deploy.replicas` (compose v2 honours it; v1 only
+ * with --compatibility, so realstack passes it as --scale on both) or the older `scale`.
+ */
+function replicas(spec: ServiceSpec, svc: Yaml, where: string): void {
+  const deploy = isMap(svc.deploy) ? svc.deploy : {};
+  const [key, value] =
+    deploy.replicas !== undefined ? ['deploy.replicas', deploy.replicas] : ['scale', svc.scale];
+  if (value === undefined || value === null) return;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ComposeFileError(
+      `${where}: ${key} is ${JSON.stringify(value)}; it must be a whole number of instances.`,
+    );
+  if (n === 0)
+    spec.notes.push({
+      kind: 'warning',
+      text: `${key}: 0 starts no container of it in compose; realstack starts one, as it leaves services out only by profile (give it \`profiles: [off]\` to leave it out)`,
+    });
+  else if (n > 1) spec.replicas = n;
+}
+
 function readYaml(file: string): Yaml {
   let text: string;
   try {
@@ -371,6 +393,7 @@ export function loadStack(
         text: `container_name ${svc.container_name} is dropped: every run names its own containers, so two runs never clash`,
       });
     if (knownPortVar) spec.knownPortVar = knownPortVar;
+    replicas(spec, svc, where);
     const exposed = (Array.isArray(svc.expose) ? svc.expose : []).map((e) => Number(String(e).split('/')[0]));
     const first = ports[0];
     const containerPort = first?.container ?? exposed[0];

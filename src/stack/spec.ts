@@ -48,6 +48,8 @@ export interface ServiceSpec {
   stopGraceSeconds: number;
   dependsOn: { service: string; condition: Condition }[];
   tty: boolean;
+  /** How many instances compose starts (`deploy.replicas` or `scale`), when not one; `--scale` wins. */
+  replicas?: number;
   /** Host names added to its /etc/hosts on the docker engine ("name:address"): the chaos proxy's. */
   extraHosts?: string[];
   /** Instrumented by the coverage spy under `test-coverage`. */

@@ -105,9 +105,10 @@ async function withKnownPorts(
   const env = { ...config.env };
   for (const svc of stack.services.filter((s) => s.knownPortVar)) {
     const variable = svc.knownPortVar as string;
-    if ((scale[svc.name] ?? 1) > 1) {
+    const n = scale[svc.name] ?? svc.replicas ?? 1;
+    if (n > 1) {
       throw new UserError(
-        `--scale ${svc.name}=${scale[svc.name]}: ${svc.name} publishes one known port (its public URL, ${variable}), so it runs once.`,
+        `${scale[svc.name] ? '--scale' : 'its compose file scales it:'} ${svc.name}=${n}: ${svc.name} publishes one known port (its public URL, ${variable}), so it runs once.`,
       );
     }
     if (!env[variable]) env[variable] = String(await freePort());
@@ -139,7 +140,13 @@ export async function startStack(
   // The compose files are read, and realstack.json checked against them, before anything is created.
   // Loaded by the commands that read the compose files: `ps`, `logs` and `down` use the run's saved stack.
   const { projectStack } = await import('./compose.js');
-  config = await withKnownPorts(config, projectStack(config), options.scale ?? {});
+  const read = projectStack(config);
+  config = await withKnownPorts(config, read, options.scale ?? {});
+  // The compose file's replicas, unless --scale says otherwise.
+  const scale = {
+    ...Object.fromEntries(read.services.flatMap((s) => (s.replicas ? [[s.name, s.replicas]] : []))),
+    ...options.scale,
+  };
   let stack = projectStack(config);
   if (options.overlay) stack = options.overlay(stack);
   const choice = await chooseEngine(config);
@@ -171,7 +178,7 @@ export async function startStack(
   process.once('SIGINT', interrupted);
   try {
     options.log(`run ${run.runId}: starting ${engine.stack.services.map((s) => s.name).join(', ')}`);
-    await engine.up({ scale: options.scale ?? {}, timeoutMs: config.readyTimeoutMs, log: options.log });
+    await engine.up({ scale, timeoutMs: config.readyTimeoutMs, log: options.log });
     const instances = await waitReady(engine, {
       timeoutMs: config.readyTimeoutMs,
       onChange: (i, ms) =>
