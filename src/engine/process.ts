@@ -441,7 +441,7 @@ export class ProcessEngine implements Engine {
         const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
         if (isStopped(child)) return { ...own, state: 'paused', health: 'none' };
         const svc = this.stack.services.find((s) => s.name === p.service);
-        const health = await probeService(svc, p.url || undefined);
+        const health = await probeService(svc, p.url || undefined, { direct: true });
         // A look at /proc costs milliseconds on every poll: not while a service is just starting.
         const looks = health === 'starting' && Date.now() - Date.parse(p.startedAt) >= LISTEN_LOOK_AFTER_MS;
         const problem = looks && child ? this.listensElsewhere(p, child) : undefined;

@@ -41,14 +41,19 @@ export async function probePostgres(url: string): Promise<Health> {
 /**
  * realstack's own readiness rule, the same on every engine, for a service without a health
  * check of its own: PostgreSQL answers a query; else the health path answers 2xx; else the
- * published port accepts connections; a service with no port is ready once it runs.
+ * published port accepts connections; a service with no port is ready once it runs. `direct`:
+ * the URL is the service's own socket (the process engine), with no proxy in front of it.
  */
-export async function probeService(spec: ServiceSpec | undefined, url: string | undefined): Promise<Health> {
+export async function probeService(
+  spec: ServiceSpec | undefined,
+  url: string | undefined,
+  options: { direct?: boolean } = {},
+): Promise<Health> {
   if (!url) return 'none';
   if (spec?.role === 'postgres' || url.startsWith('postgres')) return probePostgres(url);
   if (spec?.healthPath) return probeHttp(url, spec.healthPath);
   const { hostname, port } = new URL(url);
-  return (await portAnswers(Number(port), hostname)) ? 'healthy' : 'starting';
+  return (await portAnswers(Number(port), hostname, { direct: options.direct })) ? 'healthy' : 'starting';
 }
 
 /** realstack's rule for a service, in words: what `probeService` waits for. */

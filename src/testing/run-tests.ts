@@ -160,7 +160,12 @@ export async function runSuite(
   cleanup: () => Promise<void>,
   options: SuiteOptions,
 ): Promise<Counts> {
-  const quarantined = await quarantinedNow(config);
+  // Read while tap runs: loading the history's SQLite (WebAssembly) holds this process up to
+  // 0.3 s, which tap's start would otherwise wait for. Settled here, so that a failure waits too.
+  const quarantine = quarantinedNow(config).then(
+    (set) => ({ set }),
+    (error: unknown) => ({ error }),
+  );
   const watch = StackWatch.start(engine);
   const failedWindows = new Map<string, [number, number][]>();
   const started = Date.now();
@@ -205,7 +210,9 @@ export async function runSuite(
   // Before quarantined failures are set apart: the hint holds for them too.
   for (const hint of await connectionHints(files, engine)) log(`hint: ${hint}`);
   classify(files, failedWindows, (from, to) => watch.between(from, to));
-  setApart(files, quarantined);
+  const quarantined = await quarantine;
+  if ('error' in quarantined) throw quarantined.error;
+  setApart(files, quarantined.set);
   const counts = tally(files);
   const run = { runId: engine.run.runId, engine: engine.name };
   recordResults(config, counts, run);

@@ -33,9 +33,14 @@ const HOLD_MS = 150;
 
 /**
  * True when a service listens on host:port: a TCP connection is accepted within the timeout and
- * then held (or answered), not closed at once as a proxy with nothing behind it closes it.
+ * then held (or answered), not closed at once as a proxy with nothing behind it closes it. A
+ * `direct` port has no proxy in front (a process on this machine): accepted is enough.
  */
-export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+export function portAnswers(
+  port: number,
+  host = '127.0.0.1',
+  { timeoutMs = 1000, direct = false }: { timeoutMs?: number; direct?: boolean } = {},
+): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     let held: NodeJS.Timeout | undefined;
@@ -47,6 +52,7 @@ export function portAnswers(port: number, host = '127.0.0.1', timeoutMs = 1000):
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => {
       socket.setTimeout(0);
+      if (direct) return done(true);
       held = setTimeout(() => done(true), HOLD_MS);
       socket.once('data', () => done(true));
       socket.once('end', () => done(false));
