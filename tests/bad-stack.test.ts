@@ -1,6 +1,6 @@
 // Stacks realstack cannot run as they are: each is named at once, with what to do, and nothing
 // of the attempt is left behind.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../src/util/net.js';
@@ -32,8 +32,8 @@ const runsLeft = (dir: string) =>
 t.test('the process engine names a service it cannot run, before anything starts', async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': `services:
-  cache:
-    image: redis:7
+  queue:
+    image: rabbitmq:3
   web:
     image: node:22
     working_dir: /app
@@ -45,12 +45,43 @@ t.test('the process engine names a service it cannot run, before anything starts
   t.equal(res.exitCode, 1);
   t.match(
     res.stderr,
-    'the process engine cannot run service "cache" (image redis:7): it runs Node services and PostgreSQL only',
+    'the process engine cannot run service "queue" (image rabbitmq:3): it runs Node services, PostgreSQL and Redis only',
   );
   t.match(res.stderr, /Use the docker engine/);
   t.notOk(hasStackTrace(res.stderr));
   t.same(runsLeft(dir), [], 'no run state left');
 });
+
+t.test(
+  'Redis on the process engine: without redis-server here, or with a command it cannot take',
+  async (t) => {
+    const dir = tempProject(t, { 'docker-compose.yml': 'services:\n  cache:\n    image: redis:7-alpine\n' });
+    // A PATH with node and env (which runs the CLI here) alone: no redis-server.
+    const bin = tempProject(t, {});
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    symlinkSync('/usr/bin/env', path.join(bin, 'env'));
+    const bare = await up(dir, { PATH: bin });
+    t.equal(bare.exitCode, 1, bare.all);
+    t.match(
+      bare.stderr,
+      'the process engine runs service "cache" (image redis:7-alpine) with this machine\'s redis-server, and there is none on the PATH. Install it (`apt-get install redis-server`',
+    );
+    t.notOk(hasStackTrace(bare.stderr));
+    t.same(runsLeft(dir), [], 'no run state left');
+
+    writeFileSync(
+      path.join(dir, 'docker-compose.yml'),
+      'services:\n  cache:\n    image: redis:7\n    command: ["sh", "-c", "redis-server --requirepass \\"$$REDIS_PASSWORD\\""]\n',
+    );
+    const shell = await up(dir);
+    t.equal(shell.exitCode, 1, shell.all);
+    t.match(
+      shell.stderr,
+      /cannot start service "cache": its command \(sh -c redis-server .*\) does not run redis-server/,
+    );
+    t.notOk(hasStackTrace(shell.stderr));
+  },
+);
 
 t.test('a Node service whose command the process engine cannot know', async (t) => {
   const dir = tempProject(t, {

@@ -124,7 +124,11 @@ t.test('a service of the literal form: roles, source root and entry are inferred
   });
   const s = stackOf(dir);
   t.equal(svc(s, 'db').role, 'postgres');
-  t.equal(svc(s, 'cache').role, 'other');
+  t.equal(
+    svc(s, 'cache').role,
+    'redis',
+    'the official redis image: the process engine runs it with redis-server',
+  );
   const web = svc(s, 'web');
   t.equal(web.role, 'node');
   t.same(web.sourceRoot, { container: '/usr/src/app', host: dir }, 'the bind mount that covers working_dir');

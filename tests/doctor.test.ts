@@ -32,6 +32,7 @@ t.test(
     t.equal(res.exitCode, 0, res.all);
     t.match(line(res.stdout, 'compose CLI'), /^ok {4}compose CLI +docker[- ]compose \(v[12]\) v?\d+\.\d+/);
     t.match(line(res.stdout, 'docker daemon'), /^ok/);
+    t.match(line(res.stdout, 'redis-server'), /^ok {4}redis-server +\/\S+\/redis-server$/);
   },
 );
 
@@ -42,6 +43,11 @@ t.test('doctor where no compose CLI is installed: named, with what to install', 
   t.match(
     line(res.stdout, 'compose CLI'),
     /^FAIL {2}compose CLI +no compose CLI found: install the docker compose plugin \(v2\) or docker-compose \(v1\)/,
+  );
+  t.match(
+    line(res.stdout, 'redis-server'),
+    /^note {2}redis-server +not on the PATH: the process engine runs a redis service with it/,
+    'a note, not a failure: only a stack with Redis needs it',
   );
   t.notOk(hasStackTrace(res.all ?? ''), 'no stack trace');
 });

@@ -603,6 +603,14 @@ export const commands: Record<string, Command> = {
         pgBin = (e as Error).message;
       }
       add('postgres binaries', existsSync(`${pgBin}/postgres`), pgBin);
+      const { redisServer } = await import('../stack/redis-settings.js');
+      const redis = redisServer(config.env);
+      add(
+        'redis-server',
+        redis ? true : 'note',
+        redis ??
+          'not on the PATH: the process engine runs a redis service with it (`apt-get install redis-server`)',
+      );
       add('compose files', config.composeFiles.every(existsSync), config.composeFiles.join(', '));
       add(
         'realstack.json',

@@ -117,7 +117,9 @@ export interface ImpactConfig {
   maxCommits: number;
 }
 
-export type Role = 'postgres' | 'node' | 'other';
+/** How the process engine runs a service: Node, or PostgreSQL and Redis from binaries here; `other` it cannot. */
+export const ROLES = ['postgres', 'node', 'redis', 'other'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface ServiceConfig {
   role?: Role;
@@ -287,8 +289,8 @@ function serviceConfig(r: Reader): ServiceConfig {
   const out: ServiceConfig = {};
   const role = r.child('role').string();
   if (role !== undefined) {
-    if (role !== 'postgres' && role !== 'node' && role !== 'other')
-      r.child('role').fail('must be "postgres", "node" or "other"');
+    if (!(ROLES as readonly string[]).includes(role))
+      r.child('role').fail(`must be one of ${ROLES.map((x) => `"${x}"`).join(', ')}`);
     out.role = role as ServiceConfig['role'];
   }
   const sourceRoot = r.child('sourceRoot').string();

@@ -19,6 +19,7 @@ import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
 import { postgresFlags, postgresSettings } from '../stack/postgres-settings.js';
 import { probePostgres, probeService } from '../stack/probe.js';
+import { redisArgs, redisServer } from '../stack/redis-settings.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
@@ -178,6 +179,7 @@ export function listenPorts(svc: ServiceSpec): number[] {
   const ports = svc.ports.map((p) => p.container);
   if (svc.containerPort !== undefined && !ports.includes(svc.containerPort)) ports.push(svc.containerPort);
   if (ports.length === 0 && svc.role === 'postgres') ports.push(5432);
+  if (ports.length === 0 && svc.role === 'redis') ports.push(6379);
   if (ports.length === 0 && /^\d+$/.test(svc.environment.PORT ?? ''))
     ports.push(Number(svc.environment.PORT));
   return ports;
@@ -251,7 +253,7 @@ export class ProcessEngine implements Engine {
 
   async up(options: UpOptions): Promise<void> {
     for (const svc of this.stack.services) {
-      const refusal = processEngineRefusal(svc);
+      const refusal = processEngineRefusal(svc, this.env);
       if (refusal) throw refusal;
     }
     const tmpDir = mkdtempSync(path.join(os.tmpdir(), `${RUN_TMP_PREFIX}${this.run.runId}-`));
@@ -282,6 +284,7 @@ export class ProcessEngine implements Engine {
       start: async (svc) => {
         const own = peers.get(svc.name) as Peer;
         if (svc.role === 'postgres') return this.startPostgres(svc, Number([...own.ports.values()][0]));
+        if (svc.role === 'redis') return this.startRedis(svc, Number([...own.ports.values()][0]));
         const replicas = options.scale[svc.name] ?? 1;
         for (let i = 1; i <= replicas; i++) {
           const mine = i === 1 ? own : await replicaPeer(own);
@@ -324,6 +327,35 @@ export class ProcessEngine implements Engine {
     }
     const { runInitScripts } = await import('./postgres-init.js');
     await runInitScripts(svc, url);
+  }
+
+  /**
+   * Redis from this machine's redis-server, with the compose command's arguments (a config file
+   * first, its container path mapped here as a mount's), nothing saved unless they say so, and
+   * the port, address and data directory realstack's.
+   */
+  private startRedis(svc: ServiceSpec, port: number): void {
+    const toHost = hostPaths(svc.binds);
+    const args = (redisArgs(svc) ?? []).map(toHost);
+    const [config, flags] = args[0] && !args[0].startsWith('-') ? [[args[0]], args.slice(1)] : [[], args];
+    const dir = this.instanceDir(`${svc.name}-1`);
+    const command = [
+      redisServer(this.env) as string,
+      ...config,
+      ...['--save', '', '--appendonly', 'no'],
+      ...flags,
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', '--logfile', ''],
+    ];
+    this.spawnRunner(
+      svc,
+      `${svc.name}-1`,
+      dir,
+      command,
+      this.stack.projectDir,
+      {},
+      serviceUrl(svc, port),
+      undefined,
+    );
   }
 
   private startNode(svc: ServiceSpec, replica: number, env: Record<string, string>, own: Peer): void {
@@ -456,7 +488,7 @@ export class ProcessEngine implements Engine {
    * move it. Said at once, not after the ready timeout.
    */
   private listensElsewhere(p: ProcessRecord, group: number): string | undefined {
-    if (!p.url || p.role === 'postgres') return undefined;
+    if (!p.url || p.role === 'postgres' || p.role === 'redis') return undefined;
     const expected = Number(new URL(p.url).port);
     const ports = groupListeningPorts(group);
     if (!ports || ports.length === 0 || ports.includes(expected)) return undefined;
@@ -516,12 +548,13 @@ export class ProcessEngine implements Engine {
 
   async stop(): Promise<StopResult[]> {
     const processes = this.live();
-    // Services first, the database last, so services can close their pools cleanly.
+    // Services first, the data stores last, so services can close their pools cleanly.
+    const store = (p: ProcessRecord) => p.role === 'postgres' || p.role === 'redis';
     const nodes = await Promise.all(
-      processes.filter((p) => p.role !== 'postgres').map((p) => this.stopOne(p, 'SIGTERM')),
+      processes.filter((p) => !store(p)).map((p) => this.stopOne(p, 'SIGTERM')),
     );
     const dbs = await Promise.all(
-      processes.filter((p) => p.role === 'postgres').map((p) => this.stopOne(p, 'SIGINT')),
+      processes.filter(store).map((p) => this.stopOne(p, p.role === 'postgres' ? 'SIGINT' : 'SIGTERM')),
     );
     return [...nodes, ...dbs];
   }

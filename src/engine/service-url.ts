@@ -21,6 +21,10 @@ export function serviceUrl(spec: ServiceSpec, port: number): string {
     return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   }
   const scheme =
-    spec.role === 'other' && spec.containerPort ? (SCHEMES[spec.containerPort] ?? 'http') : 'http';
+    spec.role === 'redis'
+      ? 'redis'
+      : spec.role === 'other' && spec.containerPort
+        ? (SCHEMES[spec.containerPort] ?? 'http')
+        : 'http';
   return `${scheme}://127.0.0.1:${port}`;
 }

@@ -19,6 +19,7 @@ import type { Log } from '../log.js';
 import { loadStack } from '../stack/compose.js';
 import { readDockerfile } from '../stack/dockerfile.js';
 import { programOf } from '../stack/infer.js';
+import { redisServer } from '../stack/redis-settings.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
 import { GITIGNORE_LINES, justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
@@ -151,9 +152,15 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
     );
     return entry;
   }
+  if (svc.role === 'redis') {
+    plan.found.push(
+      `${svc.name}: Redis: the process engine runs it with this machine's redis-server, ${redisServer(config.env) ? 'which is here' : 'which is not on the PATH here (`apt-get install redis-server`)'}`,
+    );
+    return entry;
+  }
   if (svc.role !== 'node') {
     plan.found.push(
-      `${svc.name}: not Node or PostgreSQL; the docker engine runs it, the process engine cannot`,
+      `${svc.name}: not Node, PostgreSQL or Redis; the docker engine runs it, the process engine cannot`,
     );
     return entry;
   }

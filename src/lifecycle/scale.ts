@@ -56,9 +56,9 @@ export async function scaleService(
   o: ChangeOptions,
 ): Promise<void> {
   const svc = serviceOf(engine, service);
-  if (svc.role === 'postgres')
+  if (svc.role === 'postgres' || svc.role === 'redis')
     throw new UserError(
-      `${service} is a PostgreSQL server: realstack runs each database once. Scale the services that use it.`,
+      `${service} is a ${svc.role === 'redis' ? 'Redis' : 'PostgreSQL'} server: realstack runs each data store once. Scale the services that use it.`,
       2,
     );
   if (svc.knownPortVar)

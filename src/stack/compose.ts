@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { LineCounter, parseDocument } from 'yaml';
-import type { ProjectConfig, ServiceConfig } from '../config/project.js';
+import { type ProjectConfig, ROLES, type Role, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
 import { inferService } from './infer.js';
@@ -273,7 +273,7 @@ function labelConfig(labels: Record<string, string | null>, where: string): Serv
   const l = (k: string) => labels[`dev.realstack.${k}`] ?? undefined;
   const out: ServiceConfig = {};
   const role = l('role');
-  if (role === 'postgres' || role === 'node' || role === 'other') out.role = role;
+  if (role && (ROLES as readonly string[]).includes(role)) out.role = role as Role;
   const root = l('source-root');
   if (root) {
     if (!/^\/[^=]*=[^=]+$/.test(root))

@@ -4,6 +4,7 @@ import type { Role, ServiceConfig } from '../config/project.js';
 import { about, UserError } from '../errors.js';
 import { type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
+import { REDIS_IMAGE, redisArgs, redisServer } from './redis-settings.js';
 import type { Note, ServiceSpec } from './spec.js';
 
 const inferred = (text: string): Note => ({ kind: 'inferred', text });
@@ -122,6 +123,7 @@ function inferRole(spec: ServiceSpec, dockerfile: Dockerfile | undefined): { rol
   if (base && POSTGRES_IMAGE.test(base))
     return { role: 'postgres', why: `its Dockerfile builds FROM ${base}` };
   if (spec.image && NODE_IMAGE.test(spec.image)) return { role: 'node', why: `image ${spec.image}` };
+  if (spec.image && REDIS_IMAGE.test(spec.image)) return { role: 'redis', why: `image ${spec.image}` };
   if (dockerfile?.from.some((f) => NODE_IMAGE.test(f) || f.includes('NODE_IMAGE') || /node/.test(f)))
     return {
       role: 'node',
@@ -129,7 +131,7 @@ function inferRole(spec: ServiceSpec, dockerfile: Dockerfile | undefined): { rol
     };
   const first = spec.command?.[0] && path.posix.basename(spec.command[0]);
   if (first && NODE_COMMANDS.has(first)) return { role: 'node', why: `its command runs ${first}` };
-  return { role: 'other', why: 'neither a node nor a postgres image' };
+  return { role: 'other', why: 'not a node, postgres or redis image' };
 }
 
 /** The container folder that holds the service's files, and the host folder it comes from. */
@@ -244,11 +246,24 @@ export function inferService(
 }
 
 /** A service the process engine cannot run, with what to do instead. */
-export function processEngineRefusal(spec: ServiceSpec): UserError | undefined {
+export function processEngineRefusal(
+  spec: ServiceSpec,
+  env: NodeJS.ProcessEnv = process.env,
+): UserError | undefined {
   if (spec.role === 'other')
     return new UserError(
-      `the process engine cannot run service "${spec.name}"${spec.image ? ` (image ${spec.image})` : ''}: it runs Node services and PostgreSQL only. Use the docker engine (start dockerd), give it a profile that the run leaves out, or set "role" in realstack.json if it is a Node service.`,
+      `the process engine cannot run service "${spec.name}"${spec.image ? ` (image ${spec.image})` : ''}: it runs Node services, PostgreSQL and Redis only. Use the docker engine (start dockerd), give it a profile that the run leaves out, or set "role" in realstack.json if it is a Node service.`,
     );
+  if (spec.role === 'redis') {
+    if (!redisServer(env))
+      return new UserError(
+        `the process engine runs service "${spec.name}"${spec.image ? ` (image ${spec.image})` : ''} with this machine's redis-server, and there is none on the PATH. Install it (\`apt-get install redis-server\` on Debian or Ubuntu; it need not run as a system service), or use the docker engine.`,
+      );
+    if (!redisArgs(spec))
+      return new UserError(
+        `the process engine cannot start service "${spec.name}": its command (${spec.command?.join(' ')}) does not run redis-server. It runs redis-server itself and takes its arguments from the command (\`command: redis-server --requirepass secret\`, or a config file first); use the docker engine for this one.`,
+      );
+  }
   if (spec.role === 'node' && (!spec.command || !spec.sourceRoot))
     return new UserError(
       `the process engine cannot run service "${spec.name}": ${!spec.command ? 'neither its compose entry nor its Dockerfile gives a command; set "command" in realstack.json' : 'its source root is unknown; set "sourceRoot": "/app=." in realstack.json'}.`,

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { Health } from '../engine/types.js';
 import { portAnswers } from '../util/net.js';
 import type { ServiceSpec } from './spec.js';
@@ -39,6 +40,30 @@ export async function probePostgres(url: string): Promise<Health> {
 }
 
 /**
+ * Redis answers a PING: `+PONG`, or an error that is an answer too (`-NOAUTH`: a password is the
+ * clients' business); `-LOADING` (a dataset still loading) or no answer is starting.
+ */
+export function probeRedis(url: string): Promise<Health> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ port: Number(port), host: hostname });
+    let reply = '';
+    const done = (health: Health) => {
+      socket.destroy();
+      resolve(health);
+    };
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => done('starting'));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('-LOADING') ? 'starting' : 'healthy');
+    });
+    socket.once('close', () => done('starting'));
+    socket.once('error', () => done('starting'));
+  });
+}
+
+/**
  * realstack's own readiness rule, the same on every engine, for a service without a health
  * check of its own: PostgreSQL answers a query; else the health path answers 2xx; else the
  * published port accepts connections; a service with no port is ready once it runs. `direct`:
@@ -51,6 +76,7 @@ export async function probeService(
 ): Promise<Health> {
   if (!url) return 'none';
   if (spec?.role === 'postgres' || url.startsWith('postgres')) return probePostgres(url);
+  if (spec?.role === 'redis') return probeRedis(url);
   if (spec?.healthPath) return probeHttp(url, spec.healthPath);
   const { hostname, port } = new URL(url);
   return (await portAnswers(Number(port), hostname, { direct: options.direct })) ? 'healthy' : 'starting';
@@ -59,6 +85,7 @@ export async function probeService(
 /** realstack's rule for a service, in words: what `probeService` waits for. */
 export function readinessRule(spec: ServiceSpec): string {
   if (spec.role === 'postgres') return 'PostgreSQL answers a query';
+  if (spec.role === 'redis') return 'Redis answers PING';
   if (spec.healthPath) return `GET ${spec.healthPath} answers 2xx`;
   return spec.containerPort ? `port ${spec.containerPort} accepts connections` : 'it runs';
 }

@@ -130,7 +130,7 @@ t.test('bad input to scale and restart is named, with what to do', { skip: proce
     [['scale', 'api'], 2, 'scale api: write SERVICE=N with N at least 1'],
     [['scale', 'api=0'], 2, 'scale api=0: write SERVICE=N with N at least 1'],
     [['scale', 'web=2'], 2, 'there is no service "web" in run'],
-    [['scale', 'postgres=2'], 2, 'postgres is a PostgreSQL server: realstack runs each database once'],
+    [['scale', 'postgres=2'], 2, 'postgres is a PostgreSQL server: realstack runs each data store once'],
     [['scale', 'auth=2'], 2, /auth publishes one known port \(its public URL, \w+\), so it runs once/],
     [['scale', 'api=2', '--rate', 'lots'], 2, '--rate lots: give requests per second, a whole number'],
     [['scale', 'api=2', '--load', 'health'], 2, '--load health: give the path to request, starting with /'],
