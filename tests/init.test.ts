@@ -386,3 +386,37 @@ t.test(
     t.notOk(existsSync(path.join(sep, 'realstack.json')), 'nothing written');
   },
 );
+
+t.test('a Dockerfile that runs a compiler itself: npx tsc, in the package it builds', async (t) => {
+  const root = tempProject(t, {
+    'compose.yaml': "services:\n  api:\n    build: .\n    ports: ['3000']\n",
+    Dockerfile:
+      'FROM node:20 AS build\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\nRUN npm ci && npx tsc -p tsconfig.build.json\nFROM node:20\nWORKDIR /app\nCOPY --from=build /app/dist ./dist\nCMD ["node", "dist/index.js"]\n',
+    'package.json': JSON.stringify({ name: 'api' }),
+    'tsconfig.build.json': '{}',
+    'src/index.ts': '',
+  });
+  const res = await init(root);
+  t.equal(res.exitCode, 0, res.all);
+  t.same(JSON.parse(readFileSync(path.join(root, 'realstack.json'), 'utf8')).images.hostBuild, {
+    command: ['npx', '--no-install', 'tsc', '-p', 'tsconfig.build.json'],
+    inputs: ['package.json', 'src', 'tsconfig.build.json'],
+  });
+  t.match(res.all, 'the Dockerfile of api runs `npx tsc -p tsconfig.build.json`');
+
+  // A workspace's package, built in its folder (the WORKDIR its package.json was copied to).
+  const mono = tempProject(t, {
+    'compose.yaml': "services:\n  api:\n    build: .\n    ports: ['3000']\n",
+    Dockerfile:
+      'FROM node:20\nWORKDIR /repo\nCOPY package.json ./\nCOPY apps/api/package.json apps/api/\nRUN npm ci\nCOPY . .\nWORKDIR /repo/apps/api\nRUN ./node_modules/.bin/tsc\nCMD ["node", "dist/index.js"]\n',
+    'package.json': JSON.stringify({ name: 'mono', workspaces: ['apps/*'] }),
+    'apps/api/package.json': JSON.stringify({ name: 'api' }),
+    'apps/api/src/index.ts': '',
+  });
+  t.equal((await init(mono)).exitCode, 0);
+  t.same(JSON.parse(readFileSync(path.join(mono, 'realstack.json'), 'utf8')).images.hostBuild.command, [
+    'sh',
+    '-c',
+    'cd apps/api && npx --no-install tsc',
+  ]);
+});

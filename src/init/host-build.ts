@@ -24,24 +24,59 @@ const NOT_INPUTS =
 const OUTPUT_NAMES = new Set(['dist', 'build', 'out', 'lib', '.output', '.next']);
 
 /**
- * The package script a RUN line builds with (`npm run build`, `yarn build`, `pnpm run build`),
- * as a command run from the project's folder: the package's own folder named when it is not
- * that one. Installs, tests and starts are not builds.
+ * Compilers and bundlers a Dockerfile runs itself (`RUN npx tsc`, `node_modules/.bin/tsc -p
+ * tsconfig.build.json`), and the subcommand that builds for those that have others.
+ */
+const BUILD_TOOLS: Record<string, string | undefined> = {
+  tsc: undefined,
+  tsup: undefined,
+  esbuild: undefined,
+  swc: undefined,
+  rollup: undefined,
+  webpack: undefined,
+  babel: undefined,
+  ncc: 'build',
+  nest: 'build',
+  vite: 'build',
+  next: 'build',
+};
+
+/** A word as a POSIX shell reads it back: quoted unless it is plain. */
+const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
+
+/**
+ * The build a RUN line runs, as a command run from the project's folder: a package script
+ * (`npm run build`, `yarn build`, `pnpm run build`; the package's own folder named when it is
+ * not that one), or a compiler or bundler of the package's (`npx tsc`), run through npx in the
+ * package's folder. Installs, tests and starts are not builds.
  */
 function buildStep(
   run: string,
   pkgDir: string,
   projectDir: string,
-): { command: string[]; step: string } | undefined {
+): { command: string[]; shell: string; step: string } | undefined {
+  const dir = path.relative(projectDir, pkgDir);
   for (const segment of run.split(/&&|\|\||;/)) {
-    const { cmd: tool, args: rest, npx } = programOf(commandList(segment.trim()) ?? []);
+    const { cmd, args: rest, npx } = programOf(commandList(segment.trim()) ?? []);
+    const tool = cmd && path.posix.basename(cmd);
+    const step = segment.trim();
+    if (tool && Object.hasOwn(BUILD_TOOLS, tool) && (npx || cmd?.includes('node_modules/.bin/'))) {
+      const sub = BUILD_TOOLS[tool];
+      if (sub !== undefined && rest[0] !== sub) continue;
+      // --no-install: the package's own tool or nothing, never one npx would download by that name.
+      const words = ['npx', '--no-install', tool, ...rest];
+      const shell = dir
+        ? `cd ${shellWord(dir)} && ${words.map(shellWord).join(' ')}`
+        : words.map(shellWord).join(' ');
+      return { command: dir ? ['sh', '-c', shell] : words, shell, step };
+    }
     if (npx || (tool !== 'npm' && tool !== 'yarn' && tool !== 'pnpm')) continue;
     const named = rest[0] === 'run' || rest[0] === 'run-script' ? 1 : tool === 'npm' ? -1 : 0;
     const name = named < 0 ? undefined : rest[named];
     if (!name || NOT_BUILDS.has(name) || readPackage(pkgDir)?.scripts?.[name] === undefined) continue;
-    const dir = path.relative(projectDir, pkgDir);
     const where = dir ? { npm: ['--prefix', dir], yarn: ['--cwd', dir], pnpm: ['--dir', dir] }[tool] : [];
-    return { command: [tool, ...where, ...rest], step: segment.trim() };
+    const command = [tool, ...where, ...rest];
+    return { command, shell: command.map(shellWord).join(' '), step };
   }
   return undefined;
 }
@@ -114,6 +149,7 @@ export function inferHostBuild(
     service: string;
     step: string;
     command: string[];
+    shell: string;
     pkgDir: string;
     /** What the Dockerfile copied in before the build, when it names it (not `COPY . .`). */
     copied?: string[];
@@ -140,7 +176,7 @@ export function inferHostBuild(
     }
   }
   if (steps.length === 0) return undefined;
-  const commands = [...new Set(steps.map((s) => s.command.join(' ')))];
+  const commands = [...new Set(steps.map((s) => s.shell))];
   const skip = [...outputs, ...steps.flatMap((s) => (s.output ? [s.output] : []))];
   const inputs = [
     ...new Set(
