@@ -92,7 +92,7 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
   t.ok(existsSync(path.join(dir, 'tests/realstack.test.mjs')), 'the sample in their test folder');
   t.equal(
     readFileSync(path.join(dir, '.gitignore'), 'utf8'),
-    "node_modules\n/coverage/\n# realstack's outputs\n.realstack/\n/test-results/\n.tap/\n",
+    "node_modules\n/coverage/\n# realstack's outputs\n/.realstack/\n/test-results/\n/.tap/\n",
     'only the missing lines, appended',
   );
   t.equal(

@@ -22,7 +22,7 @@ import { programOf } from '../stack/infer.js';
 import { redisServer } from '../stack/redis-settings.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
-import { GITIGNORE_LINES, justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
+import { justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
 
 export interface InitOptions {
   force: boolean;
@@ -298,10 +298,13 @@ function plan(config: ToolkitConfig): Plan {
   else out.files.push({ file: '.taprc', text: taprc(dir) });
 
   const ignore = path.join(config.projectDir, '.gitignore');
-  const present = existsSync(ignore) ? readFileSync(ignore, 'utf8').split(/\r?\n/) : [];
-  const lines = GITIGNORE_LINES.filter(
-    (l) => !present.includes(l) && !present.includes(l.replace(/\/$/, '')),
-  );
+  // A line the user wrote for a folder (`coverage`, `/coverage/`, `coverage/`) counts as there.
+  const bare = (line: string) => line.trim().replace(/^\/|\/$/g, '');
+  const present = new Set(existsSync(ignore) ? readFileSync(ignore, 'utf8').split(/\r?\n/).map(bare) : []);
+  const lines = projectOutputs(config)
+    .map((dir) => path.relative(config.projectDir, dir))
+    .filter((rel) => rel && !rel.startsWith('..') && !path.isAbsolute(rel) && !present.has(rel))
+    .map((rel) => `/${rel}/`);
   if (lines.length > 0)
     out.files.push({
       file: '.gitignore',

@@ -210,8 +210,6 @@ export const TAP_KEYS = {
   timeout: 600,
 };
 
-export const GITIGNORE_LINES = ['.realstack/', '/coverage/', '/test-results/', '.tap/'];
-
 /** A first test: it reads a service's URL the way every test does, and asks it something real. */
 export function sampleTest(service: string | undefined, healthPath: string | undefined): string {
   const header = [
