@@ -307,6 +307,14 @@ t.test('realstack.json is checked once, naming the key that is wrong', async (t)
     ],
     [{ coverage: { global: { lines: 120 } } }, /coverage\.global\.lines must be a percentage from 0 to 100/],
     [{ diagnose: { checks: [{ name: 'x' }] } }, /diagnose\.checks\[0\]\.command is missing/],
+    [
+      { images: { hostBuild: { command: 'npm run build', engines: ['kubernetes'] } } },
+      /images\.hostBuild\.engines names engines a build runs for: "process", "docker" or both/,
+    ],
+    [
+      { services: { web: { role: 'mongo' } } },
+      /services\.web\.role must be one of "postgres", "node", "redis", "other"/,
+    ],
   ];
   for (const [config, message] of cases) {
     const dir = tempProject(t, { 'docker-compose.yml': compose, 'realstack.json': JSON.stringify(config) });

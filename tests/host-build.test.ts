@@ -1,6 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { loadToolkitConfig } from '../src/config/toolkit.js';
+import { runHostBuild } from '../src/images/host-build.js';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
@@ -148,7 +150,13 @@ CMD ["node", "dist/server.cjs"]
     const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
     t.same(
       config.images,
-      { hostBuild: { command: ['npm', 'run', 'build'], inputs: ['build.cjs', 'package.json', 'src'] } },
+      {
+        hostBuild: {
+          command: ['npm', 'run', 'build'],
+          inputs: ['build.cjs', 'package.json', 'src'],
+          engines: ['process'],
+        },
+      },
       'its inputs: what the build reads, not the Dockerfile, the compose file, tests or node_modules',
     );
     t.notOk(existsSync(path.join(dir, 'dist')), 'no dist/ on this machine yet');
@@ -162,6 +170,13 @@ CMD ["node", "dist/server.cjs"]
     const again = await realstack(['up']);
     t.match(again.all, 'host build (npm run build): up to date', 'its own output changes no input');
     t.equal((await realstack(['down'])).exitCode, 0);
+
+    // The docker engine's images build it themselves: the host build is not theirs to run.
+    rmSync(path.join(dir, 'dist'), { recursive: true });
+    const said: string[] = [];
+    await runHostBuild(loadToolkitConfig(dir, { PATH: process.env.PATH }), (l) => said.push(l), 'docker');
+    t.same(said, ['host build (npm run build): not for the docker engine (images.hostBuild.engines)']);
+    t.notOk(existsSync(path.join(dir, 'dist')), 'nothing built');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

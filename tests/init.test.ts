@@ -204,10 +204,12 @@ t.test('NestJS: the health controller, and the build its Dockerfile runs as the 
     {
       command: ['npm', 'run', 'build'],
       inputs: ['nest-cli.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json'],
+      engines: ['process'],
     },
     'what the build reads: not its output, the Dockerfile, the compose file, docs or tests',
   );
   t.match(res.all, 'the Dockerfile of app runs `npm run build`');
+  t.match(res.all, 'the docker engine leaves it to the images', 'the images build it themselves');
 
   const prefixed = tempProject(
     t,
@@ -238,6 +240,7 @@ t.test('a workspace built from the root: its own build command, its output left 
   t.same(config.images.hostBuild, {
     command: ['npm', 'run', 'build', '-w', 'apps/api'],
     inputs: ['apps/api/package.json', 'apps/api/src', 'apps/web', 'package.json'],
+    engines: ['process'],
   });
 });
 
@@ -260,6 +263,7 @@ t.test('a Dockerfile that names what its build reads: those are the inputs', asy
   t.same(JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8')).images.hostBuild, {
     command: ['npm', 'run', 'build'],
     inputs: ['package-lock.json', 'package.json', 'src', 'tsconfig.json'],
+    engines: ['process'],
   });
   t.match(
     res.all,
@@ -401,6 +405,7 @@ t.test('a Dockerfile that runs a compiler itself: npx tsc, in the package it bui
   t.same(JSON.parse(readFileSync(path.join(root, 'realstack.json'), 'utf8')).images.hostBuild, {
     command: ['npx', '--no-install', 'tsc', '-p', 'tsconfig.build.json'],
     inputs: ['package.json', 'src', 'tsconfig.build.json'],
+    engines: ['process'],
   });
   t.match(res.all, 'the Dockerfile of api runs `npx tsc -p tsconfig.build.json`');
 

@@ -240,7 +240,7 @@ export const commands: Record<string, Command> = {
         );
       }
       const started = Date.now();
-      await runHostBuild(config, log);
+      await runHostBuild(config, log, 'docker');
       const state = await ensureImages(config, projectStack(config), log, {
         reuse: false,
         standIns: Boolean(values['stand-ins']),

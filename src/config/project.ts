@@ -156,7 +156,8 @@ export interface ImagesConfig {
   /** Image names the machine cannot pull, to what to run instead: an image, or "stand-in". */
   map: Record<string, string>;
   /** A host command that builds what the images (and the process engine) run, when its inputs change. */
-  hostBuild?: { command: string[]; inputs: string[] };
+  /** `engines`: the engines that need it (both, unless said): images that build themselves do not. */
+  hostBuild?: { command: string[]; inputs: string[]; engines?: ('process' | 'docker')[] };
   /**
    * Where a Dockerfile's `RUN npm ci` gets its packages: "auto" from the registry when builds
    * reach it, else from this machine's install; "always" from this machine; "never" as written.
@@ -634,12 +635,16 @@ export function loadProjectConfig(file: string): ProjectConfig {
   let hostBuild: ImagesConfig['hostBuild'];
   const hb = images.child('hostBuild');
   if (hb.value !== undefined) {
-    hb.object(['command', 'inputs']);
+    hb.object(['command', 'inputs', 'engines']);
     const command = hb.child('command').command('"npm run build"');
     if (!command?.length) hb.fail('needs a "command", e.g. "npm run build"');
+    const engines = hb.child('engines').strings('["process"]');
+    if (engines?.some((e) => e !== 'process' && e !== 'docker'))
+      hb.child('engines').fail('names engines a build runs for: "process", "docker" or both');
     hostBuild = {
       command: command as string[],
       inputs: hb.child('inputs').strings('["src", "package-lock.json"]') ?? [],
+      ...(engines ? { engines: engines as ('process' | 'docker')[] } : {}),
     };
   }
   const hostInstalls = images.child('hostInstalls').string();

@@ -17,10 +17,18 @@ const HOST_BUILD_WAIT_MS = 15 * 60_000;
  * its inputs changed since the last time: what the images copy and the process engine runs is
  * then never older than the sources. Nothing runs unless the project asks for it.
  */
-export async function runHostBuild(config: ToolkitConfig, log: Log): Promise<void> {
+export async function runHostBuild(
+  config: ToolkitConfig,
+  log: Log,
+  engine: 'process' | 'docker',
+): Promise<void> {
   const build = config.project.images.hostBuild;
   if (!build) return;
   const label = build.command.join(' ');
+  if (build.engines && !build.engines.includes(engine)) {
+    log(`host build (${label}): not for the ${engine} engine (images.hostBuild.engines)`);
+    return;
+  }
   // Two commands of one project at once (`images` beside a run's `up`) would build over each
   // other's output: one builds, the other waits for it and then finds the build up to date.
   await withFileLock(

@@ -264,9 +264,12 @@ function plan(config: ToolkitConfig): Plan {
   }));
   const hostBuild = inferHostBuild(dockerfiles, config.projectDir, projectOutputs(config));
   if (hostBuild) {
-    project.images = { hostBuild: { command: hostBuild.command, inputs: hostBuild.inputs } };
+    // The images build it themselves (their Dockerfile runs it): only the process engine needs it here.
+    project.images = {
+      hostBuild: { command: hostBuild.command, inputs: hostBuild.inputs, engines: ['process'] },
+    };
     out.found.push(
-      `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `the Dockerfile of ${f.services.join(', ')} runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
+      `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `the Dockerfile of ${f.services.join(', ')} runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do, and the docker engine leaves it to the images; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
     );
   }
   project.coverage = { global: {}, files: {}, allowMissing: [] };

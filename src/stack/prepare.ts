@@ -10,7 +10,7 @@ import type { StackSpec } from './spec.js';
  */
 export async function buildForRun(config: ToolkitConfig, log: Log, engine: EngineName, stack: StackSpec) {
   const { runHostBuild } = await import('../images/host-build.js');
-  await runHostBuild(config, log);
+  if (engine !== 'external') await runHostBuild(config, log, engine);
   if (engine === 'docker') {
     const { ensureImages } = await import('../images/build.js');
     await ensureImages(config, stack, log, { reuse: true, standIns: false });
