@@ -33,6 +33,15 @@ t.test('interpolation follows compose: defaults, required, $$', async (t) => {
   });
   t.equal(interpolate('${EMPTY?}', env), '', '? without : takes an empty value');
   t.equal(interpolate('127.0.0.1:${AUTH_PORT:-}:3000', {}), '127.0.0.1::3000');
+  t.equal(
+    interpolate('${UNSET:-${SET:-d}}|${UNSET:-${UNSET2:-deep}}', env),
+    'x|deep',
+    'a default of variables',
+  );
+  t.equal(interpolate('${SET:+on}|${EMPTY:+on}|${EMPTY+on}|${UNSET+on}', env), 'on||on|', 'a replacement');
+  t.equal(interpolate('${SET:-${UNSET:?never read}}', env), 'x', 'a default is read only when used');
+  t.equal(interpolate('${1x} ${SET', env), '${1x} ${SET', 'what is no variable stays as written');
+  t.equal(interpolate('$$${SET}$', env), '$x$');
 });
 
 t.test('the reference stack: compose file and realstack.json, nothing hand-labelled', async (t) => {
@@ -556,5 +565,31 @@ t.test("a service's instances: deploy.replicas, else the older scale; a bad coun
   });
   t.throws(() => stackOf(bad), {
     message: /service "a": deploy\.replicas is "two"; it must be a whole number of instances\./,
+  });
+});
+
+t.test('a port range is published as its single ports; ranges of different sizes are named', async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml':
+      'services:\n  web:\n    image: node:20\n    ports: ["3000", "9229-9230:9229-9230", "7000-7001"]\n',
+  });
+  const ports = svc(stackOf(dir), 'web').ports;
+  t.same(
+    ports.map((p) => [p.container, p.moved]),
+    [
+      [3000, undefined],
+      [9229, 9229],
+      [9230, 9230],
+      [7000, undefined],
+      [7001, undefined],
+    ],
+  );
+  const odd = tempProject(t, {
+    'compose.yaml': 'services:\n  web:\n    image: node:20\n    ports: ["8000-8002:80-81"]\n',
+  });
+  t.throws(() => stackOf(odd), {
+    name: 'UserError',
+    message:
+      /service "web": port "8000-8002:80-81" does not map a range port by port; .*give the host side a range of the same size, or none\./,
   });
 });

@@ -50,6 +50,30 @@ function split(entry: unknown): Written {
   };
 }
 
+const shown = (entry: unknown) => (typeof entry === 'string' ? entry : JSON.stringify(entry));
+
+/**
+ * A range (`9229-9230:9229-9230`, `3000-3002`) as the single ports compose publishes for it:
+ * the host side's range port by port, or none (ephemeral ones).
+ */
+function expandRange(w: Written, entry: unknown, where: string): Written[] {
+  const range = (part: string) => /^(\d+)-(\d+)$/.exec(part);
+  const c = range(w.container);
+  if (!c) return [w];
+  const from = Number(c[1]);
+  const count = Number(c[2]) - from + 1;
+  const h = range(w.host);
+  if (count < 1 || (h ? Number(h[2]) - Number(h[1]) + 1 !== count : w.host !== ''))
+    throw new UserError(
+      `${where}: port "${shown(entry)}" does not map a range port by port; realstack publishes a range as its single ports: give the host side a range of the same size, or none.`,
+    );
+  return Array.from({ length: count }, (_, k) => ({
+    ...w,
+    container: String(from + k),
+    host: h ? String(Number(h[1]) + k) : '',
+  }));
+}
+
 /** The variable a written host port comes from (`${API_PORT:-}`, `$API_PORT`), if any. */
 const variableOf = (written: string): string | undefined =>
   /\$\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(written)?.[1];
@@ -69,13 +93,15 @@ export function readPorts(
   const rawList = Array.isArray(raw) ? raw : [];
   const list = Array.isArray(interpolated) ? interpolated : [];
   let knownPortVar: string | undefined;
-  const ports = list.map((entry, i): PortSpec => {
-    const w = split(entry);
+  const written = list.flatMap((entry, i) => {
     const r = split(rawList[i] ?? entry);
+    return expandRange(split(entry), entry, options.where).map((w) => ({ w, r, entry }));
+  });
+  const ports = written.map(({ w, r, entry }, i): PortSpec => {
     const container = Number(w.container);
     if (!Number.isInteger(container))
       throw new UserError(
-        `${options.where}: port "${typeof entry === 'string' ? entry : JSON.stringify(entry)}" is a range or unreadable; realstack publishes single ports: list each one.`,
+        `${options.where}: port "${shown(entry)}" is unreadable: write it as compose does, "8080:80".`,
       );
     const variable = variableOf(r.host);
     if (i === 0 && options.knownPort) {
@@ -85,20 +111,20 @@ export function readPorts(
         );
       knownPortVar = variable;
     }
-    const written = w.host === '' ? undefined : Number(w.host);
-    if (written !== undefined && !Number.isInteger(written))
+    const host = w.host === '' ? undefined : Number(w.host);
+    if (host !== undefined && !Number.isInteger(host))
       throw new UserError(`${options.where}: host port "${w.host}" is not a port number`);
     if (options.pinned)
-      return { container, protocol: w.protocol, hostIp: w.hostIp, ...(written ? { host: written } : {}) };
+      return { container, protocol: w.protocol, hostIp: w.hostIp, ...(host ? { host } : {}) };
     const chosen = variable !== undefined && Boolean(env[variable]);
     if (i === 0 && options.knownPort) {
       if (!chosen)
         notes.push(
           `port ${container} gets a free host port before anything starts, set in ${variable} (knownPort)`,
         );
-    } else if (written !== undefined && !chosen)
+    } else if (host !== undefined && !chosen)
       notes.push(
-        `port ${w.hostIp ? `${w.hostIp}:` : ''}${written}:${container} is published on an ephemeral port of 127.0.0.1 instead, so that runs never clash (set "pinPorts": true in its entry in realstack.json to keep it)`,
+        `port ${w.hostIp ? `${w.hostIp}:` : ''}${host}:${container} is published on an ephemeral port of 127.0.0.1 instead, so that runs never clash (set "pinPorts": true in its entry in realstack.json to keep it)`,
       );
     else if (w.hostIp !== '' && w.hostIp !== '127.0.0.1')
       notes.push(`port ${container} is published on 127.0.0.1, not ${w.hostIp}`);
@@ -106,7 +132,7 @@ export function readPorts(
       container,
       protocol: w.protocol,
       hostIp: '127.0.0.1',
-      ...(written !== undefined ? (chosen ? { host: written } : { moved: written }) : {}),
+      ...(host !== undefined ? (chosen ? { host } : { moved: host }) : {}),
     };
   });
   return { ports, notes, ...(knownPortVar ? { knownPortVar } : {}) };
