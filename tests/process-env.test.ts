@@ -133,7 +133,7 @@ t.test('test names: the short form fits 16 characters and is found by run', asyn
   t.notMatch('TESTING Ltd', any, 'a real name that happens to start with TEST');
 });
 
-t.test("a secret's file and a mount's paths: where this machine has them", async (t) => {
+t.test("a secret's or config's file and a mount's paths: where this machine has them", async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': `services:
   users:
@@ -146,15 +146,26 @@ t.test("a secret's file and a mount's paths: where this machine has them", async
       API_KEY_FILE: /keys/api
       CONFIG: /etc/users/app.json
       OTHER: /run/secrets/db_password_old
+      FLAGS: /flags.json
+      RULES: /etc/rules/main.yml
     secrets:
       - db_password
       - source: api_key
         target: /keys/api
+    configs:
+      - flags.json
+      - source: rules
+        target: /etc/rules/main.yml
 secrets:
   db_password:
     file: ./secrets/db_password.txt
   api_key:
     file: ./secrets/api_key.txt
+configs:
+  flags.json:
+    file: ./flags.json
+  rules:
+    file: ./rules.yml
 `,
   });
   const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
@@ -165,4 +176,6 @@ secrets:
   t.equal(env.API_KEY_FILE, `${dir}/secrets/api_key.txt`, "the long form's target");
   t.equal(env.CONFIG, `${dir}/config/app.json`, 'a path under a bind mount');
   t.equal(env.OTHER, '/run/secrets/db_password_old', 'a path that only starts like one is left alone');
+  t.equal(env.FLAGS, `${dir}/flags.json`, "a config's short form: /<name>");
+  t.equal(env.RULES, `${dir}/rules.yml`, "a config's target");
 });

@@ -196,7 +196,7 @@ export function processEnvironment(
   own: Peer | undefined,
 ): ReturnType<typeof rewriteEnvironment> {
   // A secret's file is where the container sees it (`DB_PASSWORD_FILE=/run/secrets/db_password`).
-  const toHost = hostPaths([...svc.binds, ...svc.secretFiles, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
+  const toHost = hostPaths([...svc.binds, ...svc.fileMounts, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
   const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toHost(v)]));
   const rewritten = rewriteEnvironment(env, peerNames(stack, peers), own);
   const first = own && listenPorts(svc)[0];
@@ -335,7 +335,7 @@ export class ProcessEngine implements Engine {
    * the port, address and data directory realstack's.
    */
   private startRedis(svc: ServiceSpec, port: number): void {
-    const toHost = hostPaths(svc.binds);
+    const toHost = hostPaths([...svc.binds, ...svc.fileMounts]);
     const args = (redisArgs(svc) ?? []).map(toHost);
     const [config, flags] = args[0] && !args[0].startsWith('-') ? [[args[0]], args.slice(1)] : [[], args];
     const dir = this.instanceDir(`${svc.name}-1`);

@@ -251,18 +251,23 @@ function envFiles(v: unknown, projectDir: string, where: string): Record<string,
 }
 
 /**
- * The files a service's secrets hold on the host, where it sees them (`/run/secrets/<name>`, or
- * the long form's target): the ones a top-level secret gives a `file` for. An `environment` or
- * `external` secret has no file here.
+ * The files a service's secrets or configs hold on the host, where it sees them (`under` the
+ * folder compose puts them in, or the long form's target): the ones a top-level entry gives a
+ * `file` for. An `environment`, `content` or `external` one has no file here.
  */
-function serviceSecrets(v: unknown, declared: unknown, projectDir: string): ServiceSpec['secretFiles'] {
+function serviceFiles(
+  v: unknown,
+  declared: unknown,
+  projectDir: string,
+  under: string,
+): ServiceSpec['fileMounts'] {
   const top = isMap(declared) ? declared : {};
   return (Array.isArray(v) ? v : []).flatMap((s) => {
     const source = String(isMap(s) ? s.source : s);
     const target = isMap(s) && typeof s.target === 'string' ? s.target : source;
     const file = isMap(top[source]) ? (top[source] as Yaml).file : undefined;
     return typeof file === 'string'
-      ? [{ container: path.posix.resolve('/run/secrets', target), host: path.resolve(projectDir, file) }]
+      ? [{ container: path.posix.resolve(under, target), host: path.resolve(projectDir, file) }]
       : [];
   });
 }
@@ -340,7 +345,11 @@ export function loadStack(
         ? [{ host: path.resolve(projectDir, host.replace(/^~(?=\/|$)/, process.env.HOME ?? '~')), container }]
         : [];
     });
-    const secretFiles = serviceSecrets(svc.secrets, model.secrets, projectDir);
+    // A secret is at /run/secrets/<name> unless its target says; a config at /<name>.
+    const fileMounts = [
+      ...serviceFiles(svc.secrets, model.secrets, projectDir, '/run/secrets'),
+      ...serviceFiles(svc.configs, model.configs, projectDir, '/'),
+    ];
     const declared = dependsMap(svc.depends_on);
     for (const service of implicitDependencies(svc)) declared[service] ??= { condition: 'service_started' };
     const dependsOn = Object.entries(declared).map(([service, d]) => {
@@ -364,7 +373,7 @@ export function loadStack(
       environment,
       ports,
       binds,
-      secretFiles,
+      fileMounts,
       healthcheck:
         health !== undefined && health.disable !== true && !(Array.isArray(test) && test[0] === 'NONE'),
       stopGraceSeconds: seconds(svc.stop_grace_period),

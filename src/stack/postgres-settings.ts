@@ -22,7 +22,7 @@ export interface PostgresSettings {
 
 /** The host file behind a container path: a secret's file, or a path under a bind mount. */
 function hostFile(svc: ServiceSpec, file: string): string | undefined {
-  const secret = svc.secretFiles.find((s) => s.container === file);
+  const secret = svc.fileMounts.find((s) => s.container === file);
   if (secret) return secret.host;
   const bind = svc.binds
     .filter((b) => file === b.container || file.startsWith(`${b.container.replace(/\/$/, '')}/`))

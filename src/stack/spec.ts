@@ -43,8 +43,8 @@ export interface ServiceSpec {
   entry?: string[];
   /** Bind mounts of host paths, absolute on both sides. */
   binds: { container: string; host: string; readOnly?: boolean }[];
-  /** Secrets with a file on the host: where the container sees each, and the file. */
-  secretFiles: { container: string; host: string }[];
+  /** Secrets and configs with a file on the host: where the container sees each, and the file. */
+  fileMounts: { container: string; host: string }[];
   stopGraceSeconds: number;
   dependsOn: { service: string; condition: Condition }[];
   tty: boolean;
