@@ -593,3 +593,43 @@ t.test('a port range is published as its single ports; ranges of different sizes
       /service "web": port "8000-8002:80-81" does not map a range port by port; .*give the host side a range of the same size, or none\./,
   });
 });
+
+t.test('depends_on with required: false starts without a dependency this run leaves out', async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml': `services:
+  web:
+    image: node:20
+    depends_on:
+      mail: { condition: service_started, required: false }
+      db: { condition: service_healthy, restart: true }
+  db:
+    image: postgres:16
+  mail:
+    image: node:20
+    profiles: [mail]
+`,
+  });
+  const web = svc(stackOf(dir), 'web');
+  t.same(web.dependsOn, [{ service: 'db', condition: 'service_healthy' }]);
+  t.match(notes(web, 'changed'), [
+    'starts without mail (depends_on, required: false), which this run leaves out by its profiles',
+  ]);
+  const file = runFile(stackOf(dir), { labels: {}, images: {}, buildArgs: {} }) as {
+    services: Record<string, { depends_on?: unknown }>;
+  };
+  t.same(file.services.web?.depends_on, ['db'], 'no key compose v1 refuses (required, restart)');
+  t.notOk(file.services.db?.depends_on);
+  const both = svc(stackOf(dir, { COMPOSE_PROFILES: 'mail' }), 'web');
+  t.same(
+    both.dependsOn.map((d) => d.service),
+    ['mail', 'db'],
+    'with its profile, the dependency holds',
+  );
+
+  // Without required: false, a dependency left out by its profile is still named.
+  const strict = tempProject(t, {
+    'compose.yaml':
+      'services:\n  web:\n    image: node:20\n    depends_on: [mail]\n  mail:\n    image: node:20\n    profiles: [mail]\n',
+  });
+  t.throws(() => stackOf(strict), { message: /depends on "mail", which only starts with the profile mail/ });
+});

@@ -80,6 +80,7 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
       // containers and judges those itself (start-order.ts), and compose v1's `up --no-start`
       // would wait for ever on a service_completed_successfully it never starts.
       if (s.dependsOn.length > 0) out.depends_on = s.dependsOn.map((d) => d.service);
+      else delete out.depends_on;
       return [s.name, out];
     }),
   );

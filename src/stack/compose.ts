@@ -358,7 +358,7 @@ export function loadStack(
         throw new ComposeFileError(
           `${where}: depends_on ${service} has condition "${condition}"; compose knows ${CONDITIONS.join(', ')}`,
         );
-      return { service, condition };
+      return { service, condition, ...(d.required === false ? { required: false as const } : {}) };
     });
     const { ports, notes, knownPortVar } = readPorts((rawServices[name] as Yaml).ports, svc.ports, env, {
       pinned: config.pinPorts === true,
@@ -418,6 +418,14 @@ export function loadStack(
 
   const active = new Set(services.map((s) => s.name));
   for (const s of services) {
+    // `required: false`: compose starts the service without a dependency that does not run.
+    const optional = s.dependsOn.filter((d) => d.required === false && !active.has(d.service));
+    for (const d of optional)
+      s.notes.push({
+        kind: 'changed',
+        text: `starts without ${d.service} (depends_on, required: false), which ${inactive.some((i) => i.name === d.service) ? 'this run leaves out by its profiles' : 'is not a service'}`,
+      });
+    s.dependsOn = s.dependsOn.filter((d) => !optional.includes(d));
     for (const d of s.dependsOn) {
       const off = inactive.find((i) => i.name === d.service);
       if (off)

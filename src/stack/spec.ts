@@ -46,7 +46,8 @@ export interface ServiceSpec {
   /** Secrets and configs with a file on the host: where the container sees each, and the file. */
   fileMounts: { container: string; host: string }[];
   stopGraceSeconds: number;
-  dependsOn: { service: string; condition: Condition }[];
+  /** `required: false`: compose starts the service without it when it does not run. */
+  dependsOn: { service: string; condition: Condition; required?: false }[];
   tty: boolean;
   /** How many instances compose starts (`deploy.replicas` or `scale`), when not one; `--scale` wins. */
   replicas?: number;
