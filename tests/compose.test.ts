@@ -633,3 +633,65 @@ t.test('depends_on with required: false starts without a dependency this run lea
   });
   t.throws(() => stackOf(strict), { message: /depends on "mail", which only starts with the profile mail/ });
 });
+
+t.test("include: another file's services and resources, their paths from its folder", async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml': `include:
+  - db/compose.yaml
+  - path: [cache/compose.yaml, cache/compose.override.yaml]
+services:
+  web:
+    build: ./web
+    depends_on: [db, cache]
+    secrets: [api_key]
+`,
+    'db/compose.yaml': `services:
+  db:
+    image: postgres:16
+    volumes: ["./init:/docker-entrypoint-initdb.d:ro", "pgdata:/var/lib/postgresql/data"]
+    env_file: db.env
+volumes:
+  pgdata:
+secrets:
+  api_key:
+    file: ./api_key.txt
+`,
+    'db/db.env': 'POSTGRES_PASSWORD=from-db-env\n',
+    'cache/compose.yaml': 'services:\n  cache:\n    image: redis:7\n',
+    'cache/compose.override.yaml': 'services:\n  cache:\n    command: redis-server --maxmemory 10mb\n',
+    'web/Dockerfile': 'FROM node:20\nCMD ["node", "server.js"]\n',
+  });
+  const stack = stackOf(dir);
+  t.same(
+    stack.services.map((s) => s.name),
+    ['web', 'db', 'cache'],
+  );
+  const db = svc(stack, 'db');
+  t.same(
+    db.binds,
+    [{ host: path.join(dir, 'db', 'init'), container: '/docker-entrypoint-initdb.d' }],
+    "a bind mount from the included file's folder",
+  );
+  t.equal(db.environment.POSTGRES_PASSWORD, 'from-db-env', 'its env_file from there too');
+  t.same(svc(stack, 'cache').command, ['redis-server', '--maxmemory', '10mb'], "the entry's files merged");
+  t.same(svc(stack, 'web').fileMounts, [
+    { container: '/run/secrets/api_key', host: path.join(dir, 'db', 'api_key.txt') },
+  ]);
+  t.same(stack.volumes, ['pgdata']);
+  const file = runFile(stack, { labels: {}, images: {}, buildArgs: {} });
+  t.notOk('include' in file, 'the run file has it all: compose v1 knows no include');
+
+  const clash = tempProject(t, {
+    'compose.yaml': 'include: [other.yaml]\nservices:\n  db:\n    image: postgres:16\n',
+    'other.yaml': 'services:\n  db:\n    image: postgres:15\n',
+  });
+  t.throws(() => stackOf(clash), {
+    message:
+      /service "db" is declared here and in .*other\.yaml, which it includes; compose refuses that too: rename one\./,
+  });
+  const circle = tempProject(t, {
+    'compose.yaml': 'include: [a.yaml]\nservices:\n  web:\n    image: node:20\n',
+    'a.yaml': 'include: [compose.yaml]\n',
+  });
+  t.throws(() => stackOf(circle), { message: /include goes round in a circle/ });
+});

@@ -126,6 +126,8 @@ function readYaml(file: string): Yaml {
     );
   }
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  // A file of `include:` alone is a compose file too: its services come from the files it names.
+  if (isMap(value) && value.include !== undefined && value.services === undefined) value.services = {};
   if (!isMap(value) || !isMap(value.services)) {
     throw new ComposeFileError(`${file}: no "services:" map found; is this a compose file?`);
   }
@@ -183,17 +185,75 @@ function extended(file: string, services: Yaml, name: string, seen: string[]): u
   return merge(other === file ? inherited : absolutePaths(inherited, path.dirname(other)), own);
 }
 
-/** A compose file as read, with every service's `extends` applied. */
-function readComposeFile(file: string): Yaml {
+/** The top-level resources a file declares beside its services, which `include` brings along. */
+const RESOURCES = ['volumes', 'networks', 'secrets', 'configs'] as const;
+
+/**
+ * A compose file's `include:` (compose 2.20) applied, as compose applies it: each entry's files
+ * (merged as overlays of one another) read from their own folder (or `project_directory`), their
+ * services and resources added to this file's; a name both declare is refused, as compose
+ * refuses it. Compose v1 has no `include`: the run's one compose file has it all.
+ */
+function withIncludes(file: string, doc: Yaml, seen: string[]): Yaml {
+  const { include, ...own } = doc;
+  if (include === undefined) return doc;
+  const out: Yaml = { ...own, services: { ...(own.services as Yaml) } };
+  for (const item of Array.isArray(include) ? include : [include]) {
+    const entry: Yaml = isMap(item) ? item : { path: item };
+    if (entry.path === undefined || (Array.isArray(entry.path) && entry.path.length === 0))
+      throw new ComposeFileError(`${file}: an include names no file; write include: [path/to/compose.yaml]`);
+    const paths = (Array.isArray(entry.path) ? entry.path : [entry.path]).map((p) =>
+      path.resolve(path.dirname(file), String(p)),
+    );
+    const again = paths.find((p) => seen.includes(p));
+    if (again)
+      throw new ComposeFileError(`${file}: include goes round in a circle: ${[...seen, again].join(' → ')}`);
+    const included = paths.map((p) => readComposeFile(p, [...seen, p])).reduce((a, b) => merge(a, b) as Yaml);
+    const dir =
+      typeof entry.project_directory === 'string'
+        ? path.resolve(path.dirname(file), entry.project_directory)
+        : path.dirname(paths[0] as string);
+    for (const [name, svc] of Object.entries(included.services as Yaml)) {
+      if (name in (out.services as Yaml))
+        throw new ComposeFileError(
+          `${file}: service "${name}" is declared here and in ${paths.join(', ')}, which it includes; compose refuses that too: rename one.`,
+        );
+      (out.services as Yaml)[name] = isMap(svc) ? absolutePaths(svc, dir) : svc;
+    }
+    for (const key of RESOURCES) {
+      if (!isMap(included[key])) continue;
+      const mine: Yaml = { ...(isMap(out[key]) ? (out[key] as Yaml) : {}) };
+      for (const [name, value] of Object.entries(included[key] as Yaml)) {
+        if (name in mine)
+          throw new ComposeFileError(
+            `${file}: ${key} "${name}" is declared here and in ${paths.join(', ')}, which it includes; rename one.`,
+          );
+        mine[name] =
+          isMap(value) && typeof value.file === 'string'
+            ? { ...value, file: path.resolve(dir, value.file) }
+            : value;
+      }
+      out[key] = mine;
+    }
+  }
+  return out;
+}
+
+/** A compose file as read, with its `include:` and every service's `extends` applied. */
+function readComposeFile(file: string, seen: string[] = [file]): Yaml {
   const doc = readYaml(file);
   const services = doc.services as Yaml;
   const names = Object.keys(services);
-  return {
-    ...doc,
-    services: Object.fromEntries(
-      names.map((n) => [n, extended(file, services, n, [`${path.basename(file)}:${n}`])]),
-    ),
-  };
+  return withIncludes(
+    file,
+    {
+      ...doc,
+      services: Object.fromEntries(
+        names.map((n) => [n, extended(file, services, n, [`${path.basename(file)}:${n}`])]),
+      ),
+    },
+    seen,
+  );
 }
 
 /** Interpolates every string value of the model, as compose does (keys are left alone). */
@@ -306,7 +366,7 @@ export function loadStack(
 ): StackSpec {
   const abs = files.map((f) => path.resolve(f));
   const projectDir = options.projectDir ?? path.dirname(abs[0] as string);
-  const raw = abs.map(readComposeFile).reduce((a, b) => merge(a, b) as Yaml);
+  const raw = abs.map((f) => readComposeFile(f)).reduce((a, b) => merge(a, b) as Yaml);
   const model = interpolateAll(raw, env, '', abs.join(' + ')) as Yaml;
   const rawServices = raw.services as Yaml;
   const profiles = new Set(options.profiles ?? []);
