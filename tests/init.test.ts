@@ -425,3 +425,17 @@ t.test('a Dockerfile that runs a compiler itself: npx tsc, in the package it bui
     'cd apps/api && npx --no-install tsc',
   ]);
 });
+
+t.test('the profiles of services an included file declares are started too', async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml': 'include: [tools/compose.yaml]\nservices:\n  db:\n    image: postgres:16\n',
+    'tools/compose.yaml':
+      'services:\n  admin:\n    image: node:20\n    profiles: [tools]\n    command: node admin.js\n',
+  });
+  const res = await init(dir);
+  t.equal(res.exitCode, 0, res.all);
+  const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+  t.same(config.compose.profiles, ['tools']);
+  t.same(Object.keys(config.services), ['db', 'admin']);
+  t.match(res.all, 'profiles tools: every one is started');
+});

@@ -8,7 +8,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { CONFIG_FILE, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { projectOutputs } from '../conventions/outputs.js';
@@ -16,7 +15,7 @@ import { UserError } from '../errors.js';
 import { INSTALLS_PACKAGES } from '../images/build-failure.js';
 import { sentToBuild } from '../images/hash.js';
 import type { Log } from '../log.js';
-import { loadStack } from '../stack/compose.js';
+import { loadStack, stackProfiles } from '../stack/compose.js';
 import { readDockerfile } from '../stack/dockerfile.js';
 import { programOf } from '../stack/infer.js';
 import { redisServer } from '../stack/redis-settings.js';
@@ -212,20 +211,9 @@ function readPackage(projectDir: string): Record<string, unknown> | undefined {
 
 /** Every service, whatever its profiles: init describes the whole stack. */
 function wholeStack(config: ToolkitConfig) {
-  const profiles = new Set<string>();
-  for (const file of config.composeFiles) {
-    if (!existsSync(file)) continue;
-    const doc = parseYaml(readFileSync(file, 'utf8')) as {
-      services?: Record<string, { profiles?: string[] }>;
-    };
-    for (const svc of Object.values(doc?.services ?? {}))
-      for (const p of svc?.profiles ?? []) profiles.add(p);
-  }
-  const stack = loadStack(config.composeFiles, config.env, {
-    profiles: [...profiles],
-    projectDir: config.projectDir,
-  });
-  return { stack, profiles: [...profiles] };
+  const profiles = stackProfiles(config.composeFiles);
+  const stack = loadStack(config.composeFiles, config.env, { profiles, projectDir: config.projectDir });
+  return { stack, profiles };
 }
 
 function plan(config: ToolkitConfig): Plan {

@@ -359,6 +359,15 @@ function labelConfig(labels: Record<string, string | null>, where: string): Serv
  * Reads and merges compose files into the toolkit's view of the stack, with realstack.json's
  * service settings over the dev.realstack.* labels over what can be inferred.
  */
+/** Every profile the stack's services name, in its files and those they include or extend. */
+export function stackProfiles(files: string[]): string[] {
+  const profiles = new Set<string>();
+  for (const file of files.filter((f) => existsSync(f)))
+    for (const svc of Object.values(readComposeFile(path.resolve(file)).services as Yaml))
+      for (const p of isMap(svc) && Array.isArray(svc.profiles) ? svc.profiles : []) profiles.add(String(p));
+  return [...profiles];
+}
+
 export function loadStack(
   files: string[],
   env: Record<string, string | undefined>,
