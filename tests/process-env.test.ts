@@ -1,11 +1,15 @@
 // The process engine's rewrites of a service's environment (src/engine/rewrite-env.ts): each
 // rule of its doc comment, on values as compose files write them, and the names a service
 // answers to (src/engine/process.ts peerNames).
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
+import { writeInlineFiles } from '../src/engine/inline-files.js';
 import { peerNames, processEnvironment } from '../src/engine/process.js';
 import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
+import { runFile } from '../src/engine/run-file.js';
 import { projectStack } from '../src/stack/compose.js';
 import { tempProject } from './helpers/project.js';
 
@@ -179,3 +183,52 @@ configs:
   t.equal(env.FLAGS, `${dir}/flags.json`, "a config's short form: /<name>");
   t.equal(env.RULES, `${dir}/rules.yml`, "a config's target");
 });
+
+t.test(
+  'a secret or config whose text the compose file gives: written into the run, read where the service looks',
+  async (t) => {
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: node index.js
+    environment:
+      TOKEN_FILE: /run/secrets/token
+      FLAGS: /etc/flags.json
+    secrets: [token]
+    configs:
+      - source: flags
+        target: /etc/flags.json
+secrets:
+  token:
+    environment: API_TOKEN
+configs:
+  flags:
+    content: '{"beta": true}'
+`,
+    });
+    const config = loadToolkitConfig(dir, { PATH: process.env.PATH, API_TOKEN: 't0ken' });
+    const stack = projectStack(config);
+    const web = stack.services.find((x) => x.name === 'web');
+    if (!web) throw new Error('no web service');
+    const files = writeInlineFiles(stack, path.join(dir, 'run-files'));
+    const { env } = processEnvironment(stack, web, new Map(), undefined);
+    t.equal(readFileSync(env.TOKEN_FILE as string, 'utf8'), 't0ken', "the variable's value, in its file");
+    t.equal(statSync(env.TOKEN_FILE as string).mode & 0o777, 0o600, 'readable by this user only');
+    t.equal(readFileSync(env.FLAGS as string, 'utf8'), '{"beta": true}', "the config's content");
+    const run = runFile(stack, { labels: {}, images: {}, buildArgs: {}, inlineFiles: files }) as {
+      secrets: Record<string, unknown>;
+      configs: Record<string, unknown>;
+    };
+    t.same(run.secrets.token, { file: env.TOKEN_FILE }, 'compose v1 knows secrets with a file');
+    t.same(run.configs.flags, { file: env.FLAGS });
+
+    t.throws(() => projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH })), {
+      name: 'UserError',
+      message:
+        "secrets.token reads the variable API_TOKEN, which is not set: set it in the environment or in the project's .env.",
+    });
+  },
+);

@@ -9,6 +9,7 @@ import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { dockerGet } from './docker-api.js';
 import { HealthNow } from './health-now.js';
+import { writeInlineFiles } from './inline-files.js';
 import { pid1IsNode, signalNodes } from './node-signals.js';
 import type { RunFileOptions } from './run-file.js';
 import { serviceUrl } from './service-url.js';
@@ -155,7 +156,11 @@ export class DockerEngine implements Engine {
     // It holds the services' environment, secrets included: readable by this user only.
     const file = readableBy(
       await findComposeCli(this.env),
-      runFile(this.stack, { labels, ...this.images }),
+      runFile(this.stack, {
+        labels,
+        ...this.images,
+        inlineFiles: writeInlineFiles(this.stack, path.join(this.store.dir(this.run.runId), 'files')),
+      }),
       log,
     );
     writeFileSync(this.file, JSON.stringify(file, null, 2), { mode: 0o600 });

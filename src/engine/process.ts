@@ -25,6 +25,7 @@ import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { isAlive, isStopped } from '../util/pid.js';
+import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { type Peer, rewriteEnvironment } from './rewrite-env.js';
@@ -265,6 +266,7 @@ export class ProcessEngine implements Engine {
       JSON.stringify({ stateFile: this.store.file(this.run.runId) }),
     );
     this.run.detail = { tmpDir, processes: [] } satisfies Detail;
+    writeInlineFiles(this.stack, path.join(tmpDir, 'files'));
     this.save();
 
     // Every port is chosen before anything starts, so each service knows all its peers' addresses.

@@ -14,6 +14,8 @@ export interface RunFileOptions {
   buildArgs: Record<string, Record<string, string>>;
   /** A copy of a service's Dockerfile with mapped bases in its FROM, where no build arg names them. */
   dockerfiles?: Record<string, string>;
+  /** The files of the secrets and configs the compose file gives the text of (inline-files.ts), by key. */
+  inlineFiles?: Map<string, string>;
 }
 
 /** Compose interpolates the file again: a literal `$` must reach it as `$$`. */
@@ -99,10 +101,14 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
   for (const key of ['configs', 'secrets'] as const) {
     if (!isMap(model[key])) continue;
     file[key] = Object.fromEntries(
-      Object.entries(model[key] as Yaml).map(([k, v]) => [
-        k,
-        isMap(v) && typeof v.file === 'string' ? { ...v, file: path.resolve(projectDir, v.file) } : v,
-      ]),
+      Object.entries(model[key] as Yaml).map(([k, v]) => {
+        const written = options.inlineFiles?.get(`${key}.${k}`);
+        if (written) return [k, { file: written }];
+        return [
+          k,
+          isMap(v) && typeof v.file === 'string' ? { ...v, file: path.resolve(projectDir, v.file) } : v,
+        ];
+      }),
     );
   }
   return escapeDollars(file) as Yaml;

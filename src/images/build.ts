@@ -212,6 +212,13 @@ async function composeBuild(
   const byName = file.services as Record<string, { build: Record<string, unknown> }>;
   for (const { svc, inputs } of services)
     byName[svc.name].build.labels = { [INPUTS_LABEL]: inputs, [PROJECT_DIR_LABEL]: config.projectDir };
+  // A build mounts no secret or config: those whose text is the compose file's have no file yet.
+  delete file.secrets;
+  delete file.configs;
+  for (const svc of Object.values(byName) as Record<string, unknown>[]) {
+    delete svc.secrets;
+    delete svc.configs;
+  }
   const fileName = path.join(config.stateDir, 'images', 'build.json');
   mkdirSync(path.dirname(fileName), { recursive: true });
   writeFileSync(fileName, JSON.stringify(file, null, 2), { mode: 0o600 });

@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { inferService } from './infer.js';
 import { InterpolationError, interpolate } from './interpolate.js';
 import { readPorts } from './ports.js';
-import type { Condition, ServiceSpec, StackSpec } from './spec.js';
+import type { Condition, FileMount, ServiceSpec, StackSpec } from './spec.js';
 
 export class ComposeFileError extends UserError {
   override name = 'ComposeFileError';
@@ -313,23 +313,44 @@ function envFiles(v: unknown, projectDir: string, where: string): Record<string,
 /**
  * The files a service's secrets or configs hold on the host, where it sees them (`under` the
  * folder compose puts them in, or the long form's target): the ones a top-level entry gives a
- * `file` for. An `environment`, `content` or `external` one has no file here.
+ * `file` for, or its text (`environment: VAR`, a config's `content:`), which an engine writes
+ * into the run. An `external` one has no file here.
  */
 function serviceFiles(
   v: unknown,
-  declared: unknown,
+  model: Yaml,
+  kind: 'secrets' | 'configs',
+  env: Record<string, string | undefined>,
   projectDir: string,
-  under: string,
-): ServiceSpec['fileMounts'] {
-  const top = isMap(declared) ? declared : {};
-  return (Array.isArray(v) ? v : []).flatMap((s) => {
+): FileMount[] {
+  const top = isMap(model[kind]) ? (model[kind] as Yaml) : {};
+  const under = kind === 'secrets' ? '/run/secrets' : '/';
+  return (Array.isArray(v) ? v : []).flatMap((s): FileMount[] => {
     const source = String(isMap(s) ? s.source : s);
     const target = isMap(s) && typeof s.target === 'string' ? s.target : source;
-    const file = isMap(top[source]) ? (top[source] as Yaml).file : undefined;
-    return typeof file === 'string'
-      ? [{ container: path.posix.resolve(under, target), host: path.resolve(projectDir, file) }]
-      : [];
+    const container = path.posix.resolve(under, target);
+    const declared = isMap(top[source]) ? (top[source] as Yaml) : {};
+    if (typeof declared.file === 'string')
+      return [{ container, host: path.resolve(projectDir, declared.file) }];
+    const text = inlineText(declared, `${kind}.${source}`, env);
+    return text === undefined ? [] : [{ container, host: '', inline: `${kind}.${source}`, text }];
   });
+}
+
+/** The text compose gives a secret or config itself: a variable's value, or a config's `content`. */
+function inlineText(
+  declared: Yaml,
+  key: string,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (typeof declared.content === 'string') return declared.content;
+  if (typeof declared.environment !== 'string') return undefined;
+  const value = env[declared.environment];
+  if (value === undefined)
+    throw new UserError(
+      `${key} reads the variable ${declared.environment}, which is not set: set it in the environment or in the project's .env.`,
+    );
+  return value;
 }
 
 const CONDITIONS: Condition[] = ['service_started', 'service_healthy', 'service_completed_successfully'];
@@ -416,8 +437,8 @@ export function loadStack(
     });
     // A secret is at /run/secrets/<name> unless its target says; a config at /<name>.
     const fileMounts = [
-      ...serviceFiles(svc.secrets, model.secrets, projectDir, '/run/secrets'),
-      ...serviceFiles(svc.configs, model.configs, projectDir, '/'),
+      ...serviceFiles(svc.secrets, model, 'secrets', env, projectDir),
+      ...serviceFiles(svc.configs, model, 'configs', env, projectDir),
     ];
     const declared = dependsMap(svc.depends_on);
     for (const service of implicitDependencies(svc)) declared[service] ??= { condition: 'service_started' };

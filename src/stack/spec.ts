@@ -44,7 +44,7 @@ export interface ServiceSpec {
   /** Bind mounts of host paths, absolute on both sides. */
   binds: { container: string; host: string; readOnly?: boolean }[];
   /** Secrets and configs with a file on the host: where the container sees each, and the file. */
-  fileMounts: { container: string; host: string }[];
+  fileMounts: FileMount[];
   stopGraceSeconds: number;
   /** `required: false`: compose starts the service without it when it does not run. */
   dependsOn: { service: string; condition: Condition; required?: false }[];
@@ -63,6 +63,18 @@ export interface ServiceSpec {
 }
 
 export type ComposeModel = Record<string, unknown>;
+
+/**
+ * A secret's or config's file where the service sees it, and where it is here. One whose text
+ * the compose file gives (`environment: VAR`, a config's `content:`) has `inline` (its
+ * top-level key, `secrets.token`) and `text`: an engine writes it into the run and sets `host`.
+ */
+export interface FileMount {
+  container: string;
+  host: string;
+  inline?: string;
+  text?: string;
+}
 
 export interface StackSpec {
   /** The compose files, absolute, in the order given. */
