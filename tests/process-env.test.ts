@@ -11,6 +11,7 @@ import { peerNames, processEnvironment } from '../src/engine/process.js';
 import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
 import { runFile } from '../src/engine/run-file.js';
 import { projectStack } from '../src/stack/compose.js';
+import { postgresSettings } from '../src/stack/postgres-settings.js';
 import { tempProject } from './helpers/project.js';
 
 const peer = (service: string, ports: [number, number][]): Peer => ({
@@ -201,6 +202,11 @@ t.test(
     configs:
       - source: flags
         target: /etc/flags.json
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD_FILE: /run/secrets/token
+    secrets: [token]
 secrets:
   token:
     environment: API_TOKEN
@@ -224,6 +230,8 @@ configs:
     };
     t.same(run.secrets.token, { file: env.TOKEN_FILE }, 'compose v1 knows secrets with a file');
     t.same(run.configs.flags, { file: env.FLAGS });
+    const db = stack.services.find((x) => x.name === 'db');
+    t.equal(db && postgresSettings(db).password, 't0ken', "PostgreSQL's _FILE reads the secret's text");
 
     t.throws(() => projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH })), {
       name: 'UserError',

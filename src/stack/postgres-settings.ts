@@ -20,19 +20,19 @@ export interface PostgresSettings {
   unreadable?: string;
 }
 
-/** The host file behind a container path: a secret's file, or a path under a bind mount. */
-function hostFile(svc: ServiceSpec, file: string): string | undefined {
-  const secret = svc.fileMounts.find((s) => s.container === file);
-  if (secret) return secret.host;
+/**
+ * What the service reads at a container path: a secret's or config's text (the compose file's
+ * own, or its file's), or a file under a bind mount.
+ */
+function containerText(svc: ServiceSpec, file: string): string | undefined {
+  const mount = svc.fileMounts.find((s) => s.container === file);
+  if (mount?.text !== undefined) return mount.text;
   const bind = svc.binds
     .filter((b) => file === b.container || file.startsWith(`${b.container.replace(/\/$/, '')}/`))
     .sort((a, b) => b.container.length - a.container.length)[0];
-  return bind && path.join(bind.host, path.posix.relative(bind.container, file));
-}
-
-function readText(file: string): string | undefined {
+  const host = mount ? mount.host : bind && path.join(bind.host, path.posix.relative(bind.container, file));
   try {
-    return readFileSync(file, 'utf8');
+    return host ? readFileSync(host, 'utf8') : undefined;
   } catch {
     return undefined;
   }
@@ -50,8 +50,7 @@ export function postgresSettings(svc: ServiceSpec): PostgresSettings {
   const read = (name: string): string | undefined => {
     const file = svc.environment[`${name}_FILE`];
     if (svc.environment[name] || !file) return svc.environment[name];
-    const host = hostFile(svc, file);
-    const text = host && readText(host);
+    const text = containerText(svc, file);
     if (text === undefined) unreadable ??= `${name}_FILE (${file})`;
     return text?.replace(/\n+$/, '');
   };
