@@ -6,6 +6,7 @@ import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { forComposeV1 } from '../src/engine/compose-v1.js';
 import { runFile } from '../src/engine/run-file.js';
 import { loadStack, projectStack } from '../src/stack/compose.js';
+import { processEngineRefusal } from '../src/stack/infer.js';
 import { interpolate } from '../src/stack/interpolate.js';
 import type { ServiceSpec, StackSpec } from '../src/stack/spec.js';
 import { root } from './helpers/cli.js';
@@ -694,4 +695,29 @@ secrets:
     'a.yaml': 'include: [compose.yaml]\n',
   });
   t.throws(() => stackOf(circle), { message: /include goes round in a circle/ });
+});
+
+t.test('stop_signal as compose reads it; a signal the process engine cannot pass on is named', async (t) => {
+  const dir = tempProject(t, {
+    'compose.yaml': `services:
+  a: { image: node:20, stop_signal: SIGINT }
+  b: { image: node:20, stop_signal: quit }
+  c: { image: node:20, stop_signal: SIGTERM }
+  d: { image: node:20, stop_signal: SIGUSR1, command: node d.js, working_dir: /app, volumes: [".:/app"] }
+`,
+  });
+  const stack = stackOf(dir);
+  t.equal(svc(stack, 'a').stopSignal, 'SIGINT');
+  t.equal(svc(stack, 'b').stopSignal, 'SIGQUIT', 'without SIG, in any case');
+  t.equal(svc(stack, 'c').stopSignal, undefined, "SIGTERM: the engines' own");
+  t.match(
+    processEngineRefusal(svc(stack, 'd'))?.message,
+    /cannot stop service "d" with its stop_signal SIGUSR1: it stops services with SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR2/,
+  );
+  const bad = tempProject(t, {
+    'compose.yaml': 'services:\n  a: { image: node:20, stop_signal: SIGNOPE }\n',
+  });
+  t.throws(() => stackOf(bad), {
+    message: /service "a": stop_signal SIGNOPE is not a signal; write one as compose does, SIGINT/,
+  });
 });

@@ -54,3 +54,46 @@ process.on('SIGTERM', () => {
     t.same(await leftovers(runId, [], dir), [], 'nothing of the run is left');
   },
 );
+
+t.test(
+  "stop_signal: the process engine stops a service with the compose file's signal",
+  { skip: processPassOnly() },
+  async (t) => {
+    const runId = testRunId('pss');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.cjs"]
+    stop_signal: SIGINT
+    environment:
+      PORT: 8080
+    ports: ["8080"]
+`,
+        // It shuts down on SIGINT only: SIGTERM would end it at once, with nothing written.
+        'server.cjs': `const fs = require('node:fs');
+const server = require('node:http')
+  .createServer((q, s) => s.end('ok'))
+  .listen(Number(process.env.PORT));
+process.on('SIGINT', () => {
+  server.close();
+  fs.writeFileSync('stopped', 'on SIGINT');
+  process.exit(0);
+});
+`,
+      },
+      runId,
+    );
+    t.teardown(() => realstack(['down']));
+    t.equal((await realstack(['up'])).exitCode, 0);
+    const down = await realstack(['down']);
+    t.equal(down.exitCode, 0, down.stderr);
+    t.match(down.stderr, /web-1: exit 0/);
+    t.equal(readFileSync(path.join(dir, 'stopped'), 'utf8'), 'on SIGINT');
+    t.same(await leftovers(runId, [], dir), [], 'nothing of the run is left');
+  },
+);

@@ -553,12 +553,16 @@ export class ProcessEngine implements Engine {
     // Services first, the data stores last, so services can close their pools cleanly.
     const store = (p: ProcessRecord) => p.role === 'postgres' || p.role === 'redis';
     const nodes = await Promise.all(
-      processes.filter((p) => !store(p)).map((p) => this.stopOne(p, 'SIGTERM')),
+      processes.filter((p) => !store(p)).map((p) => this.stopOne(p, this.stopSignal(p))),
     );
-    const dbs = await Promise.all(
-      processes.filter(store).map((p) => this.stopOne(p, p.role === 'postgres' ? 'SIGINT' : 'SIGTERM')),
-    );
+    const dbs = await Promise.all(processes.filter(store).map((p) => this.stopOne(p, this.stopSignal(p))));
     return [...nodes, ...dbs];
+  }
+
+  /** The compose file's stop_signal; else PostgreSQL's fast shutdown, SIGINT, and SIGTERM for the rest. */
+  private stopSignal(p: ProcessRecord): NodeJS.Signals {
+    const svc = this.stack.services.find((s) => s.name === p.service);
+    return svc?.stopSignal ?? (p.role === 'postgres' ? 'SIGINT' : 'SIGTERM');
   }
 
   private async stopOne(p: ProcessRecord, signal: NodeJS.Signals): Promise<StopResult> {
@@ -641,7 +645,7 @@ export class ProcessEngine implements Engine {
 
   async stopInstance(instance: string, how: 'graceful' | 'kill'): Promise<StopResult> {
     const p = this.record(instance);
-    if (how === 'graceful') return this.stopOne(p, p.role === 'postgres' ? 'SIGINT' : 'SIGTERM');
+    if (how === 'graceful') return this.stopOne(p, this.stopSignal(p));
     const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
     const exitFile = path.join(p.dir, 'exit.json');
     if (child !== undefined && !existsSync(exitFile)) killGroup(child);

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { groupMembers } from './process-group.js';
+import { FORWARDED_SIGNALS, groupMembers } from './process-group.js';
 
 export interface RunnerSpec {
   command: string[];
@@ -70,7 +70,7 @@ function main(specFile: string): void {
     closed = true;
   });
   let stopping = false;
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+  for (const sig of FORWARDED_SIGNALS)
     process.on(sig, () => {
       stopping = true;
       group(sig);

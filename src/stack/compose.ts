@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { LineCounter, parseDocument } from 'yaml';
@@ -291,6 +292,19 @@ function seconds(v: unknown): number {
   return parts.reduce((sum, m) => sum + Number(m[1]) * (UNITS[m[2] as string] as number), 0);
 }
 
+/** `stop_signal` as compose reads it (`SIGINT`, `INT`), when it is not SIGTERM; not a signal is named. */
+function stopSignal(v: unknown, where: string): { stopSignal?: NodeJS.Signals } {
+  if (v === undefined || v === null) return {};
+  const name = String(v)
+    .toUpperCase()
+    .replace(/^(?!SIG)/, 'SIG');
+  if (!Object.hasOwn(constants.signals, name))
+    throw new ComposeFileError(
+      `${where}: stop_signal ${String(v)} is not a signal; write one as compose does, SIGINT`,
+    );
+  return name === 'SIGTERM' ? {} : { stopSignal: name as NodeJS.Signals };
+}
+
 /** env_file in its three forms, absolute; a required file that is missing is an error. */
 function envFiles(v: unknown, projectDir: string, where: string): Record<string, string> {
   const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -467,6 +481,7 @@ export function loadStack(
       healthcheck:
         health !== undefined && health.disable !== true && !(Array.isArray(test) && test[0] === 'NONE'),
       stopGraceSeconds: seconds(svc.stop_grace_period),
+      ...stopSignal(svc.stop_signal, where),
       dependsOn,
       tty: svc.tty === true,
       coverage: false,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Role, ServiceConfig } from '../config/project.js';
+import { FORWARDED_SIGNALS } from '../engine/process-group.js';
 import { about, UserError } from '../errors.js';
 import { type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
@@ -253,6 +254,10 @@ export function processEngineRefusal(
   if (spec.role === 'other')
     return new UserError(
       `the process engine cannot run service "${spec.name}"${spec.image ? ` (image ${spec.image})` : ''}: it runs Node services, PostgreSQL and Redis only. Use the docker engine (start dockerd), give it a profile that the run leaves out, or set "role" in realstack.json if it is a Node service.`,
+    );
+  if (spec.stopSignal && !(FORWARDED_SIGNALS as readonly string[]).includes(spec.stopSignal))
+    return new UserError(
+      `the process engine cannot stop service "${spec.name}" with its stop_signal ${spec.stopSignal}: it stops services with ${FORWARDED_SIGNALS.join(', ')}. Use one of those, or the docker engine.`,
     );
   if (spec.role === 'redis') {
     if (!redisServer(env))

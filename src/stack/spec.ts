@@ -46,6 +46,8 @@ export interface ServiceSpec {
   /** Secrets and configs with a file on the host: where the container sees each, and the file. */
   fileMounts: FileMount[];
   stopGraceSeconds: number;
+  /** compose's `stop_signal` (`SIGINT`), when it is not SIGTERM. */
+  stopSignal?: NodeJS.Signals;
   /** `required: false`: compose starts the service without it when it does not run. */
   dependsOn: { service: string; condition: Condition; required?: false }[];
   tty: boolean;
