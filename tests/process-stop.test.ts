@@ -1,35 +1,44 @@
 // The process engine's graceful stop signals a service's whole process group, and waits for
 // what the command started, not only for the command: `npx tsx server.ts` and
 // `sh -c "node server.js; ..."` end at once on SIGTERM while the server is still shutting down
-// and writing its coverage. It gets the time it takes, up to the grace period.
+// and writing its coverage. It gets the time it takes, up to the grace period, and the signal
+// the compose file asks for.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
-import { linkedProject } from './helpers/project.js';
+import { linkedProject, tinyCompose } from './helpers/project.js';
+
+/**
+ * A project whose one service runs `server` from the compose file `compose`, brought up and
+ * then down on the process engine; what the stop said, and the project's folder.
+ */
+async function upThenDown(t: Test, compose: string, server: string) {
+  const runId = testRunId('pst');
+  const { dir, realstack } = linkedProject(t, { 'docker-compose.yml': compose, 'server.cjs': server }, runId);
+  t.teardown(() => realstack(['down']));
+  const up = await realstack(['up']);
+  t.equal(up.exitCode, 0, up.stderr);
+  const down = await realstack(['down']);
+  t.equal(down.exitCode, 0, down.stderr);
+  t.same(await leftovers(runId, [], dir), [], 'nothing of the run is left');
+  return { dir, down };
+}
 
 t.test(
   'a server under a wrapper that ends first finishes its own shutdown before the stop is done',
   { skip: processPassOnly() },
   async (t) => {
-    const runId = testRunId('pst');
-    const { dir, realstack } = linkedProject(
+    const { dir } = await upThenDown(
       t,
-      {
-        'docker-compose.yml': `services:
-  web:
-    image: node:20
-    working_dir: /app
-    volumes: [".:/app"]
-    command: sh -c "node server.cjs; echo the server is gone"
-    environment:
-      PORT: 8080
-    ports: ["8080"]
-`,
-        // Longer than the second the runner once gave a group after its leader ended.
-        'server.cjs': `const fs = require('node:fs');
+      tinyCompose.replace(
+        'command: ["node", "server.cjs"]',
+        'command: sh -c "node server.cjs; echo the server is gone"',
+      ),
+      // Longer than the second the runner once gave a group after its leader ended.
+      `const fs = require('node:fs');
 const server = require('node:http')
   .createServer((q, s) => s.end('ok'))
   .listen(Number(process.env.PORT));
@@ -41,17 +50,9 @@ process.on('SIGTERM', () => {
   }, 1500);
 });
 `,
-      },
-      runId,
     );
-    t.teardown(() => realstack(['down']));
-    const up = await realstack(['up']);
-    t.equal(up.exitCode, 0, up.stderr);
-    const down = await realstack(['down']);
-    t.equal(down.exitCode, 0, down.stderr);
     t.ok(existsSync(path.join(dir, 'stopped')), 'the server was not killed while it shut down');
     t.equal(readFileSync(path.join(dir, 'stopped'), 'utf8'), 'after its shutdown');
-    t.same(await leftovers(runId, [], dir), [], 'nothing of the run is left');
   },
 );
 
@@ -59,23 +60,11 @@ t.test(
   "stop_signal: the process engine stops a service with the compose file's signal",
   { skip: processPassOnly() },
   async (t) => {
-    const runId = testRunId('pss');
-    const { dir, realstack } = linkedProject(
+    const { dir, down } = await upThenDown(
       t,
-      {
-        'docker-compose.yml': `services:
-  web:
-    image: node:20
-    working_dir: /app
-    volumes: [".:/app"]
-    command: ["node", "server.cjs"]
-    stop_signal: SIGINT
-    environment:
-      PORT: 8080
-    ports: ["8080"]
-`,
-        // It shuts down on SIGINT only: SIGTERM would end it at once, with nothing written.
-        'server.cjs': `const fs = require('node:fs');
+      tinyCompose.replace('    environment:', '    stop_signal: SIGINT\n    environment:'),
+      // It shuts down on SIGINT only: SIGTERM would end it at once, with nothing written.
+      `const fs = require('node:fs');
 const server = require('node:http')
   .createServer((q, s) => s.end('ok'))
   .listen(Number(process.env.PORT));
@@ -85,15 +74,8 @@ process.on('SIGINT', () => {
   process.exit(0);
 });
 `,
-      },
-      runId,
     );
-    t.teardown(() => realstack(['down']));
-    t.equal((await realstack(['up'])).exitCode, 0);
-    const down = await realstack(['down']);
-    t.equal(down.exitCode, 0, down.stderr);
     t.match(down.stderr, /web-1: exit 0/);
     t.equal(readFileSync(path.join(dir, 'stopped'), 'utf8'), 'on SIGINT');
-    t.same(await leftovers(runId, [], dir), [], 'nothing of the run is left');
   },
 );

@@ -390,10 +390,6 @@ function labelConfig(labels: Record<string, string | null>, where: string): Serv
   return out;
 }
 
-/**
- * Reads and merges compose files into the toolkit's view of the stack, with realstack.json's
- * service settings over the dev.realstack.* labels over what can be inferred.
- */
 /** Every profile the stack's services name, in its files and those they include or extend. */
 export function stackProfiles(files: string[]): string[] {
   const profiles = new Set<string>();
@@ -403,6 +399,10 @@ export function stackProfiles(files: string[]): string[] {
   return [...profiles];
 }
 
+/**
+ * Reads and merges compose files into the toolkit's view of the stack, with realstack.json's
+ * service settings over the dev.realstack.* labels over what can be inferred.
+ */
 export function loadStack(
   files: string[],
   env: Record<string, string | undefined>,

@@ -45,15 +45,10 @@ export function interpolate(value: string, env: Record<string, string | undefine
     }
     const end = closing(value, at + 2);
     const name = NAME.exec(value.slice(at + 2))?.[0];
-    if (end < 0 || !name) {
-      // Not a variable compose reads: left as written.
-      out += '${';
-      i = at + 2;
-      continue;
-    }
-    const rest = value.slice(at + 2 + name.length, end);
+    const rest = name && end >= 0 ? value.slice(at + 2 + name.length, end) : '';
     const op = OPERATORS.find((o) => rest.startsWith(o));
-    if (rest !== '' && !op) {
+    if (end < 0 || !name || (rest !== '' && !op)) {
+      // Not a variable compose reads: left as written.
       out += '${';
       i = at + 2;
       continue;

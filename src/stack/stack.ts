@@ -101,14 +101,15 @@ async function withKnownPorts(
   config: ToolkitConfig,
   stack: StackSpec,
   scale: Record<string, number>,
+  asked: Record<string, number>,
 ): Promise<ToolkitConfig> {
   const env = { ...config.env };
   for (const svc of stack.services.filter((s) => s.knownPortVar)) {
     const variable = svc.knownPortVar as string;
-    const n = scale[svc.name] ?? svc.replicas ?? 1;
+    const n = scale[svc.name] ?? 1;
     if (n > 1) {
       throw new UserError(
-        `${scale[svc.name] ? '--scale' : 'its compose file scales it:'} ${svc.name}=${n}: ${svc.name} publishes one known port (its public URL, ${variable}), so it runs once.`,
+        `${asked[svc.name] ? '--scale' : 'its compose file scales it:'} ${svc.name}=${n}: ${svc.name} publishes one known port (its public URL, ${variable}), so it runs once.`,
       );
     }
     if (!env[variable]) env[variable] = String(await freePort());
@@ -141,12 +142,12 @@ export async function startStack(
   // Loaded by the commands that read the compose files: `ps`, `logs` and `down` use the run's saved stack.
   const { projectStack } = await import('./compose.js');
   const read = projectStack(config);
-  config = await withKnownPorts(config, read, options.scale ?? {});
   // The compose file's replicas, unless --scale says otherwise.
   const scale = {
     ...Object.fromEntries(read.services.flatMap((s) => (s.replicas ? [[s.name, s.replicas]] : []))),
     ...options.scale,
   };
+  config = await withKnownPorts(config, read, scale, options.scale ?? {});
   let stack = projectStack(config);
   if (options.overlay) stack = options.overlay(stack);
   const choice = await chooseEngine(config);
