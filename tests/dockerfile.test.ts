@@ -163,3 +163,61 @@ CMD ["node", "dist/index.js"]
     t.same(readDockerfile(file, {}, 'dev')?.needed, [0, 2], 'the dev stage needs no build');
   },
 );
+
+// The image's environment is what the process engine gives a service the container would have
+// (Dockerfile reference, "ENV" and "Environment replacement"), and where a preload the image sets
+// in NODE_OPTIONS comes from under the coverage overlay.
+t.test(
+  'the built stage ENV: both forms, quoting, replacement, stages and what cannot be known',
+  async (t) => {
+    const dir = tempProject(t, {
+      Dockerfile: `ARG NODE_ENV=production
+ARG REGION=eu
+FROM node:20-slim AS base
+ARG NODE_ENV
+ENV NODE_ENV=$NODE_ENV \\
+    GREETING="hello from the image" SINGLE='$NOT_A_VARIABLE' ESCAPED=\\$HOME \\
+    PATH=/app/node_modules/.bin:$PATH
+ENV LEGACY a value with spaces
+ENV APP_HOME=/app UNSET_REGION=\${REGION:-none}
+ENV LOG_DIR=\${APP_HOME}/logs
+ENV NODE_OPTIONS="--require ./preload.cjs --max-old-space-size=256"
+RUN npm ci
+FROM base AS prod
+ENV GREETING=overridden BEFORE=$GREETING
+FROM node:20-slim AS other
+ENV ONLY_OTHER=1
+`,
+    });
+    const file = path.join(dir, 'Dockerfile');
+    const prod = readDockerfile(file, {}, 'prod');
+    t.same(
+      prod?.env,
+      {
+        NODE_ENV: 'production',
+        GREETING: 'overridden',
+        SINGLE: '$NOT_A_VARIABLE',
+        ESCAPED: '$HOME',
+        PATH: undefined,
+        LEGACY: 'a value with spaces',
+        APP_HOME: '/app',
+        LOG_DIR: '/app/logs',
+        UNSET_REGION: 'none',
+        NODE_OPTIONS: '--require ./preload.cjs --max-old-space-size=256',
+        BEFORE: 'hello from the image',
+      },
+      "inherited from the stage it is built FROM; a global ARG only where the stage says it again; an assignment sees the line's earlier values; the base image's PATH is unknown",
+    );
+    t.equal(
+      readDockerfile(file, { NODE_ENV: 'test' }, 'prod')?.env.NODE_ENV,
+      'test',
+      "compose's build.args win over the ARG's default",
+    );
+    t.same(readDockerfile(file)?.env, { ONLY_OTHER: '1' }, 'a stage FROM an image starts with none');
+    t.equal(
+      readDockerfile(file, {}, 'base')?.runs[0]?.nodeEnv,
+      'production',
+      'a RUN sees the ENV, as npm ci decides what to install from it',
+    );
+  },
+);

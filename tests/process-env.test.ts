@@ -6,6 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
+import { instrument, SPY_MOUNT } from '../src/coverage/instrument.js';
 import { writeInlineFiles } from '../src/engine/inline-files.js';
 import { peerNames, processEnvironment } from '../src/engine/process.js';
 import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
@@ -238,5 +239,58 @@ configs:
       message:
         "secrets.token reads the variable API_TOKEN, which is not set: set it in the environment or in the project's .env.",
     });
+  },
+);
+
+t.test(
+  "the image's environment: what the Dockerfile sets, under the compose file's, on the process engine and under coverage",
+  async (t) => {
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  web:
+    build: .
+    ports: ["8080:8080"]
+    environment:
+      LOG_LEVEL: debug
+      GREETING: from compose
+  db:
+    build: db
+`,
+      Dockerfile: `FROM node:20-slim
+WORKDIR /app
+ENV NODE_ENV=production PORT=8080 GREETING="from the image" CONFIG=/app/config/app.json HOST=0.0.0.0
+ENV PATH=/app/node_modules/.bin:$PATH HOME=/home/node
+ENV NODE_OPTIONS="--require ./preload.cjs --max-old-space-size=256"
+COPY . .
+CMD ["node", "server.js"]
+`,
+      'db/Dockerfile': 'FROM postgres:16\nENV POSTGRES_DB=shop POSTGRES_PASSWORD=secret\n',
+      'server.js': '',
+    });
+    const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
+    const web = stack.services.find((x) => x.name === 'web');
+    const db = stack.services.find((x) => x.name === 'db');
+    if (!web || !db) throw new Error('no web or db service');
+    const { env } = processEnvironment(stack, web, new Map(), peer('web', [[8080, 45000]]));
+    t.equal(env.NODE_ENV, 'production', 'set by the image, so set here');
+    t.equal(env.GREETING, 'from compose', "the compose file's value wins, as in a container");
+    t.equal(env.PORT, '45000', "the image's PORT is the service's own port: the one it has here");
+    t.equal(env.CONFIG, `${dir}/config/app.json`, 'a path in the image: where this machine has it');
+    t.equal(env.HOST, '127.0.0.1', 'every interface in a container; 127.0.0.1 here, where docker publishes');
+    t.equal(env.PATH, undefined, "the container's PATH is not this machine's");
+    t.equal(env.HOME, undefined, 'nor its HOME');
+    t.match(
+      web.notes.find((n) => n.text.startsWith('image environment'))?.text,
+      /^image environment NODE_ENV, PORT, GREETING, CONFIG, HOST, NODE_OPTIONS \(.*leaving out PATH, HOME \(the container's own\)\)$/,
+      'said at init and by config --explain',
+    );
+    t.equal(postgresSettings(db).database, 'shop', "PostgreSQL's settings from its image's ENV too");
+
+    const instrumented = instrument(stack, 1000).services.find((x) => x.name === 'web');
+    t.equal(
+      instrumented?.environment.NODE_OPTIONS,
+      `--require ./preload.cjs --max-old-space-size=256 --require ${SPY_MOUNT}/index.cjs`,
+      "the coverage overlay's NODE_OPTIONS keeps the image's preload and heap size before the spy",
+    );
   },
 );

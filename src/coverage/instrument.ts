@@ -1,5 +1,5 @@
 import { SLICE_MOUNT } from '../spy/slices.js';
-import type { ServiceSpec, StackSpec } from '../stack/spec.js';
+import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
 import { spyDir } from '../util/package-root.js';
 
 /** Where the spy is mounted in a container, and where V8 writes its dumps there. */
@@ -15,7 +15,7 @@ export const DUMP_DIR = '/tmp/realstack-coverage';
  */
 export function instrument(stack: StackSpec, flushMs: number, sliceDir?: string): StackSpec {
   const services = stack.services.map((svc) => {
-    if (!svc.coverage || svc.environment.NODE_V8_COVERAGE) return svc;
+    if (!svc.coverage || environmentOf(svc).NODE_V8_COVERAGE) return svc;
     // Per-test recording: the slice channel's folder, the same one in every container.
     const slices = sliceDir ? [{ host: sliceDir, container: SLICE_MOUNT, readOnly: false }] : [];
     return {
@@ -38,7 +38,8 @@ export function instrument(stack: StackSpec, flushMs: number, sliceDir?: string)
 
 /** The variables that make the spy measure a service (coverage-spy/index.cjs reads them). */
 function spyEnvironment(svc: ServiceSpec, flushMs: number): Record<string, string> {
-  const own = svc.environment.NODE_OPTIONS;
+  // The image's own NODE_OPTIONS (a preload, a heap size) too: the overlay's value replaces it.
+  const own = environmentOf(svc).NODE_OPTIONS;
   return {
     NODE_OPTIONS: `${own ? `${own} ` : ''}--require ${SPY_MOUNT}/index.cjs`,
     NODE_V8_COVERAGE: DUMP_DIR,

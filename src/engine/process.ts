@@ -20,7 +20,7 @@ import { processEngineRefusal } from '../stack/infer.js';
 import { postgresFlags, postgresSettings } from '../stack/postgres-settings.js';
 import { probePostgres, probeService } from '../stack/probe.js';
 import { redisArgs, redisServer } from '../stack/redis-settings.js';
-import type { ServiceSpec, StackSpec } from '../stack/spec.js';
+import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
@@ -181,8 +181,8 @@ export function listenPorts(svc: ServiceSpec): number[] {
   if (svc.containerPort !== undefined && !ports.includes(svc.containerPort)) ports.push(svc.containerPort);
   if (ports.length === 0 && svc.role === 'postgres') ports.push(5432);
   if (ports.length === 0 && svc.role === 'redis') ports.push(6379);
-  if (ports.length === 0 && /^\d+$/.test(svc.environment.PORT ?? ''))
-    ports.push(Number(svc.environment.PORT));
+  const port = environmentOf(svc).PORT ?? '';
+  if (ports.length === 0 && /^\d+$/.test(port)) ports.push(Number(port));
   return ports;
 }
 
@@ -198,16 +198,24 @@ export function processEnvironment(
 ): ReturnType<typeof rewriteEnvironment> {
   // A secret's file is where the container sees it (`DB_PASSWORD_FILE=/run/secrets/db_password`).
   const toHost = hostPaths([...svc.binds, ...svc.fileMounts, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
-  const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, toHost(v)]));
+  const given = environmentOf(svc);
+  const env = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, toHost(v)]));
   const rewritten = rewriteEnvironment(env, peerNames(stack, peers), own);
   const first = own && listenPorts(svc)[0];
   if (first !== undefined && own && rewritten.env.PORT === undefined) {
     rewritten.env.PORT = own.ports.get(first) as string;
     rewritten.rewrites.push({ variable: 'PORT', from: undefined, to: rewritten.env.PORT });
   }
+  // A container listens on every interface to be reached through its published port; docker
+  // publishes on 127.0.0.1 only, and so the service here listens there.
+  const host = rewritten.env.HOST;
+  if (host === '0.0.0.0' || host === '::') {
+    rewritten.env.HOST = '127.0.0.1';
+    rewritten.rewrites.push({ variable: 'HOST', from: host, to: '127.0.0.1' });
+  }
   for (const [k, v] of Object.entries(env))
-    if (v !== svc.environment[k] && !rewritten.rewrites.some((r) => r.variable === k))
-      rewritten.rewrites.unshift({ variable: k, from: svc.environment[k], to: rewritten.env[k] as string });
+    if (v !== given[k] && !rewritten.rewrites.some((r) => r.variable === k))
+      rewritten.rewrites.unshift({ variable: k, from: given[k], to: rewritten.env[k] as string });
   return rewritten;
 }
 

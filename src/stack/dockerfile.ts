@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { InterpolationError, interpolate } from './interpolate.js';
 
 /** One instruction: its keyword, its arguments (continuation lines joined), and the lines it spans. */
 interface Instruction {
@@ -38,6 +39,12 @@ export interface Dockerfile {
   workdir?: string;
   cmd?: string[];
   entrypoint?: string[];
+  /**
+   * The built stage's ENV (and what the stages it is built FROM set), build args applied. A value
+   * that names a variable the file does not set (`PATH=/app/bin:$PATH`: the base image's) is
+   * undefined: it cannot be known without the image.
+   */
+  env: Record<string, string | undefined>;
   /** Its shell-form RUN lines, for the package installs among them (images/host-installs.ts). */
   runs: RunStep[];
 }
@@ -55,8 +62,11 @@ export interface RunStep {
   copied: string[];
 }
 
-type StageState = Pick<RunStep, 'user' | 'nodeEnv'> &
+type StageState = Pick<RunStep, 'user'> &
   Pick<Dockerfile, 'workdir' | 'cmd' | 'entrypoint'> & {
+    /** Its ARGs (in scope for ENV and RUN) and ENV, undefined where not knowable. */
+    args?: Record<string, string>;
+    env?: Record<string, string | undefined>;
     /** Each image folder a COPY put a package.json in, and the context folder it came from. */
     packages?: Record<string, string>;
     copied?: string[];
@@ -139,8 +149,66 @@ function commandForm(v: string): string[] {
 }
 
 /**
+ * The assignments of an ENV line (`K=V K2="two words"`, or the legacy `K two words`), each value
+ * as a template for `interpolate`: quotes and backslashes taken as the builder takes them, and a
+ * `$` that is not a variable (single-quoted, or `\$`) doubled, as compose writes a literal one.
+ */
+function envAssignments(rest: string): [string, string][] {
+  const legacy = /^([^\s=]+)\s+(.*)$/.exec(rest);
+  const out: [string, string][] = [];
+  let word = '';
+  let quote = '';
+  const end = () => {
+    const at = word.indexOf('=');
+    if (at > 0) out.push([word.slice(0, at), word.slice(at + 1)]);
+    word = '';
+  };
+  const text = legacy ? (legacy[2] as string) : rest;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quote === "'") {
+      if (c === "'") quote = '';
+      else word += c === '$' ? '$$' : c;
+    } else if (c === '\\' && i + 1 < text.length) {
+      const next = text[++i] as string;
+      // In double quotes a backslash escapes only `"`, `\` and `$`; elsewhere any character.
+      if (quote === '"' && !'"\\$'.includes(next)) word += c;
+      word += next === '$' ? '$$' : next;
+    } else if (c === quote) quote = '';
+    else if (!quote && (c === '"' || c === "'")) quote = c;
+    else if (!quote && !legacy && /\s/.test(c)) end();
+    else word += c;
+  }
+  if (legacy) out.push([legacy[1] as string, word]);
+  else end();
+  return out;
+}
+
+/**
+ * A template's value from `known`, or undefined when it reads a variable `known` cannot say (the
+ * base image's, most likely); one with a default (`${REGION:-eu}`) takes its default.
+ */
+function expandKnown(template: string, known: Record<string, string | undefined>): string | undefined {
+  const missed = new Set<string>();
+  const vars = new Proxy(known, {
+    get(target, name: string) {
+      if (target[name] === undefined) missed.add(name);
+      return target[name];
+    },
+  });
+  try {
+    const value = interpolate(template, vars);
+    const used = (name: string) => new RegExp(`\\$(${name}(?!\\w)|\\{${name}(\\}|:?\\+))`).test(template);
+    return [...missed].some(used) ? undefined : value;
+  } catch (e) {
+    if (e instanceof InterpolationError) return undefined;
+    throw e;
+  }
+}
+
+/**
  * The few instructions of a Dockerfile realstack reads: base images, ARG defaults, and the
- * WORKDIR, CMD and ENTRYPOINT of the stage built (`target`, as compose's build.target names it;
+ * WORKDIR, CMD, ENTRYPOINT and ENV of the stage built (`target`, as compose's build.target names it;
  * else the last), a stage built FROM an earlier one inheriting them.
  */
 export function readDockerfile(
@@ -150,7 +218,8 @@ export function readDockerfile(
 ): Dockerfile | undefined {
   if (!existsSync(file)) return undefined;
   const defaults: Record<string, string> = {};
-  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, runs: [], needed: [] };
+  const global: Record<string, string> = {};
+  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, env: {}, runs: [], needed: [] };
   const sub = (s: string) =>
     s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, v: string) => args[v] ?? defaults[v] ?? '');
   // What each stage has said so far; a stage built FROM an earlier one starts from what it said.
@@ -159,11 +228,19 @@ export function readDockerfile(
   for (const { word, rest, lines } of instructions(readFileSync(file, 'utf8'))) {
     if (word === 'ARG') {
       const [k, v] = rest.split('=') as [string, string?];
-      if (v !== undefined) defaults[k] = v.replace(/^"(.*)"$/, '$1');
-      if (k === 'NODE_ENV' && out.stages.length > 0) now.nodeEnv = args[k] ?? defaults[k];
+      const value = v?.replace(/^"(.*)"$/, '$1');
+      if (value !== undefined) defaults[k] = value;
+      // An ARG before the first FROM is the FROM lines'; a stage sees it only if it says it again.
+      if (out.stages.length === 0) {
+        if (value !== undefined) global[k] = value;
+      } else now.args = { ...now.args, [k]: args[k] ?? value ?? global[k] ?? '' };
     } else if (word === 'ENV') {
-      const m = /(?:^|\s)NODE_ENV(?:=|\s+)("?)([^\s"]*)\1/.exec(rest);
-      if (m) now.nodeEnv = sub(m[2] as string);
+      // Every assignment of one ENV line sees the values from before it, as the builder's do.
+      const known = { ...now.args, ...now.env };
+      now.env = {
+        ...now.env,
+        ...Object.fromEntries(envAssignments(rest).map(([k, t]) => [k, expandKnown(t, known)])),
+      };
     } else if (word === 'USER') now.user = sub(rest);
     else if (word === 'COPY' || word === 'ADD') {
       const from = /(?:^|\s)--from=(\S+)/.exec(rest)?.[1];
@@ -183,13 +260,15 @@ export function readDockerfile(
       // The package the RUN's folder holds: a workspace's package.json copied to its own
       // folder (`COPY apps/api/package.json apps/api/`) is not the WORKDIR's.
       const packageDir = now.packages?.[now.workdir ?? '/'];
+      // ENV wins over an ARG of the same name, in a RUN as in the image.
+      const nodeEnv = now.env && 'NODE_ENV' in now.env ? now.env.NODE_ENV : now.args?.NODE_ENV;
       out.runs.push({
         stage: out.stages.length - 1,
         command: rest,
         lines,
         copied: now.copied ?? [],
         ...(now.user !== undefined ? { user: now.user } : {}),
-        ...(now.nodeEnv !== undefined ? { nodeEnv: now.nodeEnv } : {}),
+        ...(nodeEnv !== undefined ? { nodeEnv } : {}),
         ...(packageDir !== undefined ? { packageDir } : {}),
       });
     } else if (word === 'FROM') {
@@ -230,9 +309,10 @@ export function readDockerfile(
   out.needed = [...needed].sort((a, b) => a - b);
   let first = built;
   while (out.stages[first]?.parent !== undefined) first = out.stages[first]?.parent as number;
-  const { workdir, cmd, entrypoint } = said[built] ?? {};
+  const { workdir, cmd, entrypoint, env } = said[built] ?? {};
   return {
     ...out,
+    env: env ?? {},
     ...(out.from[first] !== undefined ? { base: out.from[first] } : {}),
     ...(workdir ? { workdir } : {}),
     ...(cmd ? { cmd } : {}),

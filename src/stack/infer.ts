@@ -159,6 +159,30 @@ function inferSourceRoot(
   return undefined;
 }
 
+/** Variables of a container's own that would be wrong for a process on this machine. */
+const CONTAINER_ONLY = new Set(['PATH', 'HOME', 'HOSTNAME']);
+
+/** The Dockerfile's ENV the service's processes see wherever they run, with a note of what is left out and why. */
+function imageEnvironment(spec: ServiceSpec, dockerfile: Dockerfile): void {
+  const entries = Object.entries(dockerfile.env);
+  if (entries.length === 0) return;
+  const taken = Object.fromEntries(
+    entries.filter((e): e is [string, string] => e[1] !== undefined && !CONTAINER_ONLY.has(e[0])),
+  );
+  const own = entries.filter(([k]) => CONTAINER_ONLY.has(k)).map(([k]) => k);
+  const unknown = entries.filter(([k, v]) => v === undefined && !CONTAINER_ONLY.has(k)).map(([k]) => k);
+  if (Object.keys(taken).length > 0) spec.imageEnvironment = taken;
+  const left = [
+    ...(own.length ? [`${own.join(', ')} (the container's own)`] : []),
+    ...(unknown.length ? [`${unknown.join(', ')} (naming variables of the base image)`] : []),
+  ];
+  spec.notes.push(
+    inferred(
+      `image environment ${Object.keys(taken).join(', ') || 'none'} (its Dockerfile's ENV, under the compose file's environment; the process engine sets it too${left.length ? `, leaving out ${left.join(' and ')}` : ''})`,
+    ),
+  );
+}
+
 export function inferService(
   spec: ServiceSpec,
   svc: Record<string, unknown>,
@@ -170,6 +194,7 @@ export function inferService(
     ? about(`service "${spec.name}"`, () => readDockerfile(build.dockerfile, build.args, build.target))
     : undefined;
   const rel = (p: string) => path.relative(projectDir, p) || '.';
+  if (dockerfile) imageEnvironment(spec, dockerfile);
 
   if (config.role) spec.role = config.role;
   else {

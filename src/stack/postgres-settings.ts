@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ServiceSpec } from './spec.js';
+import { environmentOf, type ServiceSpec } from './spec.js';
 
 /**
  * What the official postgres image makes of a service's environment, and realstack's stand-in
@@ -46,10 +46,11 @@ export function postgresSettings(svc: ServiceSpec): PostgresSettings {
   const cached = known.get(svc);
   if (cached) return cached;
   let unreadable: string | undefined;
+  const env = environmentOf(svc);
   // As the image reads them: the variable, else the file its _FILE names, without the final newlines.
   const read = (name: string): string | undefined => {
-    const file = svc.environment[`${name}_FILE`];
-    if (svc.environment[name] || !file) return svc.environment[name];
+    const file = env[`${name}_FILE`];
+    if (env[name] || !file) return env[name];
     const text = containerText(svc, file);
     if (text === undefined) unreadable ??= `${name}_FILE (${file})`;
     return text?.replace(/\n+$/, '');
@@ -59,9 +60,9 @@ export function postgresSettings(svc: ServiceSpec): PostgresSettings {
     user,
     password: read('POSTGRES_PASSWORD') ?? '',
     database: read('POSTGRES_DB') || user,
-    auth: svc.environment.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256',
+    auth: env.POSTGRES_HOST_AUTH_METHOD || 'scram-sha-256',
     initdbArgs: (read('POSTGRES_INITDB_ARGS') ?? '').split(/\s+/).filter(Boolean),
-    timezone: svc.environment.TZ || undefined,
+    timezone: env.TZ || undefined,
   };
   if (unreadable) settings.unreadable = unreadable;
   known.set(svc, settings);

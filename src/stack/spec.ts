@@ -24,6 +24,12 @@ export interface ServiceSpec {
   workingDir?: string;
   /** env_file and environment, interpolated; variables without a value taken from the environment. */
   environment: Record<string, string>;
+  /**
+   * The ENV its Dockerfile gives the image (dockerfile.ts), where it can be known without the
+   * image and means the same outside a container (not PATH or HOME). Docker sets it from the image;
+   * realstack reads it where it runs the service itself or adds to a variable (NODE_OPTIONS).
+   */
+  imageEnvironment?: Record<string, string>;
   ports: PortSpec[];
   /** The port it listens on inside its container: the first published or exposed one. */
   containerPort?: number;
@@ -62,6 +68,11 @@ export interface ServiceSpec {
   hostModules?: string;
   /** What realstack inferred, changed or could not tell, and why: `config --explain`. */
   notes: Note[];
+}
+
+/** What a service's processes see: its image's environment, under the compose file's. */
+export function environmentOf(svc: ServiceSpec): Record<string, string> {
+  return svc.imageEnvironment ? { ...svc.imageEnvironment, ...svc.environment } : svc.environment;
 }
 
 export type ComposeModel = Record<string, unknown>;
