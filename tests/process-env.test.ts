@@ -8,7 +8,7 @@ import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
 import { instrument, SPY_MOUNT } from '../src/coverage/instrument.js';
 import { writeInlineFiles } from '../src/engine/inline-files.js';
-import { peerNames, processEnvironment } from '../src/engine/process.js';
+import { containerPaths, hostCommand, peerNames, processEnvironment } from '../src/engine/process.js';
 import { type Peer, rewriteEnvironment } from '../src/engine/rewrite-env.js';
 import { runFile } from '../src/engine/run-file.js';
 import { projectStack } from '../src/stack/compose.js';
@@ -292,5 +292,66 @@ CMD ["node", "server.js"]
       `--require ./preload.cjs --max-old-space-size=256 --require ${SPY_MOUNT}/index.cjs`,
       "the coverage overlay's NODE_OPTIONS keeps the image's preload and heap size before the spy",
     );
+  },
+);
+
+t.test(
+  "a command as this machine runs it: the image's init left out, its paths and PATH from the build context",
+  async (t) => {
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  web:
+    build: .
+    volumes: ["./config:/srv/app/config:ro"]
+`,
+      Dockerfile: `FROM node:20-slim
+WORKDIR /srv/app
+COPY . .
+COPY scripts/entrypoint.sh /usr/local/bin/docker-entrypoint-app.sh
+COPY defaults/ /etc/app/
+COPY defaults/app.json /srv/app/config/app.json
+COPY --from=node:20 /usr/local/bin/node /usr/local/bin/other-node
+ENTRYPOINT ["docker-entrypoint-app.sh"]
+CMD ["node", "/srv/app/dist/server.js"]
+`,
+      'scripts/entrypoint.sh': '#!/bin/sh\nexec "$@"\n',
+      'defaults/app.json': '{}',
+      'config/app.json': '{}',
+    });
+    const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
+    const web = stack.services.find((x) => x.name === 'web');
+    if (!web) throw new Error('no web service');
+    t.same(
+      hostCommand(web, web.command as string[]),
+      [`${dir}/scripts/entrypoint.sh`, 'node', `${dir}/dist/server.js`],
+      'a bare name the Dockerfile copied onto the PATH, and a path in the image, where the build context has them',
+    );
+    const toHost = containerPaths(web);
+    t.equal(
+      toHost('/etc/app/app.json'),
+      `${dir}/defaults/app.json`,
+      "a folder's contents, where COPY put them",
+    );
+    t.equal(
+      toHost('--config=/srv/app/config/app.json'),
+      `--config=${dir}/config/app.json`,
+      'a bind mount hides what the image has there, as in the container',
+    );
+    t.equal(
+      toHost('/usr/local/bin/other-node'),
+      '/usr/local/bin/other-node',
+      'a copy from another image is not here',
+    );
+    for (const [init, words] of [
+      ['tini', ['/usr/bin/tini', '--', 'node', 'a.js']],
+      ['tini with flags', ['tini', '-s', '-g', '--', 'node', 'a.js']],
+      ['dumb-init', ['dumb-init', 'node', 'a.js']],
+      ['dumb-init with a flag', ['/usr/bin/dumb-init', '--single-child', 'node', 'a.js']],
+    ] as const)
+      t.same(
+        hostCommand({ ...web, imageFiles: [] }, [...words]),
+        ['node', 'a.js'],
+        `${init}: the runner is the init here`,
+      );
   },
 );

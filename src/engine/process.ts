@@ -113,6 +113,49 @@ export function hostPaths(mounts: { container: string; host: string }[]): (value
 }
 
 /**
+ * Where this machine has what a service sees at a container path: its bind mounts, secrets and
+ * configs, and what its image has from the build context (its source root, the files its
+ * Dockerfile copies), unless a mount hides it as it would in the container.
+ */
+export function containerPaths(svc: ServiceSpec): (value: string) => string {
+  const mounts = [...svc.binds, ...svc.fileMounts];
+  const hidden = (p: string) =>
+    mounts.some((m) => p === m.container || p.startsWith(`${m.container.replace(/\/$/, '')}/`));
+  const image = [...(svc.imageFiles ?? []), ...(svc.sourceRoot ? [svc.sourceRoot] : [])];
+  return hostPaths([...mounts, ...image.filter((f) => !hidden(f.container))]);
+}
+
+/** The image's PATH, where a bare command name is looked for first (the official node image's). */
+const IMAGE_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+/** Init processes a container runs as PID 1; here the runner forwards signals and reaps instead. */
+const INITS = new Set(['tini', 'tini-static', 'dumb-init', 'docker-init']);
+
+/**
+ * A service's command as this machine runs it: an init in front of it left out (with its flags
+ * and `--`), container paths in its words made host paths, and a bare name its Dockerfile copied
+ * onto the image's PATH (`docker-entrypoint.sh`) taken from the build context.
+ */
+export function hostCommand(svc: ServiceSpec, command: string[]): string[] {
+  let words = command;
+  if (INITS.has(path.posix.basename(words[0] ?? ''))) {
+    words = words.slice(1);
+    const end = words.indexOf('--');
+    const flags = end >= 0 ? end + 1 : words.findIndex((w) => !w.startsWith('-'));
+    words = words.slice(Math.max(flags, 0));
+  }
+  const toHost = containerPaths(svc);
+  const [cmd, ...args] = words;
+  if (cmd === undefined) return [];
+  const onPath = cmd.includes('/')
+    ? undefined
+    : svc.imageFiles?.find(
+        (f) =>
+          path.posix.basename(f.container) === cmd && IMAGE_PATH.includes(path.posix.dirname(f.container)),
+      );
+  return [onPath?.host ?? toHost(cmd), ...args.map(toHost)];
+}
+
+/**
  * A process's log lines, each after the time its chunk was written (the runner's index of
  * `OFFSET EPOCH_MS` lines), as docker's timestamps read: `2026-01-02T03:04:05.678Z line`.
  */
@@ -197,7 +240,7 @@ export function processEnvironment(
   own: Peer | undefined,
 ): ReturnType<typeof rewriteEnvironment> {
   // A secret's file is where the container sees it (`DB_PASSWORD_FILE=/run/secrets/db_password`).
-  const toHost = hostPaths([...svc.binds, ...svc.fileMounts, ...(svc.sourceRoot ? [svc.sourceRoot] : [])]);
+  const toHost = containerPaths(svc);
   const given = environmentOf(svc);
   const env = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, toHost(v)]));
   const rewritten = rewriteEnvironment(env, peerNames(stack, peers), own);
@@ -345,8 +388,7 @@ export class ProcessEngine implements Engine {
    * the port, address and data directory realstack's.
    */
   private startRedis(svc: ServiceSpec, port: number): void {
-    const toHost = hostPaths([...svc.binds, ...svc.fileMounts]);
-    const args = (redisArgs(svc) ?? []).map(toHost);
+    const args = (redisArgs(svc) ?? []).map(containerPaths(svc));
     const [config, flags] = args[0] && !args[0].startsWith('-') ? [[args[0]], args.slice(1)] : [[], args];
     const dir = this.instanceDir(`${svc.name}-1`);
     const command = [
@@ -374,7 +416,7 @@ export class ProcessEngine implements Engine {
     const cwd = svc.workingDir
       ? path.join(root.host, path.relative(root.container, svc.workingDir))
       : root.host;
-    const [cmd, ...args] = svc.command as [string, ...string[]];
+    const [cmd, ...args] = hostCommand(svc, svc.command as string[]) as [string, ...string[]];
     const command = [cmd === 'node' ? process.execPath : cmd, ...args];
     const dir = this.instanceDir(name);
     const environment: Record<string, string> = { ...env, REALSTACK_INSTANCE: name };

@@ -45,8 +45,19 @@ export interface Dockerfile {
    * undefined: it cannot be known without the image.
    */
   env: Record<string, string | undefined>;
+  /** What the built stage (and those it is built FROM) copies from the build context, and where. */
+  copies: Copy[];
   /** Its shell-form RUN lines, for the package installs among them (images/host-installs.ts). */
   runs: RunStep[];
+}
+
+/** A COPY or ADD from the build context: its sources as written, and where they go in the image. */
+export interface Copy {
+  sources: string[];
+  /** Absolute, against the WORKDIR. */
+  dest: string;
+  /** The sources go into `dest` (`COPY a b ./`, `COPY x /bin/`, `COPY x .`), not to it as a file. */
+  intoDir: boolean;
 }
 
 /** A shell-form RUN, with what its stage said before it that a package install depends on. */
@@ -70,6 +81,7 @@ type StageState = Pick<RunStep, 'user'> &
     /** Each image folder a COPY put a package.json in, and the context folder it came from. */
     packages?: Record<string, string>;
     copied?: string[];
+    copies?: Copy[];
   };
 
 /** The paths of a COPY or ADD from the build context (sources, then the destination); none for `--from`. */
@@ -219,7 +231,15 @@ export function readDockerfile(
   if (!existsSync(file)) return undefined;
   const defaults: Record<string, string> = {};
   const global: Record<string, string> = {};
-  const out: Dockerfile = { from: [], stages: [], argDefaults: defaults, env: {}, runs: [], needed: [] };
+  const out: Dockerfile = {
+    from: [],
+    stages: [],
+    argDefaults: defaults,
+    env: {},
+    copies: [],
+    runs: [],
+    needed: [],
+  };
   const sub = (s: string) =>
     s.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, v: string) => args[v] ?? defaults[v] ?? '');
   // What each stage has said so far; a stage built FROM an earlier one starts from what it said.
@@ -256,6 +276,12 @@ export function readDockerfile(
       const copy = packageCopy(paths, now.workdir);
       if (copy) now.packages = { ...now.packages, [copy.dest]: copy.dir };
       now.copied = [...(now.copied ?? []), ...paths.slice(0, -1)];
+      const [dest, ...sources] = [...paths].reverse();
+      if (dest && sources.length > 0) {
+        const to = path.posix.resolve(now.workdir ?? '/', sub(dest));
+        const intoDir = sources.length > 1 || /\/$|^\.$/.test(dest) || to === now.workdir;
+        now.copies = [...(now.copies ?? []), { sources: sources.reverse(), dest: to, intoDir }];
+      }
     } else if (word === 'RUN' && out.stages.length > 0 && !rest.startsWith('[')) {
       // The package the RUN's folder holds: a workspace's package.json copied to its own
       // folder (`COPY apps/api/package.json apps/api/`) is not the WORKDIR's.
@@ -309,10 +335,11 @@ export function readDockerfile(
   out.needed = [...needed].sort((a, b) => a - b);
   let first = built;
   while (out.stages[first]?.parent !== undefined) first = out.stages[first]?.parent as number;
-  const { workdir, cmd, entrypoint, env } = said[built] ?? {};
+  const { workdir, cmd, entrypoint, env, copies } = said[built] ?? {};
   return {
     ...out,
     env: env ?? {},
+    copies: copies ?? [],
     ...(out.from[first] !== undefined ? { base: out.from[first] } : {}),
     ...(workdir ? { workdir } : {}),
     ...(cmd ? { cmd } : {}),

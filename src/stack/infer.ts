@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Role, ServiceConfig } from '../config/project.js';
 import { FORWARDED_SIGNALS } from '../engine/process-group.js';
 import { about, UserError } from '../errors.js';
-import { type Dockerfile, readDockerfile } from './dockerfile.js';
+import { type Copy, type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
 import { REDIS_IMAGE, redisArgs, redisServer } from './redis-settings.js';
 import type { Note, ServiceSpec } from './spec.js';
@@ -105,6 +105,10 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
           if (s) scripts.push(...nodeScripts(['sh', '-c', s], pkgDir, depth + 1));
         }
       }
+    } else if (NODE_COMMANDS.has(path.posix.basename(args[0] ?? '')) && depth < 3) {
+      // An entrypoint script given the command to run (`docker-entrypoint.sh node server.js`):
+      // it ends in `exec "$@"`, as the official node image's does.
+      scripts.push(...nodeScripts(args, pkgDir, depth + 1));
     }
   }
   return scripts;
@@ -183,6 +187,26 @@ function imageEnvironment(spec: ServiceSpec, dockerfile: Dockerfile): void {
   );
 }
 
+/**
+ * Where the image has what its Dockerfile copies from the build context: a file, or a folder's
+ * contents (as COPY copies a folder). Patterns, URLs, what is not there and a copy over the
+ * image's root (which would stand for every path) are left out.
+ */
+function imageFiles(context: string, copies: Copy[]): { container: string; host: string }[] {
+  return copies.flatMap(({ sources, dest, intoDir }) =>
+    sources.flatMap((src) => {
+      if (/[*?[]/.test(src) || /^[a-z][a-z0-9+.-]*:\/\//i.test(src)) return [];
+      const host = path.resolve(context, src);
+      const stat = statSync(host, { throwIfNoEntry: false });
+      if (!stat) return [];
+      const container = intoDir && !stat.isDirectory() ? path.posix.join(dest, path.basename(src)) : dest;
+      // A folder's contents go into dest; with several folders there, no one of them is it.
+      if (container === '/' || (stat.isDirectory() && sources.length > 1)) return [];
+      return [{ container, host }];
+    }),
+  );
+}
+
 export function inferService(
   spec: ServiceSpec,
   svc: Record<string, unknown>,
@@ -194,7 +218,11 @@ export function inferService(
     ? about(`service "${spec.name}"`, () => readDockerfile(build.dockerfile, build.args, build.target))
     : undefined;
   const rel = (p: string) => path.relative(projectDir, p) || '.';
-  if (dockerfile) imageEnvironment(spec, dockerfile);
+  if (dockerfile && build) {
+    imageEnvironment(spec, dockerfile);
+    const files = imageFiles(build.context, dockerfile.copies);
+    if (files.length > 0) spec.imageFiles = files;
+  }
 
   if (config.role) spec.role = config.role;
   else {

@@ -47,6 +47,11 @@ export interface ServiceSpec {
   sourceRoot?: { container: string; host: string };
   /** The scripts, relative to the source root, that are the service (the spy leaves out the rest). */
   entry?: string[];
+  /**
+   * What its Dockerfile copies from the build context (a file or a folder's contents), with where
+   * the image has it: where the process engine finds `/usr/local/bin/docker-entrypoint.sh`.
+   */
+  imageFiles?: { container: string; host: string }[];
   /** Bind mounts of host paths, absolute on both sides. */
   binds: { container: string; host: string; readOnly?: boolean }[];
   /** Secrets and configs with a file on the host: where the container sees each, and the file. */
