@@ -182,6 +182,7 @@ ENV LEGACY a value with spaces
 ENV APP_HOME=/app UNSET_REGION=\${REGION:-none}
 ENV LOG_DIR=\${APP_HOME}/logs
 ENV NODE_OPTIONS="--require ./preload.cjs --max-old-space-size=256"
+EXPOSE 3000/tcp 9229
 RUN npm ci
 FROM base AS prod
 ENV GREETING=overridden BEFORE=$GREETING
@@ -208,6 +209,7 @@ ENV ONLY_OTHER=1
       },
       "inherited from the stage it is built FROM; a global ARG only where the stage says it again; an assignment sees the line's earlier values; the base image's PATH is unknown",
     );
+    t.same(prod?.expose, [3000, 9229], 'EXPOSE, inherited too');
     t.equal(
       readDockerfile(file, { NODE_ENV: 'test' }, 'prod')?.env.NODE_ENV,
       'test',

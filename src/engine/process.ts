@@ -341,7 +341,10 @@ export class ProcessEngine implements Engine {
         const replicas = options.scale[svc.name] ?? 1;
         for (let i = 1; i <= replicas; i++) {
           const mine = i === 1 ? own : await replicaPeer(own);
-          this.startNode(svc, i, processEnvironment(this.stack, svc, peers, mine).env, mine);
+          const { env, unresolved } = processEnvironment(this.stack, svc, peers, mine);
+          // The service would reach for an address nothing of the run listens on.
+          if (i === 1) for (const u of unresolved) options.log?.(`  ${svc.name}: warning: ${u}`);
+          this.startNode(svc, i, env, mine);
         }
       },
     });

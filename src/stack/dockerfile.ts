@@ -47,6 +47,8 @@ export interface Dockerfile {
   env: Record<string, string | undefined>;
   /** What the built stage (and those it is built FROM) copies from the build context, and where. */
   copies: Copy[];
+  /** The ports its EXPOSE lines name, in order. */
+  expose: number[];
   /** Its shell-form RUN lines, for the package installs among them (images/host-installs.ts). */
   runs: RunStep[];
 }
@@ -82,6 +84,7 @@ type StageState = Pick<RunStep, 'user'> &
     packages?: Record<string, string>;
     copied?: string[];
     copies?: Copy[];
+    expose?: number[];
   };
 
 /** The paths of a COPY or ADD from the build context (sources, then the destination); none for `--from`. */
@@ -237,6 +240,7 @@ export function readDockerfile(
     argDefaults: defaults,
     env: {},
     copies: [],
+    expose: [],
     runs: [],
     needed: [],
   };
@@ -314,7 +318,12 @@ export function readDockerfile(
       said.push(now);
     } else if (word === 'WORKDIR') now.workdir = path.posix.resolve(now.workdir ?? '/', sub(rest));
     else if (word === 'CMD') now.cmd = commandForm(rest);
-    else if (word === 'ENTRYPOINT') now.entrypoint = commandForm(rest);
+    else if (word === 'EXPOSE') {
+      const ports = sub(rest)
+        .split(/\s+/)
+        .map((p) => Number(p.replace(/\/(tcp|udp)$/i, '')));
+      now.expose = [...(now.expose ?? []), ...ports.filter((p) => Number.isInteger(p) && p > 0)];
+    } else if (word === 'ENTRYPOINT') now.entrypoint = commandForm(rest);
   }
   const built =
     target === undefined
@@ -335,11 +344,12 @@ export function readDockerfile(
   out.needed = [...needed].sort((a, b) => a - b);
   let first = built;
   while (out.stages[first]?.parent !== undefined) first = out.stages[first]?.parent as number;
-  const { workdir, cmd, entrypoint, env, copies } = said[built] ?? {};
+  const { workdir, cmd, entrypoint, env, copies, expose } = said[built] ?? {};
   return {
     ...out,
     env: env ?? {},
     copies: copies ?? [],
+    expose: expose ?? [],
     ...(out.from[first] !== undefined ? { base: out.from[first] } : {}),
     ...(workdir ? { workdir } : {}),
     ...(cmd ? { cmd } : {}),

@@ -222,6 +222,16 @@ export function inferService(
     imageEnvironment(spec, dockerfile);
     const files = imageFiles(build.context, dockerfile.copies);
     if (files.length > 0) spec.imageFiles = files;
+    const exposed = dockerfile.expose[0];
+    // As compose's `expose:`: the port other services reach it on, published or not.
+    if (spec.containerPort === undefined && exposed !== undefined) {
+      spec.containerPort = exposed;
+      spec.notes.push(
+        inferred(
+          `listens on ${exposed} (its Dockerfile's EXPOSE; publish or expose another port in the compose file to change it)`,
+        ),
+      );
+    }
   }
 
   if (config.role) spec.role = config.role;
