@@ -27,7 +27,9 @@
  *     probe) is a helper: its metadata says so, the harvester leaves its dump out, and the spy
  *     changes nothing of how it runs. Worker threads belong to their process: they run the
  *     preload too, and the spy does nothing in them (V8 writes their coverage beside the
- *     process's own, under the same pid).
+ *     process's own, under the same pid). A process the service starts itself
+ *     (`child_process.fork('./worker.js')`) is the service too: it inherits
+ *     REALSTACK_ENTRY_PID, which the entry's spy sets.
  * It never breaks the service: its own errors are reported once and swallowed.
  * Plain JavaScript, no dependencies, Node >= 18; mounted read-only, never baked into an image.
  */
@@ -90,7 +92,8 @@
       host: os.hostname(),
       pid: process.pid,
       script: main || '(none: -e, -p or a REPL)',
-      helper: entries.length > 0 && !entries.includes(main),
+      helper: entries.length > 0 && !entries.includes(main) && !env.REALSTACK_ENTRY_PID,
+      ...(env.REALSTACK_ENTRY_PID ? { startedBy: Number(env.REALSTACK_ENTRY_PID) } : {}),
       sourceRoot,
       startedAt: new Date(started).toISOString(),
       snapshots: [],
@@ -118,6 +121,8 @@
       process.on('exit', recordExit);
       return;
     }
+    // What the service starts inherits it (the environment is the one thing a child shares).
+    if (entries.length > 0) env.REALSTACK_ENTRY_PID ||= String(process.pid);
 
     let stopping = false;
     const onStop = (signal) => {

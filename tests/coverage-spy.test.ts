@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
+import { describeProcesses, readHarvest } from '../src/coverage/collect.js';
 import { openSliceDir, readSlices, SliceChannel, STARTUP } from '../src/spy/slices.js';
 import { root, run } from './helpers/cli.js';
 
@@ -126,6 +127,60 @@ t.test(
     t.match(json(path.join(cov, files(cov, 'realstack-meta-')[0] as string)), {
       stop: { how: 'fallback-timer' },
     });
+  },
+);
+
+t.test(
+  'with an entry: a process the service forks is the service; the same script started beside it is a helper',
+  async (t) => {
+    const entryEnv = {
+      REALSTACK_ENTRY: 'spy-app.cjs',
+      REALSTACK_SOURCE_ROOT: path.dirname(app),
+      OWN_HANDLER: '1',
+    };
+    const s = await start(t, entryEnv);
+    t.equal(await get(s.port, '/fork'), 'worker 0');
+    s.child.kill('SIGTERM');
+    t.equal((await s.child).exitCode, 0);
+    const cov = path.join(s.dir, 'cov');
+    const metas = files(cov, 'realstack-meta-').map((f) => json(path.join(cov, f)));
+    t.match(
+      metas
+        .map(({ script, helper }) => ({ script, helper }))
+        .sort((a, b) => a.script.localeCompare(b.script)),
+      [
+        { script: 'spy-app.cjs', helper: false },
+        { script: 'spy-worker.cjs', helper: false },
+      ],
+    );
+    const worker = metas.find((m) => m.script === 'spy-worker.cjs');
+    const dump = files(cov, 'coverage-').find((f) => f.includes(`-${worker.pid}-`));
+    const counted = json(path.join(cov, dump as string))
+      .result.find((r: { url: string }) => r.url.endsWith('spy-worker.cjs'))
+      ?.functions.find((f: { functionName: string }) => f.functionName === 'workerJob')?.ranges[0]?.count;
+    t.equal(counted, 1, "the forked job's coverage is in its dump");
+
+    // The same script run as a step before the server (`node job.js && node server.js`).
+    const helperDir = path.join(s.dir, 'helper');
+    const alone = await run(process.execPath, [path.join(path.dirname(app), 'spy-worker.cjs')], {
+      nodeOptions: `--require ${spy}`,
+      env: { PATH: process.env.PATH ?? '', NODE_V8_COVERAGE: helperDir, ...entryEnv },
+      extendEnv: false,
+    });
+    t.equal(alone.exitCode, 0);
+    t.match(json(path.join(helperDir, files(helperDir, 'realstack-meta-')[0] as string)), {
+      script: 'spy-worker.cjs',
+      helper: true,
+    });
+    // The harvester reads each folder as an instance's dumps (src/coverage/collect.ts).
+    t.same(
+      describeProcesses(readHarvest(s.dir)),
+      [
+        'cov: counted 1 process the service started itself: spy-worker.cjs',
+        'helper: left out 1 helper process (not its entry): spy-worker.cjs',
+      ],
+      'what the coverage report says of them',
+    );
   },
 );
 

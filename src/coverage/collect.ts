@@ -114,14 +114,25 @@ export function findGaps(
  */
 export function describeProcesses(instances: InstanceDumps[]): string[] {
   const notes: string[] = [];
-  for (const i of instances) {
+  const scripts = (metas: SpyMeta[]) => {
     const byScript = new Map<string, number>();
-    for (const h of i.helpers) byScript.set(h.script ?? '?', (byScript.get(h.script ?? '?') ?? 0) + 1);
-    if (byScript.size > 0)
+    for (const m of metas) byScript.set(m.script ?? '?', (byScript.get(m.script ?? '?') ?? 0) + 1);
+    return [...byScript].map(([s, n]) => (n > 1 ? `${s} ×${n}` : s)).join(', ');
+  };
+  const processes = (n: number, kind = '') => `${n} ${kind}process${n === 1 ? '' : 'es'}`;
+  for (const i of instances) {
+    if (i.helpers.length > 0)
       notes.push(
-        `${i.instance}: left out ${i.helpers.length} helper process${i.helpers.length === 1 ? '' : 'es'} (not its entry): ${[...byScript].map(([s, n]) => (n > 1 ? `${s} ×${n}` : s)).join(', ')}`,
+        `${i.instance}: left out ${processes(i.helpers.length, 'helper ')} (not its entry): ${scripts(i.helpers)}`,
       );
-    const shortLived = i.metas.filter((m) => m.stop?.how === 'exit' && m.stop.exitCode === 0);
+    const started = i.metas.filter((m) => m.startedBy !== undefined);
+    if (started.length > 0)
+      notes.push(
+        `${i.instance}: counted ${processes(started.length)} the service started itself: ${scripts(started)}`,
+      );
+    const shortLived = i.metas.filter(
+      (m) => m.startedBy === undefined && m.stop?.how === 'exit' && m.stop.exitCode === 0,
+    );
     if (shortLived.length > 0 && shortLived.length < i.metas.length)
       notes.push(
         `${i.instance}: ${shortLived.map((m) => `${m.script ?? `process ${m.pid}`}`).join(', ')} ended by ${shortLived.length === 1 ? 'itself' : 'themselves'} (exit 0) before the stop; counted as short-lived processes of the service (name the service's "entry" to leave them out)`,

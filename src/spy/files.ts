@@ -11,6 +11,8 @@ export interface SpyMeta {
   script?: string;
   /** Not one of the service's entry scripts (REALSTACK_ENTRY): a migration, npm, a probe. */
   helper?: boolean;
+  /** The entry process that started it (`child_process.fork`): its work is the service's. */
+  startedBy?: number;
   sourceRoot: string;
   startedAt: string;
   snapshots: string[];
