@@ -29,7 +29,9 @@
  *     preload too, and the spy does nothing in them (V8 writes their coverage beside the
  *     process's own, under the same pid). A process the service starts itself
  *     (`child_process.fork('./worker.js')`) is the service too: it inherits
- *     REALSTACK_ENTRY_PID, which the entry's spy sets.
+ *     REALSTACK_ENTRY_PID, which the entry's spy sets. As a container's PID 1, it waits at its
+ *     exit for its node children to end (their coverage is written as they exit), since
+ *     the container's end kills whatever still runs.
  * It never breaks the service: its own errors are reported once and swallowed.
  * Plain JavaScript, no dependencies, Node >= 18; mounted read-only, never baked into an image.
  */
@@ -166,8 +168,39 @@
 
     process.on('exit', recordExit);
     if (slices) process.on('exit', guarded(slices.stopped));
+    // A container's PID 1 takes every other process down with it when it exits, killed: its
+    // node children (cluster workers, a forked job), signalled with it, may still be writing
+    // their coverage. It waits for them, a few seconds at most.
+    if (process.pid === 1)
+      process.on(
+        'exit',
+        guarded(() => waitForChildren(Math.min(flushMs, 5000))),
+      );
   } catch (err) {
     warn(err);
+  }
+
+  /** Blocks (the process is exiting: there is no event loop left) while a node child of this process lives. */
+  function waitForChildren(ms) {
+    const fs = require('node:fs');
+    const living = () =>
+      fs.readdirSync('/proc').some((pid) => {
+        if (!/^\d+$/.test(pid)) return false;
+        let stat;
+        try {
+          stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        } catch {
+          return false;
+        }
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // A child that has ended is a zombie until reaped, which an exiting process no longer does.
+        return comm === 'node' && Number(ppid) === process.pid && state !== 'Z';
+      });
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && living()) Atomics.wait(nap, 0, 0, 20);
   }
 
   /** Per-test slices (see the top): the control file read, a slice per new sequence number. */

@@ -125,7 +125,10 @@ export function describeProcesses(instances: InstanceDumps[]): string[] {
       notes.push(
         `${i.instance}: left out ${processes(i.helpers.length, 'helper ')} (not its entry): ${scripts(i.helpers)}`,
       );
-    const started = i.metas.filter((m) => m.startedBy !== undefined);
+    // Not a cluster's workers, which run the script of the process that started them.
+    const started = i.metas.filter(
+      (m) => m.startedBy !== undefined && i.metas.find((p) => p.pid === m.startedBy)?.script !== m.script,
+    );
     if (started.length > 0)
       notes.push(
         `${i.instance}: counted ${processes(started.length)} the service started itself: ${scripts(started)}`,

@@ -10,7 +10,7 @@ import type { RunState, StateStore } from '../stack/state.js';
 import { dockerGet } from './docker-api.js';
 import { HealthNow } from './health-now.js';
 import { writeInlineFiles } from './inline-files.js';
-import { pid1IsNode, signalNodes } from './node-signals.js';
+import { pid1IsNode, severalNodes, signalNodes } from './node-signals.js';
 import type { RunFileOptions } from './run-file.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -429,7 +429,7 @@ export class DockerEngine implements Engine {
     for (const { info, inspected, running } of await this.instrumented()) {
       if (!running) continue;
       const container = this.docker.getContainer(info.Id);
-      if (pid1IsNode(inspected)) await container.kill({ signal });
+      if (pid1IsNode(inspected) && !(await severalNodes(container))) await container.kill({ signal });
       else if (!(await signalNodes(this.docker, info.Id, signal))) continue;
       sent.push(DockerEngine.instanceName(info));
     }
@@ -437,8 +437,9 @@ export class DockerEngine implements Engine {
   }
 
   /**
-   * Docker's stop with the service's grace period; when PID 1 is not node (npm, a shell), its
-   * node processes get the SIGTERM first and the grace period to end with it (node-signals.ts).
+   * Docker's stop with the service's grace period; when PID 1 is not node (npm, a shell) or is
+   * not the only one (cluster workers), its node processes get the SIGTERM first and the grace
+   * period to end with it (node-signals.ts), as the process engine signals a service's group.
    */
   private async stopGracefully(
     container: Docker.Container,
@@ -451,7 +452,7 @@ export class DockerEngine implements Engine {
     // Docker's stop keeps a restart policy from bringing the container back; signalled from
     // inside, it would come back unless the policy is off meanwhile.
     const restarts = Boolean(policy?.Name && policy.Name !== 'no');
-    const inside = spec?.role === 'node' && !pid1IsNode(info);
+    const inside = spec?.role === 'node' && (!pid1IsNode(info) || (await severalNodes(container)));
     if (inside && restarts) await container.update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
     if (inside && (await signalNodes(this.docker, info.Id, 'SIGTERM'))) {
       let timer: NodeJS.Timeout | undefined;

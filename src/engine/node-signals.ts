@@ -18,6 +18,22 @@ export function pid1IsNode(info: Docker.ContainerInspectInfo): boolean {
   );
 }
 
+/**
+ * More than one node process in the container (cluster workers, a forked job), asked of the
+ * daemon (`docker top`, no exec): Docker's signal reaches PID 1 only, and the others would die
+ * with the container, killed, their coverage lost.
+ */
+export async function severalNodes(container: Docker.Container): Promise<boolean> {
+  try {
+    // The daemon runs the host's ps on the container's processes, and needs its PID column.
+    const top = await container.top({ ps_args: '-o pid,comm' });
+    const at = (top.Titles as string[]).indexOf('COMMAND');
+    return (top.Processes as string[][]).filter((p) => p[at] === 'node').length > 1;
+  } catch {
+    return false;
+  }
+}
+
 // POSIX sh, as every image with a shell has it: each process named node gets the signal; the
 // exit status says whether one did.
 const SIGNAL_NODES =
