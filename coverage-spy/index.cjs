@@ -29,12 +29,14 @@
  *     preload too, and the spy does nothing in them (V8 writes their coverage beside the
  *     process's own, under the same pid). A process the service starts itself
  *     (`child_process.fork('./worker.js')`) is the service too: it inherits
- *     REALSTACK_ENTRY_PID, which the entry's spy sets. As a container's PID 1, it waits at its
- *     exit for its node children to end (their coverage is written as they exit), since
+ *     REALSTACK_ENTRY_PID, which the entry's spy sets. As a container's PID 1 (or the one child
+ *     of its init), it waits at its exit for its node children to end, writing their coverage:
  *     the container's end kills whatever still runs.
  * It never breaks the service: its own errors are reported once and swallowed.
  * Plain JavaScript, no dependencies, Node >= 18; mounted read-only, never baked into an image.
  */
+const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
+
 (function coverageSpy() {
   const dir = process.env.NODE_V8_COVERAGE;
   if (!dir) return;
@@ -170,14 +172,24 @@
     if (slices) process.on('exit', guarded(slices.stopped));
     // A container's PID 1 takes every other process down with it when it exits, killed: its
     // node children (cluster workers, a forked job), signalled with it, may still be writing
-    // their coverage. It waits for them, a few seconds at most.
-    if (process.pid === 1)
+    // their coverage. It waits for them, a few seconds at most; so does the one child of an init
+    // (`init: true`: docker-init, or tini), whose exit ends the init, and the container with it.
+    if (process.pid === 1 || (process.ppid === 1 && INITS.includes(readComm(1))))
       process.on(
         'exit',
         guarded(() => waitForChildren(Math.min(flushMs, 5000))),
       );
   } catch (err) {
     warn(err);
+  }
+
+  /** A process's command name, from /proc ('' where there is none to read). */
+  function readComm(pid) {
+    try {
+      return require('node:fs').readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
   }
 
   /** Blocks (the process is exiting: there is no event loop left) while a node child of this process lives. */

@@ -1,8 +1,9 @@
 // A service of several processes, on the engine this pass runs: a cluster's workers serve the
 // requests and a forked job does work beside them. Docker's stop signals PID 1 only, and the
 // container's end kills what still runs; realstack signals every node process of the container
-// and the spy of PID 1 waits for its children to write their coverage (coverage-spy/index.cjs),
-// as the process engine signals and waits for a service's whole process group.
+// and the spy of PID 1 (or of the one child of docker's init, `init: true`) waits for its
+// children to write their coverage (coverage-spy/index.cjs), as the process engine signals and
+// waits for a service's whole process group.
 import t from 'tap';
 import { testRunId } from './helpers/cli.js';
 import { passEngines } from './helpers/engines.js';
@@ -19,6 +20,12 @@ CMD ["node", "server.cjs"]
   'docker-compose.yml': `services:
   web:
     build: .
+    ports: ["8080"]
+    environment:
+      PORT: 8080
+  web-init:
+    build: .
+    init: true
     ports: ["8080"]
     environment:
       PORT: 8080
@@ -49,11 +56,11 @@ if (cluster.isPrimary) {
 process.send(job(), () => process.exit(0));
 `,
   'test/web.test.mjs': `import t from 'tap';
-const url = process.env.REALSTACK_WEB_URL;
-t.test('the workers answer, and a job runs in a process of its own', async (t) => {
-  for (let i = 0; i < 4; i++) t.equal(await (await fetch(url)).text(), 'hello from a worker');
-  t.equal(await (await fetch(url + '/job')).text(), 'job done');
-});
+for (const url of [process.env.REALSTACK_WEB_URL, process.env.REALSTACK_WEB_INIT_URL])
+  t.test('the workers answer, and a job runs in a process of its own', async (t) => {
+    for (let i = 0; i < 4; i++) t.equal(await (await fetch(url)).text(), 'hello from a worker');
+    t.equal(await (await fetch(url + '/job')).text(), 'job done');
+  });
 `,
 };
 
@@ -62,17 +69,23 @@ for (const engine of await passEngines()) {
     const runId = testRunId('spp');
     const { dir, realstack } = linkedProject(
       t,
-      { ...files, 'realstack.json': JSON.stringify({ services: { web: { entry: ['server.cjs'] } } }) },
+      {
+        ...files,
+        'realstack.json': JSON.stringify({
+          services: { web: { entry: ['server.cjs'] }, 'web-init': { entry: ['server.cjs'] } },
+        }),
+      },
       runId,
     );
     const cli = (args: string[]) => realstack(args, { REALSTACK_ENGINE: engine });
     t.teardown(() => cli(['down']));
     const res = await cli(['test-coverage']);
     t.equal(res.exitCode, 0, res.all);
-    t.match(res.stdout, /^1 passed, 0 failed/m);
+    t.match(res.stdout, /^2 passed, 0 failed/m);
     t.notMatch(res.all, /coverage gap/, 'every process wrote its coverage');
-    t.match(res.all, 'coverage: web-1: counted 1 process the service started itself: jobs/job.cjs');
-    t.match(res.all, /^line coverage: web 100%/m, "the workers' and the job's lines too");
+    for (const service of ['web', 'web-init'])
+      t.match(res.all, `coverage: ${service}-1: counted 1 process the service started itself: jobs/job.cjs`);
+    t.match(res.all, /^line coverage: web 100%, web-init 100%/m, "the workers' and the job's lines too");
     t.same(await leftovers(runId, [], dir), []);
   });
 }
