@@ -438,8 +438,9 @@ export class DockerEngine implements Engine {
 
   /**
    * Docker's stop with the service's grace period; when PID 1 is not node (npm, a shell) or is
-   * not the only one (cluster workers), its node processes get the SIGTERM first and the grace
-   * period to end with it (node-signals.ts), as the process engine signals a service's group.
+   * not the only one under the coverage spy (cluster workers), its node processes get the SIGTERM
+   * first and the grace period to end with it (node-signals.ts), as the process engine signals a
+   * service's group.
    */
   private async stopGracefully(
     container: Docker.Container,
@@ -452,7 +453,11 @@ export class DockerEngine implements Engine {
     // Docker's stop keeps a restart policy from bringing the container back; signalled from
     // inside, it would come back unless the policy is off meanwhile.
     const restarts = Boolean(policy?.Name && policy.Name !== 'no');
-    const inside = spec?.role === 'node' && (!pid1IsNode(info) || (await severalNodes(container)));
+    // Under the coverage spy every node process must end by the signal to write its coverage;
+    // without it, a node PID 1 gets the signal as Docker gives it, and no time goes on asking.
+    const instrumented = info.Config.Env?.some((e) => e.startsWith('NODE_V8_COVERAGE='));
+    const inside =
+      spec?.role === 'node' && (!pid1IsNode(info) || (instrumented && (await severalNodes(container))));
     if (inside && restarts) await container.update({ RestartPolicy: { Name: 'no' } }).catch(() => {});
     if (inside && (await signalNodes(this.docker, info.Id, 'SIGTERM'))) {
       let timer: NodeJS.Timeout | undefined;
