@@ -343,12 +343,13 @@ t.test("the docker run's compose file: what a run changes, and nothing else", as
     profiles: [app]
     environment:
       PRICE: "$$5"
-    volumes: ["./src:/app/src", "data:/data"]
+    volumes: ["./src:/app/src", "data:/data", { type: volume, source: cache, target: /cache }]
     ports: ["8080:8080"]
     networks: [back, outside]
 volumes:
   data: {}
   shared: { external: true }
+  cache: { name: fixed_cache }
 networks:
   back: {}
   outside: { external: true }
@@ -373,15 +374,25 @@ networks:
   );
   t.same(
     web.volumes,
-    [`${dir}/src:/app/src`, 'data:/data'],
+    [`${dir}/src:/app/src`, 'data:/data', { type: 'volume', source: 'cache', target: '/cache' }],
     'bind mounts absolute: the file lives under .realstack/',
   );
   t.same(web.labels, labels);
   t.same(file.volumes.data, { labels });
-  t.same(file.volumes.shared, { external: true }, 'external volumes are not ours to label');
+  // A test run's data and network are its own: not the developer's, not another run's.
+  t.same(file.volumes.shared, { labels }, "an external volume is the run's own");
+  t.same(file.volumes.cache, { labels }, 'a fixed name is dropped');
   t.same(file.networks.back, { labels });
-  t.same(file.networks.outside, { external: true });
+  t.same(file.networks.outside, { labels }, "an external network is the run's own");
   t.same(file.networks.default, { labels });
+  t.same(
+    stack.services[0]?.notes.filter((n) => /volume|network/.test(n.text)).map((n) => n.text),
+    [
+      "volume cache's name fixed_cache is dropped: each run has its own, so that two runs never share one",
+      "network outside (external) is the run's own: a test run joins nothing outside itself",
+    ],
+    'what uses them is told',
+  );
 });
 
 t.test('a compose file that does not parse is reported with file and line', async (t) => {

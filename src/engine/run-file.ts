@@ -89,13 +89,14 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
   const labelled = (key: 'volumes' | 'networks', names: string[]) => {
     const declared = isMap(model[key]) ? (model[key] as Yaml) : {};
     const out: Yaml = { ...declared };
-    for (const n of names)
-      out[n] = { ...(isMap(declared[n]) ? (declared[n] as Yaml) : {}), labels: options.labels };
+    for (const n of names) {
+      // The run's own, whatever the file says: not another's, not the developer's (stack/compose.ts).
+      const { external: _external, name: _name, ...own } = isMap(declared[n]) ? (declared[n] as Yaml) : {};
+      out[n] = { ...own, labels: options.labels };
+    }
     return out;
   };
-  const declaredDefault = isMap(model.networks) ? (model.networks as Yaml).default : undefined;
-  const defaultIsExternal = isMap(declaredDefault) && Boolean(declaredDefault.external);
-  const networks = defaultIsExternal ? stack.networks : [...new Set([...stack.networks, 'default'])];
+  const networks = [...new Set([...stack.networks, 'default'])];
   const file: Yaml = { services, networks: labelled('networks', networks) };
   if (isMap(model.volumes)) file.volumes = labelled('volumes', stack.volumes);
   for (const key of ['configs', 'secrets'] as const) {

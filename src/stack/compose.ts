@@ -549,21 +549,50 @@ export function loadStack(
       `no service of the stack is active: every one has a profile (${all.join(', ')}). Set COMPOSE_PROFILES=${all[0]} or compose.profiles in realstack.json.`,
     );
   }
-  const declared = (key: 'volumes' | 'networks') =>
-    isMap(model[key])
-      ? Object.entries(model[key] as Yaml)
-          .filter(([, v]) => !(isMap(v) && (v.external === true || isMap(v.external))))
-          .map(([k]) => k)
-      : [];
   return {
     files: abs,
     projectDir,
     services,
     inactive,
-    volumes: declared('volumes'),
-    networks: declared('networks'),
+    volumes: runResources(model, 'volumes', services),
+    networks: runResources(model, 'networks', services),
     model,
   };
+}
+
+/**
+ * The top-level volumes or networks a run creates: every one, an `external` one too, each the
+ * run's own, and without its fixed `name:` (engine/run-file.ts): a test run starts from empty
+ * data, joins nothing outside itself, and two runs never share one. The services that use one
+ * the file says otherwise of are told.
+ */
+function runResources(model: Yaml, key: 'volumes' | 'networks', services: ServiceSpec[]): string[] {
+  const declared = isMap(model[key]) ? (model[key] as Yaml) : {};
+  const raws = model.services as Record<string, Yaml>;
+  for (const [name, v] of Object.entries(declared)) {
+    if (!isMap(v)) continue;
+    const external = v.external === true || isMap(v.external);
+    const fixed = typeof v.name === 'string' ? v.name : undefined;
+    if (!external && !fixed) continue;
+    const what = key === 'volumes' ? 'volume' : 'network';
+    const text = external
+      ? `${what} ${name} (external${fixed ? `: ${fixed}` : ''}) is the run's own: ${key === 'volumes' ? 'empty at its start, and yours is left alone' : 'a test run joins nothing outside itself'}`
+      : `${what} ${name}'s name ${fixed} is dropped: each run has its own, so that two runs never share one`;
+    for (const svc of services) {
+      const raw = raws[svc.name]?.[key];
+      const uses =
+        key === 'volumes'
+          ? Array.isArray(raw) &&
+            raw.some((m) =>
+              isMap(m) ? m.type === 'volume' && m.source === name : String(m).split(':')[0] === name,
+            )
+          : Array.isArray(raw)
+            ? raw.map(String).includes(name)
+            : isMap(raw) && name in raw;
+      if (uses) svc.notes.push({ kind: 'changed', text });
+    }
+  }
+  return Object.keys(declared);
 }
 
 /** The stack of the project's compose files, profiles and realstack.json, as it reads now. */

@@ -102,7 +102,7 @@ export interface StackSpec {
   services: ServiceSpec[];
   /** Services left out by their profiles. */
   inactive: { name: string; profiles: string[] }[];
-  /** Top-level named volumes and networks that the run creates (not `external`). */
+  /** Top-level named volumes and networks: the run creates each of its own, an `external` one too. */
   volumes: string[];
   networks: string[];
   /** The merged, interpolated compose model: what the docker engine's run file is made from. */
