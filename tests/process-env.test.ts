@@ -355,3 +355,27 @@ CMD ["node", "/srv/app/dist/server.js"]
       );
   },
 );
+
+t.test(
+  "a Dockerfile's EXPOSE: where the image's own command listens, not a command of the service's own",
+  async (t) => {
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  api:
+    build: .
+  worker:
+    build: .
+    command: ["node", "worker.js"]
+`,
+      Dockerfile: 'FROM node:20-slim\nWORKDIR /app\nCOPY . .\nEXPOSE 3000\nCMD ["node", "server.js"]\n',
+    });
+    const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
+    const port = (name: string) => stack.services.find((s) => s.name === name)?.containerPort;
+    t.equal(port('api'), 3000, 'the port other services reach it on');
+    t.equal(
+      port('worker'),
+      undefined,
+      'a worker from the same Dockerfile listens on nothing: it is ready once it runs',
+    );
+  },
+);

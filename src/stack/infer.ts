@@ -222,8 +222,11 @@ export function inferService(
     imageEnvironment(spec, dockerfile);
     const files = imageFiles(build.context, dockerfile.copies);
     if (files.length > 0) spec.imageFiles = files;
-    const exposed = dockerfile.expose[0];
-    // As compose's `expose:`: the port other services reach it on, published or not.
+    // As compose's `expose:`: the port other services reach it on, published or not. EXPOSE says
+    // where the image's own command listens: a worker given a command of its own from the same
+    // Dockerfile (`command: node worker.js`) listens on nothing.
+    const exposed =
+      svc.command === undefined && svc.entrypoint === undefined ? dockerfile.expose[0] : undefined;
     if (spec.containerPort === undefined && exposed !== undefined) {
       spec.containerPort = exposed;
       spec.notes.push(
