@@ -22,7 +22,7 @@ import { probePostgres, probeService } from '../stack/probe.js';
 import { redisArgs, redisServer } from '../stack/redis-settings.js';
 import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
-import { tailFile } from '../util/files.js';
+import { tailFile, within } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { isAlive, isStopped } from '../util/pid.js';
 import { writeInlineFiles } from './inline-files.js';
@@ -119,10 +119,11 @@ export function hostPaths(mounts: { container: string; host: string }[]): (value
  */
 export function containerPaths(svc: ServiceSpec): (value: string) => string {
   const mounts = [...svc.binds, ...svc.fileMounts];
-  const hidden = (p: string) =>
-    mounts.some((m) => p === m.container || p.startsWith(`${m.container.replace(/\/$/, '')}/`));
   const image = [...(svc.imageFiles ?? []), ...(svc.sourceRoot ? [svc.sourceRoot] : [])];
-  return hostPaths([...mounts, ...image.filter((f) => !hidden(f.container))]);
+  return hostPaths([
+    ...mounts,
+    ...image.filter((f) => !mounts.some((m) => within(f.container, m.container))),
+  ]);
 }
 
 /** The image's PATH, where a bare command name is looked for first (the official node image's). */

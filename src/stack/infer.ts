@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Role, ServiceConfig } from '../config/project.js';
 import { FORWARDED_SIGNALS } from '../engine/process-group.js';
 import { about, UserError } from '../errors.js';
+import { within } from '../util/files.js';
 import { type Copy, type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
 import { REDIS_IMAGE, redisArgs, redisServer } from './redis-settings.js';
@@ -146,11 +147,7 @@ function inferSourceRoot(
 ): { container: string; host: string; why: string } | undefined {
   const workdir = spec.workingDir ?? dockerfile?.workdir;
   const covering = spec.binds
-    .filter(
-      (b) =>
-        workdir !== undefined &&
-        (workdir === b.container || workdir.startsWith(`${b.container.replace(/\/$/, '')}/`)),
-    )
+    .filter((b) => workdir !== undefined && within(workdir, b.container))
     .sort((a, b) => b.container.length - a.container.length)[0];
   if (covering)
     return {

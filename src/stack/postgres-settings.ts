@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { within } from '../util/files.js';
 import { environmentOf, type ServiceSpec } from './spec.js';
 
 /**
@@ -28,7 +29,7 @@ function containerText(svc: ServiceSpec, file: string): string | undefined {
   const mount = svc.fileMounts.find((s) => s.container === file);
   if (mount?.text !== undefined) return mount.text;
   const bind = svc.binds
-    .filter((b) => file === b.container || file.startsWith(`${b.container.replace(/\/$/, '')}/`))
+    .filter((b) => within(file, b.container))
     .sort((a, b) => b.container.length - a.container.length)[0];
   const host = mount ? mount.host : bind && path.join(bind.host, path.posix.relative(bind.container, file));
   try {

@@ -71,3 +71,8 @@ export async function* readAhead(files: string[], ahead = 4): AsyncGenerator<Buf
     yield buf;
   }
 }
+
+/** `p` is the folder `dir` or inside it (container paths: POSIX, `dir` with or without its final `/`). */
+export function within(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(`${dir.replace(/\/$/, '')}/`);
+}
