@@ -7,13 +7,17 @@ import type { Log } from '../log.js';
 /** An image realstack built that nothing will use again. */
 export interface ImageVerdict {
   id: string;
-  /** Its tag, or "<none>" for a build another has replaced under the same tag. */
-  tag: string;
+  /**
+   * Its tags: none for a build another has replaced under the same tag, several where services
+   * built from one Dockerfile share the image (the daemon removes such an image a tag at a time).
+   */
+  tags: string[];
   why: string;
   sizeMb: number;
 }
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+const tagList = (image: ImageVerdict) => image.tags.join(', ') || '<none>';
 
 /**
  * The images realstack built that nothing will use again: a service's image whose project
@@ -43,7 +47,7 @@ export async function surveyImages(config: ToolkitConfig): Promise<ImageVerdict[
             ? `its project ${project} is gone`
             : undefined;
       if (!why) return [];
-      return [{ id: image.Id, tag: tags.join(', ') || '<none>', why, sizeMb: Math.round(image.Size / 1e6) }];
+      return [{ id: image.Id, tags, why, sizeMb: Math.round(image.Size / 1e6) }];
     });
 }
 
@@ -51,7 +55,7 @@ export function describeImages(images: ImageVerdict[]): string {
   if (images.length === 0) return 'images: none left over';
   return [
     'images no run will use again:',
-    ...images.map((i) => `  ${shortId(i.id)}  ${i.tag}  ${i.sizeMb} MB  (${i.why})`),
+    ...images.map((i) => `  ${shortId(i.id)}  ${tagList(i)}  ${i.sizeMb} MB  (${i.why})`),
   ].join('\n');
 }
 
@@ -64,11 +68,14 @@ export async function removeImages(config: ToolkitConfig, images: ImageVerdict[]
   let removed = 0;
   for (const image of images) {
     try {
-      await docker.getImage(image.id).remove();
+      // By id the daemon refuses an image with two tags; untagging removes it with its last tag.
+      for (const name of image.tags.length > 0 ? image.tags : [image.id])
+        await docker.getImage(name).remove();
       removed++;
     } catch (err) {
       const message = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
-      if (!/No such image/i.test(message)) log(`image ${shortId(image.id)} (${image.tag}) kept: ${message}`);
+      if (!/No such image/i.test(message))
+        log(`image ${shortId(image.id)} (${tagList(image)}) kept: ${message}`);
     }
   }
   return removed;

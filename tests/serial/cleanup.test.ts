@@ -303,13 +303,14 @@ t.test('waits to be killed', async (t) => {
 );
 
 t.test(
-  'docker: the images no run will use again, a replaced build and the image of a project that is gone, are removed by test-cleanup; one a container uses is not',
+  'docker: the images no run will use again, a replaced build and the image of a project that is gone (two services built from one Dockerfile: one image, two tags), are removed by test-cleanup; one a container uses is not',
   { skip: dockerPassOnly() || (!(await availableEngines()).includes('docker') && dockerSkipReason) },
   async (t) => {
     const id = testRunId('img');
     const files = {
       'docker-compose.yml':
-        'services:\n  web:\n    build: .\n    ports: ["8080"]\n    environment: { PORT: "8080", HOST: 0.0.0.0 }\n',
+        'services:\n  web:\n    build: .\n    ports: ["8080"]\n    environment: { PORT: "8080", HOST: 0.0.0.0 }\n' +
+        '  web2:\n    build: .\n    ports: ["8081"]\n    environment: { PORT: "8081", HOST: 0.0.0.0 }\n',
       Dockerfile: 'FROM node:20-slim\nWORKDIR /srv\nCOPY server.cjs .\nCMD ["node", "server.cjs"]\n',
       '.dockerignore': 'node_modules\n.realstack\n',
       'server.cjs': tinyService(),
@@ -334,7 +335,7 @@ t.test(
 
     const listed = async () => {
       const show = await realstack(['cleanup', '--show', '--json', '--run', id]);
-      return (JSON.parse(show.stdout) as { images: { id: string; why: string }[] }).images;
+      return (JSON.parse(show.stdout) as { images: { id: string; why: string; tags: string[] }[] }).images;
     };
     const mine = (images: { id: string; why: string }[]) =>
       images.filter((i) => i.id === replaced || i.id === current).map((i) => [i.id, i.why]);
@@ -345,8 +346,14 @@ t.test(
     );
     t.equal((await inProject(['down'], docker)).exitCode, 0);
     rmSync(dir, { recursive: true, force: true });
+    const gone = await listed();
+    t.equal(
+      gone.find((i) => i.id === current)?.tags.length,
+      2,
+      'web and web2 share the one image, under two tags',
+    );
     t.same(
-      mine(await listed()),
+      mine(gone),
       [
         [current, `its project ${dir} is gone`],
         [replaced, 'replaced by a newer build under its tag'],
