@@ -14,6 +14,7 @@ import { pid1IsNode, severalNodes, signalNodes } from './node-signals.js';
 import type { RunFileOptions } from './run-file.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
+import { stopInOrder } from './stop-order.js';
 import type { CopiedCoverage, Engine, Health, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 export const RUN_LABEL = 'dev.realstack.run';
@@ -325,34 +326,29 @@ export class DockerEngine implements Engine {
 
   async stop(): Promise<StopResult[]> {
     const list = await this.containers();
-    const stopAll = (role: 'db' | 'app') =>
-      Promise.all(
-        list
-          .filter(
-            (c) =>
-              (this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL])?.role === 'postgres') ===
-              (role === 'db'),
-          )
-          .map(async (c): Promise<StopResult> => {
-            const spec = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
-            const container = this.docker.getContainer(c.Id);
-            const before = await container.inspect();
-            // A frozen container cannot take its stop signal.
-            if (before.State.Paused) await container.unpause().catch(() => {});
-            if (before.State.Running) await this.stopGracefully(container, before, spec);
-            const after = await container.inspect();
-            return {
-              instance: DockerEngine.instanceName(c),
-              exitCode: after.State.ExitCode,
-              // Docker kills with SIGKILL at the end of the grace period: exit 137 means it did.
-              graceful: before.State.Running && after.State.ExitCode !== 137,
-              ...(before.State.Running ? {} : { endedBefore: true }),
-            };
-          }),
-      );
-    const apps = await stopAll('app');
-    const dbs = await stopAll('db');
-    return [...apps, ...dbs];
+    return stopInOrder(
+      this.stack.services,
+      list.map((c) => c.Labels[SERVICE_LABEL] as string),
+      (service) =>
+        Promise.all(list.filter((c) => c.Labels[SERVICE_LABEL] === service).map((c) => this.stopOne(c))),
+    );
+  }
+
+  private async stopOne(c: Docker.ContainerInfo): Promise<StopResult> {
+    const spec = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
+    const container = this.docker.getContainer(c.Id);
+    const before = await container.inspect();
+    // A frozen container cannot take its stop signal.
+    if (before.State.Paused) await container.unpause().catch(() => {});
+    if (before.State.Running) await this.stopGracefully(container, before, spec);
+    const after = await container.inspect();
+    return {
+      instance: DockerEngine.instanceName(c),
+      exitCode: after.State.ExitCode,
+      // Docker kills with SIGKILL at the end of the grace period: exit 137 means it did.
+      graceful: before.State.Running && after.State.ExitCode !== 137,
+      ...(before.State.Running ? {} : { endedBefore: true }),
+    };
   }
 
   /** Containers of the run whose environment sets NODE_V8_COVERAGE, with that directory. */

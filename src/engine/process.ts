@@ -32,6 +32,7 @@ import { type Peer, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
+import { stopInOrder } from './stop-order.js';
 import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
 
 /** How long a service may be starting before realstack looks at which ports it listens on. */
@@ -604,13 +605,14 @@ export class ProcessEngine implements Engine {
 
   async stop(): Promise<StopResult[]> {
     const processes = this.live();
-    // Services first, the data stores last, so services can close their pools cleanly.
-    const store = (p: ProcessRecord) => p.role === 'postgres' || p.role === 'redis';
-    const nodes = await Promise.all(
-      processes.filter((p) => !store(p)).map((p) => this.stopOne(p, this.stopSignal(p))),
+    return stopInOrder(
+      this.stack.services,
+      processes.map((p) => p.service),
+      (service) =>
+        Promise.all(
+          processes.filter((p) => p.service === service).map((p) => this.stopOne(p, this.stopSignal(p))),
+        ),
     );
-    const dbs = await Promise.all(processes.filter(store).map((p) => this.stopOne(p, this.stopSignal(p))));
-    return [...nodes, ...dbs];
   }
 
   /** The compose file's stop_signal; else PostgreSQL's fast shutdown, SIGINT, and SIGTERM for the rest. */
