@@ -85,7 +85,8 @@ const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
     }
 
     const sourceRoot = env.REALSTACK_SOURCE_ROOT || process.cwd();
-    const main = process.argv[1] ? path.relative(sourceRoot, path.resolve(process.argv[1])) : '';
+    const mainPath = process.argv[1] ? path.resolve(process.argv[1]) : '';
+    const main = mainPath && path.relative(sourceRoot, mainPath);
     const entries = (env.REALSTACK_ENTRY || '')
       .split(',')
       .map((e) => path.normalize(e.trim()))
@@ -95,7 +96,8 @@ const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
       instance: env.REALSTACK_INSTANCE || os.hostname(),
       host: os.hostname(),
       pid: process.pid,
-      script: main || '(none: -e, -p or a REPL)',
+      // Outside the source root (npm's own script), where it is says more than a path of ../../
+      script: (main.startsWith(`..${path.sep}`) ? mainPath : main) || '(none: -e, -p or a REPL)',
       helper: entries.length > 0 && !entries.includes(main) && !env.REALSTACK_ENTRY_PID,
       ...(env.REALSTACK_ENTRY_PID ? { startedBy: Number(env.REALSTACK_ENTRY_PID) } : {}),
       sourceRoot,
