@@ -9,6 +9,20 @@ const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.trim(
 /** One run of a container, from its start to its end: a restart begins another. */
 const lifeOf = (info: Docker.ContainerInspectInfo): string => `${info.Id}@${info.State.StartedAt}`;
 
+/**
+ * Docker's status, and the run of the check it rests on. Docker marks a container unhealthy when
+ * it stops the check's monitor (a pause does; the unpause restarts it, and the status holds until
+ * the next interval, 30 s in many compose files) with no check failed: that status says nothing,
+ * and is `starting` here, keyed by the last check, so that one run of realstack's answers it.
+ */
+function dockerSays(info: Docker.ContainerInspectInfo): { status?: Health; life: string } {
+  const status = info.State.Health?.Status as Health | undefined;
+  const last = info.State.Health?.Log?.at(-1);
+  if (status === 'unhealthy' && (!last || last.ExitCode === 0))
+    return { status: 'starting', life: `${lifeOf(info)}#${last?.End ?? 'unchecked'}` };
+  return { status, life: lifeOf(info) };
+}
+
 /** Nanoseconds, as Docker states a health check's timeout; Docker's default when unset. */
 const DEFAULT_TIMEOUT_NS = 30e9;
 /** At most one run of a container's check per this long, while it is starting. */
@@ -48,7 +62,7 @@ export class HealthNow {
     const written = kind === 'CMD' || kind === 'CMD-SHELL' ? rest.join(' ') : '';
     const last = info.State.Health?.Log?.at(-1);
     const said =
-      this.cannotRun.get(lifeOf(info)) ??
+      this.cannotRun.get(dockerSays(info).life) ??
       (last && (last.ExitCode === 126 || last.ExitCode === 127) ? lastLine(last.Output) : undefined);
     if (said) {
       const node =
@@ -57,7 +71,7 @@ export class HealthNow {
           : '';
       return `cannot pass its health check (${written}): the check cannot run in the container (${said}). Make it use a command the image has${node}, or add the command to the image`;
     }
-    if (info.State.Health?.Status === 'unhealthy' && last) {
+    if (dockerSays(info).status === 'unhealthy' && last) {
       const output = lastLine(last.Output);
       return `is unhealthy: its health check (${written}) keeps failing; its last run exited ${last.ExitCode}${output ? ` and said: ${output}` : ''}`;
     }
@@ -70,11 +84,10 @@ export class HealthNow {
     url: string | undefined,
     polling = false,
   ) {
-    const docker = info.State.Health?.Status as Health | undefined;
+    const { status: docker, life } = dockerSays(info);
     const test = info.Config.Healthcheck?.Test;
     if (docker !== 'starting' || !test || test[0] === 'NONE') return docker;
     // A restarted container starts its health over, and so does realstack's record of it.
-    const life = lifeOf(info);
     if (this.passed.has(life)) return 'healthy';
     let check = this.running.get(life);
     if (!check) {

@@ -275,7 +275,7 @@ t.test(
 // (20.10) has no start_interval; realstack runs the service's own check itself once the
 // service answers (src/engine/health-now.ts).
 t.test(
-  'docker engine: a health check with an hour between runs: ready when the check passes, not when the port answers',
+  'docker engine: a health check with an hour between runs: ready when the check passes, not when the port answers, and again after a pause',
   { skip: !engines.includes('docker') && otherPass('docker') },
   async (t) => {
     const compose = (check: string) => `services:
@@ -324,6 +324,18 @@ process.on('SIGTERM', () => process.exit(0));
     t.same(
       ps.services.map((s) => [s.name, s.health]),
       [['web', 'healthy']],
+    );
+    // A pause stops Docker's check and marks the container unhealthy, with no check failed,
+    // until the check's next interval (here an hour) after the unpause: realstack asks the check.
+    await run('docker', ['pause', name]);
+    await run('docker', ['unpause', name]);
+    const status = (await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', name])).stdout.trim();
+    t.equal(status, 'unhealthy', 'Docker says unhealthy after the pause');
+    const again = JSON.parse((await inProject(['ps', '--json'], env)).stdout) as PsJson;
+    t.same(
+      again.services.map((s) => [s.name, s.health]),
+      [['web', 'healthy']],
+      'healthy again at once: the check passes',
     );
     t.equal((await inProject(['down'], env)).exitCode, 0);
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
