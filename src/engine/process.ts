@@ -220,12 +220,10 @@ export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<strin
   return names;
 }
 
-/** The ports a service listens on inside its container: published or exposed, PostgreSQL's, or $PORT. */
+/** The ports a service listens on inside its container: published or exposed (PostgreSQL's and Redis's by default), or $PORT. */
 export function listenPorts(svc: ServiceSpec): number[] {
   const ports = svc.ports.map((p) => p.container);
   if (svc.containerPort !== undefined && !ports.includes(svc.containerPort)) ports.push(svc.containerPort);
-  if (ports.length === 0 && svc.role === 'postgres') ports.push(5432);
-  if (ports.length === 0 && svc.role === 'redis') ports.push(6379);
   const port = environmentOf(svc).PORT ?? '';
   if (ports.length === 0 && /^\d+$/.test(port)) ports.push(Number(port));
   return ports;

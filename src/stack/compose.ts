@@ -90,6 +90,27 @@ function merge(base: unknown, over: unknown, key = ''): unknown {
  * The instances compose starts of a service: `deploy.replicas` (compose v2 honours it; v1 only
  * with --compatibility, so realstack passes it as --scale on both) or the older `scale`.
  */
+/** Where the official images listen, for a service whose compose file says no port. */
+const ROLE_PORTS: Partial<Record<Role, number>> = { postgres: 5432, redis: 6379 };
+
+/**
+ * The port a service is reached on, published on an ephemeral port of 127.0.0.1 when the compose
+ * file publishes it nowhere (a database only other containers reach): the tests, readiness,
+ * `cleanup` and `db backup` reach it from this machine on docker, as they do on the process
+ * engine. A service in another's network namespace (`network_mode`) cannot publish a port.
+ */
+function publishReached(spec: ServiceSpec, svc: Yaml): void {
+  spec.containerPort ??= ROLE_PORTS[spec.role];
+  const port = spec.containerPort;
+  if (port === undefined || svc.network_mode !== undefined || spec.ports.some((p) => p.container === port))
+    return;
+  spec.ports.push({ container: port, protocol: 'tcp', hostIp: '127.0.0.1' });
+  spec.notes.push({
+    kind: 'changed',
+    text: `port ${port} is published on an ephemeral port of 127.0.0.1, which the compose file does not do, so that tests and realstack reach ${spec.name} from this machine`,
+  });
+}
+
 function replicas(spec: ServiceSpec, svc: Yaml, where: string): void {
   const deploy = isMap(svc.deploy) ? svc.deploy : {};
   const [key, value] =
@@ -518,6 +539,7 @@ export function loadStack(
     if (config.sqlCleanup) spec.sqlCleanup = config.sqlCleanup;
     if (config.hostModules) spec.hostModules = config.hostModules;
     inferService(spec, svc, config, projectDir);
+    publishReached(spec, svc);
     services.push(spec);
   }
 
