@@ -32,6 +32,13 @@ async function dataStack(config: ToolkitConfig, runs: RunVerdict[], log: Log): P
     log(`test data: run ${engine.run.runId} is dead; its data goes with it`);
     return undefined;
   }
+  // Where the data is, as realstack.json says it now: an entry written after `up` (what
+  // cleanup --show suggests) counts without a restart.
+  for (const svc of engine.stack.services) {
+    const now = config.project.services[svc.name];
+    if (now?.sqlCleanup) svc.sqlCleanup = now.sqlCleanup;
+    if (now?.testData) svc.testData = now.testData;
+  }
   return engine;
 }
 

@@ -66,6 +66,41 @@ export async function listSqlTestData(svc: ServiceSpec, serviceUrl: string, run?
   return records;
 }
 
+/** A text column holding test names, with how many rows hold one: what `sqlCleanup` would name. */
+export interface Found {
+  table: string;
+  column: string;
+  rows: number;
+}
+
+/** Enough for any test database's schema, few enough to scan in a moment. */
+const MAX_COLUMNS = 300;
+
+/**
+ * The text columns of a database that hold test names, for a service with no `sqlCleanup`: what
+ * to write there, read from the live schema rather than guessed. It only reads.
+ */
+export async function findSqlTestData(serviceUrl: string, run?: string): Promise<Found[]> {
+  return withClient(serviceUrl, async (client) => {
+    const columns = await client.query<{ schema: string; table: string; column: string }>(
+      `SELECT c.table_schema AS schema, c.table_name AS table, c.column_name AS column
+         FROM information_schema.columns c
+         JOIN information_schema.tables t USING (table_schema, table_name)
+        WHERE t.table_type = 'BASE TABLE' AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
+          AND c.data_type IN ('text', 'character varying', 'character')
+        ORDER BY 1, 2, c.ordinal_position LIMIT ${MAX_COLUMNS}`,
+    );
+    const found: Found[] = [];
+    for (const c of columns.rows) {
+      const table = c.schema === 'public' ? c.table : `${c.schema}.${c.table}`;
+      const sql = `SELECT count(*)::int AS n FROM ${quote(c.schema)}.${quote(c.table)} WHERE ${quote(c.column)} ~ $1`;
+      const n = (await client.query<{ n: number }>(sql, [testNamePattern(run)])).rows[0]?.n ?? 0;
+      if (n > 0) found.push({ table, column: c.column, rows: n });
+    }
+    return found;
+  });
+}
+
 /** Deletes those rows, each database's tables in one transaction, in the order realstack.json lists them. */
 export async function deleteSqlTestData(
   svc: ServiceSpec,

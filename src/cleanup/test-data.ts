@@ -2,7 +2,7 @@ import { request } from 'undici';
 import type { Engine, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { ServiceSpec } from '../stack/spec.js';
-import { deleteSqlTestData, listSqlTestData } from './sql-test-data.js';
+import { deleteSqlTestData, findSqlTestData, listSqlTestData } from './sql-test-data.js';
 
 /** One record of test data, as a service's admin API or a SQL query lists it. */
 export interface TestRecord {
@@ -41,6 +41,31 @@ function token(svc: ServiceSpec, env: NodeJS.ProcessEnv): string {
       `${variable} is not set (environment, .env or .realstack/secrets.env): ${svc.name}'s test-data API needs it.`,
     );
   return value;
+}
+
+/**
+ * Why a service without a declaration was not cleaned; for PostgreSQL, with the `sqlCleanup`
+ * entries its schema calls for, found by reading it (the columns that hold test names now).
+ */
+async function undeclared(
+  engine: Engine,
+  svc: ServiceSpec,
+  instances: Instance[],
+  run?: string,
+): Promise<string> {
+  const address =
+    svc.role === 'postgres' ? instances.find((i) => i.service === svc.name && i.url)?.url : undefined;
+  const found = address ? await findSqlTestData(address, run).catch(() => []) : [];
+  if (found.length === 0) return NOT_DECLARED;
+  const where = found
+    .map((f) => `${f.table}.${f.column} (${f.rows} row${f.rows === 1 ? '' : 's'})`)
+    .join(', ');
+  const entries = JSON.stringify(found.map(({ table, column }) => ({ table, column })));
+  return `not cleaned: realstack.json declares no "sqlCleanup" for it, and test names are in ${where}. To have cleanup delete those rows, add to its entry in realstack.json: "sqlCleanup": ${entries} (the referring tables first)${
+    engine.stack.services.some((s) => s.testData)
+      ? `, or "sqlCleanup": [] where a service's test-data API deletes them`
+      : ''
+  }`;
 }
 
 /** One run's data, or all test data: said explicitly, since a service must never guess "all". */
@@ -123,7 +148,12 @@ export async function listTestData(
           records: await listSqlTestData(svc, url(instances, svc), run),
         });
     } else {
-      services.push({ service: svc.name, via: 'none', records: {}, note: NOT_DECLARED });
+      services.push({
+        service: svc.name,
+        via: 'none',
+        records: {},
+        note: await undeclared(engine, svc, instances, run),
+      });
     }
   }
   return { services, subjects };

@@ -147,7 +147,7 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
   for (const n of svc.notes.filter((n) => n.kind !== 'missing')) plan.found.push(`${svc.name}: ${n.text}`);
   if (svc.role === 'postgres') {
     plan.todo.push(
-      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}: "sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST)`,
+      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}: "sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST; with test rows in it, \`npx realstack cleanup --show\` reads its schema and names them)`,
     );
     return entry;
   }

@@ -1,13 +1,15 @@
 // `just test-cleanup-show` / `just test-cleanup` on real leftovers: test data left on purpose in
 // the running services (one renamed, so only the run id can find it) beside records that are
-// not test data and must survive; and the reaper on a run killed with SIGKILL. Serial: cleaning
-// up deletes "TEST " data and reaps dead runs machine-wide.
+// not test data and must survive; the sqlCleanup a database needs, found in its schema; and the
+// reaper on a run killed with SIGKILL. Serial: cleaning up deletes "TEST " data and reaps dead
+// runs machine-wide.
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import t from 'tap';
 import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
 import {
@@ -366,6 +368,74 @@ t.test(
     for (const image of [replaced, current])
       t.not((await run('docker', ['image', 'inspect', image])).exitCode, 0, `${image.slice(7, 19)} is gone`);
     t.notOk(hasStackTrace(clean.stderr), 'no stack trace');
+  },
+);
+
+// A PostgreSQL service that realstack.json gives no `sqlCleanup`: `cleanup --show` reads its schema,
+// names the text columns that hold test names and the entry to write, and deletes nothing;
+// written as it says (no restart), `cleanup` deletes those rows and keeps the rest.
+t.test(
+  'process: cleanup names the sqlCleanup a database with test rows needs, from its schema',
+  { skip: processPassOnly() },
+  async (t) => {
+    const id = testRunId('sqf');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+  db:
+    image: postgres:16
+    environment: { POSTGRES_PASSWORD: pw, POSTGRES_DB: todos }
+    volumes: ["./init:/docker-entrypoint-initdb.d:ro"]
+`,
+        'init/schema.sql': `CREATE TABLE todos (id serial PRIMARY KEY, title text NOT NULL, done boolean DEFAULT false);
+CREATE SCHEMA audit;
+CREATE TABLE audit.log (id serial PRIMARY KEY, message varchar(200));
+`,
+      },
+      id,
+    );
+    t.teardown(() => realstack(['down']));
+    t.equal((await realstack(['up'])).exitCode, 0);
+    const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
+    const url = new URL(ps.services[0]?.url as string);
+    url.password = 'pw';
+    const sql = async (text: string) => {
+      const client = new pg.Client({ connectionString: url.href });
+      await client.connect();
+      try {
+        return (await client.query(text)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    await sql("INSERT INTO todos (title) VALUES ('TEST buy milk'), ('keep me')");
+    await sql("INSERT INTO audit.log (message) VALUES ('TEST created a todo')");
+
+    const show = await realstack(['cleanup', '--show']);
+    t.equal(show.exitCode, 0, show.stderr);
+    const entry =
+      '"sqlCleanup": [{"table":"audit.log","column":"message"},{"table":"todos","column":"title"}]';
+    t.match(show.stdout, 'test names are in audit.log.message (1 row), todos.title (1 row)');
+    t.match(show.stdout, entry, 'the entry to write, from the schema');
+    t.notOk(hasStackTrace(show.stderr), 'no stack trace');
+
+    const untouched = await realstack(['cleanup']);
+    t.match(untouched.stderr, 'not cleaned: realstack.json declares no "sqlCleanup"');
+    t.equal((await sql('SELECT count(*)::int AS n FROM todos'))[0]?.n, 2, 'nothing deleted unasked');
+
+    writeFileSync(
+      path.join(dir, 'realstack.json'),
+      JSON.stringify({ services: { db: JSON.parse(`{${entry}}`) } }),
+    );
+    const clean = await realstack(['cleanup']);
+    t.equal(clean.exitCode, 0, clean.stderr);
+    t.match(clean.stderr, 'removed from db: 1 audit.log, 1 todos');
+    t.same(await sql('SELECT title FROM todos UNION ALL SELECT message FROM audit.log'), [
+      { title: 'keep me' },
+    ]);
+    t.equal((await realstack(['down'])).exitCode, 0);
+    t.same(await leftovers(id, [], dir), []);
   },
 );
 
