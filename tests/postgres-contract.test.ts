@@ -1,12 +1,12 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
 import t from 'tap';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { passEngines, processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject } from './helpers/project.js';
+import { queryAt } from './helpers/sql.js';
 
 // The official postgres image's contract, as users' compose files lean on it: the password from
 // a secret's file (POSTGRES_PASSWORD_FILE), a database that asks for no password
@@ -110,13 +110,7 @@ for (const engine of await passEngines()) {
       const query = async (target: URL, password: string, sql: string) => {
         const withPassword = new URL(target);
         withPassword.password = encodeURIComponent(password);
-        const client = new pg.Client({ connectionString: withPassword.href });
-        await client.connect();
-        try {
-          return (await client.query(sql)).rows;
-        } finally {
-          await client.end();
-        }
+        return queryAt(withPassword, sql);
       };
       t.same(
         (await query(shop, 'from the secret', 'SELECT name FROM items ORDER BY n')).map((r) => r.name),

@@ -9,7 +9,6 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import t from 'tap';
 import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
 import {
@@ -31,6 +30,7 @@ import {
   sendJson,
 } from '../helpers/oauth.js';
 import { linkedProject, tinyCompose, tinyService } from '../helpers/project.js';
+import { queryAt } from '../helpers/sql.js';
 import { stack } from '../helpers/stack.js';
 import { callAs } from '../helpers/tenant.js';
 
@@ -400,15 +400,7 @@ CREATE TABLE audit.log (id serial PRIMARY KEY, message varchar(200));
     const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
     const url = new URL(ps.services[0]?.url as string);
     url.password = 'pw';
-    const sql = async (text: string) => {
-      const client = new pg.Client({ connectionString: url.href });
-      await client.connect();
-      try {
-        return (await client.query(text)).rows;
-      } finally {
-        await client.end();
-      }
-    };
+    const sql = (text: string) => queryAt(url, text);
     await sql("INSERT INTO todos (title) VALUES ('TEST buy milk'), ('keep me')");
     await sql("INSERT INTO audit.log (message) VALUES ('TEST created a todo')");
 
