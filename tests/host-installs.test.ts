@@ -1,4 +1,12 @@
-import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
@@ -212,6 +220,18 @@ t.test(
     const bin = path.join(all, 'node_modules/.bin/devtool');
     t.ok(lstatSync(bin).isSymbolicLink());
     t.equal(readlinkSync(bin), '../devtool/cli.js', 'node_modules/.bin as npm links it');
+
+    // `npm link words`: the package is a link to a folder elsewhere on this machine, which an
+    // image cannot follow; its files go in instead.
+    const elsewhere = path.join(tempProject(t, {}), 'words');
+    renameSync(path.join(dir, 'node_modules/words'), elsewhere);
+    symlinkSync(elsewhere, path.join(dir, 'node_modules/words'));
+    t.equal(stageInstall(dir, '', production), 3);
+    t.notOk(
+      lstatSync(path.join(production, 'node_modules/words')).isSymbolicLink(),
+      'a folder, not the link',
+    );
+    t.ok(existsSync(path.join(production, 'node_modules/words/index.js')), 'with the linked folder’s files');
 
     writeFileSync(
       path.join(dir, 'package-lock.json'),

@@ -195,8 +195,13 @@ export function stageLayout(layout: Layout, outDir: string): number {
         `${pkg} is in ${lockFile} but not installed: run \`npm ci\` in ${lockDir} (realstack copies what it installed).`,
       );
     const nested = path.join(from, 'node_modules');
-    // Nested node_modules are copied as packages of their own, only when they are needed.
-    cpSync(from, path.join(outDir, at), { recursive: true, filter: (src) => src !== nested });
+    // Nested node_modules are copied as packages of their own, only when they are needed. A
+    // package `npm link` put here is a link to a folder of this machine: its files go in instead.
+    cpSync(from, path.join(outDir, at), {
+      recursive: true,
+      dereference: true,
+      filter: (src) => src !== nested,
+    });
     bins(at, from);
   }
   for (const [at, target] of layout.links) {
