@@ -63,9 +63,10 @@ function describeData(services: ServiceTestData[], scope: string): string {
       }
     }
   }
-  const unlooked = services.filter((s) => s.via === 'none').map((s) => s.service);
+  const unlooked = services.filter((s) => s.via === 'none' && !s.found).map((s) => s.service);
+  const uncleaned = services.filter((s) => s.found).map((s) => `${s.service} (${s.found})`);
   lines.push(
-    `  ${recordCount(services)} records in all${unlooked.length ? `; not looked at: ${unlooked.join(', ')}` : ''}`,
+    `  ${recordCount(services)} records in all${uncleaned.length ? `; found, but not declared: ${uncleaned.join(', ')}` : ''}${unlooked.length ? `; not looked at: ${unlooked.join(', ')}` : ''}`,
   );
   return lines.join('\n');
 }

@@ -19,6 +19,8 @@ export interface ServiceTestData {
   records: Record<string, TestRecord[]>;
   /** Why it did not look, or what else the user should know. */
   note?: string;
+  /** Rows with test names its schema showed, where nothing says to delete them (`undeclared`). */
+  found?: number;
 }
 
 const NOT_DECLARED =
@@ -52,20 +54,22 @@ async function undeclared(
   svc: ServiceSpec,
   instances: Instance[],
   run?: string,
-): Promise<string> {
+): Promise<ServiceTestData> {
   const address =
     svc.role === 'postgres' ? instances.find((i) => i.service === svc.name && i.url)?.url : undefined;
   const found = address ? await findSqlTestData(address, run).catch(() => []) : [];
-  if (found.length === 0) return NOT_DECLARED;
+  const none: ServiceTestData = { service: svc.name, via: 'none', records: {}, note: NOT_DECLARED };
+  if (found.length === 0) return none;
   const where = found
     .map((f) => `${f.table}.${f.column} (${f.rows} row${f.rows === 1 ? '' : 's'})`)
     .join(', ');
   const entries = JSON.stringify(found.map(({ table, column }) => ({ table, column })));
-  return `not cleaned: realstack.json declares no "sqlCleanup" for it, and test names are in ${where}. To have cleanup delete those rows, add to its entry in realstack.json: "sqlCleanup": ${entries} (the referring tables first)${
+  const note = `not cleaned: realstack.json declares no "sqlCleanup" for it, and test names are in ${where}. To have cleanup delete those rows, add to its entry in realstack.json: "sqlCleanup": ${entries} (the referring tables first)${
     engine.stack.services.some((s) => s.testData)
       ? `, or "sqlCleanup": [] where a service's test-data API deletes them`
       : ''
   }`;
+  return { ...none, note, found: found.reduce((n, f) => n + f.rows, 0) };
 }
 
 /** One run's data, or all test data: said explicitly, since a service must never guess "all". */
@@ -148,12 +152,7 @@ export async function listTestData(
           records: await listSqlTestData(svc, url(instances, svc), run),
         });
     } else {
-      services.push({
-        service: svc.name,
-        via: 'none',
-        records: {},
-        note: await undeclared(engine, svc, instances, run),
-      });
+      services.push(await undeclared(engine, svc, instances, run));
     }
   }
   return { services, subjects };

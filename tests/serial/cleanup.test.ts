@@ -410,6 +410,7 @@ CREATE TABLE audit.log (id serial PRIMARY KEY, message varchar(200));
       '"sqlCleanup": [{"table":"audit.log","column":"message"},{"table":"todos","column":"title"}]';
     t.match(show.stdout, 'test names are in audit.log.message (1 row), todos.title (1 row)');
     t.match(show.stdout, entry, 'the entry to write, from the schema');
+    t.match(show.stdout, '0 records in all; found, but not declared: db (2)');
     t.notOk(hasStackTrace(show.stderr), 'no stack trace');
 
     const untouched = await realstack(['cleanup']);
