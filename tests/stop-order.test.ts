@@ -19,13 +19,19 @@ async function waves(t: Test, compose: string, extra: string[] = []) {
   const present = [...stack.services.map((s) => s.name), ...extra];
   const inFlight = new Set<string>();
   const seen: string[][] = [];
-  await stopInOrder(stack.services, present, async (service) => {
-    inFlight.add(service);
-    if (!seen.some((w) => w.includes(service))) seen.push([...inFlight].sort());
-    await new Promise((resolve) => setImmediate(resolve));
-    inFlight.delete(service);
-    return [service];
-  });
+  const stopped = await stopInOrder(
+    stack.services,
+    present,
+    (service) => service,
+    async (service) => {
+      inFlight.add(service);
+      if (!seen.some((w) => w.includes(service))) seen.push([...inFlight].sort());
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight.delete(service);
+      return service;
+    },
+  );
+  t.same([...stopped].sort(), [...present].sort(), 'every instance stopped, once');
   // Each wave's last entry lists the wave whole.
   return seen.filter((w, i) => !(seen[i + 1] && w.every((s) => seen[i + 1]?.includes(s))));
 }

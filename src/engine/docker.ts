@@ -328,9 +328,9 @@ export class DockerEngine implements Engine {
     const list = await this.containers();
     return stopInOrder(
       this.stack.services,
-      list.map((c) => c.Labels[SERVICE_LABEL] as string),
-      (service) =>
-        Promise.all(list.filter((c) => c.Labels[SERVICE_LABEL] === service).map((c) => this.stopOne(c))),
+      list,
+      (c) => c.Labels[SERVICE_LABEL] as string,
+      (c) => this.stopOne(c),
     );
   }
 

@@ -61,8 +61,9 @@ export class HealthNow {
     const [kind, ...rest] = info.Config.Healthcheck?.Test ?? [];
     const written = kind === 'CMD' || kind === 'CMD-SHELL' ? rest.join(' ') : '';
     const last = info.State.Health?.Log?.at(-1);
+    const docker = dockerSays(info);
     const said =
-      this.cannotRun.get(dockerSays(info).life) ??
+      this.cannotRun.get(docker.life) ??
       (last && (last.ExitCode === 126 || last.ExitCode === 127) ? lastLine(last.Output) : undefined);
     if (said) {
       const node =
@@ -71,7 +72,7 @@ export class HealthNow {
           : '';
       return `cannot pass its health check (${written}): the check cannot run in the container (${said}). Make it use a command the image has${node}, or add the command to the image`;
     }
-    if (dockerSays(info).status === 'unhealthy' && last) {
+    if (docker.status === 'unhealthy' && last) {
       const output = lastLine(last.Output);
       return `is unhealthy: its health check (${written}) keeps failing; its last run exited ${last.ExitCode}${output ? ` and said: ${output}` : ''}`;
     }

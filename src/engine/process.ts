@@ -605,11 +605,9 @@ export class ProcessEngine implements Engine {
     const processes = this.live();
     return stopInOrder(
       this.stack.services,
-      processes.map((p) => p.service),
-      (service) =>
-        Promise.all(
-          processes.filter((p) => p.service === service).map((p) => this.stopOne(p, this.stopSignal(p))),
-        ),
+      processes,
+      (p) => p.service,
+      (p) => this.stopOne(p, this.stopSignal(p)),
     );
   }
 

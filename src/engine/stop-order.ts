@@ -14,34 +14,37 @@ function dependencies(services: ServiceSpec[], name: string, seen = new Set<stri
 }
 
 /**
- * Stops services dependants first, as compose does: a service stops once every service that
- * depends on it has stopped, so that a worker's graceful shutdown (closing its queue, draining
- * its pool) still has the Redis or database it talks to. A data store also waits for every
- * service that does not lead to it, since services often use one without a `depends_on`.
- * `present` names the services that have instances (a name the stack does not know stops first);
- * a circle of waits, which depends_on cannot make but the stores' rule could, stops together.
+ * Stops instances a service at a time, dependants first, as compose does: a service stops once
+ * every service that depends on it has stopped, so that a worker's graceful shutdown (closing its
+ * queue, draining its pool) still has the Redis or database it talks to. A data store also waits
+ * for every service that does not lead to it, since services often use one without a
+ * `depends_on`. The instances of a service the stack does not know stop first; a circle of
+ * waits, which depends_on cannot make but the stores' rule could, stops together.
  */
-export async function stopInOrder<T>(
+export async function stopInOrder<I, T>(
   services: ServiceSpec[],
-  present: string[],
-  stop: (service: string) => Promise<T[]>,
+  instances: I[],
+  serviceOf: (instance: I) => string,
+  stopOne: (instance: I) => Promise<T>,
 ): Promise<T[]> {
   const spec = (name: string) => services.find((s) => s.name === name);
+  const present = [...new Set(instances.map(serviceOf))];
   const waitsFor = new Map(
     present.map((name) => {
       const dependants = present.filter((other) => spec(other)?.dependsOn.some((d) => d.service === name));
-      const before = isStore(spec(name))
-        ? present.filter((other) => !isStore(spec(other)) && !dependencies(services, name).has(other))
+      const leadsHere = isStore(spec(name)) ? dependencies(services, name) : undefined;
+      const before = leadsHere
+        ? present.filter((other) => !isStore(spec(other)) && !leadsHere.has(other))
         : [];
       return [name, new Set([...dependants, ...before])];
     }),
   );
   const results: T[] = [];
-  let left = [...new Set(present)];
+  let left = present;
   while (left.length > 0) {
     const ready = left.filter((name) => [...(waitsFor.get(name) ?? [])].every((w) => !left.includes(w)));
     const wave = ready.length > 0 ? ready : left;
-    for (const stopped of await Promise.all(wave.map(stop))) results.push(...stopped);
+    results.push(...(await Promise.all(instances.filter((i) => wave.includes(serviceOf(i))).map(stopOne))));
     left = left.filter((name) => !wave.includes(name));
   }
   return results;

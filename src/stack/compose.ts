@@ -86,10 +86,6 @@ function merge(base: unknown, over: unknown, key = ''): unknown {
   return over;
 }
 
-/**
- * The instances compose starts of a service: `deploy.replicas` (compose v2 honours it; v1 only
- * with --compatibility, so realstack passes it as --scale on both) or the older `scale`.
- */
 /** Where the official images listen, for a service whose compose file says no port. */
 const ROLE_PORTS: Partial<Record<Role, number>> = { postgres: 5432, redis: 6379 };
 
@@ -111,6 +107,10 @@ function publishReached(spec: ServiceSpec, svc: Yaml): void {
   });
 }
 
+/**
+ * The instances compose starts of a service: `deploy.replicas` (compose v2 honours it; v1 only
+ * with --compatibility, so realstack passes it as --scale on both) or the older `scale`.
+ */
 function replicas(spec: ServiceSpec, svc: Yaml, where: string): void {
   const deploy = isMap(svc.deploy) ? svc.deploy : {};
   const [key, value] =
