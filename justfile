@@ -145,6 +145,10 @@ down:
 status *args:
     @{{realstack}} ps "$@"
 
+# The variables the tests get, as shell exports: `(eval "$(just env)"; npx vitest run)`
+env *args:
+    @{{realstack}} env "$@"
+
 # The services' logs (`just logs -f api`, `just logs --tail 50`)
 logs *args:
     @{{realstack}} logs "$@"

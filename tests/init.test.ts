@@ -59,6 +59,7 @@ t.test('a build: service: source root from the build context, entry from its Doc
     "# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n.realstack\ncoverage\ntest-results\n.tap\n",
     'the build context is the project: its runs and secrets would reach docker build (COPY . .)',
   );
+  t.match(res.stderr, '\n  .dockerignore\n', 'a file init made is written, not added to');
 });
 
 t.test("the user's own files are kept: a justfile, tap settings in package.json", async (t) => {
@@ -100,6 +101,7 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
     "node_modules\ncoverage/\n# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n.realstack\ntest-results\n.tap\n",
     'the .dockerignore keeps its lines and gets only those it lacks',
   );
+  t.match(res.stderr, '\n  .gitignore (lines added)\n  .dockerignore (lines added)\n');
   t.notMatch(res.stderr, /rust-just/, 'just is there already');
 });
 
@@ -154,6 +156,49 @@ t.test('what init cannot infer, it says with the line to add', async (t) => {
   t.equal(missing.exitCode, 1);
   t.match(missing.stderr, /no compose file at docker-compose\.yml: realstack runs your stack from it/);
   t.notOk(hasStackTrace(missing.stderr));
+});
+
+t.test("the variables a project's tests read a service's address from: testEnv", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  api:
+    build: .
+    ports: ["3000:3000"]
+  admin:
+    build: .
+    ports: ["4000:4000"]
+  db:
+    image: postgres:16
+`,
+    Dockerfile: dockerfile,
+    // The usual fallbacks: a helper, a path under the service, the env-file way.
+    'test/helpers/base.js': "export const base = process.env.API_BASE || 'http://localhost:3000/v1';\n",
+    'test/admin.test.ts': "const res = await fetch('http://127.0.0.1:4000/users');\n",
+    'test/other.test.js': "const x = process.env['OTHER_URL'] ?? 'http://localhost:9999';\n",
+    '.env.test':
+      'DATABASE_URL=postgres://app:secret@localhost:5432/app\nAPI_BASE=http://localhost:3000/ignored\n',
+  });
+  const res = await init(dir);
+  t.equal(res.exitCode, 0, res.all);
+  const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+  t.same(
+    config.testEnv,
+    { API_BASE: '{api}/v1', DATABASE_URL: '{db}' },
+    "the tests' own fallback first; a port no service has is left alone",
+  );
+  t.match(
+    res.stderr,
+    'tests: API_BASE = {api}/v1 (test/helpers/base.js reads it, falling back to http://localhost:3000/v1, where the compose file has api',
+  );
+  t.match(
+    res.stderr,
+    'tests: DATABASE_URL = {db} (.env.test sets it to postgres://app:secret@localhost:5432/app',
+  );
+  t.match(
+    res.stderr,
+    'test/admin.test.ts (http://127.0.0.1:4000/users) connects to admin where the compose file publishes it; each run publishes it at a URL of its own: read it from a variable',
+    'a hard-coded address is a to-do',
+  );
 });
 
 // A NestJS service as its CLI scaffolds one: controllers by decorator, `node dist/main`, and a

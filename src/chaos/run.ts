@@ -181,7 +181,7 @@ export async function runChaos(toolkit: ToolkitConfig, names: string[], log: Log
         throw new UserError(`${target.name} has no URL on the host: chaos needs to send it requests.`);
       const auth = load.auth || chaos.data?.write.auth || chaos.data?.read.auth;
       const token = auth
-        ? await stackToken(engine, config.env, config.project.perf, config.projectDir)
+        ? await stackToken(engine, config.env, config.project, config.projectDir)
         : undefined;
       const dbUrl = database && started.instances.find((i) => i.service === database.name)?.url;
       const ctx: ChaosContext = {

@@ -126,6 +126,26 @@ export const commands: Record<string, Command> = {
     },
   },
 
+  env: {
+    options: { json: { type: 'boolean' } },
+    async run(config, values) {
+      const { openRun } = await import('../stack/stack.js');
+      const { testEnv } = await import('../testing/test-env.js');
+      const engine = await openRun(config);
+      const env = testEnv(engine, await engine.instances(), config.project.testEnv);
+      // Shell-quoted, for `eval "$(npx realstack env)"` before a test runner of your own.
+      const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify(env, null, 2)}\n`
+          : Object.entries(env)
+              .map(([k, v]) => `export ${k}=${quote(v)}\n`)
+              .join(''),
+      );
+      return 0;
+    },
+  },
+
   logs: {
     options: { follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' } },
     async run(config, values, positionals) {

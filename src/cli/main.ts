@@ -16,6 +16,8 @@ usage: realstack <command> [options]
                           start a fresh stack and wait until it is ready
   down                    stop it gracefully and remove everything of its run
   ps [--json]             each service with its URL, health and engine
+  env [--json]            the variables the tests get (every service's URL, realstack.json's
+                          testEnv), as shell exports: eval "$(npx realstack env)"
   logs [-f] [--tail N] [service]
                           the services' output (-f: follow)
   wait                    wait until the running stack is ready

@@ -23,6 +23,11 @@ export interface ProjectConfig {
   perf: PerfConfig;
   gates: GatesConfig;
   chaos: ChaosConfig;
+  /**
+   * Variables the tests get, as the tests already name them: `"API_URL": "{api}"`. A value is
+   * text with placeholders for a service's URL in the run: `{api}`, `{api.host}`, `{api.port}`.
+   */
+  testEnv: Record<string, string>;
 }
 
 /** A request of the chaos data check: `${marker}` in the body or path becomes the check's own value. */
@@ -575,6 +580,36 @@ function chaosConfig(r: Reader): ChaosConfig {
   return out;
 }
 
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function testEnvConfig(r: Reader): Record<string, string> {
+  return Object.fromEntries(
+    r.entries().map(([name, v]) => {
+      if (!VARIABLE.test(name)) v.fail('is not a variable name (letters, digits and _)');
+      const value = v.string() as string;
+      const bad = placeholders(value).find((p) => !p.service);
+      if (bad)
+        v.fail(
+          `has {${bad.text}}, which names no service: write {api} for its URL, {api.host} or {api.port}`,
+        );
+      return [name, value];
+    }),
+  );
+}
+
+/** The `{service}`, `{service.host}` and `{service.port}` of a testEnv value, in order. */
+export function placeholders(
+  value: string,
+): { text: string; service?: string; part: 'url' | 'host' | 'port' }[] {
+  return [...value.matchAll(/\{([^{}]*)\}/g)].map((m) => {
+    const text = m[1] as string;
+    const found = /^([A-Za-z0-9][\w.-]*?)(?:\.(url|host|port))?$/.exec(text);
+    return found
+      ? { text, service: found[1] as string, part: (found[2] ?? 'url') as 'url' | 'host' | 'port' }
+      : { text, part: 'url' };
+  });
+}
+
 function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -600,6 +635,7 @@ export const emptyProjectConfig = (): ProjectConfig => ({
   perf: PERF_DEFAULTS,
   gates: { security: [], flakiness: 5 },
   chaos: CHAOS_DEFAULTS,
+  testEnv: {},
 });
 
 /** Reads and validates realstack.json once; absent means everything is inferred. */
@@ -619,6 +655,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     'perf',
     'gates',
     'chaos',
+    'testEnv',
   ]);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
@@ -669,7 +706,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
         .child('secrets')
         .entries()
         .map(([k, v]) => {
-          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) v.fail('is not a variable name');
+          if (!VARIABLE.test(k)) v.fail('is not a variable name');
           return [k, v.string() as string];
         }),
     ),
@@ -684,6 +721,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     perf: perfConfig(r.child('perf')),
     gates: gatesConfig(r.child('gates')),
     chaos: chaosConfig(r.child('chaos')),
+    testEnv: testEnvConfig(r.child('testEnv')),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

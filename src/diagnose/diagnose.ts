@@ -10,7 +10,7 @@ import { readImagesState } from '../images/state.js';
 import { readinessRule } from '../stack/probe.js';
 import { chooseEngine, openRun } from '../stack/stack.js';
 import { lastRunLogsFile, readLastRun } from '../testing/results.js';
-import { testEnv } from '../testing/run-tests.js';
+import { testEnv } from '../testing/test-env.js';
 import { hidePassword } from '../util/net.js';
 import { lineTime, notable } from './log-lines.js';
 
@@ -139,7 +139,7 @@ async function customFindings(
     const [cmd, ...args] = check.command as [string, ...string[]];
     const res = await execa(cmd, args, {
       cwd: config.projectDir,
-      env: { ...config.env, ...testEnv(engine, instances) },
+      env: { ...config.env, ...testEnv(engine, instances, config.project.testEnv) },
       reject: false,
       all: true,
       timeout: 120_000,

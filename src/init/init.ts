@@ -1,12 +1,4 @@
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_FILE, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
@@ -21,7 +13,9 @@ import { programOf } from '../stack/infer.js';
 import { redisServer } from '../stack/redis-settings.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
+import { sourceFiles } from './source-files.js';
 import { justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
+import { inferTestUrls } from './test-urls.js';
 
 export interface InitOptions {
   force: boolean;
@@ -45,7 +39,6 @@ const PREFERENCE = [
   '/status',
   '/ping',
 ];
-const SOURCE = /\.(m?[jt]s|c[jt]s)$/;
 const NAMES = String.raw`(?:api\/)?(?:healthz|health|healthcheck|readyz|ready|livez|live|status|ping)`;
 /** NestJS: a controller's path (`@Controller('health')`, `@Controller({ path: 'health' })`), and a handler's. */
 const NEST_CONTROLLER = /@Controller\(\s*(?:\{[^}]*?\bpath\s*:\s*)?(?:['"`]\/?([^'"`]*)['"`])?/g;
@@ -73,31 +66,13 @@ export function healthCandidates(root: string): string[] {
   const found = new Set<string>();
   const nest = new Set<string>();
   let prefix: { name: string; options: string } | undefined;
-  let seen = 0;
-  const walk = (dir: string, depth: number) => {
-    if (depth > 6 || seen > 2000) return;
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e === 'node_modules' || e.startsWith('.') || e === 'coverage') continue;
-      const p = path.join(dir, e);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (st?.isDirectory()) walk(p, depth + 1);
-      else if (st && SOURCE.test(e) && st.size < 512 * 1024) {
-        seen++;
-        const text = readFileSync(p, 'utf8');
-        for (const m of text.matchAll(HEALTH)) found.add(m[1] as string);
-        for (const r of nestRoutes(text)) nest.add(r);
-        const global = NEST_PREFIX.exec(text);
-        if (global) prefix = { name: global[1] as string, options: global[2] ?? '' };
-      }
-    }
-  };
-  walk(root, 0);
+  for (const file of sourceFiles(root)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(HEALTH)) found.add(m[1] as string);
+    for (const r of nestRoutes(text)) nest.add(r);
+    const global = NEST_PREFIX.exec(text);
+    if (global) prefix = { name: global[1] as string, options: global[2] ?? '' };
+  }
   // A global prefix moves every route under it, but those its `exclude` names.
   for (const r of nest) found.add(prefix && !prefix.options.includes(r.slice(1)) ? `/${prefix.name}${r}` : r);
   return [...found].sort((a, b) => PREFERENCE.indexOf(a) - PREFERENCE.indexOf(b));
@@ -260,6 +235,10 @@ function plan(config: ToolkitConfig): Plan {
       `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `the Dockerfile of ${f.services.join(', ')} runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do, and the docker engine leaves it to the images; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
     );
   }
+  const urls = inferTestUrls(config.projectDir, testDir(config.projectDir), stack.services);
+  if (Object.keys(urls.env).length > 0) project.testEnv = urls.env;
+  out.found.push(...urls.found);
+  out.todo.push(...urls.todo);
   project.coverage = { global: {}, files: {}, allowMissing: [] };
   // Seed 003's policy: two retries, and a test that passes on one is counted flaky, not failed.
   project.flaky = { retries: 2, failOnFlaky: false };
@@ -351,16 +330,14 @@ export function init(config: ToolkitConfig, options: InitOptions, log: Log): num
       kept.push(f.file);
       continue;
     }
+    const existed = existsSync(file);
     if (!options.dryRun) {
       mkdirSync(path.dirname(file), { recursive: true });
       if (f.append)
-        appendFileSync(
-          file,
-          `${existsSync(file) && !readFileSync(file, 'utf8').endsWith('\n') ? '\n' : ''}${f.text}`,
-        );
+        appendFileSync(file, `${existed && !readFileSync(file, 'utf8').endsWith('\n') ? '\n' : ''}${f.text}`);
       else writeFileSync(file, f.text);
     }
-    written.push(f.append ? `${f.file} (lines added)` : f.file);
+    written.push(f.append && existed ? `${f.file} (lines added)` : f.file);
   }
   const say = (title: string, items: string[]) =>
     items.length && log(`${title}\n${items.map((i) => `  ${i}`).join('\n')}`);

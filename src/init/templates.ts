@@ -139,6 +139,11 @@ const RECIPES: [string, string, string][] = [
   ['up *args', 'up "$@"', 'Start a fresh stack and wait until it is ready (e.g. `just up --scale api=2`)'],
   ['down', 'down', 'Stop the stack gracefully and remove everything of its run'],
   ['status *args', 'ps "$@"', 'Each service with its URL, health and engine (`just status --json`)'],
+  [
+    'env *args',
+    'env "$@"',
+    'The variables the tests get, as shell exports: `(eval "$(just env)"; npx vitest run)`',
+  ],
   ['logs *args', 'logs "$@"', "The services' logs (`just logs -f api`, `just logs --tail 50`)"],
   [
     'ensure-services-ready',

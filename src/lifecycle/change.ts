@@ -38,7 +38,7 @@ async function loadRequest(
     const headers: Record<string, string> = { ...p.headers };
     if (p.body !== undefined) headers['content-type'] ??= 'application/json';
     if (p.auth)
-      headers.authorization = `Bearer ${await stackToken(engine, config.env, perf, config.projectDir)}`;
+      headers.authorization = `Bearer ${await stackToken(engine, config.env, config.project, config.projectDir)}`;
     return {
       method: p.method,
       path: p.path,

@@ -1,14 +1,15 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import type { PerfConfig, PerfProfile } from '../config/project.js';
+import type { PerfConfig, PerfProfile, ProjectConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { ensureSecrets } from '../secrets.js';
 import { resultsFile } from '../testing/results.js';
-import { testEnv, withStack } from '../testing/run-tests.js';
+import { withStack } from '../testing/run-tests.js';
+import { testEnv } from '../testing/test-env.js';
 import { writeFileWhole } from '../util/files.js';
 import { headCommit } from '../util/git.js';
 import { withStackAt } from './against.js';
@@ -38,7 +39,7 @@ async function target(
   label: string,
   engine: Engine,
   env: NodeJS.ProcessEnv,
-  perf: PerfConfig,
+  project: ProjectConfig,
   commandDir: string,
 ): Promise<Target> {
   const instances = await engine.instances();
@@ -48,19 +49,23 @@ async function target(
       return url ? [[s.name, url] as const] : [];
     }),
   );
-  const needed = Object.values(perf.profiles).some((p) => p.auth);
-  return { label, urls, token: needed ? await stackToken(engine, env, perf, commandDir, label) : undefined };
+  const needed = Object.values(project.perf.profiles).some((p) => p.auth);
+  return {
+    label,
+    urls,
+    token: needed ? await stackToken(engine, env, project, commandDir, label) : undefined,
+  };
 }
 
 /** perf.token's bearer token for a stack: the command run with the stack's URLs and secrets. */
 export async function stackToken(
   engine: Engine,
   env: NodeJS.ProcessEnv,
-  perf: PerfConfig,
+  project: ProjectConfig,
   commandDir: string,
   label = 'current',
 ): Promise<string> {
-  const command = perf.token;
+  const command = project.perf.token;
   if (!command)
     throw new UserError(
       'a request needs a bearer token: give realstack.json perf.token, a command that prints one.',
@@ -68,7 +73,7 @@ export async function stackToken(
   const [cmd, ...args] = command as [string, ...string[]];
   const res = await execa(cmd, args, {
     cwd: commandDir,
-    env: { ...env, ...testEnv(engine, await engine.instances()) },
+    env: { ...env, ...testEnv(engine, await engine.instances(), project.testEnv) },
     reject: false,
     all: true,
     timeout: 120_000,
@@ -302,11 +307,11 @@ export async function perfOutcome(
 ): Promise<PerfOutcome> {
   const { profiles, rounds } = request;
   const perf = config.project.perf;
-  const here = await target('current', engine, config.env, perf, config.projectDir);
+  const here = await target('current', engine, config.env, config.project, config.projectDir);
   const ref = request.against;
   if (ref) {
     return withStackAt(config, ref, log, async (refEngine, refConfig) => {
-      const there = await target(ref, refEngine, refConfig.env, perf, config.projectDir);
+      const there = await target(ref, refEngine, refConfig.env, config.project, config.projectDir);
       log(`perf: ${profiles.length} profiles, ${rounds} rounds, this checkout and ${ref} alternating`);
       const results = await measure([here, there], profiles, rounds, log);
       const outcome = outcomeOf('against', profiles, results, (_name, [now, then]) => ({

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { execa } from 'execa';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { urlVariable } from '../conventions/urls.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import type { RunRecord } from '../flaky/history.js';
@@ -20,19 +19,7 @@ import { jobsArgIndex, parseTestRun, setFiles, tapArgsFor, tapConfig, tapOrder }
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
-
-/** The environment a test receives: the run id and every service's URL. */
-export function testEnv(
-  engine: Engine,
-  instances: { service: string; url?: string }[],
-): Record<string, string> {
-  const env: Record<string, string> = { REALSTACK_RUN_ID: engine.run.runId, REALSTACK_ENGINE: engine.name };
-  for (const svc of engine.stack.services) {
-    const url = instances.find((i) => i.service === svc.name && i.url)?.url;
-    if (url) env[urlVariable(svc.name)] = url;
-  }
-  return env;
-}
+import { testEnv } from './test-env.js';
 
 /** A running stack of this checkout that answers healthy, or undefined. */
 async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undefined> {
@@ -83,7 +70,7 @@ async function tapOnce(
   const tap = execa('tap', ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,
-    env: { ...config.env, ...testEnv(engine, instances), ...extraEnv },
+    env: { ...config.env, ...testEnv(engine, instances, config.project.testEnv), ...extraEnv },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'inherit',
