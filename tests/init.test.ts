@@ -201,6 +201,23 @@ t.test("the variables a project's tests read a service's address from: testEnv",
   );
 });
 
+t.test(
+  'tests of a runner tap cannot run: how to run them on a stack, and measure the services',
+  async (t) => {
+    const dir = tempProject(t, {
+      'compose.yaml': compose,
+      Dockerfile: dockerfile,
+      'package.json': JSON.stringify({ name: 'x', devDependencies: { vitest: '3' } }),
+    });
+    const res = await init(dir);
+    t.equal(res.exitCode, 0, res.all);
+    t.match(
+      res.stderr,
+      'your tests run with vitest (package.json), and `npx realstack test` runs tap (node:test files too): run vitest on a stack with `npx realstack up`, then `(eval "$(npx realstack env)"; npx vitest run)`, then `npx realstack down`',
+    );
+  },
+);
+
 // A NestJS service as its CLI scaffolds one: controllers by decorator, `node dist/main`, and a
 // Dockerfile whose first stage builds dist/.
 const nestDockerfile = `FROM node:20-alpine AS builder

@@ -171,6 +171,9 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
   return entry;
 }
 
+/** Test runners whose files tap cannot run (their globals, their own runtime). */
+const OTHER_RUNNERS = ['vitest', 'jest', 'mocha', 'ava'];
+
 /** Where the project's tests live: an existing test folder, else test/. */
 function testDir(projectDir: string): string {
   return ['test', 'tests', '__tests__'].find((d) => existsSync(path.join(projectDir, d))) ?? 'test';
@@ -261,6 +264,11 @@ function plan(config: ToolkitConfig): Plan {
     );
 
   const dir = testDir(config.projectDir);
+  const runner = OTHER_RUNNERS.find((r) => r in deps);
+  if (runner && !('tap' in deps))
+    out.todo.push(
+      `your tests run with ${runner} (package.json), and \`npx realstack test\` runs tap (node:test files too): run ${runner} on a stack with \`npx realstack up\`, then \`(eval "$(npx realstack env)"; npx ${runner === 'vitest' ? 'vitest run' : runner})\`, then \`npx realstack down\`; for the services' coverage, \`up --coverage\` and, after the tests, \`npx realstack coverage harvest\` and \`coverage report\` (docs/adopting.md)`,
+    );
   if (pkg && 'tap' in pkg)
     out.todo.push(
       `package.json has tap settings of its own, kept; add to its "tap": ${JSON.stringify({ ...TAP_KEYS, include: TAP_KEYS.include.map((g) => g.replace('<TEST_DIR>', dir)) })}`,
