@@ -218,6 +218,48 @@ t.test(
   },
 );
 
+t.test(
+  "the compose file's own test runner: its environment for the tests, its profile not started",
+  async (t) => {
+    const runner = (profiles: string) => `services:
+  api:
+    build: .
+    ports: ["3000:3000"]
+  admin:
+    image: node:22
+    command: node admin.js
+    profiles: [tools]
+  e2e:
+    build: .
+    command: sh -c "npm ci && npm run test:e2e"${profiles}
+    environment:
+      BASE_URL: http://api:3000/v1
+      NODE_ENV: test
+`;
+    const apart = tempProject(t, {
+      'compose.yaml': runner('\n    profiles: [tools, e2e]'),
+      Dockerfile: dockerfile,
+    });
+    const res = await init(apart);
+    t.equal(res.exitCode, 0, res.all);
+    const config = JSON.parse(readFileSync(path.join(apart, 'realstack.json'), 'utf8'));
+    t.equal(config.testEnvFrom, 'e2e');
+    t.same(config.compose.profiles, ['tools'], 'a profile that holds other services still starts');
+    t.notOk(config.services.e2e);
+    t.match(
+      res.stderr,
+      'e2e runs the tests in a container (`sh -c npm ci && npm run test:e2e`), and every service without a profile starts with the stack',
+      'a runner in a profile that starts anyway is no runner apart',
+    );
+    const always = tempProject(t, { 'compose.yaml': runner(''), Dockerfile: dockerfile });
+    const todo = await init(always);
+    t.match(
+      todo.stderr,
+      "e2e runs the tests in a container (`sh -c npm ci && npm run test:e2e`), and every service without a profile starts with the stack: give it `profiles: [test]` in the compose file. `npx realstack test` runs them on this machine instead, with its environment, its addresses of the stack (BASE_URL) made each run's (testEnvFrom in realstack.json)",
+    );
+  },
+);
+
 // A NestJS service as its CLI scaffolds one: controllers by decorator, `node dist/main`, and a
 // Dockerfile whose first stage builds dist/.
 const nestDockerfile = `FROM node:20-alpine AS builder

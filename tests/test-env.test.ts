@@ -12,8 +12,18 @@ const skip = processPassOnly();
 const { dir, realstack } = linkedProject(
   t,
   {
-    // The port the compose file fixes, which every run publishes elsewhere.
-    'docker-compose.yml': tinyCompose.replace('ports: ["8080"]', 'ports: ["8080:8080"]'),
+    // The port the compose file fixes, which every run publishes elsewhere; and the compose
+    // file's own test runner (`docker compose run tests`), whose environment the tests get.
+    'docker-compose.yml': `${tinyCompose.replace('ports: ["8080"]', 'ports: ["8080:8080"]')}  tests:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["npm", "test"]
+    profiles: [test]
+    environment:
+      GREETING: hello from compose
+      WEB_ADDR: web:8080
+`,
     'server.cjs': tinyService(),
     'package.json': '{"name": "env-project", "private": true, "type": "module"}\n',
     'test/web.test.js': `import { test } from 'node:test';
@@ -30,6 +40,11 @@ test('the service answers where the variable says', async () => {
 test('host and port, each a variable of its own', () => {
   assert.equal(process.env.WEB_HOST_PORT, new URL(base).host);
 });
+
+test("the compose file's test runner's environment, its address made the run's", () => {
+  assert.equal(process.env.GREETING, 'hello from compose');
+  assert.equal(process.env.WEB_ADDR, new URL(base).host);
+});
 `,
   },
   testRunId('tenv'),
@@ -43,16 +58,25 @@ const edit = (testEnv: Record<string, string>) => {
 
 t.test('init maps the variable, and the tests pass unchanged on a run of their own', { skip }, async (t) => {
   const init = await realstack(['init']);
-  t.equal(init.exitCode, 0, init.stderr);
+  t.equal(init.exitCode, 0, init.exitCode === 0 ? 'init writes its files' : init.stderr);
   t.match(
     init.stderr,
     'tests: WEB_URL = {web} (test/web.test.js reads it, falling back to http://localhost:8080',
   );
-  t.same(JSON.parse(readFileSync(configFile, 'utf8')).testEnv, { WEB_URL: '{web}' });
+  t.match(
+    init.stderr,
+    "tests runs the tests in a container (`npm test`, profile test): `npx realstack test` runs them on this machine instead, with its environment, its addresses of the stack (WEB_ADDR) made each run's (testEnvFrom in realstack.json); that profile is not started",
+  );
+  const written = JSON.parse(readFileSync(configFile, 'utf8'));
+  t.same(written.testEnv, { WEB_URL: '{web}' });
+  t.equal(written.testEnvFrom, 'tests');
+  t.notOk(written.compose.profiles, "the runner's profile is not started");
+  t.notOk(written.services.tests, 'nor is the runner a service to measure');
+  t.notMatch(init.stderr, /tests: (role|source root|which script)/);
   edit({ WEB_URL: '{web}', WEB_HOST_PORT: '{web.host}:{web.port}' });
   const res = await realstack(['test', '--retries', '0']);
   t.equal(res.exitCode, 0, res.exitCode === 0 ? 'the run passes' : res.all);
-  t.match(res.stdout, /^3 passed, 0 failed$/m, "the two node:test tests and init's sample");
+  t.match(res.stdout, /^4 passed, 0 failed$/m, "the three node:test tests and init's sample");
 });
 
 t.test('realstack env: what the tests get, as shell exports and as JSON', { skip }, async (t) => {
@@ -63,6 +87,7 @@ t.test('realstack env: what the tests get, as shell exports and as JSON', { skip
   t.match(env, { REALSTACK_WEB_URL: /^http:\/\/127\.0\.0\.1:\d+$/, REALSTACK_ENGINE: 'process' });
   t.equal(env.WEB_URL, env.REALSTACK_WEB_URL);
   t.equal(env.WEB_HOST_PORT, new URL(env.WEB_URL as string).host);
+  t.equal(env.WEB_ADDR, env.WEB_HOST_PORT);
   const shell = await realstack(['env']);
   t.match(shell.stdout, `export WEB_URL='${env.WEB_URL}'\n`);
 });
@@ -89,6 +114,15 @@ t.test(
       empty.stderr,
       'testEnv.WEB_URL has {}, which names no service: write {api} for its URL, {api.host} or {api.port}',
     );
-    t.notOk(hasStackTrace(name.stderr + empty.stderr));
+    edit({});
+    const config = JSON.parse(readFileSync(configFile, 'utf8'));
+    writeFileSync(configFile, JSON.stringify({ ...config, testEnvFrom: 'test' }));
+    const runner = await realstack(['env']);
+    t.equal(runner.exitCode, 1);
+    t.match(
+      runner.stderr,
+      'realstack.json: testEnvFrom names "test", which no compose file has; the services are web, tests.',
+    );
+    t.notOk(hasStackTrace(name.stderr + empty.stderr + runner.stderr));
   },
 );

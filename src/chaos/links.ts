@@ -1,5 +1,5 @@
-import { listenPorts, peerNames } from '../engine/process.js';
-import { type Rewrite, rewriteEnvironment } from '../engine/rewrite-env.js';
+import { listenPorts } from '../engine/process.js';
+import { peerNames, type Rewrite, rewriteEnvironment } from '../engine/rewrite-env.js';
 import { UserError } from '../errors.js';
 import type { StackSpec } from '../stack/spec.js';
 

@@ -132,7 +132,7 @@ export const commands: Record<string, Command> = {
       const { openRun } = await import('../stack/stack.js');
       const { testEnv } = await import('../testing/test-env.js');
       const engine = await openRun(config);
-      const env = testEnv(engine, await engine.instances(), config.project.testEnv);
+      const env = testEnv(engine, await engine.instances(), config.project, config.env);
       // Shell-quoted, for `eval "$(npx realstack env)"` before a test runner of your own.
       const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
       process.stdout.write(

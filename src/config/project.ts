@@ -28,6 +28,11 @@ export interface ProjectConfig {
    * text with placeholders for a service's URL in the run: `{api}`, `{api.host}`, `{api.port}`.
    */
   testEnv: Record<string, string>;
+  /**
+   * A compose service that runs the tests in a container (`tests`, `npm test`, profile `test`):
+   * the tests get its environment, its addresses of the stack made this run's, under testEnv.
+   */
+  testEnvFrom?: string;
 }
 
 /** A request of the chaos data check: `${marker}` in the body or path becomes the check's own value. */
@@ -656,6 +661,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     'gates',
     'chaos',
     'testEnv',
+    'testEnvFrom',
   ]);
   const compose = r.child('compose');
   compose.object(['files', 'profiles']);
@@ -687,6 +693,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
   const hostInstalls = images.child('hostInstalls').string();
   if (hostInstalls !== undefined && !['auto', 'always', 'never'].includes(hostInstalls))
     images.child('hostInstalls').fail('must be "auto", "always" or "never"');
+  const testEnvFrom = r.child('testEnvFrom').string();
   const diagnose = r.child('diagnose');
   diagnose.object(['checks']);
   const checks = diagnose
@@ -722,6 +729,7 @@ export function loadProjectConfig(file: string): ProjectConfig {
     gates: gatesConfig(r.child('gates')),
     chaos: chaosConfig(r.child('chaos')),
     testEnv: testEnvConfig(r.child('testEnv')),
+    ...(testEnvFrom ? { testEnvFrom } : {}),
     diagnose: {
       checks: checks.map((c) => {
         c.object(['name', 'command']);

@@ -139,7 +139,7 @@ async function customFindings(
     const [cmd, ...args] = check.command as [string, ...string[]];
     const res = await execa(cmd, args, {
       cwd: config.projectDir,
-      env: { ...config.env, ...testEnv(engine, instances, config.project.testEnv) },
+      env: { ...config.env, ...testEnv(engine, instances, config.project, config.env) },
       reject: false,
       all: true,
       timeout: 120_000,

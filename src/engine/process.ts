@@ -28,7 +28,7 @@ import { isAlive, isStopped } from '../util/pid.js';
 import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
-import { type Peer, rewriteEnvironment } from './rewrite-env.js';
+import { type Peer, peerNames, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -196,29 +196,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export const killGroup = (pid: number) => signalGroup(pid, 'SIGKILL');
-
-/**
- * Every name a service answers to on the compose network: its name, container name, hostname,
- * its aliases on each network, and the aliases other services' `links` give it.
- */
-export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
-  const raws = stack.model.services as Record<string, Record<string, unknown>>;
-  const names = new Map<string, Peer>();
-  for (const [service, peer] of peers) {
-    const raw = raws[service] ?? {};
-    const networks = raw.networks && !Array.isArray(raw.networks) ? Object.values(raw.networks) : [];
-    const aliases = networks.flatMap((n) => (n as { aliases?: unknown } | null)?.aliases ?? []);
-    const linked = Object.values(raws).flatMap((other) =>
-      (Array.isArray(other.links) ? other.links : []).flatMap((l) => {
-        const [target, alias] = String(l).split(':');
-        return target === service && alias ? [alias] : [];
-      }),
-    );
-    for (const n of [service, raw.container_name, raw.hostname, ...aliases, ...linked])
-      if (typeof n === 'string' && n) names.set(n, peer);
-  }
-  return names;
-}
 
 /** The ports a service listens on inside its container: published or exposed (PostgreSQL's and Redis's by default), or $PORT. */
 export function listenPorts(svc: ServiceSpec): number[] {

@@ -1,3 +1,5 @@
+import type { StackSpec } from '../stack/spec.js';
+
 /**
  * The process engine runs every service on 127.0.0.1, each on a port of its own, so whatever
  * in a service's environment names another service by its compose address must name its host
@@ -13,7 +15,7 @@
  *      service would otherwise use its default port, where nothing of the run listens;
  *   5. a variable ending in PORT whose value is one of the service's own container ports: the
  *      host port it listens on instead.
- * Names are compose service names, container names, hostnames, network aliases and link aliases (peerNames in process.ts).
+ * Names are compose service names, container names, hostnames, network aliases and link aliases (peerNames below).
  */
 
 export interface Rewrite {
@@ -124,4 +126,27 @@ export function rewriteEnvironment(
     }
   }
   return { env: out, rewrites, unresolved };
+}
+
+/**
+ * Every name a service answers to on the compose network: its name, container name, hostname,
+ * its aliases on each network, and the aliases other services' `links` give it.
+ */
+export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
+  const raws = stack.model.services as Record<string, Record<string, unknown>>;
+  const names = new Map<string, Peer>();
+  for (const [service, peer] of peers) {
+    const raw = raws[service] ?? {};
+    const networks = raw.networks && !Array.isArray(raw.networks) ? Object.values(raw.networks) : [];
+    const aliases = networks.flatMap((n) => (n as { aliases?: unknown } | null)?.aliases ?? []);
+    const linked = Object.values(raws).flatMap((other) =>
+      (Array.isArray(other.links) ? other.links : []).flatMap((l) => {
+        const [target, alias] = String(l).split(':');
+        return target === service && alias ? [alias] : [];
+      }),
+    );
+    for (const n of [service, raw.container_name, raw.hostname, ...aliases, ...linked])
+      if (typeof n === 'string' && n) names.set(n, peer);
+  }
+  return names;
 }

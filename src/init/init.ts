@@ -15,7 +15,7 @@ import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
 import { sourceFiles } from './source-files.js';
 import { justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
-import { inferTestUrls } from './test-urls.js';
+import { inferTestUrls, serviceProfiles, testRunners } from './test-urls.js';
 
 export interface InitOptions {
   force: boolean;
@@ -205,8 +205,20 @@ function plan(config: ToolkitConfig): Plan {
       `no compose file at ${missing.map((f) => rel(config, f)).join(', ')}: realstack runs your stack from it. Run init where your compose file is, or name it: REALSTACK_COMPOSE_FILES=deploy/compose.yml npx realstack init`,
     );
   const out: Plan = { files: [], todo: [], found: [] };
-  const { stack, profiles } = wholeStack(config);
-  const services = Object.fromEntries(stack.services.map((s) => [s.name, serviceEntry(config, s, out)]));
+  const { stack, profiles: all } = wholeStack(config);
+  const runners = testRunners(stack);
+  const runnerNames = new Set(runners.map((r) => r.service.name));
+  // A test runner is no service of the stack to measure or wait for: realstack runs the tests.
+  const services = Object.fromEntries(
+    stack.services.filter((s) => !runnerNames.has(s.name)).map((s) => [s.name, serviceEntry(config, s, out)]),
+  );
+  // A profile that holds only the compose file's test runners is not started: realstack runs the tests.
+  const runnerOnly = all.filter((p) =>
+    Object.keys(stack.model.services as object)
+      .filter((name) => serviceProfiles(stack, name).includes(p))
+      .every((name) => runnerNames.has(name)),
+  );
+  const profiles = all.filter((p) => !runnerOnly.includes(p));
   const project: Record<string, unknown> = {};
   const files = config.composeFiles.map((f) => rel(config, f));
   // COMPOSE_FILE stays compose's to say: a machine without it (a CI's clone, without .env) runs
@@ -239,9 +251,24 @@ function plan(config: ToolkitConfig): Plan {
     );
   }
   const urls = inferTestUrls(config.projectDir, testDir(config.projectDir), stack.services);
-  if (Object.keys(urls.env).length > 0) project.testEnv = urls.env;
   out.found.push(...urls.found);
   out.todo.push(...urls.todo);
+  if (Object.keys(urls.env).length > 0) project.testEnv = urls.env;
+  const [runner, ...others] = runners;
+  if (runner) {
+    project.testEnvFrom = runner.service.name;
+    const addresses = runner.addresses.length
+      ? `, its addresses of the stack (${runner.addresses.join(', ')}) made each run's`
+      : '';
+    const apart = runner.profiles.length > 0 && runner.profiles.every((p) => runnerOnly.includes(p));
+    const what = `${runner.service.name} runs the tests in a container (\`${(runner.service.command ?? []).join(' ')}\`${apart ? `, profile ${runner.profiles.join(', ')}` : ''})`;
+    const instead = `\`npx realstack test\` runs them on this machine instead, with its environment${addresses} (testEnvFrom in ${CONFIG_FILE})${others.length ? `; ${others.map((o) => o.service.name).join(', ')} too, whose environment is not used` : ''}`;
+    if (apart) out.found.push(`${what}: ${instead}; that profile is not started`);
+    else
+      out.todo.push(
+        `${what}, and every service without a profile starts with the stack: give it \`profiles: [test]\` in the compose file. ${instead}`,
+      );
+  }
   project.coverage = { global: {}, files: {}, allowMissing: [] };
   // Seed 003's policy: two retries, and a test that passes on one is counted flaky, not failed.
   project.flaky = { retries: 2, failOnFlaky: false };
@@ -264,10 +291,10 @@ function plan(config: ToolkitConfig): Plan {
     );
 
   const dir = testDir(config.projectDir);
-  const runner = OTHER_RUNNERS.find((r) => r in deps);
-  if (runner && !('tap' in deps))
+  const tool = OTHER_RUNNERS.find((r) => r in deps);
+  if (tool && !('tap' in deps))
     out.todo.push(
-      `your tests run with ${runner} (package.json), and \`npx realstack test\` runs tap (node:test files too): run ${runner} on a stack with \`npx realstack up\`, then \`(eval "$(npx realstack env)"; npx ${runner === 'vitest' ? 'vitest run' : runner})\`, then \`npx realstack down\`; for the services' coverage, \`up --coverage\` and, after the tests, \`npx realstack coverage harvest\` and \`coverage report\` (docs/adopting.md)`,
+      `your tests run with ${tool} (package.json), and \`npx realstack test\` runs tap (node:test files too): run ${tool} on a stack with \`npx realstack up\`, then \`(eval "$(npx realstack env)"; npx ${tool === 'vitest' ? 'vitest run' : tool})\`, then \`npx realstack down\`; for the services' coverage, \`up --coverage\` and, after the tests, \`npx realstack coverage harvest\` and \`coverage report\` (docs/adopting.md)`,
     );
   if (pkg && 'tap' in pkg)
     out.todo.push(

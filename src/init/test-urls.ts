@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ServiceSpec } from '../stack/spec.js';
+import { type Peer, peerNames, rewriteEnvironment } from '../engine/rewrite-env.js';
+import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { sourceFiles } from './source-files.js';
 
 /** A URL written into a test or an env file that points at this machine: `http://localhost:3000/api`. */
@@ -93,4 +94,42 @@ export function inferTestUrls(projectDir: string, testDir: string, services: Ser
         `${where} connects to ${service} where the compose file publishes it; each run publishes it at a URL of its own: read it from a variable with that fallback (process.env.${service.toUpperCase().replace(/\W/g, '_')}_URL ?? '...') and map the variable in realstack.json's testEnv ("NAME": "{${service}}"), or read serviceUrl('${service}') from 'realstack'`,
       );
   return out;
+}
+
+/** A command that runs a project's tests: `npm test`, `npm run test:e2e`, `npx vitest run`, `node --test`. */
+const RUNS_TESTS =
+  /(?:^|[\s;&|])(?:(?:npm|yarn|pnpm)\s+(?:run\s+)?(?:test|e2e)[\w:.-]*|npm\s+t|(?:npx\s+)?(?:jest|vitest|mocha|ava|tap|playwright\s+test)|node\s+--test)(?=$|[\s;&|])/;
+
+export interface TestRunner {
+  service: ServiceSpec;
+  profiles: string[];
+  /** The variables of its environment that name another service's address (`API_URL=http://api:3000`). */
+  addresses: string[];
+}
+
+/**
+ * The compose file's own test runners: services whose command runs the tests (`npm test`, run
+ * with `docker compose run tests`). realstack runs the tests on this machine instead, with the
+ * runner's environment (testEnvFrom), its addresses of the other services made each run's.
+ */
+export function testRunners(stack: StackSpec): TestRunner[] {
+  const runners = stack.services.filter((s) => RUNS_TESTS.test((s.command ?? []).join(' ')));
+  const peers = new Map<string, Peer>();
+  for (const svc of stack.services) {
+    const port = svc.containerPort ?? svc.ports[0]?.container;
+    if (!runners.includes(svc) && port !== undefined)
+      peers.set(svc.name, { service: svc.name, ports: new Map([[port, 'port']]), defaultPort: port });
+  }
+  const names = peerNames(stack, peers);
+  return runners.map((service) => ({
+    service,
+    profiles: serviceProfiles(stack, service.name),
+    addresses: rewriteEnvironment(service.environment, names, undefined).rewrites.map((r) => r.variable),
+  }));
+}
+
+/** The profiles a service of the compose model starts with (none: always). */
+export function serviceProfiles(stack: StackSpec, name: string): string[] {
+  const profiles = (stack.model.services as Record<string, { profiles?: unknown }>)[name]?.profiles;
+  return Array.isArray(profiles) ? profiles.map(String) : [];
 }

@@ -73,7 +73,7 @@ export async function stackToken(
   const [cmd, ...args] = command as [string, ...string[]];
   const res = await execa(cmd, args, {
     cwd: commandDir,
-    env: { ...env, ...testEnv(engine, await engine.instances(), project.testEnv) },
+    env: { ...env, ...testEnv(engine, await engine.instances(), project, env) },
     reject: false,
     all: true,
     timeout: 120_000,

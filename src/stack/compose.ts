@@ -326,6 +326,25 @@ function stopSignal(v: unknown, where: string): { stopSignal?: NodeJS.Signals } 
   return name === 'SIGTERM' ? {} : { stopSignal: name as NodeJS.Signals };
 }
 
+/**
+ * A service's environment as compose gives it: its env_file, then its environment (a variable
+ * written without a value comes from `env`, or is left out).
+ */
+export function composeEnvironment(
+  svc: Yaml,
+  projectDir: string,
+  env: Record<string, string | undefined>,
+  where: string,
+): Record<string, string> {
+  const environment = envFiles(svc.env_file, projectDir, where);
+  for (const [k, v] of Object.entries(asMap(svc.environment))) {
+    const value = v ?? env[k];
+    if (value !== undefined) environment[k] = value;
+    else delete environment[k];
+  }
+  return environment;
+}
+
 /** env_file in its three forms, absolute; a required file that is missing is an error. */
 function envFiles(v: unknown, projectDir: string, where: string): Record<string, string> {
   const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -454,12 +473,7 @@ export function loadStack(
       continue;
     }
     const config = { ...labelConfig(asMap(svc.labels), where), ...settings[name] };
-    const environment: Record<string, string> = envFiles(svc.env_file, projectDir, where);
-    for (const [k, v] of Object.entries(asMap(svc.environment))) {
-      const value = v ?? env[k];
-      if (value !== undefined) environment[k] = value;
-      else delete environment[k];
-    }
+    const environment = composeEnvironment(svc, projectDir, env, where);
     const binds = (Array.isArray(svc.volumes) ? svc.volumes : []).flatMap((v) => {
       const [host, container] = isMap(v)
         ? v.type === 'bind'

@@ -70,7 +70,7 @@ async function tapOnce(
   const tap = execa('tap', ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
     preferLocal: true,
     cwd: config.projectDir,
-    env: { ...config.env, ...testEnv(engine, instances, config.project.testEnv), ...extraEnv },
+    env: { ...config.env, ...testEnv(engine, instances, config.project, config.env), ...extraEnv },
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'inherit',

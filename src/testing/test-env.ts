@@ -1,30 +1,36 @@
-import { placeholders } from '../config/project.js';
+import { type ProjectConfig, placeholders } from '../config/project.js';
 import { urlVariable } from '../conventions/urls.js';
+import { type Peer, peerNames, rewriteEnvironment } from '../engine/rewrite-env.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
+import { composeEnvironment } from '../stack/compose.js';
 
 /**
- * The environment a test receives (and a perf token command, a diagnose check): the run id,
- * every service's URL as REALSTACK_<SERVICE>_URL, and realstack.json's testEnv, the variables
- * the project's tests already read (`API_URL`), filled in with this run's URLs.
+ * The environment a test receives (and a perf token command, a diagnose check): the
+ * environment of the compose file's test runner when realstack.json names one (testEnvFrom),
+ * the run id, every service's URL as REALSTACK_<SERVICE>_URL, and realstack.json's testEnv,
+ * the variables the project's tests already read (`API_URL`), filled in with this run's URLs.
  */
 export function testEnv(
   engine: Engine,
   instances: { service: string; url?: string }[],
-  mapping: Record<string, string>,
+  project: Pick<ProjectConfig, 'testEnv' | 'testEnvFrom'>,
+  env: NodeJS.ProcessEnv,
 ): Record<string, string> {
-  const env: Record<string, string> = { REALSTACK_RUN_ID: engine.run.runId, REALSTACK_ENGINE: engine.name };
   const urls = new Map<string, string>();
   for (const svc of engine.stack.services) {
     const url = instances.find((i) => i.service === svc.name && i.url)?.url;
-    if (url) {
-      urls.set(svc.name, url);
-      env[urlVariable(svc.name)] = url;
-    }
+    if (url) urls.set(svc.name, url);
   }
+  const out: Record<string, string> = {
+    ...(project.testEnvFrom ? runnerEnvironment(engine, project.testEnvFrom, urls, env) : {}),
+    REALSTACK_RUN_ID: engine.run.runId,
+    REALSTACK_ENGINE: engine.name,
+  };
+  for (const [service, url] of urls) out[urlVariable(service)] = url;
   const names = engine.stack.services.map((s) => s.name);
-  for (const [name, value] of Object.entries(mapping)) {
-    let out = value;
+  for (const [name, value] of Object.entries(project.testEnv)) {
+    let filled = value;
     for (const p of placeholders(value)) {
       const service = p.service as string;
       const where = `realstack.json: testEnv.${name} names {${p.text}}`;
@@ -38,10 +44,46 @@ export function testEnv(
           `${where}, and ${service} has no URL in this run (it publishes no port, or it has stopped): \`npx realstack ps\` shows the URLs there are.`,
         );
       const parsed = new URL(url);
-      const part = p.part === 'url' ? url : p.part === 'host' ? parsed.hostname : parsed.port;
-      out = out.replace(`{${p.text}}`, part);
+      filled = filled.replace(
+        `{${p.text}}`,
+        p.part === 'url' ? url : p.part === 'host' ? parsed.hostname : parsed.port,
+      );
     }
-    env[name] = out;
+    out[name] = filled;
   }
-  return env;
+  return out;
+}
+
+/**
+ * The environment compose gives the test runner service, each address of another service in
+ * it (`http://api:3000`, `DB_HOST=db` and its port) made where that service is in this run, as
+ * the process engine does for its services (rewrite-env.ts).
+ */
+function runnerEnvironment(
+  engine: Engine,
+  runner: string,
+  urls: Map<string, string>,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const { stack } = engine;
+  const raw = (stack.model.services as Record<string, Record<string, unknown>>)[runner];
+  if (!raw)
+    throw new UserError(
+      `realstack.json: testEnvFrom names "${runner}", which no compose file has; the services are ${Object.keys(stack.model.services as object).join(', ')}.`,
+    );
+  const peers = new Map<string, Peer>();
+  for (const svc of stack.services) {
+    const url = urls.get(svc.name);
+    const port = svc.containerPort ?? svc.ports[0]?.container;
+    if (!url || port === undefined) continue;
+    const at = new URL(url);
+    peers.set(svc.name, {
+      service: svc.name,
+      ports: new Map([[port, at.port]]),
+      defaultPort: port,
+      host: at.hostname,
+    });
+  }
+  const own = composeEnvironment(raw, stack.projectDir, env, `compose service "${runner}" (testEnvFrom)`);
+  return rewriteEnvironment(own, peerNames(stack, peers), undefined).env;
 }
