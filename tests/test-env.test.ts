@@ -124,5 +124,7 @@ t.test(
       'realstack.json: testEnvFrom names "test", which no compose file has; the services are web, tests.',
     );
     t.notOk(hasStackTrace(name.stderr + empty.stderr + runner.stderr));
+  // A config that reads again, so that the teardown's `down` can read it.
+  writeFileSync(configFile, JSON.stringify(config));
   },
 );
