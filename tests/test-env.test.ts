@@ -46,6 +46,12 @@ test("the compose file's test runner's environment, its address made the run's",
   assert.equal(process.env.WEB_ADDR, new URL(base).host);
 });
 `,
+    // Skipped unless asked: what a node:test failure leaves in the JUnit file.
+    'test/fails.test.js': `import { test } from 'node:test';
+test('refused on purpose', { skip: !process.env.FAIL_ON_PURPOSE }, async () => {
+  await fetch('http://127.0.0.1:9/');
+});
+`,
   },
   testRunId('tenv'),
 );
@@ -76,7 +82,7 @@ t.test('init maps the variable, and the tests pass unchanged on a run of their o
   edit({ WEB_URL: '{web}', WEB_HOST_PORT: '{web.host}:{web.port}' });
   const res = await realstack(['test', '--retries', '0']);
   t.equal(res.exitCode, 0, res.exitCode === 0 ? 'the run passes' : res.all);
-  t.match(res.stdout, /^4 passed, 0 failed$/m, "the three node:test tests and init's sample");
+  t.match(res.stdout, /^4 passed, 0 failed, 1 skipped$/m, "the node:test tests and init's sample");
 });
 
 t.test('realstack env: what the tests get, as shell exports and as JSON', { skip }, async (t) => {
@@ -90,6 +96,17 @@ t.test('realstack env: what the tests get, as shell exports and as JSON', { skip
   t.equal(env.WEB_ADDR, env.WEB_HOST_PORT);
   const shell = await realstack(['env']);
   t.match(shell.stdout, `export WEB_URL='${env.WEB_URL}'\n`);
+});
+
+t.test('a node:test failure says what failed and where, in the JUnit file too', { skip }, async (t) => {
+  const res = await realstack(['test', '--retries', '0', 'test/fails.test.js'], { FAIL_ON_PURPOSE: '1' });
+  t.equal(res.exitCode, 1);
+  t.match(res.stdout, /^0 passed, 1 failed$/m);
+  const junit = readFileSync(path.join(dir, 'test-results', 'junit.xml'), 'utf8');
+  t.match(
+    junit,
+    `<failure message="refused on purpose: fetch failed (${path.join(dir, 'test', 'fails.test.js')}:2)"`,
+  );
 });
 
 t.test(
@@ -124,7 +141,7 @@ t.test(
       'realstack.json: testEnvFrom names "test", which no compose file has; the services are web, tests.',
     );
     t.notOk(hasStackTrace(name.stderr + empty.stderr + runner.stderr));
-  // A config that reads again, so that the teardown's `down` can read it.
-  writeFileSync(configFile, JSON.stringify(config));
+    // A config that reads again, so that the teardown's `down` can read it.
+    writeFileSync(configFile, JSON.stringify(config));
   },
 );

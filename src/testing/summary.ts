@@ -6,13 +6,19 @@ const describeFailure = (r: Result): string => {
     message?: string;
     at?: { fileName?: string; lineNumber?: number };
     cause?: { message?: string; code?: string; address?: string; port?: number };
+    // node:test's TAP says it its own way: `error: 'fetch failed'`, `location: '/p/a.test.js:6:1'`.
+    error?: string;
+    location?: string;
   };
-  const at = diag.at?.fileName ? ` (${diag.at.fileName}:${diag.at.lineNumber ?? '?'})` : '';
+  const where = diag.at?.fileName
+    ? `${diag.at.fileName}:${diag.at.lineNumber ?? '?'}`
+    : diag.location?.replace(/:\d+$/, '');
+  const at = where ? ` (${where})` : '';
   // fetch's own message is "fetch failed"; what failed is in its cause (connect ECONNREFUSED ...),
   // or only in its code when both of localhost's addresses refused (an AggregateError).
   const { cause } = diag;
   const why = cause?.message || (cause?.code && `${cause.code} ${cause.address ?? ''}:${cause.port ?? ''}`);
-  const said = [diag.message, why].filter((m) => m && m !== r.name);
+  const said = [diag.message ?? diag.error?.trim(), why].filter((m) => m && m !== r.name);
   return `${[r.name, ...said].join(': ')}${at}`;
 };
 
