@@ -1,7 +1,7 @@
 // `realstack init` in projects of its own: what it writes, what it keeps, what it says.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { justfile } from '../src/init/templates.js';
 import { hasStackTrace, root, run } from './helpers/cli.js';
 import { tempProject } from './helpers/project.js';
@@ -13,6 +13,13 @@ const cli = (dir: string, ...args: string[]) =>
     extendEnv: false,
   });
 const init = (dir: string, ...args: string[]) => cli(dir, 'init', ...args);
+/** init in a project of these files, which must succeed. */
+const initialised = async (t: Test, files: Record<string, string>) => {
+  const dir = tempProject(t, files);
+  const res = await init(dir);
+  t.equal(res.exitCode, 0, res.exitCode === 0 ? 'init succeeds' : res.all);
+  return { dir, res };
+};
 
 const compose = `services:
   api:
@@ -159,7 +166,7 @@ t.test('what init cannot infer, it says with the line to add', async (t) => {
 });
 
 t.test("the variables a project's tests read a service's address from: testEnv", async (t) => {
-  const dir = tempProject(t, {
+  const { dir, res } = await initialised(t, {
     'docker-compose.yml': `services:
   api:
     build: .
@@ -178,8 +185,6 @@ t.test("the variables a project's tests read a service's address from: testEnv",
     '.env.test':
       'DATABASE_URL=postgres://app:secret@localhost:5432/app\nAPI_BASE=http://localhost:3000/ignored\n',
   });
-  const res = await init(dir);
-  t.equal(res.exitCode, 0, res.all);
   const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
   t.same(
     config.testEnv,
@@ -204,13 +209,11 @@ t.test("the variables a project's tests read a service's address from: testEnv",
 t.test(
   'tests of a runner tap cannot run: how to run them on a stack, and measure the services',
   async (t) => {
-    const dir = tempProject(t, {
+    const { res } = await initialised(t, {
       'compose.yaml': compose,
       Dockerfile: dockerfile,
       'package.json': JSON.stringify({ name: 'x', devDependencies: { vitest: '3' } }),
     });
-    const res = await init(dir);
-    t.equal(res.exitCode, 0, res.all);
     t.match(
       res.stderr,
       'your tests run with vitest (package.json), and `npx realstack test` runs tap (node:test files too): run vitest on a stack with `npx realstack up`, then `(eval "$(npx realstack env)"; npx vitest run)`, then `npx realstack down`',
@@ -260,6 +263,31 @@ t.test(
   },
 );
 
+t.test(
+  "the project's own test files: those tap runs are included, by folder and suffix; others named",
+  async (t) => {
+    const { dir, res } = await initialised(t, {
+      'compose.yaml': compose,
+      Dockerfile: dockerfile,
+      'test/api.spec.js': "import { test } from 'node:test';\ntest('a', () => {});\n",
+      'test/helpers.js': 'export const x = 1;\n',
+      'e2e/login.test.ts': "import t from 'tap';\n",
+      'tests/ui.spec.ts': "import { test } from '@playwright/test';\n",
+      'tests/unit.test.js': "describe('x', () => { it('y', () => {}); });\n",
+    });
+    t.equal(
+      readFileSync(path.join(dir, '.taprc'), 'utf8').split('disable-coverage')[0],
+      '# tap for realstack (written by `npx realstack init`): the tests run against the real stack.\ninclude:\n  - "test/**/*.{spec,test}.{js,mjs,cjs,ts,mts}"\n  - "e2e/**/*.test.{js,mjs,cjs,ts,mts}"\n# tap\'s own coverage would measure the test processes; realstack measures the services.\n',
+      "the .spec files node:test runs, the tap files of another folder, and the sample's suffix",
+    );
+    t.ok(existsSync(path.join(dir, 'test/realstack.test.mjs')), 'the sample beside the tests tap runs');
+    t.match(
+      res.stderr,
+      '2 test files in tests/ run with another runner (Vitest, Jest, Mocha or Playwright), which tap cannot run: .taprc leaves them out.',
+    );
+  },
+);
+
 // A NestJS service as its CLI scaffolds one: controllers by decorator, `node dist/main`, and a
 // Dockerfile whose first stage builds dist/.
 const nestDockerfile = `FROM node:20-alpine AS builder
@@ -297,9 +325,7 @@ const nestProject = (files: Record<string, string> = {}) => ({
 });
 
 t.test('NestJS: the health controller, and the build its Dockerfile runs as the host build', async (t) => {
-  const dir = tempProject(t, nestProject());
-  const res = await init(dir);
-  t.equal(res.exitCode, 0, res.all);
+  const { dir, res } = await initialised(t, nestProject());
   const config = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
   t.equal(config.services.app.healthPath, '/health', "@Controller('health') with a bare @Get()");
   t.same(config.services.app.entry, ['dist/main']);
@@ -349,7 +375,7 @@ t.test('a workspace built from the root: its own build command, its output left 
 });
 
 t.test('a Dockerfile that names what its build reads: those are the inputs', async (t) => {
-  const dir = tempProject(t, {
+  const { dir, res } = await initialised(t, {
     'compose.yaml':
       "services:\n  api:\n    build: .\n    ports: ['3000']\n  worker:\n    build: .\n    command: node dist/worker.js\n",
     Dockerfile:
@@ -362,8 +388,6 @@ t.test('a Dockerfile that names what its build reads: those are the inputs', asy
     '.env': 'X=1\n',
     'src/index.ts': '',
   });
-  const res = await init(dir);
-  t.equal(res.exitCode, 0, res.all);
   t.same(JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8')).images.hostBuild, {
     command: ['npm', 'run', 'build'],
     inputs: ['package-lock.json', 'package.json', 'src', 'tsconfig.json'],

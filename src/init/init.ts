@@ -15,6 +15,7 @@ import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
 import { sourceFiles } from './source-files.js';
 import { justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
+import { testLayout } from './test-files.js';
 import { inferTestUrls, serviceProfiles, testRunners } from './test-urls.js';
 
 export interface InitOptions {
@@ -174,11 +175,6 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
 /** Test runners whose files tap cannot run (their globals, their own runtime). */
 const OTHER_RUNNERS = ['vitest', 'jest', 'mocha', 'ava'];
 
-/** Where the project's tests live: an existing test folder, else test/. */
-function testDir(projectDir: string): string {
-  return ['test', 'tests', '__tests__'].find((d) => existsSync(path.join(projectDir, d))) ?? 'test';
-}
-
 function readPackage(projectDir: string): Record<string, unknown> | undefined {
   try {
     return JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8')) as Record<string, unknown>;
@@ -250,7 +246,10 @@ function plan(config: ToolkitConfig): Plan {
       `host build \`${hostBuild.command.join(' ')}\` before a stack starts, whenever ${hostBuild.inputs.join(', ')} changed (${hostBuild.from.map((f) => `the Dockerfile of ${f.services.join(', ')} runs \`${f.step}\``).join('; ')}: the process engine runs the services from this machine's files, so it builds them as the images do, and the docker engine leaves it to the images; edit images.hostBuild in ${CONFIG_FILE} to change it)`,
     );
   }
-  const urls = inferTestUrls(config.projectDir, testDir(config.projectDir), stack.services);
+  const tests = testLayout(config.projectDir);
+  out.found.push(...tests.found);
+  out.todo.push(...tests.todo);
+  const urls = inferTestUrls(config.projectDir, tests.dirs, stack.services);
   out.found.push(...urls.found);
   out.todo.push(...urls.todo);
   if (Object.keys(urls.env).length > 0) project.testEnv = urls.env;
@@ -290,17 +289,17 @@ function plan(config: ToolkitConfig): Plan {
       'the recipes need `just`: `npm install -D rust-just` (or use `npx realstack ...` directly, the same commands)',
     );
 
-  const dir = testDir(config.projectDir);
+  const dir = tests.dir;
   const tool = OTHER_RUNNERS.find((r) => r in deps);
-  if (tool && !('tap' in deps))
+  if (tool && !('tap' in deps) && tests.todo.length === 0)
     out.todo.push(
       `your tests run with ${tool} (package.json), and \`npx realstack test\` runs tap (node:test files too): run ${tool} on a stack with \`npx realstack up\`, then \`(eval "$(npx realstack env)"; npx ${tool === 'vitest' ? 'vitest run' : tool})\`, then \`npx realstack down\`; for the services' coverage, \`up --coverage\` and, after the tests, \`npx realstack coverage harvest\` and \`coverage report\` (docs/adopting.md)`,
     );
   if (pkg && 'tap' in pkg)
     out.todo.push(
-      `package.json has tap settings of its own, kept; add to its "tap": ${JSON.stringify({ ...TAP_KEYS, include: TAP_KEYS.include.map((g) => g.replace('<TEST_DIR>', dir)) })}`,
+      `package.json has tap settings of its own, kept; add to its "tap": ${JSON.stringify({ include: tests.include, ...TAP_KEYS })}`,
     );
-  else out.files.push({ file: '.taprc', text: taprc(dir) });
+  else out.files.push({ file: '.taprc', text: taprc(tests.include) });
 
   const ignore = path.join(config.projectDir, '.gitignore');
   // A line the user wrote for a folder (`coverage`, `/coverage/`, `coverage/`) counts as there.

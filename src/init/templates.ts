@@ -193,12 +193,12 @@ export function justfile(cli?: string): string {
   ].join('\n');
 }
 
-/** tap's settings for a test folder: realstack measures the services, so tap's own coverage is off. */
-export function taprc(testDir: string): string {
+/** tap's settings for the project's tests: realstack measures the services, so tap's own coverage is off. */
+export function taprc(include: string[]): string {
   return [
     '# tap for realstack (written by `npx realstack init`): the tests run against the real stack.',
     'include:',
-    `  - "${testDir}/**/*.test.{js,mjs,cjs,ts,mts}"`,
+    ...include.map((glob) => `  - "${glob}"`),
     "# tap's own coverage would measure the test processes; realstack measures the services.",
     'disable-coverage: true',
     'allow-empty-coverage: true',
@@ -208,8 +208,8 @@ export function taprc(testDir: string): string {
   ].join('\n');
 }
 
+/** The same settings as package.json's "tap" keys, but for the include. */
 export const TAP_KEYS = {
-  include: ['<TEST_DIR>/**/*.test.{js,mjs,cjs,ts,mts}'],
   'disable-coverage': true,
   'allow-empty-coverage': true,
   timeout: 600,

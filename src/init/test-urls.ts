@@ -52,7 +52,7 @@ function serviceOf(url: string, services: ServiceSpec[]): { service: string; val
  * .env): a run publishes the service elsewhere, so realstack.json's testEnv hands each the
  * run's URL. A local URL a test uses with no variable to read is named, with what to do.
  */
-export function inferTestUrls(projectDir: string, testDir: string, services: ServiceSpec[]): TestUrls {
+export function inferTestUrls(projectDir: string, testDirs: string[], services: ServiceSpec[]): TestUrls {
   const out: TestUrls = { env: {}, found: [], todo: [] };
   const rel = (f: string) => path.relative(projectDir, f);
   const take = (name: string, url: string, where: string) => {
@@ -64,8 +64,11 @@ export function inferTestUrls(projectDir: string, testDir: string, services: Ser
     );
   };
   const hardCoded = new Map<string, string>();
-  const dir = path.join(projectDir, testDir);
-  for (const file of existsSync(dir) ? sourceFiles(dir, 500) : []) {
+  const files = testDirs.flatMap((d) => {
+    const dir = path.join(projectDir, d);
+    return existsSync(dir) ? sourceFiles(dir, 500) : [];
+  });
+  for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const read = new Set<string>();
     for (const m of text.matchAll(ENV_READ)) {
