@@ -216,7 +216,7 @@ t.test(
     });
     t.match(
       res.stderr,
-      'your tests run with vitest (package.json), and `npx realstack test` runs tap (node:test files too): run vitest on a stack with `npx realstack up`, then `(eval "$(npx realstack env)"; npx vitest run)`, then `npx realstack down`',
+      'your tests run with vitest (package.json), and `npx realstack test` runs tap (node:test files too). Run them on a stack with `npx realstack up`, then `(eval "$(npx realstack env)"; npx vitest run)`, then `npx realstack down`',
     );
   },
 );
@@ -277,13 +277,13 @@ t.test(
     });
     t.equal(
       readFileSync(path.join(dir, '.taprc'), 'utf8').split('disable-coverage')[0],
-      '# tap for realstack (written by `npx realstack init`): the tests run against the real stack.\ninclude:\n  - "test/**/*.{spec,test}.{js,mjs,cjs,ts,mts}"\n  - "e2e/**/*.test.{js,mjs,cjs,ts,mts}"\n# tap\'s own coverage would measure the test processes; realstack measures the services.\n',
-      "the .spec files node:test runs, the tap files of another folder, and the sample's suffix",
+      '# tap for realstack (written by `npx realstack init`): the tests run against the real stack.\ninclude:\n  - "test/**/*.{spec,test}.{js,mjs,cjs,ts,mts}"\n  - "e2e/**/*.test.{js,mjs,cjs,ts,mts}"\n# Tests of another runner, which tap cannot run.\nexclude:\n  - "tests/ui.spec.ts"\n  - "tests/unit.test.js"\n# tap\'s own coverage would measure the test processes; realstack measures the services.\n',
+      "the .spec files node:test runs, the tap files of another folder, the sample's suffix; the others left out",
     );
     t.ok(existsSync(path.join(dir, 'test/realstack.test.mjs')), 'the sample beside the tests tap runs');
     t.match(
       res.stderr,
-      '2 test files in tests/ run with another runner (Vitest, Jest, Mocha or Playwright), which tap cannot run: .taprc leaves them out.',
+      '2 test files in tests/ run with Vitest, Jest, Mocha or Playwright, which tap cannot run: .taprc leaves them out. Run them on a stack with `npx realstack up`, then `(eval "$(npx realstack env)"; npx <your runner>)`',
     );
   },
 );

@@ -248,7 +248,6 @@ function plan(config: ToolkitConfig): Plan {
   }
   const tests = testLayout(config.projectDir);
   out.found.push(...tests.found);
-  out.todo.push(...tests.todo);
   const urls = inferTestUrls(config.projectDir, tests.dirs, stack.services);
   out.found.push(...urls.found);
   out.todo.push(...urls.todo);
@@ -290,16 +289,24 @@ function plan(config: ToolkitConfig): Plan {
     );
 
   const dir = tests.dir;
-  const tool = OTHER_RUNNERS.find((r) => r in deps);
-  if (tool && !('tap' in deps) && tests.todo.length === 0)
-    out.todo.push(
-      `your tests run with ${tool} (package.json), and \`npx realstack test\` runs tap (node:test files too): run ${tool} on a stack with \`npx realstack up\`, then \`(eval "$(npx realstack env)"; npx ${tool === 'vitest' ? 'vitest run' : tool})\`, then \`npx realstack down\`; for the services' coverage, \`up --coverage\` and, after the tests, \`npx realstack coverage harvest\` and \`coverage report\` (docs/adopting.md)`,
+  const tool = 'tap' in deps ? undefined : OTHER_RUNNERS.find((r) => r in deps);
+  if (tool || tests.others.length > 0) {
+    const files = tests.others.map(
+      ({ dir, count }) => `${count} test file${count === 1 ? '' : 's'} in ${dir}/`,
     );
+    const runner = tool ?? 'Vitest, Jest, Mocha or Playwright';
+    const one = tests.others.length === 1 && tests.others[0]?.count === 1;
+    const them = one ? 'it' : 'them';
+    const command = tool === 'vitest' ? 'vitest run' : (tool ?? '<your runner>');
+    out.todo.push(
+      `${files.length ? `${files.join(', ')} run${one ? 's' : ''} with ${runner}, which tap cannot run: .taprc leaves ${them} out` : `your tests run with ${runner} (package.json), and \`npx realstack test\` runs tap (node:test files too)`}. Run ${them} on a stack with \`npx realstack up\`, then \`(eval "$(npx realstack env)"; npx ${command})\`, then \`npx realstack down\`; for the services' coverage, \`up --coverage\` and, after the tests, \`npx realstack coverage harvest\` and \`coverage report\` (docs/adopting.md)`,
+    );
+  }
   if (pkg && 'tap' in pkg)
     out.todo.push(
-      `package.json has tap settings of its own, kept; add to its "tap": ${JSON.stringify({ include: tests.include, ...TAP_KEYS })}`,
+      `package.json has tap settings of its own, kept; add to its "tap": ${JSON.stringify({ include: tests.include, ...(tests.exclude.length ? { exclude: tests.exclude } : {}), ...TAP_KEYS })}`,
     );
-  else out.files.push({ file: '.taprc', text: taprc(tests.include) });
+  else out.files.push({ file: '.taprc', text: taprc(tests.include, tests.exclude) });
 
   const ignore = path.join(config.projectDir, '.gitignore');
   // A line the user wrote for a folder (`coverage`, `/coverage/`, `coverage/`) counts as there.

@@ -5,7 +5,7 @@ const SOURCE = /\.(m?[jt]sx?|c[jt]s)$/;
 
 /**
  * The JavaScript and TypeScript files of a folder a project wrote (not node_modules, dot folders
- * or coverage), six levels deep at most, the first `limit` of them: what init reads to infer.
+ * or coverage), six levels deep at most, the first `limit` of them in name order: what init reads.
  */
 export function sourceFiles(root: string, limit = 2000): string[] {
   const found: string[] = [];
@@ -13,7 +13,7 @@ export function sourceFiles(root: string, limit = 2000): string[] {
     if (depth > 6 || found.length >= limit) return;
     let entries: string[];
     try {
-      entries = readdirSync(dir);
+      entries = readdirSync(dir).sort();
     } catch {
       return;
     }

@@ -194,11 +194,14 @@ export function justfile(cli?: string): string {
 }
 
 /** tap's settings for the project's tests: realstack measures the services, so tap's own coverage is off. */
-export function taprc(include: string[]): string {
+export function taprc(include: string[], exclude: string[]): string {
   return [
     '# tap for realstack (written by `npx realstack init`): the tests run against the real stack.',
     'include:',
     ...include.map((glob) => `  - "${glob}"`),
+    ...(exclude.length
+      ? ['# Tests of another runner, which tap cannot run.', 'exclude:', ...exclude.map((f) => `  - "${f}"`)]
+      : []),
     "# tap's own coverage would measure the test processes; realstack measures the services.",
     'disable-coverage: true',
     'allow-empty-coverage: true',

@@ -19,7 +19,10 @@ export interface TestLayout {
   /** The folders those are in, where the tests' own settings are read (test-urls.ts). */
   dirs: string[];
   found: string[];
-  todo: string[];
+  /** Test files of another runner, left out: how many in each folder. */
+  others: { dir: string; count: number }[];
+  /** Those files, for tap's exclude: a folder may hold both kinds. */
+  exclude: string[];
 }
 
 /**
@@ -30,6 +33,7 @@ export interface TestLayout {
 export function testLayout(projectDir: string): TestLayout {
   const runnable = new Map<string, Set<string>>();
   const other = new Map<string, number>();
+  const exclude: string[] = [];
   let names = '';
   for (const dir of TEST_DIRS) {
     const abs = path.join(projectDir, dir);
@@ -40,7 +44,10 @@ export function testLayout(projectDir: string): TestLayout {
       if (TAP_RUNS.test(text)) {
         runnable.set(dir, (runnable.get(dir) ?? new Set()).add(suffix));
         names ||= path.relative(projectDir, file);
-      } else if (OTHER_RUNNER.test(text)) other.set(dir, (other.get(dir) ?? 0) + 1);
+      } else if (OTHER_RUNNER.test(text)) {
+        other.set(dir, (other.get(dir) ?? 0) + 1);
+        exclude.push(path.relative(projectDir, file).split(path.sep).join('/'));
+      }
     }
   }
   const dir =
@@ -58,9 +65,5 @@ export function testLayout(projectDir: string): TestLayout {
           `tests: ${include.join(', ')} (the files tap runs, its own or node:test's, such as ${names}; .taprc's include, which you can edit)`,
         ]
       : [];
-  const todo = [...other].map(
-    ([d, n]) =>
-      `${n} test file${n === 1 ? '' : 's'} in ${d}/ run${n === 1 ? 's' : ''} with another runner (Vitest, Jest, Mocha or Playwright), which tap cannot run: .taprc leaves ${n === 1 ? 'it' : 'them'} out. Run ${n === 1 ? 'it' : 'them'} on a stack with \`npx realstack up\` and \`(eval "$(npx realstack env)"; npx <runner>)\` (docs/adopting.md)`,
-  );
-  return { dir, include, dirs, found, todo };
+  return { dir, include, dirs, found, others: [...other].map(([d, count]) => ({ dir: d, count })), exclude };
 }
