@@ -8,7 +8,7 @@ import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { shortTestName, testNamePattern } from '../src/conventions/test-names.js';
 import { instrument, SPY_MOUNT } from '../src/coverage/instrument.js';
 import { writeInlineFiles } from '../src/engine/inline-files.js';
-import { containerPaths, hostCommand, processEnvironment } from '../src/engine/process.js';
+import { containerPaths, hostCommand, processCommand, processEnvironment } from '../src/engine/process.js';
 import { type Peer, peerNames, rewriteEnvironment } from '../src/engine/rewrite-env.js';
 import { runFile } from '../src/engine/run-file.js';
 import { projectStack } from '../src/stack/compose.js';
@@ -122,6 +122,34 @@ networks:
   t.equal(env.BACKEND_URL, 'http://127.0.0.1:45000/v1');
   t.equal(env.LEGACY, '127.0.0.1:45000');
   t.equal(env.OWN, 'http://127.0.0.1:45000');
+});
+
+t.test("a command's compose addresses too: a wait script's host:port, a URL in sh -c", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  db:
+    image: postgres:16
+  web:
+    image: node:20
+    command: ["./wait-for-it.sh", "db:5432", "--strict", "--", "sh", "-c", "curl -fs http://db:5432/ ; exec node server.js --port 3000"]
+`,
+  });
+  const stack = projectStack(loadToolkitConfig(dir, { PATH: process.env.PATH }));
+  const svc = stack.services.find((x) => x.name === 'web') as NonNullable<(typeof stack.services)[0]>;
+  const { command, rewrites } = processCommand(stack, svc, new Map([['db', db]]));
+  t.same(command, [
+    './wait-for-it.sh',
+    '127.0.0.1:41000',
+    '--strict',
+    '--',
+    'sh',
+    '-c',
+    'curl -fs http://127.0.0.1:41000/ ; exec node server.js --port 3000',
+  ]);
+  t.same(
+    rewrites.map((r) => r.variable),
+    ['command[1]', 'command[6]'],
+  );
 });
 
 t.test('test names: the short form fits 16 characters and is found by run', async (t) => {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CONFIG_FILE } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { processEnvironment, symbolicPeers } from '../engine/process.js';
+import { processCommand, processEnvironment, symbolicPeers } from '../engine/process.js';
 import { portString } from '../stack/ports.js';
 import { readinessRule } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
@@ -68,6 +68,9 @@ export function explainStack(stack: StackSpec, config: ToolkitConfig): string {
             `    ${r.variable}: ${r.from === undefined ? '(added)' : hidePassword(r.from)} → ${hidePassword(r.to)}`,
           );
       }
+      const command = processCommand(stack, svc, peers);
+      if (command.rewrites.length > 0)
+        out.push(`  process engine command: ${hidePassword(command.command.join(' '))}`);
       for (const u of unresolved) out.push(`  unresolved    ${u}`);
     }
   }

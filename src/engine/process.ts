@@ -28,7 +28,7 @@ import { isAlive, isStopped } from '../util/pid.js';
 import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
-import { type Peer, peerNames, rewriteEnvironment } from './rewrite-env.js';
+import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -239,6 +239,25 @@ export function processEnvironment(
   return rewritten;
 }
 
+/**
+ * A service's command with its peers' compose addresses made this machine's, as its environment's
+ * are (rules 1 and 2 of rewrite-env.ts): `wait-for-it.sh db:5432 -- npm start` waits on the run's
+ * PostgreSQL, not on a name that resolves nowhere here.
+ */
+export function processCommand(
+  stack: StackSpec,
+  svc: ServiceSpec,
+  peers: Map<string, Peer>,
+): { command: string[]; rewrites: Rewrite[] } {
+  const words = svc.command ?? [];
+  const { env, rewrites } = rewriteEnvironment(
+    Object.fromEntries(words.map((w, i) => [`command[${i}]`, w])),
+    peerNames(stack, peers),
+    undefined,
+  );
+  return { command: words.map((_, i) => env[`command[${i}]`] as string), rewrites };
+}
+
 /** The peers of a stack with symbolic host ports: what `config --explain` shows before any port is chosen. */
 export function symbolicPeers(stack: StackSpec): Map<string, Peer> {
   return new Map(
@@ -321,7 +340,7 @@ export class ProcessEngine implements Engine {
           const { env, unresolved } = processEnvironment(this.stack, svc, peers, mine);
           // The service would reach for an address nothing of the run listens on.
           if (i === 1) for (const u of unresolved) options.log?.(`  ${svc.name}: warning: ${u}`);
-          this.startNode(svc, i, env, mine);
+          this.startNode(svc, i, env, mine, peers);
         }
       },
     });
@@ -390,13 +409,22 @@ export class ProcessEngine implements Engine {
     );
   }
 
-  private startNode(svc: ServiceSpec, replica: number, env: Record<string, string>, own: Peer): void {
+  private startNode(
+    svc: ServiceSpec,
+    replica: number,
+    env: Record<string, string>,
+    own: Peer,
+    peers: Map<string, Peer>,
+  ): void {
     const root = svc.sourceRoot as { container: string; host: string };
     const name = `${svc.name}-${replica}`;
     const cwd = svc.workingDir
       ? path.join(root.host, path.relative(root.container, svc.workingDir))
       : root.host;
-    const [cmd, ...args] = hostCommand(svc, svc.command as string[]) as [string, ...string[]];
+    const [cmd, ...args] = hostCommand(svc, processCommand(this.stack, svc, peers).command) as [
+      string,
+      ...string[],
+    ];
     const command = [cmd === 'node' ? process.execPath : cmd, ...args];
     const dir = this.instanceDir(name);
     const environment: Record<string, string> = { ...env, REALSTACK_INSTANCE: name };
@@ -709,7 +737,7 @@ export class ProcessEngine implements Engine {
       .map((p) => Number(p.name.slice(service.length + 1)));
     const replica = Math.max(0, ...numbers) + 1;
     const mine = await replicaPeer(peers.get(service) as Peer);
-    this.startNode(svc, replica, processEnvironment(this.stack, svc, peers, mine).env, mine);
+    this.startNode(svc, replica, processEnvironment(this.stack, svc, peers, mine).env, mine, peers);
     return `${service}-${replica}`;
   }
 
