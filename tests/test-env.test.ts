@@ -80,6 +80,13 @@ t.test('init maps the variable, and the tests pass unchanged on a run of their o
   t.notOk(written.services.tests, 'nor is the runner a service to measure');
   t.notMatch(init.stderr, /tests: (role|source root|which script)/);
   edit({ WEB_URL: '{web}', WEB_HOST_PORT: '{web.host}:{web.port}' });
+  const explain = await realstack(['config', '--explain']);
+  t.match(
+    explain.stdout,
+    /\ntests get\n {2}REALSTACK_<SERVICE>_URL +each service's URL, and REALSTACK_RUN_ID\n/,
+  );
+  t.match(explain.stdout, /\n {2}WEB_ADDR +127\.0\.0\.1:<web:8080> \(from tests, testEnvFrom\)\n/);
+  t.match(explain.stdout, /\n {2}WEB_HOST_PORT +\{web\.host\}:\{web\.port\} \(testEnv\)/);
   const res = await realstack(['test', '--retries', '0']);
   t.equal(res.exitCode, 0, res.exitCode === 0 ? 'the run passes' : res.all);
   t.match(res.stdout, /^4 passed, 0 failed, 1 skipped$/m, "the node:test tests and init's sample");

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { CONFIG_FILE } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { processCommand, processEnvironment, symbolicPeers } from '../engine/process.js';
+import { type Peer, peerNames, rewriteEnvironment } from '../engine/rewrite-env.js';
+import { composeEnvironment } from '../stack/compose.js';
 import { portString } from '../stack/ports.js';
 import { readinessRule } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
@@ -74,7 +76,31 @@ export function explainStack(stack: StackSpec, config: ToolkitConfig): string {
       for (const u of unresolved) out.push(`  unresolved    ${u}`);
     }
   }
+  out.push('', ...testsGet(stack, config, peers));
   return out.join('\n');
+}
+
+const SECRET = /PASSWORD|SECRET|TOKEN|KEY/i;
+
+/** What a test run gives the tests (src/testing/test-env.ts), with `<service:port>` for host ports. */
+function testsGet(stack: StackSpec, config: ToolkitConfig, peers: Map<string, Peer>): string[] {
+  const out = [
+    'tests get',
+    `  ${'REALSTACK_<SERVICE>_URL'.padEnd(24)} each service's URL, and REALSTACK_RUN_ID`,
+  ];
+  const { testEnv, testEnvFrom } = config.project;
+  const runner =
+    testEnvFrom && (stack.model.services as Record<string, Record<string, unknown>>)[testEnvFrom];
+  if (runner) {
+    const own = composeEnvironment(runner, stack.projectDir, config.env, `compose service "${testEnvFrom}"`);
+    const { env } = rewriteEnvironment(own, peerNames(stack, peers), undefined);
+    for (const [k, v] of Object.entries(env))
+      out.push(
+        `  ${k.padEnd(24)} ${SECRET.test(k) ? '***' : hidePassword(v)} (from ${testEnvFrom}, testEnvFrom)`,
+      );
+  }
+  for (const [k, v] of Object.entries(testEnv)) out.push(`  ${k.padEnd(24)} ${v} (testEnv)`);
+  return out;
 }
 
 /** `realstack config`: where the settings come from, and one line per service. */
