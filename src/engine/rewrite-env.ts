@@ -34,7 +34,8 @@ export interface Peer {
   host?: string;
 }
 
-const SCHEME_PORTS: Record<string, number> = {
+/** The port a URL of each scheme means when it names none. */
+export const SCHEME_PORTS: Record<string, number> = {
   http: 80,
   https: 443,
   ws: 80,

@@ -1,19 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Peer, peerNames, rewriteEnvironment } from '../engine/rewrite-env.js';
+import { type Peer, peerNames, rewriteEnvironment, SCHEME_PORTS } from '../engine/rewrite-env.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { sourceFiles } from './source-files.js';
 
 /** A URL written into a test or an env file that points at this machine: `http://localhost:3000/api`. */
 const LOCAL_URL =
   /^(https?|postgres(?:ql)?|redis|mysql|mariadb|mongodb|amqp):\/\/(?:[^@/\s]*@)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(\d+))?([^?#\s]*)/;
-const DEFAULT_PORTS: Record<string, number> = {
-  http: 80,
-  https: 443,
-  postgres: 5432,
-  postgresql: 5432,
-  redis: 6379,
-};
 /** `process.env.API_URL` or `process.env['API_URL']`, and the rest of its line (where a fallback is). */
 const ENV_READ = /process\.env(?:\.([A-Za-z_]\w*)|\[\s*['"]([A-Za-z_]\w*)['"]\s*\])([^\n]*)/g;
 const QUOTED_URL = /(['"`])([a-z]+:\/\/[^'"`\s]+)\1/g;
@@ -36,7 +29,7 @@ function serviceOf(url: string, services: ServiceSpec[]): { service: string; val
   const m = LOCAL_URL.exec(url);
   if (!m) return undefined;
   const scheme = m[1] as string;
-  const port = m[2] ? Number(m[2]) : DEFAULT_PORTS[scheme];
+  const port = m[2] ? Number(m[2]) : SCHEME_PORTS[scheme];
   const written = (s: ServiceSpec) => s.ports[0]?.moved ?? s.ports[0]?.host;
   const published = services.filter((s) => written(s) === port);
   const listening = services.filter((s) => written(s) === undefined && s.containerPort === port);
