@@ -2,11 +2,11 @@ import path from 'node:path';
 import { CONFIG_FILE } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { processCommand, processEnvironment, symbolicPeers } from '../engine/process.js';
-import { type Peer, peerNames, rewriteEnvironment } from '../engine/rewrite-env.js';
-import { composeEnvironment } from '../stack/compose.js';
+import type { Peer } from '../engine/rewrite-env.js';
 import { portString } from '../stack/ports.js';
 import { readinessRule } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
+import { runnerEnvironment } from '../testing/test-env.js';
 import { hidePassword } from '../util/net.js';
 import { table } from './format.js';
 
@@ -89,16 +89,11 @@ function testsGet(stack: StackSpec, config: ToolkitConfig, peers: Map<string, Pe
     `  ${'REALSTACK_<SERVICE>_URL'.padEnd(24)} each service's URL, and REALSTACK_RUN_ID`,
   ];
   const { testEnv, testEnvFrom } = config.project;
-  const runner =
-    testEnvFrom && (stack.model.services as Record<string, Record<string, unknown>>)[testEnvFrom];
-  if (runner) {
-    const own = composeEnvironment(runner, stack.projectDir, config.env, `compose service "${testEnvFrom}"`);
-    const { env } = rewriteEnvironment(own, peerNames(stack, peers), undefined);
-    for (const [k, v] of Object.entries(env))
+  if (testEnvFrom && testEnvFrom in (stack.model.services as object))
+    for (const [k, v] of Object.entries(runnerEnvironment(stack, testEnvFrom, peers, config.env)))
       out.push(
         `  ${k.padEnd(24)} ${SECRET.test(k) ? '***' : hidePassword(v)} (from ${testEnvFrom}, testEnvFrom)`,
       );
-  }
   for (const [k, v] of Object.entries(testEnv)) out.push(`  ${k.padEnd(24)} ${v} (testEnv)`);
   return out;
 }

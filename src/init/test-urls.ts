@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Peer, peerNames, rewriteEnvironment, SCHEME_PORTS } from '../engine/rewrite-env.js';
+import { peerNames, rewriteEnvironment, SCHEME_PORTS } from '../engine/rewrite-env.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
+import { firstPortPeers } from '../testing/test-env.js';
 import { sourceFiles } from './source-files.js';
 
 /** A URL written into a test or an env file that points at this machine: `http://localhost:3000/api`. */
@@ -110,12 +111,10 @@ export interface TestRunner {
  */
 export function testRunners(stack: StackSpec): TestRunner[] {
   const runners = stack.services.filter((s) => RUNS_TESTS.test((s.command ?? []).join(' ')));
-  const peers = new Map<string, Peer>();
-  for (const svc of stack.services) {
-    const port = svc.containerPort ?? svc.ports[0]?.container;
-    if (!runners.includes(svc) && port !== undefined)
-      peers.set(svc.name, { service: svc.name, ports: new Map([[port, 'port']]), defaultPort: port });
-  }
+  // Only which variables change is asked, so any host and port serve.
+  const peers = firstPortPeers(stack, (s) =>
+    runners.includes(s) ? undefined : { host: 'host', port: 'port' },
+  );
   const names = peerNames(stack, peers);
   return runners.map((service) => ({
     service,

@@ -4,6 +4,7 @@ import { type Peer, peerNames, rewriteEnvironment } from '../engine/rewrite-env.
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import { composeEnvironment } from '../stack/compose.js';
+import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 
 /**
  * The environment a test receives (and a perf token command, a diagnose check): the
@@ -23,7 +24,9 @@ export function testEnv(
     if (url) urls.set(svc.name, url);
   }
   const out: Record<string, string> = {
-    ...(project.testEnvFrom ? runnerEnvironment(engine, project.testEnvFrom, urls, env) : {}),
+    ...(project.testEnvFrom
+      ? runnerEnvironment(engine.stack, project.testEnvFrom, runPeers(engine, urls), env)
+      : {}),
     REALSTACK_RUN_ID: engine.run.runId,
     REALSTACK_ENGINE: engine.name,
   };
@@ -54,36 +57,54 @@ export function testEnv(
   return out;
 }
 
+/** Each service where this run has it: the host and port of its URL. */
+const runPeers = (engine: Engine, urls: Map<string, string>) =>
+  firstPortPeers(engine.stack, (svc) => {
+    const url = urls.get(svc.name);
+    if (!url) return undefined;
+    const at = new URL(url);
+    return { host: at.hostname, port: at.port };
+  });
+
+/**
+ * The peers of a rewrite by each service's first port, the one its URL names, where `at` says
+ * that port is (a run's URL; a placeholder); a service `at` gives nothing for is no peer.
+ */
+export function firstPortPeers(
+  stack: StackSpec,
+  at: (svc: ServiceSpec) => { host: string; port: string } | undefined,
+): Map<string, Peer> {
+  const peers = new Map<string, Peer>();
+  for (const svc of stack.services) {
+    const port = svc.containerPort ?? svc.ports[0]?.container;
+    const where = port === undefined ? undefined : at(svc);
+    if (port !== undefined && where)
+      peers.set(svc.name, {
+        service: svc.name,
+        ports: new Map([[port, where.port]]),
+        defaultPort: port,
+        host: where.host,
+      });
+  }
+  return peers;
+}
+
 /**
  * The environment compose gives the test runner service, each address of another service in
- * it (`http://api:3000`, `DB_HOST=db` and its port) made where that service is in this run, as
- * the process engine does for its services (rewrite-env.ts).
+ * it (`http://api:3000`, `DB_HOST=db` and its port) made where `peers` are, as the process
+ * engine does for its services (rewrite-env.ts).
  */
-function runnerEnvironment(
-  engine: Engine,
+export function runnerEnvironment(
+  stack: StackSpec,
   runner: string,
-  urls: Map<string, string>,
+  peers: Map<string, Peer>,
   env: NodeJS.ProcessEnv,
 ): Record<string, string> {
-  const { stack } = engine;
   const raw = (stack.model.services as Record<string, Record<string, unknown>>)[runner];
   if (!raw)
     throw new UserError(
       `realstack.json: testEnvFrom names "${runner}", which no compose file has; the services are ${Object.keys(stack.model.services as object).join(', ')}.`,
     );
-  const peers = new Map<string, Peer>();
-  for (const svc of stack.services) {
-    const url = urls.get(svc.name);
-    const port = svc.containerPort ?? svc.ports[0]?.container;
-    if (!url || port === undefined) continue;
-    const at = new URL(url);
-    peers.set(svc.name, {
-      service: svc.name,
-      ports: new Map([[port, at.port]]),
-      defaultPort: port,
-      host: at.hostname,
-    });
-  }
   const own = composeEnvironment(raw, stack.projectDir, env, `compose service "${runner}" (testEnvFrom)`);
   return rewriteEnvironment(own, peerNames(stack, peers), undefined).env;
 }
