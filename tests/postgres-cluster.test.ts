@@ -15,6 +15,7 @@ import t from 'tap';
 import { pruneTemplates } from '../src/engine/postgres-cluster.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
+import { leftovers, processPids, readState } from './helpers/leftovers.js';
 import { linkedProject } from './helpers/project.js';
 
 // The process engine copies each run's PostgreSQL cluster from a template made once
@@ -75,6 +76,39 @@ t.test(
     t.ok(
       marks.some((m) => existsSync(JSON.parse(readFileSync(path.join(os.tmpdir(), m), 'utf8')).postgres)),
       'beside it, the PostgreSQL build that made it',
+    );
+  },
+);
+
+t.test(
+  'process engine: a PostgreSQL killed outright leaves no shared memory behind once the run is down',
+  { skip: processPassOnly() },
+  async (t) => {
+    const id = testRunId('pgk');
+    const { dir, realstack } = linkedProject(
+      t,
+      { 'docker-compose.yml': compose, 'package.json': '{"name":"shop"}' },
+      id,
+    );
+    t.teardown(() => realstack(['down']));
+    t.equal((await realstack(['up'])).exitCode, 0, 'up succeeds');
+    const postmaster = processPids(readState(id, dir))[1] as number;
+    const mapped = (where: RegExp) =>
+      readFileSync(`/proc/${postmaster}/maps`, 'utf8')
+        .split('\n')
+        .map((line) => line.split(/\s+/)[5] ?? '')
+        .filter((file) => where.test(file));
+    // Its dynamic shared memory is made at start, for the stats and the parallel workers' use.
+    t.ok(mapped(/\/pg_dynshmem\//).length > 0, 'its segments are files of its data directory');
+    const shm = mapped(/^\/dev\/shm\//);
+    t.same(shm, [], "none in /dev/shm, which nothing would clean after a kill (PostgreSQL's own default)");
+    process.kill(postmaster, 'SIGKILL');
+    t.equal((await realstack(['down'])).exitCode, 0, 'down after the kill');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+    t.same(
+      shm.filter((f) => existsSync(f)),
+      [],
+      'nor any segment it had',
     );
   },
 );

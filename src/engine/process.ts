@@ -358,10 +358,13 @@ export class ProcessEngine implements Engine {
     const { freshCluster } = await import('./postgres-cluster.js');
     await freshCluster(bin, data, settings, runAs);
     // fsync=off: the test database is thrown away with the run; durability would only cost time.
-    // The compose file's flags come first, so that the data directory, port and address stay realstack's.
+    // Shared memory segments in the data directory, not /dev/shm: a server killed outright (chaos,
+    // a crashed run) leaves them where `down` removes them, not in the machine's memory for good.
+    // The compose file's flags come next, so that theirs win; the data directory, port and
+    // address stay realstack's.
     const command = [
       path.join(bin, 'postgres'),
-      ...['-c', 'fsync=off', ...flags],
+      ...['-c', 'fsync=off', '-c', 'dynamic_shared_memory_type=mmap', ...flags],
       ...['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1'],
     ];
     const url = serviceUrl(svc, port);
