@@ -1,8 +1,12 @@
 // The process engine rewrites a command's compose addresses as it does the environment's
 // (processCommand in src/engine/process.ts): a service that waits for its peer with a script of
 // its own (`wait.cjs peer:8081 server.cjs`, as wait-for-it.sh is used) starts, where `peer`
-// resolves nowhere on this machine.
+// resolves nowhere on this machine; so does one whose wait loop names its peer with a host flag
+// (`pg_isready -h db`) or as netcat does (`nc -z peer 8081`).
 import t from 'tap';
+import type { Role } from '../src/config/project.js';
+import { rewriteHostWords } from '../src/engine/rewrite-command.js';
+import type { Peer } from '../src/engine/rewrite-env.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tinyService } from './helpers/project.js';
@@ -20,7 +24,12 @@ const { realstack } = linkedProject(
   t,
   {
     'docker-compose.yml': `services:
-${service('peer', 8081, '["node", "peer.cjs"]', '    expose: ["8081"]\n')}${service('web', 8080, '["node", "wait.cjs", "peer:8081", "server.cjs"]', '    ports: ["8080"]\n    depends_on: [peer]\n')}`,
+${service('peer', 8081, '["node", "peer.cjs"]', '    expose: ["8081"]\n')}${service('web', 8080, '["node", "wait.cjs", "peer:8081", "server.cjs"]', '    ports: ["8080"]\n    depends_on: [peer]\n')}${service('pgwait', 8082, '\'sh -c "until node probe.cjs -h db -U app; do sleep 0.2; done; exec node server.cjs"\'', '    depends_on: [db]\n')}${service('ncwait', 8083, '["node", "probe.cjs", "-z", "peer", "8081", "--then", "server.cjs"]', '    depends_on: [peer]\n')}${service('flagwait', 8084, '["node", "probe.cjs", "--port=5432", "--host=db", "--then", "server.cjs"]', '    depends_on: [db]\n')}  db:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: app
+      POSTGRES_PASSWORD: app
+`,
     'peer.cjs': tinyService(),
     'server.cjs': tinyService(),
     // Tries for 5 s, then gives up: as wait-for-it.sh --strict does.
@@ -42,6 +51,32 @@ const attempt = () => {
 };
 attempt();
 `,
+    // A wait tool's two ways of being told where: -h/--host and -p/--port (5432 unless told), or
+    // -z HOST PORT as netcat takes them. Once without --then (a shell loop retries), for 5 s with it.
+    'probe.cjs': `const net = require('node:net');
+const a = process.argv.slice(2);
+const flag = (short, long) => {
+  const i = a.findIndex((w) => w === short || w === long);
+  return i >= 0 ? a[i + 1] : a.find((w) => w.startsWith(long + '='))?.slice(long.length + 1);
+};
+const z = a.indexOf('-z');
+const host = z >= 0 ? a[z + 1] : flag('-h', '--host');
+const port = Number(z >= 0 ? a[z + 2] : (flag('-p', '--port') ?? 5432));
+const then = flag('--then', '--then');
+const until = Date.now() + 5000;
+const attempt = () => {
+  const socket = net.connect(port, host, () => {
+    socket.end();
+    if (then) require(require('node:path').resolve(then));
+  });
+  socket.on('error', (err) => {
+    console.error('probe: ' + host + ':' + port + ': ' + err.message);
+    if (!then || Date.now() > until) process.exit(1);
+    setTimeout(attempt, 100);
+  });
+};
+attempt();
+`,
     'package.json': '{"name": "wait-project", "private": true}\n',
   },
   testRunId('pcmd'),
@@ -51,7 +86,85 @@ t.teardown(() => realstack(['down']));
 t.test("a wait script's peer:8081 is where the run's peer listens", { skip }, async (t) => {
   const explain = await realstack(['config', '--explain']);
   t.match(explain.stdout, 'process engine command: node wait.cjs 127.0.0.1:<peer:8081> server.cjs');
-  const up = await realstack(['up']);
-  t.equal(up.exitCode, 0, up.exitCode === 0 ? 'web waited for peer, then started' : up.all);
-  t.match(up.stderr, /web-1 +running, healthy/);
+  t.match(
+    explain.stdout,
+    'process engine command: sh -c until node probe.cjs -h 127.0.0.1 -p <db:5432> -U app;',
+    "a host flag's PostgreSQL gets its port, which pg_isready would otherwise take as 5432",
+  );
+  t.match(
+    explain.stdout,
+    'process engine command: node probe.cjs -z 127.0.0.1 <peer:8081> --then server.cjs',
+  );
+  t.match(
+    explain.stdout,
+    'process engine command: node probe.cjs --port=<db:5432> --host=127.0.0.1 --then server.cjs',
+  );
+  const up = await realstack(['up'], { REALSTACK_READY_TIMEOUT_MS: '30000' });
+  t.equal(up.exitCode, 0, up.exitCode === 0 ? 'each waited for its peer, then started' : up.all);
+  for (const name of ['web', 'pgwait', 'ncwait', 'flagwait'])
+    t.match(up.stderr, new RegExp(`${name}-1 +running, healthy`), `${name} is healthy`);
+});
+
+t.test('host flags and host-port words: what is rewritten, and what is left as written', (t) => {
+  const peer = (service: string, port: number, host: number): Peer => ({
+    service,
+    ports: new Map([[port, String(host)]]),
+    defaultPort: port,
+  });
+  const names = new Map([
+    ['db', peer('db', 5432, 40001)],
+    ['cache', peer('cache', 6379, 40002)],
+    ['api', peer('api', 3000, 40003)],
+  ]);
+  const roles: Record<string, Role> = { db: 'postgres', cache: 'redis', api: 'node' };
+  // [the command's words, as the process engine runs them, why]
+  const cases: [string[], string[], string][] = [
+    [
+      ['pg_isready', '-h', 'db'],
+      ['pg_isready', '-h', '127.0.0.1', '-p', '40001'],
+      'exec form: words of their own',
+    ],
+    [
+      ['sh', '-c', 'pg_isready -p 5432 -h "db" && exec node s.js'],
+      ['sh', '-c', 'pg_isready -p 40001 -h "127.0.0.1" && exec node s.js'],
+      'a port flag before the host, a quoted host',
+    ],
+    [
+      ['sh', '-c', 'redis-cli -h cache ping; psql -p 5432'],
+      ['sh', '-c', 'redis-cli -h 127.0.0.1 -p 40002 ping; psql -p 5432'],
+      "another command's port flag is not this one's",
+    ],
+    [
+      ['sh', '-c', 'pg_isready -h db -p 6000'],
+      ['sh', '-c', 'pg_isready -h 127.0.0.1 -p 6000'],
+      'a port the service does not have is left',
+    ],
+    [
+      ['curl-wait', '--host', 'api'],
+      ['curl-wait', '--host', '127.0.0.1'],
+      'no port is added for a service whose tools have no default',
+    ],
+    [
+      ['sh', '-c', 'while ! nc -z db 5432; do sleep 1; done'],
+      ['sh', '-c', 'while ! nc -z 127.0.0.1 40001; do sleep 1; done'],
+      'netcat',
+    ],
+    [
+      ['sh', '-c', 'sleep 5; echo waiting for db 5432 and api 80; ssh -h x'],
+      ['sh', '-c', 'sleep 5; echo waiting for 127.0.0.1 40001 and api 80; ssh -h x'],
+      'a service and one of its ports, as words anywhere; a port it does not have, or no service, is left',
+    ],
+    [
+      ['node', 'server.js', '-h', 'elsewhere'],
+      ['node', 'server.js', '-h', 'elsewhere'],
+      'a host that is no service is left',
+    ],
+  ];
+  for (const [words, runs, why] of cases)
+    t.same(
+      rewriteHostWords(words, names, (p) => roles[p.service] as Role),
+      runs,
+      why,
+    );
+  t.end();
 });

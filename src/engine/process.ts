@@ -28,6 +28,7 @@ import { isAlive, isStopped } from '../util/pid.js';
 import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
+import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
@@ -241,8 +242,9 @@ export function processEnvironment(
 
 /**
  * A service's command with its peers' compose addresses made this machine's, as its environment's
- * are (rules 1 and 2 of rewrite-env.ts): `wait-for-it.sh db:5432 -- npm start` waits on the run's
- * PostgreSQL, not on a name that resolves nowhere here.
+ * are (rules 1 and 2 of rewrite-env.ts), and its host flags and host-port words (rules 6 and 7 of
+ * rewrite-command.ts): `wait-for-it.sh db:5432 -- npm start` and `until pg_isready -h db; ...`
+ * wait on the run's PostgreSQL, not on a name that resolves nowhere here.
  */
 export function processCommand(
   stack: StackSpec,
@@ -250,12 +252,22 @@ export function processCommand(
   peers: Map<string, Peer>,
 ): { command: string[]; rewrites: Rewrite[] } {
   const words = svc.command ?? [];
-  const { env, rewrites } = rewriteEnvironment(
+  const names = peerNames(stack, peers);
+  const { env } = rewriteEnvironment(
     Object.fromEntries(words.map((w, i) => [`command[${i}]`, w])),
-    peerNames(stack, peers),
+    names,
     undefined,
   );
-  return { command: words.map((_, i) => env[`command[${i}]`] as string), rewrites };
+  const roles = new Map(stack.services.map((s) => [s.name, s.role]));
+  const command = rewriteHostWords(
+    words.map((_, i) => env[`command[${i}]`] as string),
+    names,
+    (peer) => roles.get(peer.service) ?? 'other',
+  );
+  const rewrites = words.flatMap((from, i) =>
+    command[i] === from ? [] : [{ variable: `command[${i}]`, from, to: command[i] as string }],
+  );
+  return { command, rewrites };
 }
 
 /** The peers of a stack with symbolic host ports: what `config --explain` shows before any port is chosen. */
