@@ -168,3 +168,38 @@ t.test('host flags and host-port words: what is rewritten, and what is left as w
     );
   t.end();
 });
+
+t.test(
+  'a peer named where no rewrite reaches (a shell variable) fails the start at once, naming it',
+  { skip },
+  async (t) => {
+    const { realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:
+${service('peer', 8081, '["node", "peer.cjs"]', '    expose: ["8081"]\n')}${service('stuck', 8080, '\'sh -c "H=peer; until node connect.cjs $$H 8081; do sleep 0.2; done; exec node server.cjs"\'', '    depends_on: [peer]\n')}`,
+        'connect.cjs': `require('node:net')
+  .connect(Number(process.argv[3]), process.argv[2], () => process.exit(0))
+  .on('error', (err) => {
+    console.error(err.message);
+    process.exit(1);
+  });
+`,
+        'peer.cjs': tinyService(),
+        'server.cjs': tinyService(),
+        'package.json': '{"name": "stuck-project", "private": true}\n',
+      },
+      testRunId('pcst'),
+    );
+    t.teardown(() => realstack(['down']));
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 1, 'up fails');
+    t.match(
+      up.stderr,
+      /stuck-1 cannot reach peer: its log says "getaddrinfo ENOTFOUND peer"/,
+      'naming the peer and the log line',
+    );
+    t.match(up.stderr, /REALSTACK_ENGINE=docker/, 'and what to do');
+    t.notMatch(up.stderr, /not healthy after/, 'before the ready timeout');
+  },
+);

@@ -29,7 +29,7 @@ import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { rewriteHostWords } from './rewrite-command.js';
-import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
+import { composeNames, type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -38,6 +38,12 @@ import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOption
 
 /** How long a service may be starting before realstack looks at which ports it listens on. */
 const LISTEN_LOOK_AFTER_MS = 1000;
+/**
+ * A name that did not resolve, as Node (`getaddrinfo ENOTFOUND db`), libpq (`could not translate
+ * host name "db"`), pg_isready (`db:5432 - no response`), curl, netcat, busybox and ping say it.
+ */
+const UNRESOLVED =
+  /(?:ENOTFOUND|EAI_AGAIN|[Uu]nknown host|resolve host:?)\s+['"]?([\w.-]+)|(?:host name|host|address)\s+["']([\w.-]+)["']|([\w.-]+)(?::\d+)? - no response|([\w.-]+): (?:Name or service not known|Temporary failure in name resolution)/;
 
 /** What the process engine records per process, in the run state. */
 interface ProcessRecord {
@@ -551,7 +557,8 @@ export class ProcessEngine implements Engine {
         const health = await probeService(svc, p.url || undefined, { direct: true });
         // A look at /proc costs milliseconds on every poll: not while a service is just starting.
         const looks = health === 'starting' && Date.now() - Date.parse(p.startedAt) >= LISTEN_LOOK_AFTER_MS;
-        const problem = looks && child ? this.listensElsewhere(p, child) : undefined;
+        const problem =
+          looks && child ? (this.listensElsewhere(p, child) ?? this.unresolvedPeer(p)) : undefined;
         return { ...own, state: 'running', health, ...(problem ? { problem } : {}) };
       }),
     );
@@ -573,6 +580,28 @@ export class ProcessEngine implements Engine {
       `listens on port ${ports.join(', ')}, not on ${expected}, the port realstack gave it in PORT: on the process engine every service runs on this machine, on a port of its own. ` +
       `Make it listen on process.env.PORT (\`listen(process.env.PORT ?? ${own})\`), or run it on the docker engine (REALSTACK_ENGINE=docker)`
     );
+  }
+
+  /**
+   * A service whose log says a peer's compose name does not resolve: here it never will, since
+   * every service runs on this machine. realstack rewrites the forms it knows (rewrite-env.ts,
+   * rewrite-command.ts); a name it cannot see (in a script file, built in a variable) is named
+   * at once, not after the ready timeout.
+   */
+  private unresolvedPeer(p: ProcessRecord): string | undefined {
+    const names = composeNames(this.stack);
+    for (const line of tailFile(path.join(p.dir, 'output.log'), 10).reverse()) {
+      const name = UNRESOLVED.exec(line)
+        ?.slice(1)
+        .find((n) => n !== undefined);
+      if (name === undefined || !names.has(name)) continue;
+      return (
+        `cannot reach ${name}: its log says "${line.trim()}". On the process engine every service runs on this machine, where ${name} resolves nowhere. ` +
+        `realstack rewrites ${name} where it is a URL's host, a ${name}:PORT pair or a *_HOST variable's value, and in the command a host flag (-h ${name}) or netcat's words, ` +
+        'not where a script file or a shell variable holds it. Pass it in one of those forms, or run the stack on the docker engine (REALSTACK_ENGINE=docker)'
+      );
+    }
+    return undefined;
   }
 
   async tail(instance: string, lines: number): Promise<string[]> {

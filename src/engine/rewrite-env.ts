@@ -130,14 +130,13 @@ export function rewriteEnvironment(
 }
 
 /**
- * Every name a service answers to on the compose network: its name, container name, hostname,
- * its aliases on each network, and the aliases other services' `links` give it.
+ * Every name a service answers to on the compose network, with the service: its name, container
+ * name, hostname, its aliases on each network, and the aliases other services' `links` give it.
  */
-export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
+export function composeNames(stack: StackSpec): Map<string, string> {
   const raws = stack.model.services as Record<string, Record<string, unknown>>;
-  const names = new Map<string, Peer>();
-  for (const [service, peer] of peers) {
-    const raw = raws[service] ?? {};
+  const names = new Map<string, string>();
+  for (const [service, raw] of Object.entries(raws)) {
     const networks = raw.networks && !Array.isArray(raw.networks) ? Object.values(raw.networks) : [];
     const aliases = networks.flatMap((n) => (n as { aliases?: unknown } | null)?.aliases ?? []);
     const linked = Object.values(raws).flatMap((other) =>
@@ -147,7 +146,17 @@ export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<strin
       }),
     );
     for (const n of [service, raw.container_name, raw.hostname, ...aliases, ...linked])
-      if (typeof n === 'string' && n) names.set(n, peer);
+      if (typeof n === 'string' && n) names.set(n, service);
+  }
+  return names;
+}
+
+/** Each compose name of a service in `peers`, with its peer. */
+export function peerNames(stack: StackSpec, peers: Map<string, Peer>): Map<string, Peer> {
+  const names = new Map<string, Peer>();
+  for (const [name, service] of composeNames(stack)) {
+    const peer = peers.get(service);
+    if (peer) names.set(name, peer);
   }
   return names;
 }
