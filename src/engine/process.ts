@@ -43,7 +43,7 @@ const LISTEN_LOOK_AFTER_MS = 1000;
  * host name "db"`), pg_isready (`db:5432 - no response`), curl, netcat, busybox and ping say it.
  */
 const UNRESOLVED =
-  /(?:ENOTFOUND|EAI_AGAIN|[Uu]nknown host|resolve host:?)\s+['"]?([\w.-]+)|(?:host name|host|address)\s+["']([\w.-]+)["']|([\w.-]+)(?::\d+)? - no response|([\w.-]+): (?:Name or service not known|Temporary failure in name resolution)/;
+  /(?:ENOTFOUND|EAI_AGAIN|[Uu]nknown host|resolve host:?)\s+['"]?([\w.-]+)|(?:host name|host|address)\s+["']([\w.-]+)["']|([\w.-]+)(?::\d+)? - no response|([\w.-]+)(?::\d+)?: (?:Name or service not known|Temporary failure in name resolution)/;
 
 /** What the process engine records per process, in the run state. */
 interface ProcessRecord {
