@@ -314,7 +314,9 @@ CMD ["node", "server.js"]
     );
     t.equal(postgresSettings(db).database, 'shop', "PostgreSQL's settings from its image's ENV too");
 
-    const instrumented = instrument(stack, 1000).services.find((x) => x.name === 'web');
+    const instrumented = instrument(stack, { flushMs: 1000, signal: 'SIGUSR2' }).services.find(
+      (x) => x.name === 'web',
+    );
     t.equal(
       instrumented?.environment.NODE_OPTIONS,
       `--require ./preload.cjs --max-old-space-size=256 --require ${SPY_MOUNT}/index.cjs`,

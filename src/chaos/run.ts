@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PerfProfile } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { instrument } from '../coverage/instrument.js';
+import { instrument, spyOptions } from '../coverage/instrument.js';
 import { coveragePaths, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { dockerEndpoint } from '../engine/docker.js';
 import { describeStop } from '../engine/stop.js';
@@ -162,7 +162,7 @@ export async function runChaos(toolkit: ToolkitConfig, names: string[], log: Log
       },
       prepare: prepareRun(config, log),
       overlay: (stack) => {
-        const instrumented = instrument(stack, config.coverage.flushMs);
+        const instrumented = instrument(stack, spyOptions(config));
         if (!proxy || !database) return instrumented;
         const linked = throughProxy(instrumented, target.name, database.name, {
           host: docker ? 'host.docker.internal' : '127.0.0.1',

@@ -69,17 +69,16 @@ export const commands: Record<string, Command> = {
       profile: { type: 'string', multiple: true },
     },
     async run(config, values) {
-      const { instrument } = await import('../coverage/instrument.js');
+      const { instrument, spyOptions } = await import('../coverage/instrument.js');
       const { ensureSecrets } = await import('../secrets.js');
       const { startStack } = await import('../stack/stack.js');
       const { prepareRun } = await import('../stack/prepare.js');
       const profiles = (values.profile as string[] | undefined) ?? [];
       if (profiles.length > 0) config = { ...config, profiles };
+      const spy = values.coverage ? spyOptions(config) : undefined;
       const { engine, instances } = await startStack(ensureSecrets(config), {
         scale: parseScale(values.scale),
-        ...(values.coverage
-          ? { overlay: (stack: StackSpec) => instrument(stack, config.coverage.flushMs) }
-          : {}),
+        ...(spy ? { overlay: (stack: StackSpec) => instrument(stack, spy) } : {}),
         keep: true,
         log,
         prepare: prepareRun(config, log),
@@ -460,7 +459,7 @@ export const commands: Record<string, Command> = {
       const { stringify: stringifyYaml } = await import('yaml');
       const { describeDiffCoverage, diffCoverage, writeDiffMarkdown } = await import('../coverage/diff.js');
       const { checkGatesOfLastReport } = await import('../coverage/gates.js');
-      const { overlayOf } = await import('../coverage/instrument.js');
+      const { overlayOf, spyOptions } = await import('../coverage/instrument.js');
       const { describeOutcome, reportCoverage } = await import('../coverage/pipeline.js');
       const { readImpactMap, whoRan } = await import('../impact/map.js');
       const { projectStack } = await import('../stack/compose.js');
@@ -468,7 +467,7 @@ export const commands: Record<string, Command> = {
       const { harvestRun } = await import('../testing/run-coverage.js');
       const [action] = positionals;
       if (action === 'snapshot') {
-        const signal = (config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2') as NodeJS.Signals;
+        const { signal } = spyOptions(config);
         const sent = await (await openRun(config)).signal(signal);
         if (sent.length === 0)
           throw new UserError(
@@ -523,7 +522,7 @@ export const commands: Record<string, Command> = {
         return d.failed ? 1 : 0;
       }
       if (action === 'overlay') {
-        process.stdout.write(`${stringifyYaml(overlayOf(projectStack(config), config.coverage.flushMs))}`);
+        process.stdout.write(`${stringifyYaml(overlayOf(projectStack(config), spyOptions(config)))}`);
         return 0;
       }
       throw new UserError(

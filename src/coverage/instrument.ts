@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { UserError } from '../errors.js';
 import { SLICE_MOUNT } from '../spy/slices.js';
 import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
 import { spyDir } from '../util/package-root.js';
@@ -13,7 +15,7 @@ export const DUMP_DIR = '/tmp/realstack-coverage';
  * above the spy's fallback, so that a service held open by keep-alive sockets still flushes.
  * A service that sets NODE_V8_COVERAGE itself is instrumented by its own overlay and left alone.
  */
-export function instrument(stack: StackSpec, flushMs: number, sliceDir?: string): StackSpec {
+export function instrument(stack: StackSpec, spy: SpyOptions, sliceDir?: string): StackSpec {
   const services = stack.services.map((svc) => {
     if (!svc.coverage || environmentOf(svc).NODE_V8_COVERAGE) return svc;
     // Per-test recording: the slice channel's folder, the same one in every container.
@@ -22,7 +24,7 @@ export function instrument(stack: StackSpec, flushMs: number, sliceDir?: string)
       ...svc,
       environment: {
         ...svc.environment,
-        ...spyEnvironment(svc, flushMs),
+        ...spyEnvironment(svc, spy),
         ...(sliceDir ? { REALSTACK_SLICE_DIR: SLICE_MOUNT } : {}),
       },
       binds: [
@@ -30,20 +32,55 @@ export function instrument(stack: StackSpec, flushMs: number, sliceDir?: string)
         { host: spyDir(), container: SPY_MOUNT, readOnly: true },
         ...slices,
       ],
-      stopGraceSeconds: Math.max(svc.stopGraceSeconds, Math.ceil(flushMs / 1000) + 10),
+      stopGraceSeconds: Math.max(svc.stopGraceSeconds, Math.ceil(spy.flushMs / 1000) + 10),
     };
   });
   return { ...stack, services };
 }
 
+/** What the spy of a run is told: how long a stop may take to flush, and the snapshot signal. */
+export interface SpyOptions {
+  flushMs: number;
+  signal: NodeJS.Signals;
+}
+
+/** The signals that end or stop a process, or open Node's inspector: never a snapshot's. */
+const NOT_FOR_SNAPSHOTS = new Set([
+  'SIGUSR1',
+  'SIGTERM',
+  'SIGINT',
+  'SIGKILL',
+  'SIGSTOP',
+  'SIGQUIT',
+  'SIGHUP',
+]);
+
+/** The run's spy options: realstack.json's flush time, and REALSTACK_COVERAGE_SIGNAL checked. */
+export function spyOptions(config: { coverage: { flushMs: number }; env: NodeJS.ProcessEnv }): SpyOptions {
+  const signal = config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2';
+  if (!(signal in os.constants.signals) || NOT_FOR_SNAPSHOTS.has(signal))
+    throw new UserError(
+      `REALSTACK_COVERAGE_SIGNAL=${signal} cannot be the coverage snapshot signal: ${
+        signal in os.constants.signals
+          ? signal === 'SIGUSR1'
+            ? "it opens Node's inspector"
+            : 'it ends or stops a process'
+          : 'there is no such signal'
+      }. Leave it unset for SIGUSR2, or name one the services do not use themselves, such as SIGWINCH.`,
+      2,
+    );
+  return { flushMs: config.coverage.flushMs, signal: signal as NodeJS.Signals };
+}
+
 /** The variables that make the spy measure a service (coverage-spy/index.cjs reads them). */
-function spyEnvironment(svc: ServiceSpec, flushMs: number): Record<string, string> {
+function spyEnvironment(svc: ServiceSpec, spy: SpyOptions): Record<string, string> {
   // The image's own NODE_OPTIONS (a preload, a heap size) too: the overlay's value replaces it.
   const own = environmentOf(svc).NODE_OPTIONS;
   return {
     NODE_OPTIONS: `${own ? `${own} ` : ''}--require ${SPY_MOUNT}/index.cjs`,
     NODE_V8_COVERAGE: DUMP_DIR,
-    REALSTACK_COVERAGE_FLUSH_MS: String(flushMs),
+    REALSTACK_COVERAGE_FLUSH_MS: String(spy.flushMs),
+    ...(spy.signal !== 'SIGUSR2' ? { REALSTACK_COVERAGE_SIGNAL: spy.signal } : {}),
     REALSTACK_SERVICE: svc.name,
     ...(svc.sourceRoot ? { REALSTACK_SOURCE_ROOT: svc.sourceRoot.container } : {}),
     ...(svc.entry ? { REALSTACK_ENTRY: svc.entry.join(',') } : {}),
@@ -51,8 +88,8 @@ function spyEnvironment(svc: ServiceSpec, flushMs: number): Record<string, strin
 }
 
 /** The overlay as compose YAML would say it, for a user who wants to see it (`realstack coverage overlay`). */
-export function overlayOf(stack: StackSpec, flushMs: number): Record<string, unknown> {
-  const instrumented = instrument(stack, flushMs);
+export function overlayOf(stack: StackSpec, spy: SpyOptions): Record<string, unknown> {
+  const instrumented = instrument(stack, spy);
   return {
     services: Object.fromEntries(
       instrumented.services
@@ -60,10 +97,7 @@ export function overlayOf(stack: StackSpec, flushMs: number): Record<string, unk
         .map((s) => [
           s.name,
           {
-            environment: spyEnvironment(
-              stack.services.find((o) => o.name === s.name) as ServiceSpec,
-              flushMs,
-            ),
+            environment: spyEnvironment(stack.services.find((o) => o.name === s.name) as ServiceSpec, spy),
             volumes: [`${spyDir()}:${SPY_MOUNT}:ro`],
             stop_grace_period: `${s.stopGraceSeconds}s`,
           },

@@ -11,7 +11,7 @@ import {
 import path from 'node:path';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { EXIT_CODES_FILE } from '../coverage/collect.js';
-import { instrument } from '../coverage/instrument.js';
+import { instrument, spyOptions } from '../coverage/instrument.js';
 import { coveragePaths, describeLines, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -193,7 +193,7 @@ export async function mergeShards(config: ToolkitConfig, dirs: string[], log: Lo
       `gathered the coverage of ${instances} instances from ${found.length} shards into ${path.relative(config.projectDir, raw)}/`,
     );
     // The stack as test-coverage ran it: with the overlay that says which services are measured.
-    const stack = instrument(projectStack(config), config.coverage.flushMs);
+    const stack = instrument(projectStack(config), spyOptions(config));
     const outcome = await reportCoverage(stack, config.coverage, config.coverageDir, log);
     covered = describeOutcome(outcome, log);
     log(describeLines(outcome.lines));

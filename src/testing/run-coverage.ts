@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { harvest } from '../coverage/collect.js';
-import { instrument } from '../coverage/instrument.js';
+import { instrument, spyOptions } from '../coverage/instrument.js';
 import { coveragePaths, describeLines, describeOutcome, reportCoverage } from '../coverage/pipeline.js';
 import { describeStop } from '../engine/stop.js';
 import type { Engine } from '../engine/types.js';
@@ -86,6 +86,7 @@ export async function runTestsWithCoverage(
     await writeManifest(config, plan, { ...NO_RUN, kind: 'coverage' }, none);
     return closingLine(none, log);
   }
+  const spy = spyOptions(config);
   const sliceDir = coveragePaths(config.coverageDir).slices;
   // Slices of an earlier recording would count again in this run's figures.
   rmSync(sliceDir, { recursive: true, force: true });
@@ -93,7 +94,7 @@ export async function runTestsWithCoverage(
   const { engine } = await startStack(config, {
     log,
     prepare: prepareRun(config, log),
-    overlay: (stack) => instrument(stack, config.coverage.flushMs, perTest ? sliceDir : undefined),
+    overlay: (stack) => instrument(stack, spy, perTest ? sliceDir : undefined),
   });
   const takeDown = downOnce(engine, log);
   let counts: Counts;
