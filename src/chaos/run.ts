@@ -143,6 +143,7 @@ export async function runChaos(toolkit: ToolkitConfig, names: string[], log: Log
         requests: chaos.requests,
       };
 
+  const spy = spyOptions(config);
   let engine: Engine | undefined;
   const docker = engineChoice.name === 'docker';
   const proxy = database
@@ -162,7 +163,7 @@ export async function runChaos(toolkit: ToolkitConfig, names: string[], log: Log
       },
       prepare: prepareRun(config, log),
       overlay: (stack) => {
-        const instrumented = instrument(stack, spyOptions(config));
+        const instrumented = instrument(stack, spy);
         if (!proxy || !database) return instrumented;
         const linked = throughProxy(instrumented, target.name, database.name, {
           host: docker ? 'host.docker.internal' : '127.0.0.1',

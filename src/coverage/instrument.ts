@@ -44,29 +44,23 @@ export interface SpyOptions {
   signal: NodeJS.Signals;
 }
 
-/** The signals that end or stop a process, or open Node's inspector: never a snapshot's. */
-const NOT_FOR_SNAPSHOTS = new Set([
-  'SIGUSR1',
-  'SIGTERM',
-  'SIGINT',
-  'SIGKILL',
-  'SIGSTOP',
-  'SIGQUIT',
-  'SIGHUP',
-]);
+/** The signals that end or stop a process: never a snapshot's. */
+const STOPPING = new Set(['SIGTERM', 'SIGINT', 'SIGKILL', 'SIGSTOP', 'SIGQUIT', 'SIGHUP']);
 
 /** The run's spy options: realstack.json's flush time, and REALSTACK_COVERAGE_SIGNAL checked. */
 export function spyOptions(config: { coverage: { flushMs: number }; env: NodeJS.ProcessEnv }): SpyOptions {
   const signal = config.env.REALSTACK_COVERAGE_SIGNAL || 'SIGUSR2';
-  if (!(signal in os.constants.signals) || NOT_FOR_SNAPSHOTS.has(signal))
+  const why = !(signal in os.constants.signals)
+    ? 'there is no such signal'
+    : signal === 'SIGUSR1'
+      ? "it opens Node's inspector"
+      : STOPPING.has(signal)
+        ? 'it ends or stops a process'
+        : undefined;
+  if (why)
     throw new UserError(
-      `REALSTACK_COVERAGE_SIGNAL=${signal} cannot be the coverage snapshot signal: ${
-        signal in os.constants.signals
-          ? signal === 'SIGUSR1'
-            ? "it opens Node's inspector"
-            : 'it ends or stops a process'
-          : 'there is no such signal'
-      }. Leave it unset for SIGUSR2, or name one the services do not use themselves, such as SIGWINCH.`,
+      `REALSTACK_COVERAGE_SIGNAL=${signal} cannot be the coverage snapshot signal: ${why}. ` +
+        'Leave it unset for SIGUSR2, or name one the services do not use themselves, such as SIGWINCH.',
       2,
     );
   return { flushMs: config.coverage.flushMs, signal: signal as NodeJS.Signals };

@@ -301,6 +301,7 @@ export function symbolicPeers(stack: StackSpec): Map<string, Peer> {
 export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
   readonly startsCurrentBuild = true;
+  private names?: Map<string, string>;
 
   constructor(
     readonly stack: StackSpec,
@@ -589,7 +590,9 @@ export class ProcessEngine implements Engine {
    * at once, not after the ready timeout.
    */
   private unresolvedPeer(p: ProcessRecord): string | undefined {
-    const names = composeNames(this.stack);
+    // Asked on every poll while a service starts: the stack's names are worked out once.
+    this.names ??= composeNames(this.stack);
+    const names = this.names;
     for (const line of tailFile(path.join(p.dir, 'output.log'), 10).reverse()) {
       const name = UNRESOLVED.exec(line)
         ?.slice(1)

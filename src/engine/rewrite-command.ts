@@ -37,6 +37,8 @@ const SPACE = `[\\s${WORD}]`;
 const END = `(?=$|[\\s${WORD}'"])`;
 const HOST_FLAG = new RegExp(`(^|${SPACE}|['"])(-h|--host)(${SPACE}+|=)(['"]?)([A-Za-z0-9_.-]+)\\4${END}`);
 const PORT_FLAG = new RegExp(`(^|${SPACE}|['"])(-p|--port)(${SPACE}+|=)(\\d+)${END}`);
+/** A separator alone: the one the host came after, which the added port comes after too. */
+const ONE_SPACE = new RegExp(`^${SPACE}$`);
 const HOST_AND_PORT = new RegExp(`(^|${SPACE}|['"])([A-Za-z0-9_.-]+)(${SPACE}+)(\\d+)${END}`, 'g');
 
 function rewriteCommand(command: string, names: Map<string, Peer>, roleOf: (peer: Peer) => Role): string {
@@ -56,8 +58,7 @@ function rewriteCommand(command: string, names: Map<string, Peer>, roleOf: (peer
     let port = '';
     if (!given && defaultPort && (roleOf(peer) === 'postgres' || roleOf(peer) === 'redis')) {
       // A word of its own in the exec form, after a space in a script: as the host came.
-      const space =
-        joint === '=' ? (new RegExp(`^${SPACE}$`).test(before) ? before : ' ') : (joint[0] as string);
+      const space = joint === '=' ? (ONE_SPACE.test(before) ? before : ' ') : (joint[0] as string);
       port = `${space}-p${space}${defaultPort}`;
     }
     return `${before}${flag}${joint}${quote}${peer.host ?? '127.0.0.1'}${quote}${port}`;
