@@ -1,11 +1,13 @@
 import http from 'node:http';
+import type Docker from 'dockerode';
 import type { DockerEndpoint } from './docker.js';
 
 /**
  * One GET of the Docker Engine API, its body as text, for what only looks at the daemon: whether
- * it answers, and the reaper's survey at every run's start. dockerode and what it loads (gRPC,
- * protobuf, ssh2) take 0.15 to 0.18 s to load, against 0.03 s for these calls
- * (docs/performance.md); whatever changes the daemon's state goes through dockerode.
+ * it answers, the reaper's survey at every run's start, a run's containers and their state (`ps`,
+ * readiness). dockerode and what it loads (gRPC, protobuf, ssh2) take 0.15 to 0.18 s to load,
+ * against 0.03 s for these calls (docs/performance.md); whatever changes the daemon's state, or
+ * runs in a container, goes through dockerode.
  */
 export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 2000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -38,4 +40,12 @@ export async function dockerList<T>(endpoint: DockerEndpoint, path: string, labe
   return JSON.parse(
     await dockerGet(endpoint, `${path}${path.includes('?') ? '&' : '?'}filters=${filters}`, 30_000),
   ) as T;
+}
+
+/** A container's inspect (`GET /containers/{id}/json`): its state, health, ports and config. */
+export async function inspectContainer(
+  endpoint: DockerEndpoint,
+  id: string,
+): Promise<Docker.ContainerInspectInfo> {
+  return JSON.parse(await dockerGet(endpoint, `/containers/${encodeURIComponent(id)}/json`, 30_000));
 }

@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
-import { dockerGet } from './docker-api.js';
+import { dockerGet, dockerList, inspectContainer } from './docker-api.js';
 import { HealthNow } from './health-now.js';
 import { writeInlineFiles } from './inline-files.js';
 import { pid1IsNode, severalNodes, signalNodes } from './node-signals.js';
@@ -128,7 +128,7 @@ export class DockerEngine implements Engine {
     private readonly endpoint: DockerEndpoint,
     private readonly images: Omit<RunFileOptions, 'labels'> = { images: {}, buildArgs: {} },
   ) {
-    this.healthNow = new HealthNow(endpoint.docker);
+    this.healthNow = new HealthNow(() => endpoint.docker);
   }
 
   private get docker(): Docker {
@@ -225,10 +225,7 @@ export class DockerEngine implements Engine {
   }
 
   private async containers(): Promise<Docker.ContainerInfo[]> {
-    return this.docker.listContainers({
-      all: true,
-      filters: { label: [`${PROJECT_LABEL}=${this.run.project}`] },
-    });
+    return dockerList(this.endpoint, '/containers/json?all=1', `${PROJECT_LABEL}=${this.run.project}`);
   }
 
   private static instanceName(c: Docker.ContainerInfo): string {
@@ -239,7 +236,7 @@ export class DockerEngine implements Engine {
     const list = await this.containers();
     const out = await Promise.all(
       list.map(async (c): Promise<Instance> => {
-        const info = await this.docker.getContainer(c.Id).inspect();
+        const info = await inspectContainer(this.endpoint, c.Id);
         const service = c.Labels[SERVICE_LABEL] as string;
         const spec = this.stack.services.find((s) => s.name === service);
         const running = info.State.Running;

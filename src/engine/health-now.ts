@@ -51,7 +51,8 @@ export class HealthNow {
   private readonly cannotRun = new Map<string, string>();
   private readonly running = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly docker: Docker) {}
+  /** dockerode is loaded when a check first runs, not for a look at a stack already healthy. */
+  constructor(private readonly docker: () => Docker) {}
 
   /**
    * Why the container's check will never pass, when a run of it (realstack's or Docker's) said
@@ -109,7 +110,7 @@ export class HealthNow {
     const [kind, ...rest] = test;
     const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : test;
     // undefined: a container that stopped meanwhile, which the next look at it shows.
-    const result = await execIn(this.docker, id, cmd, timeoutMs);
+    const result = await execIn(this.docker(), id, cmd, timeoutMs);
     if (result?.exitCode === 0) this.passed.add(life);
     // 126 and 127: the command cannot be run or is not there (`curl` in an image without it).
     if (result?.exitCode === 126 || result?.exitCode === 127)
