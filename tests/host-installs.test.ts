@@ -340,12 +340,24 @@ COPY package*.json ./
 USER node
 RUN npm ci && test ! -e node_modules/devtool
 COPY --from=build /app/built.txt ./
-COPY server.cjs ./
+COPY server.cjs worker.cjs ./
 CMD ["node", "server.cjs"]
 `;
     const { dir, realstack, env, up, answer, downClean } = await upWithoutRegistry(t, {
       ...installed,
-      'docker-compose.yml': 'services:\n  web:\n    build: .\n    ports: ["8080"]\n',
+      // The worker shares web's build through an anchor, as a compose file's api and worker often do.
+      'docker-compose.yml': `x-app: &app
+  build: .
+services:
+  web:
+    <<: *app
+    ports: ["8080"]
+  worker:
+    <<: *app
+    command: ["node", "worker.cjs"]
+`,
+      'worker.cjs':
+        "require('greet');\nsetInterval(() => {}, 1000);\nprocess.on('SIGTERM', () => process.exit(0));\n",
       Dockerfile: dockerfile,
       '.dockerignore': 'node_modules\n.realstack\n',
       'server.cjs': `const fs = require('node:fs');
@@ -389,8 +401,32 @@ process.on('SIGTERM', () => process.exit(0));
       'the service runs on the packages, without the dev tool',
     );
 
+    t.equal(
+      up.stderr.match(/ build realstack-\S+:local \(service [^)]*\): done/g)?.length,
+      1,
+      'one build for both',
+    );
+    t.match(
+      up.stderr,
+      /worker:local: the image of realstack-[^/]+\/web:local, whose build is the same/,
+      "the worker's tag is web's image",
+    );
+    t.notMatch(up.stderr, /stage this machine's packages for worker/, 'whose packages are staged once');
+    const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as {
+      services: { name: string; instances: { state: string }[] }[];
+    };
+    t.same(
+      ps.services.map((s) => [s.name, s.instances.map((i) => i.state)]),
+      [
+        ['web', ['running']],
+        ['worker', ['running']],
+      ],
+      'the worker runs its own command from that image',
+    );
+
     const again = await realstack(['images'], env);
     t.match(again.stderr, /web:local: up to date/, 'built once');
+    t.match(again.stderr, /worker:local: up to date/);
     t.notMatch(again.stderr, /cannot reach/, 'an image up to date asks no container about the registry');
     await downClean();
   },

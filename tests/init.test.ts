@@ -113,22 +113,42 @@ t.test("the user's own files are kept: a justfile, tap settings in package.json"
 });
 
 t.test(
-  "a context's node_modules sent to a build that installs its own is named, once ignored no more",
+  "a context's node_modules sent to a build that installs its own: ignored in a .dockerignore init writes, named where the user has one",
   async (t) => {
-    const dir = tempProject(t, {
+    const files = {
       'compose.yaml': compose,
       Dockerfile:
         'FROM node:22-slim\nWORKDIR /srv\nCOPY . .\nRUN npm ci --omit=dev\nCMD ["node", "main.js"]\n',
       'node_modules/left-pad/package.json': '{"name": "left-pad"}',
-    });
-    const res = await init(dir, '--dry-run');
+    };
+    const dir = tempProject(t, files);
+    const res = await init(dir);
     t.equal(res.exitCode, 0, res.all);
+    t.equal(
+      readFileSync(path.join(dir, '.dockerignore'), 'utf8'),
+      "# the image installs its own packages (its Dockerfile's RUN)\nnode_modules\n# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n.realstack\ncoverage\ntest-results\n.tap\n",
+      "no .dockerignore: the one init writes leaves node_modules out, as Docker's own Node template does",
+    );
     t.match(
       res.stderr,
-      "node_modules goes to every build of api, whose Dockerfile installs its own packages: add node_modules to .dockerignore (a COPY . . after the install would also put this machine's packages over the image's)",
+      '.dockerignore: node_modules stays out of the builds of api, whose Dockerfile installs its own packages',
+      'and says so among what it inferred',
     );
-    writeFileSync(path.join(dir, '.dockerignore'), 'node_modules\n');
-    t.notMatch((await init(dir, '--dry-run')).stderr, /goes to every build/);
+    t.notMatch(res.stderr, /goes to every build/);
+
+    const theirs = tempProject(t, { ...files, '.dockerignore': 'dist\n' });
+    const named = await init(theirs);
+    t.match(
+      named.stderr,
+      "node_modules goes to every build of api, whose Dockerfile installs its own packages: add node_modules to .dockerignore (a COPY . . after the install would also put this machine's packages over the image's)",
+      'their own .dockerignore: a line to add, not a change to what their builds send',
+    );
+    t.equal(
+      readFileSync(path.join(theirs, '.dockerignore'), 'utf8'),
+      "dist\n# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n.realstack\ncoverage\ntest-results\n.tap\n",
+    );
+    writeFileSync(path.join(theirs, '.dockerignore'), 'node_modules\n');
+    t.notMatch((await init(theirs, '--dry-run')).stderr, /goes to every build/, 'once ignored, no more');
   },
 );
 

@@ -115,6 +115,10 @@ export async function ensureImages(
     installs: NpmInstall[];
   }[] = [];
   const contexts = new Map<string, string>();
+  // One build serves every service that builds the same thing: a compose file's api, worker and
+  // migrate often share `build: .` through a YAML anchor and differ only in their command.
+  const built = new Map<string, string>();
+  const sameAs: { tag: string; from: string }[] = [];
   for (const svc of stack.services) {
     if (!svc.build) {
       if (!svc.image)
@@ -173,8 +177,16 @@ export async function ensureImages(
         ...baseIds,
       ],
     });
-    if ((await labelOf(docker, tag)) === inputs) log(`  ${tag}: up to date`);
-    else toBuild.push({ svc, inputs, tag, parsed, installs });
+    const same = `${inputs} ${JSON.stringify(svc.build)}`;
+    const from = built.get(same);
+    if ((await labelOf(docker, tag)) === inputs) {
+      log(`  ${tag}: up to date`);
+      built.set(same, tag);
+    } else if (from) sameAs.push({ tag, from });
+    else {
+      toBuild.push({ svc, inputs, tag, parsed, installs });
+      built.set(same, tag);
+    }
   }
   // Whether builds reach the registry is asked only of a build that is going to run.
   for (const { svc, parsed, installs } of toBuild) {
@@ -190,6 +202,11 @@ export async function ensureImages(
     );
   }
   if (toBuild.length > 0) await composeBuild(config, stack, run, toBuild, log);
+  for (const { tag, from } of sameAs) {
+    const at = tag.lastIndexOf(':');
+    await docker.getImage(from).tag({ repo: tag.slice(0, at), tag: tag.slice(at + 1) });
+    log(`  ${tag}: the image of ${from}, whose build is the same (context, Dockerfile, arguments, target)`);
+  }
   const state: ImagesState = {
     ...readImagesState(config),
     resolved: { ...previous.resolved, ...resolver.decisions },

@@ -324,26 +324,40 @@ function plan(config: ToolkitConfig): Plan {
     });
 
   for (const context of new Set(stack.services.flatMap((s) => (s.build ? [s.build.context] : [])))) {
-    const dockerignore = rel(config, path.join(context, '.dockerignore'));
+    const file = path.join(context, '.dockerignore');
+    const dockerignore = rel(config, file);
     // A build context that holds the project takes in realstack's outputs too, unless told not to.
     const sent = sentToBuild(context, projectOutputs(config));
-    if (sent.length > 0)
-      out.files.push({
-        file: dockerignore,
-        text: `# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n${sent.join('\n')}\n`,
-        append: true,
-      });
+    const text = sent.length
+      ? `# realstack's outputs (runs, logs, generated secrets, reports) stay out of images\n${sent.join('\n')}\n`
+      : '';
     // Its node_modules sent to a build that installs its own: seconds to minutes of every build,
     // and a `COPY . .` after the install puts this machine's packages over the image's.
     const modules = path.join(context, 'node_modules');
-    const installing = dockerfiles.filter(
-      (d) =>
-        d.spec.build?.context === context &&
-        d.dockerfile?.runs.some((r) => INSTALLS_PACKAGES.test(r.command)),
-    );
-    if (installing.length > 0 && existsSync(modules) && sentToBuild(context, [modules]).length > 0)
+    const installing = dockerfiles
+      .filter(
+        (d) =>
+          d.spec.build?.context === context &&
+          d.dockerfile?.runs.some((r) => INSTALLS_PACKAGES.test(r.command)),
+      )
+      .map((d) => d.spec.name)
+      .join(', ');
+    const modulesSent = installing && existsSync(modules) && sentToBuild(context, [modules]).length > 0;
+    if (modulesSent && !existsSync(file)) {
+      // A .dockerignore of init's own: what Docker's own templates write for a Node project.
+      out.files.push({
+        file: dockerignore,
+        text: `# the image installs its own packages (its Dockerfile's RUN)\nnode_modules\n${text}`,
+      });
+      out.found.push(
+        `${dockerignore}: node_modules stays out of the builds of ${installing}, whose Dockerfile installs its own packages (sending it costs every build its upload, and a COPY . . after the install would put this machine's packages over the image's)`,
+      );
+      continue;
+    }
+    if (text) out.files.push({ file: dockerignore, text, append: true });
+    if (modulesSent)
       out.todo.push(
-        `${rel(config, modules)} goes to every build of ${installing.map((d) => d.spec.name).join(', ')}, whose Dockerfile installs its own packages: add node_modules to ${dockerignore} (a COPY . . after the install would also put this machine's packages over the image's)`,
+        `${rel(config, modules)} goes to every build of ${installing}, whose Dockerfile installs its own packages: add node_modules to ${dockerignore} (a COPY . . after the install would also put this machine's packages over the image's)`,
       );
   }
 
