@@ -732,3 +732,46 @@ t.test('stop_signal as compose reads it; a signal the process engine cannot pass
     message: /service "a": stop_signal SIGNOPE is not a signal; write one as compose does, SIGINT/,
   });
 });
+
+t.test('a Node service others reach on a port, and nothing else names one, listens there', async (t) => {
+  const node = (more: string) => `    image: node:20\n    command: ["node", "s.js"]\n${more}`;
+  const s = stackOf(
+    tempProject(t, {
+      'compose.yaml': `services:
+  users:
+${node('')}
+  gateway:
+${node('    environment:\n      USERS_URL: http://users:4000/v1\n      CACHE: cache:6379\n')}
+  jobs:
+${node('    environment:\n      USERS: users:4000\n      TWO_A: http://two:5000\n      TWO_B: two:5001\n      OWN_URL: http://said:9000\n')}
+  two:
+${node('')}
+  said:
+${node('    expose: ["8000"]\n')}
+  web:
+${node('    environment:\n      ADMIN: http://jobsdb/\n')}
+  cache:
+    image: redis:7
+  jobsdb:
+${node('    hostname: jobsdb\n')}
+`,
+    }),
+  );
+  t.equal(svc(s, 'users').containerPort, 4000, 'the port its peers write');
+  t.same(
+    notes(svc(s, 'users'), 'inferred').filter((n) => n.startsWith('listens on')),
+    [
+      "listens on 4000 (gateway's USERS_URL reaches it there; expose or publish a port in the compose file to change it)",
+    ],
+  );
+  t.same(
+    svc(s, 'users').ports.map((p) => [p.container, p.hostIp]),
+    [[4000, '127.0.0.1']],
+    'published on 127.0.0.1 for the run, as an exposed port is',
+  );
+  t.equal(svc(s, 'two').containerPort, undefined, 'reached on two ports: the compose file must say which');
+  t.equal(svc(s, 'said').containerPort, 8000, "the compose file's expose wins over its peers' addresses");
+  t.equal(svc(s, 'jobsdb').containerPort, 80, "a URL with no port: its scheme's");
+  t.equal(svc(s, 'cache').containerPort, 6379, 'a Redis keeps its own');
+  t.equal(svc(s, 'gateway').containerPort, undefined, 'reached by nobody: no port');
+});

@@ -20,6 +20,7 @@ import { processEngineRefusal } from '../stack/infer.js';
 import { postgresFlags, postgresSettings } from '../stack/postgres-settings.js';
 import { probePostgres, probeService } from '../stack/probe.js';
 import { redisArgs, redisServer } from '../stack/redis-settings.js';
+import { composeNames } from '../stack/references.js';
 import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile, within } from '../util/files.js';
@@ -29,22 +30,16 @@ import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { rewriteHostWords } from './rewrite-command.js';
-import { composeNames, type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
+import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
 import { stopInOrder } from './stop-order.js';
 import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
+import { rewrittenForms, unresolvedName } from './unresolved.js';
 
 /** How long a service may be starting before realstack looks at which ports it listens on. */
 const LISTEN_LOOK_AFTER_MS = 1000;
-/**
- * A name that did not resolve, as Node (`getaddrinfo ENOTFOUND db`), libpq (`could not translate
- * host name "db"`), pg_isready (`db:5432 - no response`), curl, netcat, busybox and ping say it.
- */
-const UNRESOLVED =
-  /(?:ENOTFOUND|EAI_AGAIN|[Uu]nknown host|resolve host:?)\s+['"]?([\w.-]+)|(?:host name|host|address)\s+["']([\w.-]+)["']|([\w.-]+)(?::\d+)? - no response|([\w.-]+)(?::\d+)?: (?:Name or service not known|Temporary failure in name resolution)/;
-
 /** What the process engine records per process, in the run state. */
 interface ProcessRecord {
   service: string;
@@ -592,19 +587,12 @@ export class ProcessEngine implements Engine {
   private unresolvedPeer(p: ProcessRecord): string | undefined {
     // Asked on every poll while a service starts: the stack's names are worked out once.
     this.names ??= composeNames(this.stack);
-    const names = this.names;
-    for (const line of tailFile(path.join(p.dir, 'output.log'), 10).reverse()) {
-      const name = UNRESOLVED.exec(line)
-        ?.slice(1)
-        .find((n) => n !== undefined);
-      if (name === undefined || !names.has(name)) continue;
-      return (
-        `cannot reach ${name}: its log says "${line.trim()}". On the process engine every service runs on this machine, where ${name} resolves nowhere. ` +
-        `realstack rewrites ${name} where it is a URL's host, a ${name}:PORT pair or a *_HOST variable's value, and in the command a host flag (-h ${name}) or netcat's words, ` +
-        'not where a script file or a shell variable holds it. Pass it in one of those forms, or run the stack on the docker engine (REALSTACK_ENGINE=docker)'
-      );
-    }
-    return undefined;
+    const found = unresolvedName(tailFile(path.join(p.dir, 'output.log'), 10), this.names);
+    if (!found) return undefined;
+    return (
+      `cannot reach ${found.name}: its log says "${found.line}". On the process engine every service runs on this machine, where ${found.name} resolves nowhere. ` +
+      `${rewrittenForms(found.name)}, not where a script file or a shell variable holds it. Pass it in one of those forms, or run the stack on the docker engine (REALSTACK_ENGINE=docker)`
+    );
   }
 
   async tail(instance: string, lines: number): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { composeNames, PAIR_ADDRESS, SCHEME_PORTS, URL_ADDRESS } from '../stack/references.js';
 import type { StackSpec } from '../stack/spec.js';
 
 /**
@@ -34,20 +35,6 @@ export interface Peer {
   host?: string;
 }
 
-/** The port a URL of each scheme means when it names none. */
-export const SCHEME_PORTS: Record<string, number> = {
-  http: 80,
-  https: 443,
-  ws: 80,
-  wss: 443,
-  postgres: 5432,
-  postgresql: 5432,
-  redis: 6379,
-  mongodb: 27017,
-  mysql: 3306,
-  amqp: 5672,
-};
-
 const HOST_VARIABLE = /^(.*?)(_?)(HOST|HOSTNAME|ADDR|ADDRESS|SERVER)$/;
 
 /** Every variable of `env` rewritten by the rules above, with the list of what changed. */
@@ -77,7 +64,7 @@ export function rewriteEnvironment(
   const hosts = new Map<string, Peer>();
   for (const [variable, value] of Object.entries(env)) {
     let next = value.replace(
-      /\b([a-z][a-z0-9+.-]*):\/\/([^\s/?#@]*@)?([A-Za-z0-9_.-]+)(?::(\d+))?/g,
+      URL_ADDRESS,
       (match, scheme: string, user: string | undefined, host: string, port: string | undefined) => {
         const peer = names.get(host);
         if (!peer) return match;
@@ -87,15 +74,12 @@ export function rewriteEnvironment(
           : `${scheme}://${user ?? ''}${peer.host ?? '127.0.0.1'}:${mapped}`;
       },
     );
-    next = next.replace(
-      /(^|[\s,;=])([A-Za-z0-9_.-]+):(\d+)\b/g,
-      (match, before: string, host: string, port: string) => {
-        const peer = names.get(host);
-        if (!peer) return match;
-        const mapped = hostPort(peer, Number(port), `${variable}=${value}`);
-        return mapped === undefined ? match : `${before}${peer.host ?? '127.0.0.1'}:${mapped}`;
-      },
-    );
+    next = next.replace(PAIR_ADDRESS, (match, before: string, host: string, port: string) => {
+      const peer = names.get(host);
+      if (!peer) return match;
+      const mapped = hostPort(peer, Number(port), `${variable}=${value}`);
+      return mapped === undefined ? match : `${before}${peer.host ?? '127.0.0.1'}:${mapped}`;
+    });
     const alone = HOST_VARIABLE.test(variable) ? names.get(value) : undefined;
     if (alone) {
       next = alone.host ?? '127.0.0.1';
@@ -127,28 +111,6 @@ export function rewriteEnvironment(
     }
   }
   return { env: out, rewrites, unresolved };
-}
-
-/**
- * Every name a service answers to on the compose network, with the service: its name, container
- * name, hostname, its aliases on each network, and the aliases other services' `links` give it.
- */
-export function composeNames(stack: StackSpec): Map<string, string> {
-  const raws = stack.model.services as Record<string, Record<string, unknown>>;
-  const names = new Map<string, string>();
-  for (const [service, raw] of Object.entries(raws)) {
-    const networks = raw.networks && !Array.isArray(raw.networks) ? Object.values(raw.networks) : [];
-    const aliases = networks.flatMap((n) => (n as { aliases?: unknown } | null)?.aliases ?? []);
-    const linked = Object.values(raws).flatMap((other) =>
-      (Array.isArray(other.links) ? other.links : []).flatMap((l) => {
-        const [target, alias] = String(l).split(':');
-        return target === service && alias ? [alias] : [];
-      }),
-    );
-    for (const n of [service, raw.container_name, raw.hostname, ...aliases, ...linked])
-      if (typeof n === 'string' && n) names.set(n, service);
-  }
-  return names;
 }
 
 /** Each compose name of a service in `peers`, with its peer. */

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { peerNames, rewriteEnvironment, SCHEME_PORTS } from '../engine/rewrite-env.js';
+import { peerNames, rewriteEnvironment } from '../engine/rewrite-env.js';
+import { SCHEME_PORTS } from '../stack/references.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import { firstPortPeers } from '../testing/test-env.js';
 import { sourceFiles } from './source-files.js';

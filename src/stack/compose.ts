@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { inferService } from './infer.js';
 import { InterpolationError, interpolate } from './interpolate.js';
 import { readPorts } from './ports.js';
+import { composeNames, reachedPorts } from './references.js';
 import type { Condition, FileMount, ServiceSpec, StackSpec } from './spec.js';
 
 export class ComposeFileError extends UserError {
@@ -105,6 +106,28 @@ function publishReached(spec: ServiceSpec, svc: Yaml): void {
     kind: 'changed',
     text: `port ${port} is published on an ephemeral port of 127.0.0.1, which the compose file does not do, so that tests and realstack reach ${spec.name} from this machine`,
   });
+}
+
+/**
+ * A Node service that nothing says listens on a port, but that others reach at one (`USERS_URL:
+ * http://users:4000`): compose needs no `expose:` between containers, and the process engine
+ * needs the port to give the service one of its own (PORT) and rewrite the address. One port,
+ * as its peers write it; with several, the compose file must say (`up` names the addresses).
+ */
+function listensWhereReached(services: ServiceSpec[], model: Yaml): void {
+  const reached = reachedPorts(services, composeNames({ model }));
+  for (const spec of services) {
+    const ports = [...(reached.get(spec.name) ?? [])];
+    const [only] = ports;
+    if (spec.role !== 'node' || spec.containerPort !== undefined || ports.length !== 1 || !only) continue;
+    const [port, by] = only;
+    spec.containerPort = port;
+    spec.notes.push({
+      kind: 'inferred',
+      text: `listens on ${port} (${by} reaches it there; expose or publish a port in the compose file to change it)`,
+    });
+    publishReached(spec, (model.services as Record<string, Yaml>)[spec.name] ?? {});
+  }
 }
 
 /**
@@ -557,6 +580,7 @@ export function loadStack(
     services.push(spec);
   }
 
+  listensWhereReached(services, model);
   const active = new Set(services.map((s) => s.name));
   for (const s of services) {
     // `required: false`: compose starts the service without a dependency that does not run.

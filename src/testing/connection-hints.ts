@@ -1,6 +1,8 @@
 import { urlVariable } from '../conventions/urls.js';
 import type { Engine } from '../engine/types.js';
+import { rewrittenForms, unresolvedName } from '../engine/unresolved.js';
 import type { FileCounts } from '../results/model.js';
+import { composeNames } from '../stack/references.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { hidePassword } from '../util/net.js';
 
@@ -65,7 +67,31 @@ export function hintsFor(found: Misdirected, urls: Record<string, string | undef
  */
 export async function connectionHints(files: FileCounts[], engine: Engine): Promise<string[]> {
   const found = misdirected(files, engine.stack.services);
-  if (found.moved.length === 0 && found.named.length === 0) return [];
+  const failed = files.some((f) => f.tests.some((t) => t.status !== 'passed' && t.failures.length > 0));
+  const named = failed && engine.name === 'process' ? await unresolvedInServices(engine) : [];
+  if (found.moved.length === 0 && found.named.length === 0) return named;
   const instances = await engine.instances().catch(() => []);
-  return hintsFor(found, Object.fromEntries(instances.map((i) => [i.service, i.url])));
+  return [...hintsFor(found, Object.fromEntries(instances.map((i) => [i.service, i.url]))), ...named];
+}
+
+/**
+ * A service that asked for a peer by its compose name while the tests ran, where the name is not
+ * in its environment or command but in its code (`process.env.USERS_URL ?? 'http://users:4000'`):
+ * on the process engine the name resolves nowhere, and the test sees only the service's error.
+ */
+async function unresolvedInServices(engine: Engine): Promise<string[]> {
+  const names = composeNames(engine.stack);
+  const instances = await engine.instances().catch(() => []);
+  const hints: string[] = [];
+  const seen = new Set<string>();
+  for (const i of instances) {
+    if (seen.has(i.service)) continue;
+    seen.add(i.service);
+    const found = unresolvedName(await engine.tail(i.name, 200).catch(() => []), names);
+    if (found)
+      hints.push(
+        `${i.name} could not resolve ${found.name} while the tests ran ("${found.line.length > 200 ? `${found.line.slice(0, 200)}…` : found.line}"): on the process engine every service runs on this machine, where compose names resolve nowhere. ${rewrittenForms(found.name)}; an address in the code needs one of those (\`${found.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL: http://${found.name}:PORT\` in ${i.service}'s environment, read by the code), or run the stack on the docker engine (REALSTACK_ENGINE=docker).`,
+      );
+  }
+  return hints;
 }
