@@ -31,7 +31,10 @@
  *     (`child_process.fork('./worker.js')`) is the service too: it inherits
  *     REALSTACK_ENTRY_PID, which the entry's spy sets. As a container's PID 1 (or the one child
  *     of its init), it waits at its exit for its node children to end, writing their coverage:
- *     the container's end kills whatever still runs.
+ *     the container's end kills whatever still runs. A package's command of the project's own
+ *     (node_modules/...) given the entry as an argument may run it in this process (`ts-node
+ *     src/server.ts`) or start another that does (nodemon, tsx): it is the service unless, at
+ *     its exit, it never loaded the entry.
  * It never breaks the service: its own errors are reported once and swallowed.
  * Plain JavaScript, no dependencies, Node >= 18; mounted read-only, never baked into an image.
  */
@@ -91,6 +94,13 @@ const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
       .split(',')
       .map((e) => path.normalize(e.trim()))
       .filter((e) => e && e !== '.');
+    const isEntry = (file) => entries.includes(path.relative(sourceRoot, path.resolve(file)));
+    const runsEntry =
+      entries.length > 0 &&
+      !entries.includes(main) &&
+      !main.startsWith('..') &&
+      main.split(path.sep).includes('node_modules') &&
+      process.argv.slice(2).some((a) => !a.startsWith('-') && isEntry(a));
     const meta = {
       service: env.REALSTACK_SERVICE || path.basename(process.cwd()),
       instance: env.REALSTACK_INSTANCE || os.hostname(),
@@ -98,7 +108,7 @@ const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
       pid: process.pid,
       // Outside the source root (npm's own script), where it is says more than a path of ../../
       script: (main.startsWith(`..${path.sep}`) ? mainPath : main) || '(none: -e, -p or a REPL)',
-      helper: entries.length > 0 && !entries.includes(main) && !env.REALSTACK_ENTRY_PID,
+      helper: entries.length > 0 && !entries.includes(main) && !env.REALSTACK_ENTRY_PID && !runsEntry,
       ...(env.REALSTACK_ENTRY_PID ? { startedBy: Number(env.REALSTACK_ENTRY_PID) } : {}),
       sourceRoot,
       startedAt: new Date(started).toISOString(),
@@ -115,6 +125,9 @@ const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
     save();
 
     const recordExit = guarded((code) => {
+      // The entry runs in this process only if it was loaded here (required: ts-node compiles
+      // through require); a supervisor that started it elsewhere was a helper all along.
+      if (runsEntry && !Object.keys(require.cache).some(isEntry)) meta.helper = true;
       meta.stop = {
         ...(meta.stop || { how: 'exit' }),
         exitCode: code,
@@ -127,8 +140,9 @@ const INITS = ['docker-init', 'tini', 'tini-static', 'dumb-init'];
       process.on('exit', recordExit);
       return;
     }
-    // What the service starts inherits it (the environment is the one thing a child shares).
-    if (entries.length > 0) env.REALSTACK_ENTRY_PID ||= String(process.pid);
+    // What the service starts inherits it (the environment is the one thing a child shares);
+    // not from a process that may be a supervisor, whose child is judged by its own script.
+    if (entries.length > 0 && !runsEntry) env.REALSTACK_ENTRY_PID ||= String(process.pid);
 
     let stopping = false;
     const onStop = (signal) => {

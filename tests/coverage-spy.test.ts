@@ -6,6 +6,7 @@ import { Agent, request } from 'undici';
 import { describeProcesses, readHarvest } from '../src/coverage/collect.js';
 import { openSliceDir, readSlices, SliceChannel, STARTUP } from '../src/spy/slices.js';
 import { root, run } from './helpers/cli.js';
+import { tempProject } from './helpers/project.js';
 
 const spy = path.join(root, 'coverage-spy', 'index.cjs');
 const app = path.join(root, 'tests', 'fixtures', 'spy-app.cjs');
@@ -180,6 +181,62 @@ t.test(
         'helper: left out 1 helper process (not its entry): spy-worker.cjs',
       ],
       'what the coverage report says of them',
+    );
+  },
+);
+
+t.test(
+  "a package's command given the entry: the service when it runs it in its own process (ts-node), a helper when it starts another (nodemon)",
+  async (t) => {
+    const dir = tempProject(t, {
+      'src/job.cjs': 'function jobWork() {\n  return 42;\n}\nprocess.exitCode = jobWork() === 42 ? 0 : 1;\n',
+      // As ts-node runs a script: compiled and required in its own process.
+      'node_modules/.bin/inproc': "require(require('node:path').resolve(process.argv[2]));\n",
+      // As nodemon or tsx run one: in a child process of its own.
+      'node_modules/.bin/super':
+        "const r = require('node:child_process').spawnSync(process.execPath, [process.argv[2]], { stdio: 'inherit' });\nprocess.exitCode = r.status;\n",
+    });
+    const runWith = async (bin: string) => {
+      const cov = path.join(dir, bin);
+      const res = await run(process.execPath, [`node_modules/.bin/${bin}`, 'src/job.cjs'], {
+        cwd: dir,
+        nodeOptions: `--require ${spy}`,
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_V8_COVERAGE: cov,
+          REALSTACK_ENTRY: 'src/job.cjs',
+          REALSTACK_SOURCE_ROOT: dir,
+        },
+        extendEnv: false,
+      });
+      t.equal(res.exitCode, 0, res.all);
+      const metas = files(cov, 'realstack-meta-').map((f) => json(path.join(cov, f)));
+      return { cov, metas: metas.map(({ script, helper }) => ({ script, helper })) };
+    };
+
+    const inproc = await runWith('inproc');
+    t.same(inproc.metas, [{ script: path.join('node_modules', '.bin', 'inproc'), helper: false }]);
+    const dump = files(inproc.cov, 'coverage-')[0] as string;
+    t.equal(
+      json(path.join(inproc.cov, dump))
+        .result.find((r: { url: string }) => r.url.endsWith('src/job.cjs'))
+        ?.functions.find((f: { functionName: string }) => f.functionName === 'jobWork')?.ranges[0]?.count,
+      1,
+      "the entry's coverage is in the dump of the process that ran it",
+    );
+
+    const sup = await runWith('super');
+    t.same(
+      sup.metas.sort((a, b) => a.script.localeCompare(b.script)),
+      [
+        { script: path.join('node_modules', '.bin', 'super'), helper: true },
+        { script: path.join('src', 'job.cjs'), helper: false },
+      ],
+      'the supervisor never loaded the entry: a helper, and its child is the service',
+    );
+    t.same(
+      describeProcesses(readHarvest(dir)).filter((l) => l.startsWith('super')),
+      ['super: left out 1 helper process (not its entry): node_modules/.bin/super'],
     );
   },
 );
