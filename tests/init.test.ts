@@ -587,3 +587,43 @@ t.test('the profiles of services an included file declares are started too', asy
   t.same(Object.keys(config.services), ['db', 'admin']);
   t.match(res.all, 'profiles tools: every one is started');
 });
+
+t.test(
+  "the sqlCleanup to add names a table and text column its PostgreSQL's init scripts create",
+  async (t) => {
+    const db = (mount: string) => `services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: pw
+    volumes:
+      - ${mount}
+`;
+    const schema = `-- the app's tables
+CREATE TABLE IF NOT EXISTS public.counters (id serial PRIMARY KEY, hits integer NOT NULL);
+/* a table with text, a key that is text, and a constraint */
+CREATE TABLE "accounts" (
+  code varchar(12) PRIMARY KEY,
+  display_name text NOT NULL,
+  email character varying(200) UNIQUE,
+  balance numeric(10, 2) DEFAULT 0,
+  CONSTRAINT positive CHECK (balance >= 0)
+);
+`;
+    const dir = tempProject(t, {
+      'compose.yaml': db('./db:/docker-entrypoint-initdb.d:ro'),
+      'db/01-schema.sql': schema,
+    });
+    t.match(
+      (await init(dir, '--dry-run')).stderr,
+      '"sqlCleanup": [{"table": "accounts", "column": "email"}] (rows whose value starts with TEST; accounts.email is a text column db/01-schema.sql creates;',
+      'the first table with a text column, its email over its other text, never its key',
+    );
+    const none = tempProject(t, { 'compose.yaml': db('./data:/var/lib/postgresql/data') });
+    t.match(
+      (await init(none, '--dry-run')).stderr,
+      '"sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST; with test rows',
+      'no init script: an example',
+    );
+  },
+);

@@ -10,10 +10,12 @@ import type { Log } from '../log.js';
 import { loadStack, stackProfiles } from '../stack/compose.js';
 import { readDockerfile } from '../stack/dockerfile.js';
 import { programOf } from '../stack/infer.js';
+import { initScripts, runsOnHost } from '../stack/postgres-settings.js';
 import { redisServer } from '../stack/redis-settings.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
 import { sourceFiles } from './source-files.js';
+import { cleanupColumnIn } from './sql-tables.js';
 import { justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
 import { testLayout } from './test-files.js';
 import { inferTestUrls, serviceProfiles, testRunners } from './test-urls.js';
@@ -122,8 +124,14 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
   const entry: ServiceConfig = { role: svc.role };
   for (const n of svc.notes.filter((n) => n.kind !== 'missing')) plan.found.push(`${svc.name}: ${n.text}`);
   if (svc.role === 'postgres') {
+    const found = cleanupColumnIn(
+      initScripts(svc)
+        .filter((s) => runsOnHost(s.name))
+        .map((s) => s.file),
+    );
+    const example = found ?? { table: 'users', column: 'email' };
     plan.todo.push(
-      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}: "sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST; with test rows in it, \`npx realstack cleanup --show\` reads its schema and names them)`,
+      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}: "sqlCleanup": [{"table": "${example.table}", "column": "${example.column}"}] (rows whose value starts with TEST${found ? `; ${found.table}.${found.column} is a text column ${rel(config, found.file)} creates` : ''}; with test rows in it, \`npx realstack cleanup --show\` reads its schema and names them)`,
     );
     return entry;
   }
