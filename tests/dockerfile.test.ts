@@ -223,3 +223,30 @@ ENV ONLY_OTHER=1
     );
   },
 );
+
+t.test('what COPY --from brings of the build context, at the paths it lands on', async (t) => {
+  const dir = tempProject(t, {});
+  const file = path.join(dir, 'Dockerfile');
+  writeFileSync(
+    file,
+    `FROM node:20 AS build
+WORKDIR /repo
+COPY . .
+COPY config/app.json /etc/app/app.json
+COPY package.json ./
+
+FROM node:20
+WORKDIR /srv
+COPY --from=build /repo/apps/api/src ./src
+COPY --from=build /etc/app /etc/app
+COPY --from=build /repo/package.json /repo/apps ./
+COPY --from=nginx:1 /etc/nginx /etc/nginx
+`,
+  );
+  t.same(readDockerfile(file)?.copies, [
+    { sources: ['apps/api/src'], dest: '/srv/src', intoDir: true },
+    { sources: ['config/app.json'], dest: '/etc/app/app.json', intoDir: false },
+    { sources: ['package.json'], dest: '/srv', intoDir: true },
+    { sources: ['apps'], dest: '/srv', intoDir: true },
+  ]);
+});

@@ -3,10 +3,10 @@ import path from 'node:path';
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { runHostBuild } from '../src/images/host-build.js';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { hasStackTrace, root, run, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
-import { linkedProject, tinyService } from './helpers/project.js';
+import { linkedProject, tempProject, tinyService } from './helpers/project.js';
 import { until } from './helpers/wait.js';
 
 // A project's host build (realstack.json images.hostBuild, src/images/host-build.ts) runs
@@ -178,5 +178,73 @@ CMD ["node", "dist/server.cjs"]
     t.same(said, ['host build (npm run build): not for the docker engine (images.hostBuild.engines)']);
     t.notOk(existsSync(path.join(dir, 'dist')), 'nothing built');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+// A pnpm monorepo as such projects are built: the Dockerfile copies the repository to /repo in a
+// build stage and builds the api and what it depends on with pnpm's --filter, and the image takes
+// the repository from that stage and runs in apps/api.
+t.test(
+  "a pnpm monorepo: init reads the filtered build and the repository's place in the image; a build that writes into its inputs is up to date after it",
+  { skip: processPassOnly() },
+  async (t) => {
+    const dir = tempProject(t, {
+      'docker-compose.yml': 'services:\n  api:\n    build: .\n    ports: ["3000"]\n',
+      Dockerfile: `FROM node:20-slim AS build
+WORKDIR /repo
+COPY . .
+RUN corepack enable && pnpm install --frozen-lockfile
+RUN pnpm --filter @mono/api... build
+
+FROM node:20-slim
+WORKDIR /repo
+COPY --from=build /repo .
+WORKDIR /repo/apps/api
+CMD ["node", "dist/server.js"]
+`,
+      'package.json': '{"name": "mono", "private": true}',
+      'pnpm-workspace.yaml': 'packages:\n  - "apps/*"\n  - "packages/*"\n',
+      'apps/api/package.json': '{"name": "@mono/api", "scripts": {"build": "tsc -p ."}}',
+      'apps/api/src/server.ts': "app.get('/health', () => 'ok');\n",
+      'packages/shared/package.json': '{"name": "@mono/shared", "scripts": {"build": "tsc -p ."}}',
+      'packages/shared/src/index.ts': 'export const x = 1;\n',
+    });
+    const init = await run(process.execPath, [path.join(root, 'bin/realstack.js'), 'init'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH },
+      extendEnv: false,
+    });
+    t.equal(init.exitCode, 0, init.all);
+    t.match(init.stderr, 'api: source root /repo = . (its build context, copied to /repo;');
+    t.match(init.stderr, 'api: entry apps/api/dist/server.js');
+    const hostBuild = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8')).images.hostBuild;
+    t.same(hostBuild.command, ['pnpm', '--filter', '@mono/api...', 'build'], "pnpm's selection kept");
+    t.ok(hostBuild.inputs.includes('packages'), 'the workspace packages are inputs');
+
+    // The same inputs, built by a command that writes a workspace package's dist/ among them.
+    writeFileSync(
+      path.join(dir, 'build.cjs'),
+      "const fs = require('node:fs');\nfs.appendFileSync('build.log', 'start\\n');\nfs.mkdirSync('packages/shared/dist', { recursive: true });\nfs.writeFileSync('packages/shared/dist/index.js', 'exports.x = 1;\\n');\n",
+    );
+    writeFileSync(
+      path.join(dir, 'realstack.json'),
+      JSON.stringify({ images: { hostBuild: { command: 'node build.cjs', inputs: hostBuild.inputs } } }),
+    );
+    const said: string[] = [];
+    const build = () =>
+      runHostBuild(loadToolkitConfig(dir, { PATH: process.env.PATH }), (l) => said.push(l), 'process');
+    const builds = () => readFileSync(path.join(dir, 'build.log'), 'utf8').split('\n').filter(Boolean).length;
+    await build();
+    await build();
+    t.equal(
+      builds(),
+      1,
+      'its own output among its inputs is no change: one build, not one more on the next run',
+    );
+    t.match(said.at(-1), 'host build (node build.cjs): up to date');
+    writeFileSync(path.join(dir, 'packages/shared/src/index.ts'), 'export const x = 2;\n');
+    await build();
+    await build();
+    t.equal(builds(), 2, 'a source changed: built again, once');
   },
 );

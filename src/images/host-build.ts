@@ -34,12 +34,13 @@ export async function runHostBuild(
   await withFileLock(
     path.join(config.stateDir, 'host-build'),
     async () => {
-      const inputs = hashInputs({
-        base: config.projectDir,
-        files: build.inputs.map((f) => path.resolve(config.projectDir, f)),
-        values: build.command,
-      });
-      if (readImagesState(config).hostBuild === inputs) {
+      const hashNow = () =>
+        hashInputs({
+          base: config.projectDir,
+          files: build.inputs.map((f) => path.resolve(config.projectDir, f)),
+          values: build.command,
+        });
+      if (readImagesState(config).hostBuild === hashNow()) {
         log(`host build (${label}): up to date`);
         return;
       }
@@ -50,7 +51,9 @@ export async function runHostBuild(
         () => run(cmd, args, { cwd: config.projectDir, env: config.env }),
         'the host build (realstack.json images.hostBuild) failed, so nothing starts from an old build',
       );
-      writeImagesState(config, { ...readImagesState(config), hostBuild: inputs });
+      // Taken after the build: an output among the inputs (a workspace package's dist/, which a
+      // monorepo's `pnpm --filter api... build` writes) is then as the build left it, not a change.
+      writeImagesState(config, { ...readImagesState(config), hostBuild: hashNow() });
     },
     {
       timeoutMs: HOST_BUILD_WAIT_MS,

@@ -41,6 +41,17 @@ const BUILD_TOOLS: Record<string, string | undefined> = {
   next: 'build',
 };
 
+/** How many of pnpm's leading words select the packages a command runs in (`--filter x`, `-r`). */
+function pnpmSelection(words: string[]): number {
+  let i = 0;
+  for (;;) {
+    const w = words[i];
+    if (w === '--filter' || w === '-F') i += 2;
+    else if (w?.startsWith('--filter=') || w === '-r' || w === '--recursive') i += 1;
+    else return i;
+  }
+}
+
 /** A word as a POSIX shell reads it back: quoted unless it is plain. */
 const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`);
 
@@ -71,9 +82,15 @@ function buildStep(
       return { command: dir ? ['sh', '-c', shell] : words, shell, step };
     }
     if (npx || (tool !== 'npm' && tool !== 'yarn' && tool !== 'pnpm')) continue;
-    const named = rest[0] === 'run' || rest[0] === 'run-script' ? 1 : tool === 'npm' ? -1 : 0;
-    const name = named < 0 ? undefined : rest[named];
-    if (!name || NOT_BUILDS.has(name) || readPackage(pkgDir)?.scripts?.[name] === undefined) continue;
+    // pnpm's selection before its command (`pnpm --filter @shop/api... build`, `pnpm -r build`):
+    // the script is the selected packages', which the project's own package.json need not have.
+    const skip = tool === 'pnpm' ? pnpmSelection(rest) : 0;
+    const selected = skip > 0;
+    const words = rest.slice(skip);
+    const named = words[0] === 'run' || words[0] === 'run-script' ? 1 : tool === 'npm' ? -1 : 0;
+    const name = named < 0 ? undefined : words[named];
+    if (!name || name.startsWith('-') || NOT_BUILDS.has(name)) continue;
+    if (!selected && readPackage(pkgDir)?.scripts?.[name] === undefined) continue;
     const where = dir ? { npm: ['--prefix', dir], yarn: ['--cwd', dir], pnpm: ['--dir', dir] }[tool] : [];
     const command = [tool, ...where, ...rest];
     return { command, shell: command.map(shellWord).join(' '), step };

@@ -89,15 +89,62 @@ type StageState = Pick<RunStep, 'user'> &
 
 /** The paths of a COPY or ADD from the build context (sources, then the destination); none for `--from`. */
 function copyPaths(rest: string): string[] {
-  let words: string[];
-  try {
-    const parsed = JSON.parse(rest) as unknown;
-    words = Array.isArray(parsed) ? parsed.map(String) : [];
-  } catch {
-    words = rest.split(/\s+/);
-  }
+  const words = copyWords(rest);
   if (words.some((w) => w.startsWith('--from'))) return [];
   return words.filter((w) => !w.startsWith('--'));
+}
+
+/** A COPY's words, shell form or JSON form. */
+function copyWords(rest: string): string[] {
+  try {
+    const parsed = JSON.parse(rest) as unknown;
+    return Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    return rest.split(/\s+/);
+  }
+}
+
+/** A COPY's paths without its flags: sources, then the destination. */
+const flagless = (rest: string): string[] => copyWords(rest).filter((w) => !w.startsWith('--'));
+
+/**
+ * What `COPY --from=<stage> <src>... <dest>` brings of the build context: the stage's own copies
+ * from the context, at the paths they land on here. A build stage that copies the context to
+ * /repo, then `COPY --from=build /repo .` with WORKDIR /repo, has the context at /repo in the
+ * image as much as a `COPY . .` there would; `COPY --from=build /repo/apps/api/src ./src` has
+ * the context's apps/api/src at ./src.
+ */
+function carriedCopies(
+  from: StageState | undefined,
+  paths: string[],
+  workdir: string | undefined,
+  sub: (s: string) => string,
+): Copy[] {
+  const [dest, ...sources] = [...paths].reverse();
+  const copies = from?.copies;
+  if (!copies || !dest || sources.length === 0) return [];
+  const to = path.posix.resolve(workdir ?? '/', sub(dest));
+  const inside = (p: string, dir: string) => p === dir || p.startsWith(`${dir === '/' ? '' : dir}/`);
+  return sources.reverse().flatMap((written) => {
+    const src = path.posix.resolve(from.workdir ?? '/', sub(written));
+    return copies.flatMap((c): Copy[] => {
+      // The context (`COPY . .`), or one folder or file copied to c.dest as a whole: a part of
+      // it, or all of it, comes along. (Other sources copied into a folder are not told apart.)
+      const whole = c.sources.length === 1 && (!c.intoDir || /^\.\/?$/.test(c.sources[0] as string));
+      if (whole && inside(src, c.dest))
+        return [
+          {
+            sources: [path.posix.join(c.sources[0] as string, path.posix.relative(c.dest, src)) || '.'],
+            dest: to,
+            intoDir: true,
+          },
+        ];
+      // The copy landed inside what this one takes: it comes along, where it lands here.
+      if (inside(c.dest, src) && c.dest !== src)
+        return [{ ...c, dest: path.posix.join(to, path.posix.relative(src, c.dest)) }];
+      return [];
+    });
+  });
 }
 
 /**
@@ -275,7 +322,11 @@ export function readDockerfile(
           ? Number(from)
           : out.stages.findIndex((st) => st.as?.toLowerCase() === from.toLowerCase());
       const stage = out.stages.at(-1);
-      if (source >= 0 && stage) stage.copiesFrom = [...(stage.copiesFrom ?? []), source];
+      if (source >= 0 && stage) {
+        stage.copiesFrom = [...(stage.copiesFrom ?? []), source];
+        const carried = carriedCopies(said[source], flagless(rest), now.workdir, sub);
+        if (carried.length > 0) now.copies = [...(now.copies ?? []), ...carried];
+      }
       const paths = copyPaths(rest);
       const copy = packageCopy(paths, now.workdir);
       if (copy) now.packages = { ...now.packages, [copy.dest]: copy.dir };

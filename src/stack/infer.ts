@@ -155,9 +155,15 @@ function inferSourceRoot(
       host: covering.host,
       why: `the bind mount of ${covering.container}`,
     };
-  if (spec.build && workdir)
-    return { container: workdir, host: spec.build.context, why: `its build context, copied to ${workdir}` };
-  return undefined;
+  if (!spec.build || !workdir) return undefined;
+  // Where the Dockerfile puts the whole context (`COPY . .`, or a build stage's copy of it
+  // brought over with COPY --from), when the command runs there or below: a monorepo's image
+  // has the repository at /repo and runs in /repo/apps/api.
+  const whole = dockerfile?.copies
+    .filter((c) => /^\.\/?$/.test(c.sources.join()) && within(workdir, c.dest))
+    .sort((a, b) => b.dest.length - a.dest.length)[0];
+  const container = whole?.dest ?? workdir;
+  return { container, host: spec.build.context, why: `its build context, copied to ${container}` };
 }
 
 /** Variables of a container's own that would be wrong for a process on this machine. */
