@@ -125,6 +125,16 @@ t.test('a service of the literal form: roles, source root and entry are inferred
     working_dir: /app
     volumes: [".:/app"]
     command: ["node", "-e", "require('./dist/index.js')"]
+  watched:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: npx nodemon -e ts,json -P 500 -L --exec "ts-node -P tsconfig.dev.json" --inspect src/index.ts
+  watchedAsOne:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: nodemon --watch src --exec "node --inspect=0.0.0.0 --enable-source-maps" dist/main.js
   cache:
     image: redis:7
 `,
@@ -153,6 +163,12 @@ t.test('a service of the literal form: roles, source root and entry are inferred
   t.same(svc(s, 'dev').entry, ['src/server.ts'], "through npx and its flags, past tsx's watch");
   t.same(svc(s, 'flags').entry, ['dist/index.js'], "past node's options and the values they take");
   t.notOk(svc(s, 'inline').entry, '`node -e` runs no script file: no entry, and a note says so');
+  t.same(
+    svc(s, 'watched').entry,
+    ['src/index.ts'],
+    "what nodemon runs: its --exec, past its own options (-e is its --ext, -P its polling) and ts-node's, with what it passes on",
+  );
+  t.same(svc(s, 'watchedAsOne').entry, ['dist/main.js'], 'an --exec of several words');
   t.match(
     notes(svc(s, 'legacy'), 'warning').join(),
     /runs in sh as the container's PID 1, which ignores SIGTERM/,

@@ -41,6 +41,49 @@ const NODE_VALUE_FLAGS = new Set([
   '--heap-prof-dir',
   '--icu-data-dir',
   '--openssl-config',
+  // ts-node's and tsx's own.
+  '-P',
+  '--project',
+  '-O',
+  '--compiler-options',
+  '--compiler',
+  '--tsconfig',
+  '--cwd',
+]);
+/** nodemon's options that take a value; its `-e` is --ext, not node's eval. */
+const NODEMON_VALUE_FLAGS = new Set([
+  '-P',
+  '--polling-interval',
+  '--watch',
+  '-w',
+  '--ext',
+  '-e',
+  '--ignore',
+  '-i',
+  '--delay',
+  '-d',
+  '--signal',
+  '-s',
+  '--config',
+  '--cwd',
+]);
+/** nodemon's own options without a value; any other option goes to the command it runs. */
+const NODEMON_FLAGS = new Set([
+  '--exitcrash',
+  '--no-colors',
+  '--no-update-notifier',
+  '-C',
+  '--on-change-only',
+  '-I',
+  '--no-stdin',
+  '--spawn',
+  '-L',
+  '--legacy-watch',
+  '--dump',
+  '-q',
+  '--quiet',
+  '-V',
+  '--verbose',
 ]);
 const NODE_COMMANDS = new Set(['node', 'npm', 'npx', 'yarn', 'pnpm', 'tsx', 'ts-node', 'nodemon']);
 const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql|postgis|timescaledb[\w-]*)(:|@|$)/;
@@ -90,7 +133,9 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
     const base = path.posix.basename(cmd);
     // `tsx watch src/server.ts`: the script follows tsx's subcommand.
     if (base === 'tsx' && args[0] === 'watch') args.shift();
-    if (base === 'node' || base === 'nodemon' || base === 'tsx' || base === 'ts-node') {
+    if (base === 'nodemon') {
+      if (depth < 3) scripts.push(...nodeScripts(nodemonRuns(args), pkgDir, depth + 1));
+    } else if (base === 'node' || base === 'tsx' || base === 'ts-node') {
       const at = args.findIndex((a, i) => !a.startsWith('-') && !NODE_VALUE_FLAGS.has(args[i - 1] ?? ''));
       // `node -e "..."` runs the code it is given, not a script, whatever follows.
       const evals = args.slice(0, at < 0 ? args.length : at).some((a) => /^(-e|-p|--eval|--print)$/.test(a));
@@ -113,6 +158,29 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
     }
   }
   return scripts;
+}
+
+/**
+ * The command nodemon runs: its --exec (`nodemon --exec ts-node src/server.ts`, `--exec "tsx
+ * watch"`), else node, with its script, the script's arguments and the options nodemon does not
+ * know, which it passes on (`nodemon --inspect src/index.js`).
+ */
+function nodemonRuns(args: string[]): string[] {
+  let exec = ['node'];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') {
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    if (a === '--exec' || a === '-x' || a.startsWith('--exec=')) {
+      const value = a.startsWith('--exec=') ? a.slice('--exec='.length) : args[++i];
+      exec = commandList(value ?? '') ?? exec;
+    } else if (NODEMON_VALUE_FLAGS.has(a)) i++;
+    else if (!NODEMON_FLAGS.has(a)) rest.push(a);
+  }
+  return [...exec, ...rest];
 }
 
 export function readPackage(dir: string): { scripts?: Record<string, string>; main?: string } | undefined {
