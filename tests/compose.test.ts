@@ -130,6 +130,11 @@ t.test('a service of the literal form: roles, source root and entry are inferred
     working_dir: /app
     volumes: [".:/app"]
     command: npx nodemon -e ts,json -P 500 -L --exec "ts-node -P tsconfig.dev.json" --inspect src/index.ts
+  respawned:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: npx ts-node-dev --respawn --ignore-watch node_modules --transpile-only src/app.ts
   watchedAsOne:
     image: node:20
     working_dir: /app
@@ -169,6 +174,7 @@ t.test('a service of the literal form: roles, source root and entry are inferred
     "what nodemon runs: its --exec, past its own options (-e is its --ext, -P its polling) and ts-node's, with what it passes on",
   );
   t.same(svc(s, 'watchedAsOne').entry, ['dist/main.js'], 'an --exec of several words');
+  t.same(svc(s, 'respawned').entry, ['src/app.ts'], "ts-node-dev's script, past its options");
   t.match(
     notes(svc(s, 'legacy'), 'warning').join(),
     /runs in sh as the container's PID 1, which ignores SIGTERM/,

@@ -49,6 +49,11 @@ const NODE_VALUE_FLAGS = new Set([
   '--compiler',
   '--tsconfig',
   '--cwd',
+  // ts-node-dev's (not `--watch`: node's own takes no value).
+  '--ignore-watch',
+  '--debounce',
+  '--interval',
+  '--dir',
 ]);
 /** nodemon's options that take a value; its `-e` is --ext, not node's eval. */
 const NODEMON_VALUE_FLAGS = new Set([
@@ -85,7 +90,18 @@ const NODEMON_FLAGS = new Set([
   '-V',
   '--verbose',
 ]);
-const NODE_COMMANDS = new Set(['node', 'npm', 'npx', 'yarn', 'pnpm', 'tsx', 'ts-node', 'nodemon']);
+const NODE_COMMANDS = new Set([
+  'node',
+  'npm',
+  'npx',
+  'yarn',
+  'pnpm',
+  'tsx',
+  'ts-node',
+  'ts-node-dev',
+  'tsnd',
+  'nodemon',
+]);
 const POSTGRES_IMAGE = /(^|\/)(postgres|postgresql|postgis|timescaledb[\w-]*)(:|@|$)/;
 const NODE_IMAGE = /(^|\/)node(:|@|$)/;
 
@@ -135,7 +151,7 @@ export function nodeScripts(command: string[], pkgDir: string | undefined, depth
     if (base === 'tsx' && args[0] === 'watch') args.shift();
     if (base === 'nodemon') {
       if (depth < 3) scripts.push(...nodeScripts(nodemonRuns(args), pkgDir, depth + 1));
-    } else if (base === 'node' || base === 'tsx' || base === 'ts-node') {
+    } else if (['node', 'tsx', 'ts-node', 'ts-node-dev', 'tsnd'].includes(base)) {
       const at = args.findIndex((a, i) => !a.startsWith('-') && !NODE_VALUE_FLAGS.has(args[i - 1] ?? ''));
       // `node -e "..."` runs the code it is given, not a script, whatever follows.
       const evals = args.slice(0, at < 0 ? args.length : at).some((a) => /^(-e|-p|--eval|--print)$/.test(a));
