@@ -297,15 +297,21 @@ export async function hostInstalls(
     const first = (installs[0]?.instruction ?? unserved[0]) as RunStep;
     const reaches = await reachesRegistry(build.stageBases[first.stage] as string, config);
     if (reaches !== false) return [];
-    if (unserved.length > 0)
+    if (unserved.length > 0) {
+      const command = (unserved[0] as RunStep).command;
+      // yarn's and pnpm's installs have no package-lock.json for hostModules to stage from.
+      const manager = /\b(yarn|pnpm)\b/.exec(command)?.[1];
       throw new UserError(
         [
-          `service "${service}": its Dockerfile's \`RUN ${(unserved[0] as RunStep).command}\` needs the package registry, and builds here cannot reach ${registry(config.env)} (asked from a container of ${build.stageBases[first.stage]}): it would wait out its timeouts, for minutes, and fail.`,
+          `service "${service}": its Dockerfile's \`RUN ${command}\` needs the package registry, and builds here cannot reach ${registry(config.env)} (asked from a container of ${build.stageBases[first.stage]}): it would wait out its timeouts, for minutes, and fail.`,
           "realstack installs plain `npm ci` and `npm install` from this machine's packages, not this. Install on this machine and copy instead:",
-          `set "hostModules": "." for ${service} in realstack.json and put COPY build/${service}/node_modules ./node_modules in place of the install (docs/adopting.md, "Images without a registry"),`,
+          manager
+            ? `${manager} itself comes from the registry (corepack fetches it), so every RUN that calls it needs the registry: run \`${manager} install\` and the build here, and let the image COPY what they made in place of those RUN lines: node_modules (kept out of .dockerignore${manager === 'pnpm' ? "; pnpm's links into node_modules/.pnpm are copied as links" : ''}) and the build's output (docs/adopting.md, "Images without a registry"),`
+            : `set "hostModules": "." for ${service} in realstack.json and put COPY build/${service}/node_modules ./node_modules in place of the install (docs/adopting.md, "Images without a registry"),`,
           'or set images.hostInstalls to "never" in realstack.json to build as written anyway.',
         ].join('\n'),
       );
+    }
     log(
       `  ${service}: builds here cannot reach ${registry(config.env)}, so its Dockerfile's npm installs come from this machine's (realstack.json images.hostInstalls)`,
     );
