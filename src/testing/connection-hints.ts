@@ -1,5 +1,5 @@
 import { urlVariable } from '../conventions/urls.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine, Instance } from '../engine/types.js';
 import { rewrittenForms, unresolvedName } from '../engine/unresolved.js';
 import type { FileCounts } from '../results/model.js';
 import { composeNames } from '../stack/references.js';
@@ -68,10 +68,13 @@ export function hintsFor(found: Misdirected, urls: Record<string, string | undef
 export async function connectionHints(files: FileCounts[], engine: Engine): Promise<string[]> {
   const found = misdirected(files, engine.stack.services);
   const failed = files.some((f) => f.tests.some((t) => t.status !== 'passed' && t.failures.length > 0));
-  const named = failed && engine.name === 'process' ? await unresolvedInServices(engine) : [];
-  if (found.moved.length === 0 && found.named.length === 0) return named;
+  const logs = failed && engine.name === 'process';
+  if (found.moved.length === 0 && found.named.length === 0 && !logs) return [];
   const instances = await engine.instances().catch(() => []);
-  return [...hintsFor(found, Object.fromEntries(instances.map((i) => [i.service, i.url]))), ...named];
+  return [
+    ...hintsFor(found, Object.fromEntries(instances.map((i) => [i.service, i.url]))),
+    ...(logs ? await unresolvedInServices(engine, instances) : []),
+  ];
 }
 
 /**
@@ -79,9 +82,8 @@ export async function connectionHints(files: FileCounts[], engine: Engine): Prom
  * in its environment or command but in its code (`process.env.USERS_URL ?? 'http://users:4000'`):
  * on the process engine the name resolves nowhere, and the test sees only the service's error.
  */
-async function unresolvedInServices(engine: Engine): Promise<string[]> {
+async function unresolvedInServices(engine: Engine, instances: Instance[]): Promise<string[]> {
   const names = composeNames(engine.stack);
-  const instances = await engine.instances().catch(() => []);
   const hints: string[] = [];
   const seen = new Set<string>();
   for (const i of instances) {
