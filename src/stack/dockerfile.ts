@@ -87,25 +87,28 @@ type StageState = Pick<RunStep, 'user'> &
     expose?: number[];
   };
 
-/** The paths of a COPY or ADD from the build context (sources, then the destination); none for `--from`. */
-function copyPaths(rest: string): string[] {
-  const words = copyWords(rest);
-  if (words.some((w) => w.startsWith('--from'))) return [];
-  return words.filter((w) => !w.startsWith('--'));
-}
-
-/** A COPY's words, shell form or JSON form. */
-function copyWords(rest: string): string[] {
+/**
+ * The paths of a COPY or ADD, shell form or JSON form, without its flags (sources, then the
+ * destination), and whether it takes them from a stage or an image (`--from`) rather than the
+ * build context.
+ */
+function copyPaths(rest: string): { paths: string[]; fromElsewhere: boolean } {
+  let words: string[];
   try {
     const parsed = JSON.parse(rest) as unknown;
-    return Array.isArray(parsed) ? parsed.map(String) : [];
+    words = Array.isArray(parsed) ? parsed.map(String) : [];
   } catch {
-    return rest.split(/\s+/);
+    words = rest.split(/\s+/);
   }
+  return {
+    paths: words.filter((w) => !w.startsWith('--')),
+    fromElsewhere: words.some((w) => w.startsWith('--from')),
+  };
 }
 
-/** A COPY's paths without its flags: sources, then the destination. */
-const flagless = (rest: string): string[] => copyWords(rest).filter((w) => !w.startsWith('--'));
+/** A copy of the whole build context (`COPY . .`, `COPY ./ /app/`). */
+export const copiesContext = (c: Copy): boolean =>
+  c.sources.length === 1 && /^\.\/?$/.test(c.sources[0] as string);
 
 /**
  * What `COPY --from=<stage> <src>... <dest>` brings of the build context: the stage's own copies
@@ -130,7 +133,7 @@ function carriedCopies(
     return copies.flatMap((c): Copy[] => {
       // The context (`COPY . .`), or one folder or file copied to c.dest as a whole: a part of
       // it, or all of it, comes along. (Other sources copied into a folder are not told apart.)
-      const whole = c.sources.length === 1 && (!c.intoDir || /^\.\/?$/.test(c.sources[0] as string));
+      const whole = copiesContext(c) || (c.sources.length === 1 && !c.intoDir);
       if (whole && inside(src, c.dest))
         return [
           {
@@ -322,12 +325,13 @@ export function readDockerfile(
           ? Number(from)
           : out.stages.findIndex((st) => st.as?.toLowerCase() === from.toLowerCase());
       const stage = out.stages.at(-1);
+      const written = copyPaths(rest);
       if (source >= 0 && stage) {
         stage.copiesFrom = [...(stage.copiesFrom ?? []), source];
-        const carried = carriedCopies(said[source], flagless(rest), now.workdir, sub);
+        const carried = carriedCopies(said[source], written.paths, now.workdir, sub);
         if (carried.length > 0) now.copies = [...(now.copies ?? []), ...carried];
       }
-      const paths = copyPaths(rest);
+      const paths = written.fromElsewhere ? [] : written.paths;
       const copy = packageCopy(paths, now.workdir);
       if (copy) now.packages = { ...now.packages, [copy.dest]: copy.dir };
       now.copied = [...(now.copied ?? []), ...paths.slice(0, -1)];

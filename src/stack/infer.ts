@@ -4,7 +4,7 @@ import type { Role, ServiceConfig } from '../config/project.js';
 import { FORWARDED_SIGNALS } from '../engine/process-group.js';
 import { about, UserError } from '../errors.js';
 import { within } from '../util/files.js';
-import { type Copy, type Dockerfile, readDockerfile } from './dockerfile.js';
+import { type Copy, copiesContext, type Dockerfile, readDockerfile } from './dockerfile.js';
 import { initScripts, postgresFlags, postgresSettings, runsOnHost } from './postgres-settings.js';
 import { REDIS_IMAGE, redisArgs, redisServer } from './redis-settings.js';
 import type { Note, ServiceSpec } from './spec.js';
@@ -244,7 +244,7 @@ function inferSourceRoot(
   // brought over with COPY --from), when the command runs there or below: a monorepo's image
   // has the repository at /repo and runs in /repo/apps/api.
   const whole = dockerfile?.copies
-    .filter((c) => /^\.\/?$/.test(c.sources.join()) && within(workdir, c.dest))
+    .filter((c) => copiesContext(c) && within(workdir, c.dest))
     .sort((a, b) => b.dest.length - a.dest.length)[0];
   const container = whole?.dest ?? workdir;
   return { container, host: spec.build.context, why: `its build context, copied to ${container}` };

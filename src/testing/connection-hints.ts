@@ -1,4 +1,4 @@
-import { urlVariable } from '../conventions/urls.js';
+import { urlVariable, variableName } from '../conventions/urls.js';
 import type { Engine, Instance } from '../engine/types.js';
 import { rewrittenForms, unresolvedName } from '../engine/unresolved.js';
 import type { FileCounts } from '../results/model.js';
@@ -92,7 +92,7 @@ async function unresolvedInServices(engine: Engine, instances: Instance[]): Prom
     const found = unresolvedName(await engine.tail(i.name, 200).catch(() => []), names);
     if (found)
       hints.push(
-        `${i.name} could not resolve ${found.name} while the tests ran ("${found.line.length > 200 ? `${found.line.slice(0, 200)}…` : found.line}"): on the process engine every service runs on this machine, where compose names resolve nowhere. ${rewrittenForms(found.name)}; an address in the code needs one of those (\`${found.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL: http://${found.name}:PORT\` in ${i.service}'s environment, read by the code), or run the stack on the docker engine (REALSTACK_ENGINE=docker).`,
+        `${i.name} could not resolve ${found.name} while the tests ran ("${found.line.length > 200 ? `${found.line.slice(0, 200)}…` : found.line}"): on the process engine every service runs on this machine, where compose names resolve nowhere. ${rewrittenForms(found.name)}; an address in the code needs one of those (\`${variableName(found.name)}_URL: http://${found.name}:PORT\` in ${i.service}'s environment, read by the code), or run the stack on the docker engine (REALSTACK_ENGINE=docker).`,
       );
   }
   return hints;
