@@ -19,6 +19,7 @@ import { jobsArgIndex, parseTestRun, setFiles, tapArgsFor, tapConfig, tapOrder }
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
+import { tapCommand } from './tap-runner/command.js';
 import { testEnv } from './test-env.js';
 
 /** A running stack of this checkout that answers healthy, or undefined. */
@@ -67,7 +68,8 @@ async function tapOnce(
   // systems give. Test files against a real stack spend much of their time waiting on it,
   // so one job per core unless the project's tap settings or the arguments say.
   const jobs = 'jobs' in own || jobsArgIndex(tapArgs) >= 0 ? [] : [`--jobs=${os.availableParallelism()}`];
-  const tap = execa('tap', ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
+  const command = tapCommand(config.projectDir, ['--reporter=tap', ...coverage, ...jobs, ...tapArgs]);
+  const tap = execa(command.file, command.args, {
     preferLocal: true,
     cwd: config.projectDir,
     env: { ...config.env, ...testEnv(engine, instances, config.project, config.env), ...extraEnv },

@@ -19,7 +19,7 @@ export function tempProject(t: Test, files: Record<string, string>): string {
  * The plugins this checkout's tap is built with. A project that links it must ask for the same
  * set: with another, tap rebuilds its shared build under the tests running beside this one.
  */
-const tapPlugins = (
+export const tapPlugins = (
   (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { tap: { plugin?: string[] } }).tap
     .plugin ?? []
 ).join('\n');

@@ -1,0 +1,34 @@
+import { existsSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+
+/** The project's tap where execa's `preferLocal` finds it: node_modules/.bin here or above. */
+function localTapScript(projectDir: string): string | undefined {
+  for (let dir = path.resolve(projectDir); ; dir = path.dirname(dir)) {
+    const bin = path.join(dir, 'node_modules', '.bin', 'tap');
+    if (existsSync(bin)) return realpathSync(bin);
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The reporter tap's arguments leave in force (the last one given wins, as in tap). */
+export function reporterOf(args: string[]): string | undefined {
+  let reporter: string | undefined;
+  args.forEach((arg, i) => {
+    if (arg === '-R' || arg === '--reporter') reporter = args[i + 1];
+    else if (arg.startsWith('--reporter=')) reporter = arg.slice('--reporter='.length);
+    else if (/^-R./.test(arg)) reporter = arg.slice(2);
+  });
+  return reporter;
+}
+
+/**
+ * How to start tap with these arguments: with the `tap` reporter and the project's own tap, the
+ * runner starts without the packages only its other reporters use (./hooks.ts); otherwise as
+ * `tap` on the PATH that `preferLocal` gives.
+ */
+export function tapCommand(projectDir: string, args: string[]): { file: string; args: string[] } {
+  const script = reporterOf(args) === 'tap' ? localTapScript(projectDir) : undefined;
+  if (!script || !/\.m?js$/.test(script)) return { file: 'tap', args };
+  const register = new URL('./register.js', import.meta.url).href;
+  return { file: process.execPath, args: [`--import=${register}`, script, ...args] };
+}

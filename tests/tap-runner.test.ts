@@ -1,0 +1,82 @@
+// How `realstack test` starts tap (src/testing/tap-runner/): with the `tap` reporter, the runner
+// starts without the packages only tap's other reporters use, and the TAP stream it writes is
+// the one tap writes when started as a user starts it.
+import path from 'node:path';
+import t from 'tap';
+import { reporterOf, tapCommand } from '../src/testing/tap-runner/command.js';
+import { run, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { linkedProject, tapPlugins, tempProject, tinyCompose, tinyService } from './helpers/project.js';
+
+const skip = processPassOnly();
+
+t.test('the reporter in force is the last one given, in any of its spellings', async (t) => {
+  t.equal(reporterOf(['--reporter=tap', '--jobs=2']), 'tap');
+  t.equal(reporterOf(['--reporter=tap', '-R', 'spec']), 'spec');
+  t.equal(reporterOf(['--reporter=tap', '-Rdot']), 'dot');
+  t.equal(reporterOf(['--reporter=tap', '--reporter', 'terse', 'test/a.test.mjs']), 'terse');
+  t.equal(reporterOf(['test/a.test.mjs']), undefined);
+});
+
+t.test('the lean start is taken only for the tap reporter and a tap of the project', async (t) => {
+  const { dir } = linkedProject(t, {}, testRunId('tapcmd'));
+  const lean = tapCommand(dir, ['--reporter=tap', 'test/a.test.mjs']);
+  t.equal(lean.file, process.execPath, 'node starts the runner');
+  t.match(lean.args[0], /^--import=file:.*\/tap-runner\/register\.js$/);
+  t.match(lean.args[1], /\/tap\/dist\/esm\/run\.mjs$/, "then the project's tap, its link followed");
+  t.same(lean.args.slice(2), ['--reporter=tap', 'test/a.test.mjs']);
+  t.same(tapCommand(dir, ['--reporter=tap', '-R', 'spec']), {
+    file: 'tap',
+    args: ['--reporter=tap', '-R', 'spec'],
+  });
+  const bare = tempProject(t, {});
+  t.same(
+    tapCommand(bare, ['--reporter=tap']),
+    { file: 'tap', args: ['--reporter=tap'] },
+    'no tap here: tap from PATH',
+  );
+});
+
+t.test(
+  'realstack test writes the TAP stream tap writes, failures and skips included',
+  { skip },
+  async (t) => {
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': tinyCompose,
+        'server.cjs': tinyService(),
+        'package.json': '{"name": "tap-runner-project", "private": true, "type": "module"}\n',
+        'test/mixed.test.mjs': `import t from 'tap';
+t.test('passes', async (t) => { t.equal(1 + 1, 2, 'sums'); });
+t.test('fails', async (t) => { t.equal('a', 'b', 'differs on purpose'); });
+t.skip('skipped on purpose');
+t.todo('left to do');
+`,
+      },
+      testRunId('taprun'),
+    );
+    t.teardown(() => realstack(['down']));
+    const viaRealstack = await realstack(['test', '--retries', '0']);
+    t.equal(viaRealstack.exitCode, 1, 'a failing test fails the run');
+    t.match(viaRealstack.stdout, /1 passed, 1 failed/);
+    const plain = await run(
+      path.join(dir, 'node_modules', '.bin', 'tap'),
+      ['--reporter=tap', '--disable-coverage', 'test/mixed.test.mjs'],
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TAP_PLUGIN: tapPlugins },
+        extendEnv: false,
+      },
+    );
+    t.equal(plain.exitCode, 1);
+    // The test points of both streams at every depth, their timings left out.
+    const points = (stdout: string) =>
+      stdout
+        .split('\n')
+        .filter((line) => /^\s*(not )?ok \d+ /.test(line))
+        .map((line) => line.replace(/ # time=[\d.]+m?s$/, ''));
+    t.ok(points(plain.stdout).length >= 6, 'the plain run reports every test point');
+    t.same(points(viaRealstack.stdout), points(plain.stdout));
+  },
+);
