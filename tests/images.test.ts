@@ -3,10 +3,14 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { dockerEndpoint } from '../src/engine/docker.js';
+import { dockerGet, inspectImage } from '../src/engine/docker-api.js';
 import { registryHint } from '../src/images/build-failure.js';
 import { hashContext, hashInputs, sentToBuild } from '../src/images/hash.js';
-import { standInKind } from '../src/images/resolve.js';
+import { present, standInKind } from '../src/images/resolve.js';
+import { INPUTS_LABEL, labelOf } from '../src/images/stand-ins.js';
 import { builtImageTag } from '../src/images/state.js';
+import { availableEngines, dockerSkipReason } from './helpers/engines.js';
 import { tempProject } from './helpers/project.js';
 
 t.test('the same tree in two places hashes the same; a changed file does not', async (t) => {
@@ -143,3 +147,32 @@ t.test('a build whose package install cannot reach the registry says what to do 
     'nor does a step that installs no packages',
   );
 });
+
+const daemon = (await availableEngines()).includes('docker');
+
+t.test(
+  "an up's image checks are plain GETs: an image's id and label, or none",
+  { skip: daemon ? false : dockerSkipReason },
+  async (t) => {
+    const endpoint = dockerEndpoint(process.env);
+    const listed = JSON.parse(await dockerGet(endpoint, '/images/json')) as {
+      Id: string;
+      RepoTags: string[] | null;
+      Labels: Record<string, string> | null;
+    }[];
+    // An image realstack built (a stand-in, a service's), named by a tag with a slash in it.
+    const tag = listed
+      .filter((i) => i.Labels?.[INPUTS_LABEL])
+      .flatMap((i) => i.RepoTags ?? [])
+      .find((name) => name.includes('/'));
+    if (!tag) return t.fail('no image realstack built is here: `npx realstack images` makes them');
+    const image = listed.find((i) => i.RepoTags?.includes(tag));
+    t.equal((await inspectImage(endpoint, tag))?.Id, image?.Id, `${tag} is found by its name`);
+    t.ok(await present(endpoint, tag), 'and is present');
+    t.equal(await labelOf(endpoint, tag), image?.Labels?.[INPUTS_LABEL], 'with the inputs it was built from');
+    const missing = 'realstack/no-such-image:never';
+    t.equal(await inspectImage(endpoint, missing), undefined, 'a missing image is none, not an error');
+    t.notOk(await present(endpoint, missing), 'nor present');
+    t.equal(await labelOf(endpoint, missing), undefined, 'and has no label');
+  },
+);

@@ -41,10 +41,10 @@ async function engineFindings(config: ToolkitConfig): Promise<Finding[]> {
       { what: 'engine', status: 'ok', detail: `${choice.name} for new stacks (${choice.reason})` },
     ];
     if (choice.name !== 'docker') return found;
-    const { docker } = dockerEndpoint(config.env);
+    const endpoint = dockerEndpoint(config.env);
     const images = [...new Set(Object.values(readImagesState(config).resolved))];
     const missing = [];
-    for (const image of images) if (!(await present(docker, image))) missing.push(image);
+    for (const image of images) if (!(await present(endpoint, image))) missing.push(image);
     found.push(
       images.length > 0 && missing.length === 0
         ? { what: 'images', status: 'ok', detail: images.join(', ') }

@@ -5,7 +5,7 @@ import type { DockerEndpoint } from './docker.js';
 /**
  * One GET of the Docker Engine API, its body as text, for what only looks at the daemon: whether
  * it answers, the reaper's survey at every run's start, a run's containers and their state (`ps`,
- * readiness). dockerode and what it loads (gRPC, protobuf, ssh2) take 0.15 to 0.18 s to load,
+ * readiness), the images an `up` checks. dockerode and what it loads (gRPC, protobuf, ssh2) take 0.15 to 0.18 s to load,
  * against 0.03 s for these calls (docs/performance.md); whatever changes the daemon's state, or
  * runs in a container, goes through dockerode.
  */
@@ -21,7 +21,12 @@ export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 20
       res.on('end', () => {
         if (res.statusCode === 200) resolve(body);
         else
-          reject(new Error(`the Docker daemon answered GET ${path} with ${res.statusCode}: ${body.trim()}`));
+          reject(
+            Object.assign(
+              new Error(`the Docker daemon answered GET ${path} with ${res.statusCode}: ${body.trim()}`),
+              { statusCode: res.statusCode },
+            ),
+          );
       });
     });
     req.on('timeout', () =>
@@ -48,4 +53,20 @@ export async function inspectContainer(
   id: string,
 ): Promise<Docker.ContainerInspectInfo> {
   return JSON.parse(await dockerGet(endpoint, `/containers/${encodeURIComponent(id)}/json`, 30_000));
+}
+
+/**
+ * An image's inspect (`GET /images/{name}/json`; a name keeps its slashes, as the daemon routes
+ * it), or undefined where the daemon has no such image: every image check of an `up`.
+ */
+export async function inspectImage(
+  endpoint: DockerEndpoint,
+  name: string,
+): Promise<Docker.ImageInspectInfo | undefined> {
+  try {
+    return JSON.parse(await dockerGet(endpoint, `/images/${name}/json`, 30_000));
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  }
 }

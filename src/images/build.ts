@@ -6,6 +6,7 @@ import { projectOutputs } from '../conventions/outputs.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { readableBy } from '../engine/compose-v1.js';
 import { dockerEndpoint } from '../engine/docker.js';
+import { inspectImage } from '../engine/docker-api.js';
 import { runFile } from '../engine/run-file.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -16,7 +17,7 @@ import { registryHint } from './build-failure.js';
 import { hashContext, hashInputs, sentToBuild } from './hash.js';
 import { stageHostModules } from './host-build.js';
 import { hostInstalls, type NpmInstall, npmInstalls } from './host-installs.js';
-import { ImageResolver, present, type ResolveOptions } from './resolve.js';
+import { ImageResolver, type ResolveOptions } from './resolve.js';
 import { INPUTS_LABEL, labelOf, PROJECT_DIR_LABEL } from './stand-ins.js';
 import { builtImageTag, type ImagesState, projectKey, readImagesState, writeImagesState } from './state.js';
 import { step } from './steps.js';
@@ -102,10 +103,12 @@ export async function ensureImages(
   log: Log,
   options: ResolveOptions,
 ): Promise<ImagesState> {
-  const { docker } = dockerEndpoint(config.env);
+  // dockerode loads only for a shared build's tag: an `up` with nothing to build looks at its
+  // images with plain GETs (docker-api.ts) and loads it later, while compose runs.
+  const endpoint = dockerEndpoint(config.env);
   const previous = readImagesState(config);
   await stageHostModules(config, stack, log);
-  const resolver = new ImageResolver(docker, config, log, options, previous.resolved);
+  const resolver = new ImageResolver(endpoint, config, log, options, previous.resolved);
   const run: ImagesState['run'] = { images: {}, buildArgs: {} };
   const toBuild: {
     svc: ServiceSpec;
@@ -143,9 +146,7 @@ export async function ensureImages(
       log(
         `  ${svc.name}: built as ${tag} (not ${svc.image}), so that two checkouts never move each other's tags`,
       );
-    const baseIds = await Promise.all(
-      bases.map(async (b) => ((await present(docker, b)) ? (await docker.getImage(b).inspect()).Id : b)),
-    );
+    const baseIds = await Promise.all(bases.map(async (b) => (await inspectImage(endpoint, b))?.Id ?? b));
     // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
     let context = contexts.get(svc.build.context);
     if (context === undefined) {
@@ -179,7 +180,7 @@ export async function ensureImages(
     });
     const same = `${inputs} ${JSON.stringify(svc.build)}`;
     const from = built.get(same);
-    if ((await labelOf(docker, tag)) === inputs) {
+    if ((await labelOf(endpoint, tag)) === inputs) {
       log(`  ${tag}: up to date`);
       built.set(same, tag);
     } else if (from) sameAs.push({ tag, from });
@@ -204,7 +205,7 @@ export async function ensureImages(
   if (toBuild.length > 0) await composeBuild(config, stack, run, toBuild, log);
   for (const { tag, from } of sameAs) {
     const at = tag.lastIndexOf(':');
-    await docker.getImage(from).tag({ repo: tag.slice(0, at), tag: tag.slice(at + 1) });
+    await endpoint.docker.getImage(from).tag({ repo: tag.slice(0, at), tag: tag.slice(at + 1) });
     log(`  ${tag}: the image of ${from}, whose build is the same (context, Dockerfile, arguments, target)`);
   }
   const state: ImagesState = {

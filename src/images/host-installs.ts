@@ -253,7 +253,7 @@ async function packagesImage(
     files: [...new Set(plans.map((p) => p.layout.lockFile))],
     values: [...unique.keys()],
   });
-  if ((await labelOf(dockerEndpoint(config.env).docker, tag)) === inputs) {
+  if ((await labelOf(dockerEndpoint(config.env), tag)) === inputs) {
     log(`  ${tag}: up to date`);
     return tag;
   }

@@ -1,5 +1,6 @@
-import type Docker from 'dockerode';
 import type { ToolkitConfig } from '../config/toolkit.js';
+import type { DockerEndpoint } from '../engine/docker.js';
+import { inspectImage } from '../engine/docker-api.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { STAND_IN_VERSIONS, type StandInKind, standIn } from './stand-ins.js';
@@ -11,14 +12,11 @@ export function standInKind(image: string): StandInKind | undefined {
   return name && Object.hasOwn(STAND_IN_VERSIONS, name) ? (name as StandInKind) : undefined;
 }
 
-export async function present(docker: Docker, image: string): Promise<boolean> {
-  return docker
-    .getImage(image)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
+export async function present(endpoint: DockerEndpoint, image: string): Promise<boolean> {
+  return inspectImage(endpoint, image).then(
+    (info) => info !== undefined,
+    () => false,
+  );
 }
 
 export interface ResolveOptions {
@@ -38,7 +36,7 @@ export class ImageResolver {
   private readonly seen = new Map<string, string>();
 
   constructor(
-    private readonly docker: Docker,
+    private readonly endpoint: DockerEndpoint,
     private readonly config: ToolkitConfig,
     private readonly log: Log,
     private readonly options: ResolveOptions,
@@ -69,7 +67,7 @@ export class ImageResolver {
       return this.standIn(image, kind, who, 'mapped in realstack.json');
     }
     if (mapped) {
-      if (!(await present(this.docker, mapped)) && !(await this.pull(mapped)))
+      if (!(await present(this.endpoint, mapped)) && !(await this.pull(mapped)))
         throw new UserError(
           `realstack.json maps ${image} to ${mapped}, which is not on this machine and cannot be pulled: build or load it (docker load), or map ${image} to another image.`,
         );
@@ -77,7 +75,7 @@ export class ImageResolver {
       return mapped;
     }
     const before = this.previous[image];
-    if (this.options.reuse && before && (await present(this.docker, before))) {
+    if (this.options.reuse && before && (await present(this.endpoint, before))) {
       if (before !== image)
         this.log(
           `  ${who}: ${image} runs as ${before}, as chosen before (\`npx realstack images\` chooses again)`,
@@ -85,7 +83,7 @@ export class ImageResolver {
       return before;
     }
     if (!(kind && this.options.standIns)) {
-      if (await present(this.docker, image)) return image;
+      if (await present(this.endpoint, image)) return image;
       if (await this.pull(image)) return image;
     }
     if (kind) return this.standIn(image, kind, who, 'it cannot be pulled here');
@@ -107,7 +105,7 @@ export class ImageResolver {
   }
 
   private async standIn(image: string, kind: StandInKind, who: string, why: string): Promise<string> {
-    const tag = await standIn(this.docker, kind, this.config.env, this.log);
+    const tag = await standIn(this.endpoint, kind, this.config.env, this.log);
     this.log(
       `  warning: ${who} names ${image}; ${why}, so it runs realstack's stand-in ${tag} (${STAND_IN_VERSIONS[kind]}). Map it to another image in realstack.json (images.map) to choose.`,
     );

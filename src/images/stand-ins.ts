@@ -1,8 +1,9 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import { execa } from 'execa';
+import type { DockerEndpoint } from '../engine/docker.js';
+import { inspectImage } from '../engine/docker-api.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { packageRoot } from '../util/package-root.js';
@@ -14,10 +15,9 @@ export const INPUTS_LABEL = 'dev.realstack.inputs';
 /** On a service's image: the project it was built for, so that `cleanup` knows when that is gone. */
 export const PROJECT_DIR_LABEL = 'dev.realstack.project-dir';
 
-export async function labelOf(docker: Docker, tag: string): Promise<string | undefined> {
+export async function labelOf(endpoint: DockerEndpoint, tag: string): Promise<string | undefined> {
   try {
-    const info = await docker.getImage(tag).inspect();
-    return info.Config.Labels?.[INPUTS_LABEL];
+    return (await inspectImage(endpoint, tag))?.Config.Labels?.[INPUTS_LABEL];
   } catch {
     return undefined;
   }
@@ -28,13 +28,13 @@ export async function labelOf(docker: Docker, tag: string): Promise<string | und
  * with nothing changed does nothing, and says so.
  */
 async function cached(
-  docker: Docker,
+  endpoint: DockerEndpoint,
   log: Log,
   tag: string,
   inputs: string,
   build: () => Promise<void>,
 ): Promise<void> {
-  if ((await labelOf(docker, tag)) === inputs) {
+  if ((await labelOf(endpoint, tag)) === inputs) {
     log(`  ${tag}: up to date`);
     return;
   }
@@ -69,12 +69,12 @@ const PACKAGED: Record<Exclude<StandInKind, 'node'>, { tag: string; dir: string 
  */
 const TOOLS = ['curl', 'wget'];
 
-async function debianBase(docker: Docker, env: NodeJS.ProcessEnv, log: Log): Promise<string> {
+async function debianBase(endpoint: DockerEndpoint, env: NodeJS.ProcessEnv, log: Log): Promise<string> {
   const suite = env.REALSTACK_DEBIAN_SUITE || 'bookworm';
   const mirror = env.REALSTACK_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
   const debian = `realstack/debian:${suite}`;
   const debianInputs = hashInputs({ values: ['minbase', suite, mirror, ...TOOLS] });
-  await cached(docker, log, debian, debianInputs, async () => {
+  await cached(endpoint, log, debian, debianInputs, async () => {
     const which = await execa('sh', ['-c', 'command -v debootstrap'], {
       reject: false,
       env: { PATH: `${env.PATH}:/usr/sbin:/sbin` },
@@ -138,13 +138,13 @@ function hostNodeTools(): { name: string; version: string; dir: string }[] {
  * every project on the machine shares them.
  */
 export async function standIn(
-  docker: Docker,
+  endpoint: DockerEndpoint,
   kind: StandInKind,
   env: NodeJS.ProcessEnv,
   log: Log,
 ): Promise<string> {
-  const debian = await debianBase(docker, env, log);
-  const debianId = (await docker.getImage(debian).inspect()).Id;
+  const debian = await debianBase(endpoint, env, log);
+  const debianId = (await inspectImage(endpoint, debian))?.Id ?? debian;
   if (kind === 'node') {
     const dir = path.join(packageRoot(), 'images', 'node');
     const node = `realstack/node:${process.versions.node}`;
@@ -154,7 +154,7 @@ export async function standIn(
       files: [dir],
       values: [debianId, process.versions.node, ...tools.map((t) => `${t.name}@${t.version}`)],
     });
-    await cached(docker, log, node, inputs, async () => {
+    await cached(endpoint, log, node, inputs, async () => {
       const ctx = mkdtempSync(path.join(os.tmpdir(), 'realstack-node-'));
       try {
         copyFileSync(path.join(dir, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
@@ -178,7 +178,7 @@ export async function standIn(
   // What the database stand-ins' entrypoints share (images/shared) goes into each context.
   const shared = path.join(packageRoot(), 'images', 'shared');
   const inputs = hashInputs({ base: path.dirname(dir), files: [dir, shared], values: [debianId] });
-  await cached(docker, log, tag, inputs, async () => {
+  await cached(endpoint, log, tag, inputs, async () => {
     const ctx = mkdtempSync(path.join(os.tmpdir(), `realstack-${folder}-`));
     try {
       cpSync(dir, ctx, { recursive: true });
