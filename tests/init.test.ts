@@ -2,6 +2,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import { migrationFiles } from '../src/init/migration-files.js';
+import { cleanupColumnIn } from '../src/init/sql-tables.js';
 import { justfile } from '../src/init/templates.js';
 import { hasStackTrace, root, run } from './helpers/cli.js';
 import { tempProject } from './helpers/project.js';
@@ -622,8 +624,82 @@ CREATE TABLE "accounts" (
     const none = tempProject(t, { 'compose.yaml': db('./data:/var/lib/postgresql/data') });
     t.match(
       (await init(none, '--dry-run')).stderr,
-      '"sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST; with test rows',
-      'no init script: an example',
+      'a table of yours and a text column your tests fill, such as: "sqlCleanup": [{"table": "users", "column": "email"}] (rows whose value starts with TEST; with test rows',
+      'no init script and no migration: an example, said to be one',
+    );
+    const migrated = tempProject(t, {
+      'compose.yaml': db('./data:/var/lib/postgresql/data'),
+      'src/db/pool.js': 'module.exports = {};\n',
+      'src/db/migrations/20240101120000_accounts.js': `exports.up = (knex) =>
+  knex.schema.createTable('accounts', (t) => {
+    t.string('email').primary();
+    t.integer('balance');
+    t.string('display_name').notNullable();
+    t.text('bio');
+  });
+`,
+    });
+    t.match(
+      (await init(migrated, '--dry-run')).stderr,
+      '"sqlCleanup": [{"table": "accounts", "column": "display_name"}] (rows whose value starts with TEST; accounts.display_name is a text column src/db/migrations/20240101120000_accounts.js creates;',
+      "a knex migration's table, found in the project's migrations folder, its text key passed over",
     );
   },
 );
+
+t.test('the migrations of the usual tools name their tables and text columns', async (t) => {
+  const dir = tempProject(t, {
+    'migrations/1700000000000_widgets.js': `exports.up = (pgm) => {
+  pgm.createTable('widgets', {
+    id: 'id',
+    color: { type: 'varchar(20)' },
+    title: { type: 'text', notNull: true },
+  });
+};
+`,
+    'migrations/short.js': "exports.up = (pgm) => pgm.createTable('tags', { id: 'id', label: 'text' });\n",
+    'migrations/20240101-create-user.cjs': `module.exports = {
+  up: (queryInterface, Sequelize) =>
+    queryInterface.createTable('Users', {
+      id: { type: Sequelize.INTEGER, primaryKey: true, autoIncrement: true },
+      email: { type: Sequelize.STRING, primaryKey: true },
+      username: { type: Sequelize.STRING, allowNull: false },
+    }),
+};
+`,
+    'src/migration/1712000000000-Init.ts': `export class Init1712000000000 {
+  async up(queryRunner: { query(sql: string): Promise<void> }) {
+    await queryRunner.query(\`CREATE TABLE "post" ("id" SERIAL NOT NULL, "headline" character varying NOT NULL, CONSTRAINT "PK_post" PRIMARY KEY ("id"))\`);
+  }
+}
+`,
+    'src/migrate.mjs': `await db.query(\`
+  CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, words integer, summary text)\`);
+`,
+    'src/server.mjs': 'await db.query(`CREATE TABLE IF NOT EXISTS hits (path text)`);\n',
+    'prisma/migrations/20240101000000_init/migration.sql':
+      'CREATE TABLE "Customer" (\n  "id" SERIAL NOT NULL,\n  "email" TEXT NOT NULL,\n  CONSTRAINT "Customer_pkey" PRIMARY KEY ("id")\n);\n',
+  });
+  const expected: [file: string, table: string, column: string, form: string][] = [
+    ['migrations/1700000000000_widgets.js', 'widgets', 'title', 'node-pg-migrate'],
+    ['migrations/short.js', 'tags', 'label', "node-pg-migrate's short form"],
+    ['migrations/20240101-create-user.cjs', 'Users', 'username', 'Sequelize, its text key passed over'],
+    ['src/migration/1712000000000-Init.ts', 'post', 'headline', "TypeORM's SQL"],
+    ['src/migrate.mjs', 'notes', 'summary', "the project's own migration script"],
+    ['prisma/migrations/20240101000000_init/migration.sql', 'Customer', 'email', "Prisma's SQL"],
+  ];
+  for (const [file, table, column, form] of expected)
+    t.match(cleanupColumnIn([path.join(dir, file)]), { table, column }, form);
+  t.same(
+    migrationFiles(dir).map((f) => path.relative(dir, f)),
+    [
+      'migrations/1700000000000_widgets.js',
+      'migrations/20240101-create-user.cjs',
+      'migrations/short.js',
+      'prisma/migrations/20240101000000_init/migration.sql',
+      'src/migrate.mjs',
+      'src/migration/1712000000000-Init.ts',
+    ],
+    'every migration the project has, in path order; no other source',
+  );
+});

@@ -14,6 +14,7 @@ import { initScripts, runsOnHost } from '../stack/postgres-settings.js';
 import { redisServer } from '../stack/redis-settings.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { inferHostBuild } from './host-build.js';
+import { migrationFiles } from './migration-files.js';
 import { sourceFiles } from './source-files.js';
 import { cleanupColumnIn } from './sql-tables.js';
 import { justfile, sampleTest, TAP_KEYS, taprc } from './templates.js';
@@ -124,14 +125,15 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
   const entry: ServiceConfig = { role: svc.role };
   for (const n of svc.notes.filter((n) => n.kind !== 'missing')) plan.found.push(`${svc.name}: ${n.text}`);
   if (svc.role === 'postgres') {
-    const found = cleanupColumnIn(
-      initScripts(svc)
+    const found = cleanupColumnIn([
+      ...initScripts(svc)
         .filter((s) => runsOnHost(s.name))
         .map((s) => s.file),
-    );
+      ...migrationFiles(config.projectDir),
+    ]);
     const example = found ?? { table: 'users', column: 'email' };
     plan.todo.push(
-      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}: "sqlCleanup": [{"table": "${example.table}", "column": "${example.column}"}] (rows whose value starts with TEST${found ? `; ${found.table}.${found.column} is a text column ${rel(config, found.file)} creates` : ''}; with test rows in it, \`npx realstack cleanup --show\` reads its schema and names them)`,
+      `${svc.name}: to let \`npx realstack cleanup\` delete rows your tests leave, add to its entry in ${CONFIG_FILE}${found ? '' : ' a table of yours and a text column your tests fill, such as'}: "sqlCleanup": [{"table": "${example.table}", "column": "${example.column}"}] (rows whose value starts with TEST${found ? `; ${found.table}.${found.column} is a text column ${rel(config, found.file)} creates` : ''}; with test rows in it, \`npx realstack cleanup --show\` reads its schema and names them)`,
     );
     return entry;
   }
