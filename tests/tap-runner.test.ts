@@ -1,6 +1,7 @@
 // How `realstack test` starts tap (src/testing/tap-runner/): with the `tap` reporter, the runner
 // starts without the packages only tap's other reporters use, and the TAP stream it writes is
 // the one tap writes when started as a user starts it.
+import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { reporterOf, tapCommand } from '../src/testing/tap-runner/command.js';
@@ -29,6 +30,18 @@ t.test('the lean start is taken only for the tap reporter and a tap of the proje
     file: 'tap',
     args: ['--reporter=tap', '-R', 'spec'],
   });
+  const later = tempProject(t, {
+    'node_modules/tap/dist/esm/run.mjs': '',
+    'node_modules/@tapjs/run/package.json':
+      '{"name": "@tapjs/run", "version": "5.0.0", "exports": {"./package.json": "./package.json"}}',
+  });
+  mkdirSync(path.join(later, 'node_modules', '.bin'));
+  symlinkSync('../tap/dist/esm/run.mjs', path.join(later, 'node_modules', '.bin', 'tap'));
+  t.same(
+    tapCommand(later, ['--reporter=tap']),
+    { file: 'tap', args: ['--reporter=tap'] },
+    'a runner whose imports were not checked starts as tap starts',
+  );
   const bare = tempProject(t, {});
   t.same(
     tapCommand(bare, ['--reporter=tap']),

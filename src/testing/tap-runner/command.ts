@@ -1,5 +1,12 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+
+/**
+ * The majors of tap's runner (@tapjs/run) whose imports ./hooks.ts was checked against, by
+ * tests/tap-runner.test.ts: 4 is tap 21's. Another runner starts as tap starts.
+ */
+const KNOWN_RUNNERS = [4];
 
 /** The project's tap where execa's `preferLocal` finds it: node_modules/.bin here or above. */
 function localTapScript(projectDir: string): string | undefined {
@@ -21,14 +28,25 @@ export function reporterOf(args: string[]): string | undefined {
   return reporter;
 }
 
+/** The major version of the runner a tap script loads, where it can be read. */
+function runnerMajor(script: string): number | undefined {
+  try {
+    const pkg = createRequire(script).resolve('@tapjs/run/package.json');
+    return Number((JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version.split('.')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * How to start tap with these arguments: with the `tap` reporter and the project's own tap, the
- * runner starts without the packages only its other reporters use (./hooks.ts); otherwise as
- * `tap` on the PATH that `preferLocal` gives.
+ * How to start tap with these arguments: with the `tap` reporter and the project's own tap of a
+ * known runner, the runner starts without the packages only its other reporters use
+ * (./hooks.ts); otherwise as `tap` on the PATH that `preferLocal` gives.
  */
 export function tapCommand(projectDir: string, args: string[]): { file: string; args: string[] } {
   const script = reporterOf(args) === 'tap' ? localTapScript(projectDir) : undefined;
-  if (!script || !/\.m?js$/.test(script)) return { file: 'tap', args };
+  const known = script && /\.m?js$/.test(script) && KNOWN_RUNNERS.includes(runnerMajor(script) ?? -1);
+  if (!script || !known) return { file: 'tap', args };
   const register = new URL('./register.js', import.meta.url).href;
   return { file: process.execPath, args: [`--import=${register}`, script, ...args] };
 }
