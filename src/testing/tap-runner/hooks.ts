@@ -1,7 +1,8 @@
 // tap's runner imports two packages at its start that a run with the `tap` reporter never
 // uses: `@tapjs/reporter` (Ink, React and Yoga, for its terminal reporters) and `pacote` (for
-// `tap plugin add`). Loading them is about 1 s of CPU of every `realstack test` on two cores
-// (docs/performance.md), so in the runner they resolve to modules that load nothing.
+// `tap plugin add`). Loading them is 0.6 s of CPU and 0.4 s of wall time of every
+// `realstack test` (docs/performance.md), so in the runner they resolve to modules that load
+// nothing.
 // realstack reads the TAP stream itself and starts tap this way only when the run's reporter is
 // `tap` (./command.ts), so neither stand-in is ever asked for what it does not have.
 import type { ResolveHook } from 'node:module';
