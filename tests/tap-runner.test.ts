@@ -5,7 +5,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { reporterOf, tapCommand } from '../src/testing/tap-runner/command.js';
-import { run, testRunId } from './helpers/cli.js';
+import { hasStackTrace, run, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tapPlugins, tempProject, tinyCompose, tinyService } from './helpers/project.js';
 
@@ -51,7 +51,7 @@ t.test('the lean start is taken only for the tap reporter and a tap of the proje
 });
 
 t.test(
-  'realstack test writes the TAP stream tap writes, failures and skips included',
+  'realstack test writes the TAP stream tap writes, failures and skips included; another reporter is refused',
   { skip },
   async (t) => {
     const { dir, realstack } = linkedProject(
@@ -70,6 +70,17 @@ t.todo('left to do');
       testRunId('taprun'),
     );
     t.teardown(() => realstack(['down']));
+    for (const [args, named] of [
+      [['-R', 'dot'], '-R dot'],
+      [['--reporter=junit'], '-R junit'],
+      [['--reporter-file', 'out.txt'], '-f out.txt'],
+    ] as const) {
+      const refused = await realstack(['test', ...args]);
+      t.equal(refused.exitCode, 2, `${args.join(' ')}: refused before anything starts`);
+      t.match(refused.stderr, `${named}: realstack test counts the results from tap's TAP output`);
+      t.notOk(hasStackTrace(refused.all ?? ''), 'in words, not a stack trace');
+    }
+    t.notMatch((await realstack(['ps'])).all, /web-1\s+running/, 'and no stack was started for it');
     const viaRealstack = await realstack(['test', '--retries', '0']);
     t.equal(viaRealstack.exitCode, 1, 'a failing test fails the run');
     t.match(viaRealstack.stdout, /1 passed, 1 failed/);

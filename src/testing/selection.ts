@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.js';
+import { reporterOf, reportFileOf } from './tap-runner/command.js';
 
 /**
  * Which test files a recipe runs. `serial` is tap's own `serial` setting (package.json), so
@@ -116,6 +117,15 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
     else break;
   }
   run.tapArgs = args.slice(arg0(args, i));
+  const reporter = reporterOf(run.tapArgs);
+  const reportFile = reportFileOf(run.tapArgs);
+  const asked = reporter !== undefined && reporter !== 'tap' ? `-R ${reporter}` : undefined;
+  const elsewhere = reportFile && !['-', '/dev/stdout'].includes(reportFile) ? `-f ${reportFile}` : undefined;
+  if (asked || elsewhere)
+    throw new UserError(
+      `${asked ?? elsewhere}: realstack test counts the results from tap's TAP output, and writes the JUnit file (test-results/junit.xml) and the test history from it, so tap reports as TAP, on standard output. Drop ${asked ?? elsewhere}; the TAP is printed as the tests run.`,
+      2,
+    );
   if (run.shard && run.updateGolden)
     throw new UserError('--update-golden rewrites every golden snapshot: run it unsharded.', 2);
   if (run.updateGolden && run.set !== 'golden')

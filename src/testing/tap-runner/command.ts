@@ -17,16 +17,22 @@ function localTapScript(projectDir: string): string | undefined {
   }
 }
 
-/** The reporter tap's arguments leave in force (the last one given wins, as in tap). */
-export function reporterOf(args: string[]): string | undefined {
-  let reporter: string | undefined;
+/** The value tap's arguments leave in force for an option (the last one given wins, as in tap). */
+function optionOf(args: string[], long: string, short: string): string | undefined {
+  let value: string | undefined;
   args.forEach((arg, i) => {
-    if (arg === '-R' || arg === '--reporter') reporter = args[i + 1];
-    else if (arg.startsWith('--reporter=')) reporter = arg.slice('--reporter='.length);
-    else if (/^-R./.test(arg)) reporter = arg.slice(2);
+    if (arg === short || arg === long) value = args[i + 1];
+    else if (arg.startsWith(`${long}=`)) value = arg.slice(long.length + 1);
+    else if (arg.startsWith(short) && arg.length > short.length) value = arg.slice(short.length);
   });
-  return reporter;
+  return value;
 }
+
+/** The reporter tap's arguments leave in force. */
+export const reporterOf = (args: string[]) => optionOf(args, '--reporter', '-R');
+
+/** Where tap's arguments send its report, when not to standard output. */
+export const reportFileOf = (args: string[]) => optionOf(args, '--reporter-file', '-f');
 
 /** The major version of the runner a tap script loads, where it can be read. */
 function runnerMajor(script: string): number | undefined {
