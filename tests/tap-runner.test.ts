@@ -4,6 +4,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { checkNamedFiles } from '../src/testing/selection.js';
 import { reporterOf, tapCommand } from '../src/testing/tap-runner/command.js';
 import { hasStackTrace, run, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
@@ -17,6 +18,23 @@ t.test('the reporter in force is the last one given, in any of its spellings', a
   t.equal(reporterOf(['--reporter=tap', '-Rdot']), 'dot');
   t.equal(reporterOf(['--reporter=tap', '--reporter', 'terse', 'test/a.test.mjs']), 'terse');
   t.equal(reporterOf(['test/a.test.mjs']), undefined);
+});
+
+t.test("a file's absence is told from tap's other arguments", async (t) => {
+  const dir = tempProject(t, { 'test/a.test.mjs': '' });
+  t.doesNotThrow(() =>
+    checkNamedFiles(dir, [
+      '--grep',
+      'a/b',
+      'test/a.test.mjs',
+      'test/**/*.test.mjs',
+      '--reporter=tap',
+      'test',
+    ]),
+  );
+  t.throws(() => checkNamedFiles(dir, ['test/a.test.mjs', 'test/b.test.mjs', 'c.test.ts']), {
+    message: /^test\/b\.test\.mjs, c\.test\.ts: no such test file in /,
+  });
 });
 
 t.test('the lean start is taken only for the tap reporter and a tap of the project', async (t) => {
@@ -80,7 +98,12 @@ t.todo('left to do');
       t.match(refused.stderr, `${named}: realstack test counts the results from tap's TAP output`);
       t.notOk(hasStackTrace(refused.all ?? ''), 'in words, not a stack trace');
     }
-    t.notMatch((await realstack(['ps'])).all, /web-1\s+running/, 'and no stack was started for it');
+    for (const command of ['test', 'test-coverage']) {
+      const missing = await realstack([command, 'test/nope.test.mjs']);
+      t.equal(missing.exitCode, 2, `${command} of a file that is not there: refused before anything starts`);
+      t.match(missing.stderr, 'test/nope.test.mjs: no such test file in');
+    }
+    t.notMatch((await realstack(['ps'])).all, /web-1\s+running/, 'and no stack was started for them');
     const viaRealstack = await realstack(['test', '--retries', '0']);
     t.equal(viaRealstack.exitCode, 1, 'a failing test fails the run');
     t.match(viaRealstack.stdout, /1 passed, 1 failed/);

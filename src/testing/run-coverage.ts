@@ -18,7 +18,13 @@ import { openSliceDir } from '../spy/slices.js';
 import { prepareRun } from '../stack/prepare.js';
 import { startStack } from '../stack/stack.js';
 import { closingLine, downOnce, runSuite } from './run-tests.js';
-import { jobsArgIndex, leadingCoverageOptions, parseTestRun, tapArgsFor } from './selection.js';
+import {
+  checkNamedFiles,
+  jobsArgIndex,
+  leadingCoverageOptions,
+  parseTestRun,
+  tapArgsFor,
+} from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
@@ -76,6 +82,7 @@ export async function runTestsWithCoverage(
       2,
     );
   const run = parseTestRun(['--', ...rest]);
+  checkNamedFiles(toolkit.projectDir, run.tapArgs);
   const plan = shard && (await planShard(toolkit, run, shard));
   if (plan) log(describePlan(plan));
   const tapArgs = plan ? await tapArgsFor(run, toolkit.projectDir, plan) : rest;

@@ -15,7 +15,15 @@ import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { connectionHints } from './connection-hints.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
-import { jobsArgIndex, parseTestRun, setFiles, tapArgsFor, tapConfig, tapOrder } from './selection.js';
+import {
+  checkNamedFiles,
+  jobsArgIndex,
+  parseTestRun,
+  setFiles,
+  tapArgsFor,
+  tapConfig,
+  tapOrder,
+} from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
@@ -240,6 +248,7 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
       2,
     );
   }
+  checkNamedFiles(toolkit.projectDir, run.tapArgs);
   const plan = run.shard && (await planShard(toolkit, run, run.shard));
   if (plan) log(describePlan(plan));
   if (run.list) {

@@ -209,6 +209,27 @@ const within = (file: string, dirs: string[]) =>
 const hasSmoke = (projectDir: string, file: string) =>
   new RegExp(`\\.test\\(\\s*['"\`]${SMOKE_PREFIX}`).test(readFileSync(path.join(projectDir, file), 'utf8'));
 
+/**
+ * Refuses arguments that name a test file that is not there (`test/nope.test.js`), which tap
+ * would say only once the stack is up: a path with a test's extension or a folder in it, not a
+ * glob, nor the value of a flag before it (`--grep a/b`).
+ */
+export function checkNamedFiles(projectDir: string, tapArgs: string[]): void {
+  const missing = tapArgs.filter(
+    (a, i) =>
+      !a.startsWith('-') &&
+      !/^-[^=]*$/.test(tapArgs[i - 1] ?? '') &&
+      (/\.[cm]?[jt]sx?$/.test(a) || a.includes('/')) &&
+      !/[*?[\]{}!\s]/.test(a) &&
+      !existsSync(path.resolve(projectDir, a)),
+  );
+  if (missing.length > 0)
+    throw new UserError(
+      `${missing.join(', ')}: no such test file in ${projectDir}; \`npx realstack test --list\` lists the files tap runs here.`,
+      2,
+    );
+}
+
 /** Arguments that name test files or folders (tap's other arguments start with a dash). */
 const namedPaths = (projectDir: string, tapArgs: string[]) =>
   tapArgs.filter((a) => !a.startsWith('-') && existsSync(path.resolve(projectDir, a)));
