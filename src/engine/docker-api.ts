@@ -5,9 +5,9 @@ import type { DockerEndpoint } from './docker.js';
 /**
  * One GET of the Docker Engine API, its body as text, for what only looks at the daemon: whether
  * it answers, the reaper's survey at every run's start, a run's containers and their state (`ps`,
- * readiness), the images an `up` checks. dockerode and what it loads (gRPC, protobuf, ssh2) take 0.15 to 0.18 s to load,
- * against 0.03 s for these calls (docs/performance.md); whatever changes the daemon's state, or
- * runs in a container, goes through dockerode.
+ * readiness), the images an `up` checks. dockerode and what it loads (gRPC, protobuf, ssh2) take
+ * 0.15 to 0.18 s to load, against 0.03 s for these calls (docs/performance.md); whatever changes
+ * the daemon's state, or runs in a container, goes through dockerode.
  */
 export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 2000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -69,4 +69,9 @@ export async function inspectImage(
     if ((err as { statusCode?: number }).statusCode === 404) return undefined;
     throw err;
   }
+}
+
+/** An image's id where the daemon has it, else its name: what a hash of a build's bases takes. */
+export async function imageId(endpoint: DockerEndpoint, name: string): Promise<string> {
+  return (await inspectImage(endpoint, name))?.Id ?? name;
 }

@@ -6,7 +6,7 @@ import { projectOutputs } from '../conventions/outputs.js';
 import { findComposeCli } from '../engine/compose-cli.js';
 import { readableBy } from '../engine/compose-v1.js';
 import { dockerEndpoint } from '../engine/docker.js';
-import { inspectImage } from '../engine/docker-api.js';
+import { imageId } from '../engine/docker-api.js';
 import { runFile } from '../engine/run-file.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -146,7 +146,7 @@ export async function ensureImages(
       log(
         `  ${svc.name}: built as ${tag} (not ${svc.image}), so that two checkouts never move each other's tags`,
       );
-    const baseIds = await Promise.all(bases.map(async (b) => (await inspectImage(endpoint, b))?.Id ?? b));
+    const baseIds = await Promise.all(bases.map((b) => imageId(endpoint, b)));
     // Services built from one context (the reference stack's two) hash it once: 0.3 s each.
     let context = contexts.get(svc.build.context);
     if (context === undefined) {

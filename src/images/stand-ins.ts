@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { DockerEndpoint } from '../engine/docker.js';
-import { inspectImage } from '../engine/docker-api.js';
+import { imageId, inspectImage } from '../engine/docker-api.js';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { packageRoot } from '../util/package-root.js';
@@ -144,7 +144,7 @@ export async function standIn(
   log: Log,
 ): Promise<string> {
   const debian = await debianBase(endpoint, env, log);
-  const debianId = (await inspectImage(endpoint, debian))?.Id ?? debian;
+  const debianId = await imageId(endpoint, debian);
   if (kind === 'node') {
     const dir = path.join(packageRoot(), 'images', 'node');
     const node = `realstack/node:${process.versions.node}`;

@@ -119,11 +119,15 @@ export function parseTestRun(args: string[], cores = os.availableParallelism()):
   run.tapArgs = args.slice(arg0(args, i));
   const reporter = reporterOf(run.tapArgs);
   const reportFile = reportFileOf(run.tapArgs);
-  const asked = reporter !== undefined && reporter !== 'tap' ? `-R ${reporter}` : undefined;
-  const elsewhere = reportFile && !['-', '/dev/stdout'].includes(reportFile) ? `-f ${reportFile}` : undefined;
-  if (asked || elsewhere)
+  const refused =
+    reporter !== undefined && reporter !== 'tap'
+      ? `-R ${reporter}`
+      : reportFile && !['-', '/dev/stdout'].includes(reportFile)
+        ? `-f ${reportFile}`
+        : undefined;
+  if (refused)
     throw new UserError(
-      `${asked ?? elsewhere}: realstack test counts the results from tap's TAP output, and writes the JUnit file (test-results/junit.xml) and the test history from it, so tap reports as TAP, on standard output. Drop ${asked ?? elsewhere}; the TAP is printed as the tests run.`,
+      `${refused}: realstack test counts the results from tap's TAP output, and writes the JUnit file (test-results/junit.xml) and the test history from it, so tap reports as TAP, on standard output. Drop ${refused}; the TAP is printed as the tests run.`,
       2,
     );
   if (run.shard && run.updateGolden)

@@ -31,7 +31,7 @@ function optionOf(args: string[], long: string, short: string): string | undefin
 /** The reporter tap's arguments leave in force. */
 export const reporterOf = (args: string[]) => optionOf(args, '--reporter', '-R');
 
-/** Where tap's arguments send its report, when not to standard output. */
+/** Where tap's arguments send its report (none, `-` or /dev/stdout: standard output). */
 export const reportFileOf = (args: string[]) => optionOf(args, '--reporter-file', '-f');
 
 /** The major version of the runner a tap script loads, where it can be read. */
