@@ -3,11 +3,11 @@ import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
-import { freePort } from '../../src/util/net.js';
-import { hasStackTrace, realstack, run, testRunId } from '../helpers/cli.js';
-import { otherPass, passEngines } from '../helpers/engines.js';
-import { leftovers, processPids, readState } from '../helpers/leftovers.js';
-import { linkedProject, tinyCompose, tinyService } from '../helpers/project.js';
+import { freePort } from '../src/util/net.js';
+import { hasStackTrace, realstack, run, testRunId } from './helpers/cli.js';
+import { otherPass, passEngines } from './helpers/engines.js';
+import { leftovers, processPids, readState } from './helpers/leftovers.js';
+import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
 interface PsJson {
   runId: string;

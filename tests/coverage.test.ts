@@ -4,11 +4,11 @@ import path from 'node:path';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { loadToolkitConfig } from '../../src/config/toolkit.js';
-import { readImagesState } from '../../src/images/state.js';
-import { hasStackTrace, realstack, root, testRunId } from '../helpers/cli.js';
-import { otherPass, passEngines } from '../helpers/engines.js';
-import { readState } from '../helpers/leftovers.js';
+import { loadToolkitConfig } from '../src/config/toolkit.js';
+import { readImagesState } from '../src/images/state.js';
+import { hasStackTrace, realstack, root, testRunId } from './helpers/cli.js';
+import { otherPass, passEngines } from './helpers/engines.js';
+import { readState } from './helpers/leftovers.js';
 
 const engines = await passEngines();
 const onProcess = { skip: !engines.includes('process') && otherPass('process') };

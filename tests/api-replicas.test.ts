@@ -2,7 +2,7 @@
 // its own with `--scale api=2`, one person, a change through one replica read through the other.
 import t from 'tap';
 import { request } from 'undici';
-import { realstack, testRunId } from '../helpers/cli.js';
+import { realstack, testRunId } from './helpers/cli.js';
 
 const env = { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: testRunId('replicas') };
 
@@ -24,7 +24,7 @@ t.test(
       REALSTACK_API_URL: one,
       REALSTACK_POSTGRES_URL: service('postgres')?.url,
     });
-    const { newTenant, createOrganisation } = await import('../helpers/tenant.js');
+    const { newTenant, createOrganisation } = await import('./helpers/tenant.js');
     const alice = await newTenant(t);
     const call = async (url: string, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown) => {
       const res = await request(`${url}${path}`, {

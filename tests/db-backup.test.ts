@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
-import { hasStackTrace, realstack, testRunId } from '../helpers/cli.js';
-import { passEngines, processPassOnly } from '../helpers/engines.js';
-import { leftovers } from '../helpers/leftovers.js';
+import { hasStackTrace, realstack, testRunId } from './helpers/cli.js';
+import { passEngines, processPassOnly } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-backup-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));

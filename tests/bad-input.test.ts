@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { hasStackTrace, realstack, root, run, testRunId } from '../helpers/cli.js';
-import { processPassOnly } from '../helpers/engines.js';
-import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+import { hasStackTrace, realstack, root, run, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { leftovers, processPids, readState } from './helpers/leftovers.js';
 
 const skip = processPassOnly();
 

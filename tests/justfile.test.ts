@@ -1,7 +1,7 @@
 import t from 'tap';
-import { just, root, run, testRunId } from '../helpers/cli.js';
-import { processPassOnly } from '../helpers/engines.js';
-import { leftovers } from '../helpers/leftovers.js';
+import { just, root, run, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
 
 const skip = processPassOnly();
 
