@@ -6,15 +6,18 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { innerHistory, just, root, run } from './cli.js';
 
-/** A scratch folder removed in teardown, and `just` with its JUnit file written there. */
-export function recipes(t: Test) {
+/**
+ * A scratch folder removed in teardown, and `just` with its JUnit file written there; `base` is
+ * every run's environment (a run's own adds to it).
+ */
+export function recipes(t: Test, base: Record<string, string> = {}) {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-workflow-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
   const junit = path.join(scratch, 'junit.xml');
   const justDo = (args: string[], env: Record<string, string> = {}) =>
     run(just, args, {
       cwd: root,
-      env: { ...process.env, REALSTACK_JUNIT_FILE: junit, REALSTACK_HISTORY: innerHistory, ...env },
+      env: { ...process.env, REALSTACK_JUNIT_FILE: junit, REALSTACK_HISTORY: innerHistory, ...base, ...env },
     });
   return { scratch, junit, justDo };
 }

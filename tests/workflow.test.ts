@@ -1,16 +1,18 @@
 // The test workflow's recipes as a user types them, each run for real against the suite's
-// stack: tap runs inside tap, so the inner runs pick their files narrowly. Serial: the inner runs
-// use the suite's own run id, so their workers' test data would meet the suite's same-numbered
-// workers'. The recipes whose runs have a run id of their own are in tests/workflow-runs.test.ts.
+// stack: tap runs inside tap, so the inner runs pick their files narrowly. The inner runs attach
+// to that stack as an external one under a run id of their own, so their workers' test data never
+// meets the suite's same-numbered workers' and the file runs beside the others. The smoke tests
+// and diagnosis are in tests/workflow-runs.test.ts.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { closing, hasStackTrace } from '../helpers/cli.js';
-import { processPassOnly } from '../helpers/engines.js';
-import { filesRun, recipes } from '../helpers/recipes.js';
+import { closing, hasStackTrace, testRunId } from './helpers/cli.js';
+import { processPassOnly } from './helpers/engines.js';
+import { filesRun, recipes } from './helpers/recipes.js';
+import { externalEnv, stack } from './helpers/stack.js';
 
 const skip = processPassOnly();
-const { scratch, junit, justDo } = recipes(t);
+const { scratch, junit, justDo } = recipes(t, { ...externalEnv(stack()), REALSTACK_RUN_ID: testRunId('wf') });
 
 t.test(
   'test-n passes a quoted argument to tap intact, ends with the closing line, writes JUnit',
@@ -58,7 +60,7 @@ t.test(
     const serial = await justDo(['test-serial', '--list']);
     t.equal(serial.exitCode, 0, serial.stderr);
     const serialFiles = serial.stdout.trim().split('\n');
-    t.ok(serialFiles.includes('tests/serial/workflow.test.ts'));
+    t.ok(serialFiles.includes('tests/serial/cleanup.test.ts'));
     t.ok(serialFiles.includes('tests/serial/chaos/reference.test.ts'), 'a serial folder’s subfolders too');
     // package.json's tap.serial: tests/serial.
     const isSerial = (f: string) => f.startsWith('tests/serial/');
