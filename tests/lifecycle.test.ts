@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { realstack, testRunId } from '../helpers/cli.js';
-import { passEngines } from '../helpers/engines.js';
-import { leftovers } from '../helpers/leftovers.js';
+import { realstack, testRunId } from './helpers/cli.js';
+import { passEngines } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'realstack-lifecycle-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
