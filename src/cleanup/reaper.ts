@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import {
@@ -12,7 +11,8 @@ import {
   STATE_LABEL,
 } from '../engine/docker.js';
 import { dockerList } from '../engine/docker-api.js';
-import { killGroup, RUN_OWNER_FILE, runOfTmpDir } from '../engine/process.js';
+import { killGroup, RUN_OWNER_FILE } from '../engine/process.js';
+import { runTmpDirs } from '../engine/run-dirs.js';
 import type { Log } from '../log.js';
 import { engineFor } from '../stack/stack.js';
 import { type RunState, readRunState, StateStore } from '../stack/state.js';
@@ -94,12 +94,10 @@ export async function surveyRuns(
   };
   // Resources first, states last: a run saves its state before it creates anything, so a run
   // starting beside this survey is never seen with its resources and without its state.
-  for (const entry of readdirSync(os.tmpdir())) {
-    const runId = runOfTmpDir(entry);
-    if (!runId) continue;
+  for (const { runId, dir } of runTmpDirs(config.env)) {
     const f = at(runId);
-    f.tmpDirs.push(path.join(os.tmpdir(), entry));
-    f.stateFile ??= ownerStateFile(path.join(os.tmpdir(), entry));
+    f.tmpDirs.push(dir);
+    f.stateFile ??= ownerStateFile(dir);
   }
   const endpoint = dockerEndpoint(config.env);
   if (await daemonAnswers(endpoint)) await dockerResources(endpoint, found, at);
@@ -203,9 +201,8 @@ export async function reapRun(config: ToolkitConfig, verdict: RunVerdict, log: L
   }
   const endpoint = dockerEndpoint(config.env);
   if (await daemonAnswers(endpoint)) await removeByLabel(endpoint.docker, `${RUN_LABEL}=${verdict.runId}`);
-  for (const entry of readdirSync(os.tmpdir())) {
-    if (runOfTmpDir(entry) !== verdict.runId) continue;
-    const dir = path.join(os.tmpdir(), entry);
+  for (const { runId, dir } of runTmpDirs(config.env)) {
+    if (runId !== verdict.runId) continue;
     for (const pid of childPids(dir)) killGroup(pid);
     await runnersRecorded(dir);
     try {

@@ -10,7 +10,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +30,7 @@ import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
+import { RUN_TMP_PREFIX, runDirRoot } from './run-dirs.js';
 import type { RunnerSpec } from './runner.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -80,15 +80,8 @@ async function replicaPeer(first: Peer): Promise<Peer> {
 const runnerScript = fileURLToPath(new URL('./runner.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A run's temp dir is `<tmp>/realstack-run-<run id>-XXXXXX`: how the reaper recognises one. */
-export const RUN_TMP_PREFIX = 'realstack-run-';
 /** In a run's temp dir: the state file that records the run. */
 export const RUN_OWNER_FILE = 'realstack-run.json';
-
-export const runOfTmpDir = (entry: string): string | undefined =>
-  entry.startsWith(RUN_TMP_PREFIX)
-    ? /^(.+)-[A-Za-z0-9]{6}$/.exec(entry.slice(RUN_TMP_PREFIX.length))?.[1]
-    : undefined;
 
 function readJson<T>(file: string): T | undefined {
   try {
@@ -318,7 +311,7 @@ export class ProcessEngine implements Engine {
       const refusal = processEngineRefusal(svc, this.env);
       if (refusal) throw refusal;
     }
-    const tmpDir = mkdtempSync(path.join(os.tmpdir(), `${RUN_TMP_PREFIX}${this.run.runId}-`));
+    const tmpDir = mkdtempSync(path.join(runDirRoot(this.env), `${RUN_TMP_PREFIX}${this.run.runId}-`));
     // PostgreSQL runs as `nobody` when we are root, and must reach its data dir.
     chmodSync(tmpDir, 0o755);
     // As docker's labels do: another checkout's reaper finds the run's state from its temp dir.
@@ -372,8 +365,8 @@ export class ProcessEngine implements Engine {
     const { freshCluster } = await import('./postgres-cluster.js');
     await freshCluster(bin, data, settings, runAs);
     // fsync=off: the test database is thrown away with the run; durability would only cost time.
-    // Shared memory segments in the data directory, not /dev/shm: a server killed outright (chaos,
-    // a crashed run) leaves them where `down` removes them, not in the machine's memory for good.
+    // Shared memory segments in the data directory, not loose in /dev/shm: a server killed outright
+    // (chaos, a crashed run) leaves them in the run's dir, which `down` and the reaper remove.
     // The compose file's flags come next, so that theirs win; the data directory, port and
     // address stay realstack's.
     const command = [

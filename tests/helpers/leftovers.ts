@@ -1,8 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
-import { runOfTmpDir } from '../../src/engine/process.js';
+import { runTmpDirs } from '../../src/engine/run-dirs.js';
 import type { RunState } from '../../src/stack/state.js';
 import { isAlive } from '../../src/util/pid.js';
 import { root } from './cli.js';
@@ -21,8 +20,7 @@ export async function leftovers(runId: string, pids: number[] = [], projectDir =
   const found: string[] = [];
   if (existsSync(path.dirname(stateFile(runId, projectDir)))) found.push('state dir');
   for (const pid of pids) if (isAlive(pid)) found.push(`process ${pid}`);
-  for (const entry of readdirSync(os.tmpdir()))
-    if (runOfTmpDir(entry) === runId) found.push(`temp dir ${entry}`);
+  for (const d of runTmpDirs(process.env)) if (d.runId === runId) found.push(`temp dir ${d.dir}`);
   const { docker } = dockerEndpoint(process.env);
   const n = await countByLabel(docker, `${RUN_LABEL}=${runId}`).catch(() => 0);
   if (n > 0) found.push(`${n} docker resources`);
