@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readdirSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statfsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 /** A run's temp dir is `<root>/realstack-run-<run id>-XXXXXX`: how the reaper recognises one. */
 export const RUN_TMP_PREFIX = 'realstack-run-';
 
-export const runOfTmpDir = (entry: string): string | undefined =>
+const runOfTmpDir = (entry: string): string | undefined =>
   entry.startsWith(RUN_TMP_PREFIX)
     ? /^(.+)-[A-Za-z0-9]{6}$/.exec(entry.slice(RUN_TMP_PREFIX.length))?.[1]
     : undefined;
@@ -37,9 +37,9 @@ export function runDirRoot(env: NodeJS.ProcessEnv): string {
     );
   }
   try {
-    const fs = statfsSync(MEMORY);
+    const memory = statfsSync(MEMORY);
     accessSync(MEMORY, constants.W_OK);
-    if (fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MEMORY_ROOM) return MEMORY;
+    if (memory.type === TMPFS_MAGIC && memory.bavail * memory.bsize >= MEMORY_ROOM) return MEMORY;
   } catch {
     // no /dev/shm here (macOS), or not ours to write
   }
@@ -48,15 +48,17 @@ export function runDirRoot(env: NodeJS.ProcessEnv): string {
 
 /** Every run's temp dir on this machine, wherever a run of any setting put it. */
 export function runTmpDirs(env: NodeJS.ProcessEnv): { runId: string; dir: string }[] {
-  const roots = new Set(
-    [env.REALSTACK_RUN_DIR && path.resolve(env.REALSTACK_RUN_DIR), MEMORY, os.tmpdir()].filter(
-      (d): d is string => !!d,
-    ),
-  );
-  return [...roots].filter(existsSync).flatMap((root) =>
-    readdirSync(root).flatMap((entry) => {
+  const asked = env.REALSTACK_RUN_DIR ? [path.resolve(env.REALSTACK_RUN_DIR)] : [];
+  return [...new Set([...asked, MEMORY, os.tmpdir()])].flatMap((root) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(root);
+    } catch {
+      return []; // not on this machine (/dev/shm on macOS), or not ours to read
+    }
+    return entries.flatMap((entry) => {
       const runId = runOfTmpDir(entry);
       return runId ? [{ runId, dir: path.join(root, entry) }] : [];
-    }),
-  );
+    });
+  });
 }
