@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { statFields } from '../src/util/pid.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { values, positionals } = parseArgs({
@@ -36,13 +37,8 @@ const seen = new Map<string, Seen>();
 function read(first: boolean): void {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-    } catch {
-      continue; // gone between the listing and the read
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const f = statFields(d);
+    if (!f) continue; // gone between the listing and the read
     const ticks = Number(f[11]) + Number(f[12]);
     const key = `${d}:${f[19]}`; // pid and start time: a reused pid is another process
     const known = seen.get(key);
@@ -50,11 +46,14 @@ function read(first: boolean): void {
       known.ticks = ticks;
       continue;
     }
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    } catch {}
-    cmd ||= `[${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}]`;
+    const proc = (file: string) => {
+      try {
+        return readFileSync(`/proc/${d}/${file}`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const cmd = proc('cmdline').split('\0').join(' ').trim() || `[${proc('comm').trim()}]`;
     seen.set(key, { pid: Number(d), ppid: Number(f[1]), cmd, base: first ? ticks : 0, ticks });
   }
 }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { statFields } from '../util/pid.js';
 
 /**
  * The signals a runner passes on to its service's group: the stops compose files ask for
@@ -20,13 +21,7 @@ export function groupMembers(group: number): number[] {
   }
   return entries.flatMap((entry) => {
     if (!/^\d+$/.test(entry)) return [];
-    try {
-      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after its last ')'.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(pgrp) === group && state !== 'Z' ? [Number(entry)] : [];
-    } catch {
-      return [];
-    }
+    const [state, , pgrp] = statFields(entry) ?? [];
+    return Number(pgrp) === group && state !== 'Z' ? [Number(entry)] : [];
   });
 }

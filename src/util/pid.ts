@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
 
-/** The state letter of /proc/PID/stat ("R", "S", "T" for stopped, "Z"), or undefined. */
-function procState(pid: number): string | undefined {
+/**
+ * The fields of /proc/PID/stat after the command's name, the state letter first ("R", "S", "T"
+ * for stopped, "Z"), then ppid, pgrp, ...; undefined where there is none (gone, or not Linux).
+ * The name may hold spaces and parentheses, so the fields are read after its last ')'.
+ */
+export function statFields(pid: number | string): string[] | undefined {
   try {
-    // "pid (comm) STATE ...": comm may hold spaces, so read after the last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
+
+const procState = (pid: number): string | undefined => statFields(pid)?.[0];
 
 /** Stopped by a signal (SIGSTOP): a paused process of the process engine. */
 export const isStopped = (pid: number | undefined): boolean => pid !== undefined && procState(pid) === 'T';

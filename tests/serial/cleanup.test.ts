@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { statFields } from '../../src/util/pid.js';
 import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
 import {
   availableEngines,
@@ -224,9 +225,7 @@ for (const engine of await passEngines()) {
     t.ok(existsSync(marker), 'the run is up and its test is running');
     const pids = processPids(readState(id));
     // tap runs in a process group of its own: it goes too, as in a crash, leaving the stack.
-    const testPid = Number(readFileSync(marker, 'utf8'));
-    const stat = readFileSync(`/proc/${testPid}/stat`, 'utf8');
-    const tapGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    const tapGroup = Number(statFields(readFileSync(marker, 'utf8'))?.[2]);
     child.kill('SIGKILL');
     process.kill(-tapGroup, 'SIGKILL');
     await child;
@@ -288,10 +287,9 @@ t.test('waits to be killed', async (t) => {
     for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
     t.ok(existsSync(marker), "the other project's run is up and its test is running");
     const pids = processPids(readState(id, dir));
-    const testPid = Number(readFileSync(marker, 'utf8'));
-    const stat = readFileSync(`/proc/${testPid}/stat`, 'utf8');
+    const tapGroup = Number(statFields(readFileSync(marker, 'utf8'))?.[2]);
     child.kill('SIGKILL');
-    process.kill(-Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]), 'SIGKILL');
+    process.kill(-tapGroup, 'SIGKILL');
     await child;
 
     // This checkout has no state of that run: it kills the services and removes the temp dir,
