@@ -1,8 +1,8 @@
 /**
  * What a tap test process of this suite costs with tap's typescript plugin (ts-node and
- * TypeScript) and with the suite's own loader (scripts/tap-typescript, sucrase), for
- * docs/performance.md. Each file runs as tap's runner starts it (the same `--import`s, TAP=1),
- * the two loaders in turn, N rounds. The figures are the process's CPU time (user and system, its
+ * TypeScript) and with the suite's own loader (scripts/tap-typescript, sucrase), its cache of
+ * stripped files empty and filled, for docs/performance.md. Each file runs as tap's runner
+ * starts it (the same `--import`s, TAP=1), the loaders in turn, N rounds. The figures are the process's CPU time (user and system, its
  * loader thread's too) and wall time: medians per file, summed over the files.
  *
  *   node dist/bench/test-process.js [--runs N] [FILE...]
@@ -10,6 +10,7 @@
  * The default files need no stack: each runs its tests, which cost the same under both loaders.
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/util/package-root.js';
@@ -32,7 +33,18 @@ const tapImport = (specifier: string) => `--import=${import.meta.resolve(specifi
 const onExit =
   "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('\\ncpu-us ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); })";
 const report = `--import=data:text/javascript,${encodeURIComponent(onExit)}`;
-const loaders = {
+const sucrase = { args: ['--import=./scripts/tap-typescript/register.mjs'], env: {} };
+const emptyCache = () =>
+  rmSync(path.join(root, 'node_modules', '.cache', 'tap-typescript'), { recursive: true, force: true });
+
+interface Loader {
+  args: string[];
+  env: Record<string, string>;
+  /** Done before each run, untimed. */
+  before?: () => void;
+}
+// In this order each round: the filled cache's run follows the run that filled it.
+const loaders: Record<string, Loader> = {
   'ts-node (tap typescript plugin)': {
     args: [tapImport('@tapjs/typescript/import')],
     // What the plugin sets in tap's runner on Node 20 for every test process.
@@ -42,13 +54,12 @@ const loaders = {
       TS_NODE_PROJECT: path.join(root, 'tsconfig.json'),
     },
   },
-  'sucrase (scripts/tap-typescript)': {
-    args: ['--import=./scripts/tap-typescript/register.mjs'],
-    env: {},
-  },
+  'sucrase, its cache empty (scripts/tap-typescript)': { ...sucrase, before: emptyCache },
+  'sucrase, its cache filled': sucrase,
 };
 
-function once(file: string, loader: { args: string[]; env: Record<string, string> }) {
+function once(file: string, loader: Loader) {
+  loader.before?.();
   const start = performance.now();
   const res = spawnSync(
     process.execPath,
@@ -69,13 +80,13 @@ function once(file: string, loader: { args: string[]; env: Record<string, string
   return { wall, cpu: cpu / 1000 };
 }
 
-const names = Object.keys(loaders) as (keyof typeof loaders)[];
+const names = Object.keys(loaders);
 const sums = Object.fromEntries(names.map((n) => [n, { wall: 0, cpu: 0 }]));
 for (const file of files) {
   const runs = Object.fromEntries(names.map((n) => [n, { wall: [] as number[], cpu: [] as number[] }]));
   for (let i = 0; i < Number(values.runs); i++)
     for (const name of names) {
-      const { wall, cpu } = once(file, loaders[name]);
+      const { wall, cpu } = once(file, loaders[name] as Loader);
       runs[name]?.wall.push(wall);
       runs[name]?.cpu.push(cpu);
     }
