@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Health } from '../engine/types.js';
 import { portAnswers } from '../util/net.js';
+import { pgAccepts } from './pg-ping.js';
 import type { ServiceSpec } from './spec.js';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -24,19 +25,7 @@ export function probeHttp(url: string, path: string): Promise<Health> {
 }
 
 export async function probePostgres(url: string): Promise<Health> {
-  // Loaded when a PostgreSQL is probed: a docker `ps` reads health from the daemon instead.
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return 'healthy';
-  } catch {
-    return 'starting';
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return (await pgAccepts(url, PROBE_TIMEOUT_MS)) ? 'healthy' : 'starting';
 }
 
 /**
@@ -65,7 +54,7 @@ export function probeRedis(url: string): Promise<Health> {
 
 /**
  * realstack's own readiness rule, the same on every engine, for a service without a health
- * check of its own: PostgreSQL answers a query; else the health path answers 2xx; else the
+ * check of its own: PostgreSQL accepts connections (as `pg_isready` asks); else the health path answers 2xx; else the
  * published port accepts connections; a service with no port is ready once it runs. `direct`:
  * the URL is the service's own socket (the process engine), with no proxy in front of it.
  */
@@ -84,7 +73,7 @@ export async function probeService(
 
 /** realstack's rule for a service, in words: what `probeService` waits for. */
 export function readinessRule(spec: ServiceSpec): string {
-  if (spec.role === 'postgres') return 'PostgreSQL answers a query';
+  if (spec.role === 'postgres') return 'PostgreSQL accepts connections';
   if (spec.role === 'redis') return 'Redis answers PING';
   if (spec.healthPath) return `GET ${spec.healthPath} answers 2xx`;
   return spec.containerPort ? `port ${spec.containerPort} accepts connections` : 'it runs';
