@@ -3,6 +3,7 @@
 // engine: one that asks for a password, one that trusts every client, one shutting down.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import pg from 'pg';
 import t from 'tap';
 import { pgAccepts } from '../src/stack/pg-ping.js';
@@ -42,6 +43,29 @@ t.test(
 
     t.equal(await pgAccepts(guarded), true, 'asked for a password: it accepts connections');
     t.equal(await pgAccepts(guarded.replace(/\/orders$/, '/no_such_db')), true, 'a wrong database');
+    const guardedDir = (
+      ((readState(id, dir)?.detail.processes ?? []) as { name: string; dir: string }[]).find(
+        (p) => p.name === 'guarded-1',
+      ) as { dir: string }
+    ).dir;
+    // The engine's server listens on a socket in its folder too (`?host=/dir`, as libpq reads it).
+    t.equal(await pgAccepts(`${guarded}?host=${encodeURIComponent(guardedDir)}`), true, 'through its socket');
+    // An IPv6 address in brackets is the address: the connection reaches a listener on ::1.
+    let reached = false;
+    const six = net.createServer((s) => {
+      reached = true;
+      s.end();
+    });
+    const listening = await new Promise<boolean>((r) => {
+      six.once('error', () => r(false));
+      six.listen(0, '::1', () => r(true));
+    });
+    if (listening) {
+      t.teardown(() => six.close());
+      const { port } = six.address() as { port: number };
+      t.equal(await pgAccepts(`postgres://shop@[::1]:${port}/orders`), false, 'not a database');
+      t.ok(reached, 'reached through [::1]');
+    }
     for (let i = 0; i < 5; i++) t.equal(await pgAccepts(url('trusting')), true, `trusting, ping ${i + 1}`);
     const log = (await realstack(['logs', 'trusting'])).stdout;
     t.notMatch(
@@ -66,9 +90,6 @@ t.test(
     const session = new pg.Client({ connectionString: guarded });
     await session.connect();
     const state = readState(id, dir);
-    const guardedDir = ((state?.detail.processes ?? []) as { name: string; dir: string }[]).find(
-      (p) => p.name === 'guarded-1',
-    )?.dir as string;
     const postmaster = (JSON.parse(readFileSync(`${guardedDir}/pid.json`, 'utf8')) as { pid: number }).pid;
     const pids = processPids(state);
     process.kill(postmaster, 'SIGTERM');

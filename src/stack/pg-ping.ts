@@ -33,11 +33,17 @@ function sqlState(body: Buffer): string | undefined {
  * of each command. The connection ends before authentication, which the server does not log.
  */
 export function pgAccepts(url: string, timeoutMs = 2000): Promise<boolean> {
-  const { hostname, port, username, pathname } = new URL(url);
+  const { hostname, port, username, pathname, searchParams } = new URL(url);
   const user = decodeURIComponent(username) || 'postgres';
   const database = decodeURIComponent(pathname.slice(1)) || user;
+  const number = Number(port) || 5432;
+  // As libpq and pg read a URL: `?host=/dir` is a socket's folder; [::1] an IPv6 address.
+  const socketDir = searchParams.get('host');
+  const target = socketDir?.startsWith('/')
+    ? { path: `${socketDir}/.s.PGSQL.${number}` }
+    : { port: number, host: hostname.replace(/^\[(.*)\]$/, '$1') };
   return new Promise((resolve) => {
-    const socket = net.connect({ port: Number(port) || 5432, host: hostname });
+    const socket = net.connect(target);
     let reply = Buffer.alloc(0);
     let answered = false;
     const answer = (accepts: boolean, end?: Buffer) => {
