@@ -35,10 +35,10 @@ const MIN_GAP_MS = 250;
  * 30 s in a user's compose file) and knows nothing between checks; Docker 25's `start_interval`
  * is the daemon's answer, and 20.10 does not have it. While Docker still says "starting",
  * realstack runs the container's check itself, through `docker exec`, as soon as its own probe
- * from the host (the published port, the health path, a PostgreSQL login) says the service
- * answers: the check is still the user's, so "ready" means what the compose file says; the
- * probe only keeps realstack from spawning the check inside a container that is still booting.
- * Docker's status wins once it has one.
+ * from the host (the published port, the health path, PostgreSQL accepting connections) says
+ * the service answers: the check is still the user's, so "ready" means what the compose file
+ * says; the probe only keeps realstack from spawning the check inside a container that is still
+ * booting. Docker's status wins once it has one.
  *
  * A poller (the wait for readiness) does not wait for the check it starts: its next look sees
  * the answer. A Node check takes a third of a second, and one look covers every container:
