@@ -231,6 +231,9 @@ t.test(
       readImagesState(loadToolkitConfig(root)).resolved['node:20-bookworm-slim'] ?? 'node:20-bookworm-slim';
     const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-pid1-'));
     const name = `realstack-pid1-${testRunId('p')}`;
+    // Not labelled as a realstack run: it has no run state, and a `realstack cleanup` beside
+    // this test (the installed example's) reaps such a container as a run whose `down` never
+    // finished. The teardown removes it.
     t.teardown(async () => {
       await execa('docker', ['rm', '-f', name], { reject: false });
       rmSync(dir, { recursive: true, force: true });
@@ -242,8 +245,6 @@ t.test(
         '-d',
         '--name',
         name,
-        '--label',
-        'dev.realstack.run=pid1-test',
         '-v',
         `${path.join(root, 'coverage-spy')}:/coverage-spy:ro`,
         '-v',
