@@ -8,7 +8,7 @@ import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { readImagesState } from '../src/images/state.js';
 import { hasStackTrace, realstack, root, testRunId } from './helpers/cli.js';
 import { otherPass, passEngines } from './helpers/engines.js';
-import { readState } from './helpers/leftovers.js';
+import { instanceOf, readState } from './helpers/leftovers.js';
 
 const engines = await passEngines();
 const onProcess = { skip: !engines.includes('process') && otherPass('process') };
@@ -143,11 +143,8 @@ t.test(
   async (t) => {
     const run = coverageRun(t, 'process', 'kill');
     t.equal((await run.up()).exitCode, 0);
-    const state = readState(run.env.REALSTACK_RUN_ID);
-    const processes = (state?.detail.processes ?? []) as { name: string; dir: string }[];
-    const api = processes.find((p) => p.name === 'api-1');
-    const pid = JSON.parse(readFileSync(path.join(api?.dir as string, 'pid.json'), 'utf8')).pid as number;
-    process.kill(pid, 'SIGKILL');
+    const api = instanceOf(readState(run.env.REALSTACK_RUN_ID), 'api-1');
+    process.kill(api?.pid as number, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     t.equal((await run.cli('coverage', 'harvest')).exitCode, 0);
     const report = await run.cli('coverage', 'report');

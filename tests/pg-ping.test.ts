@@ -1,7 +1,6 @@
 // realstack asks a PostgreSQL whether it accepts connections as pg_isready does, with a startup
 // message and no client library (src/stack/pg-ping.ts). Real servers, started by the process
 // engine: one that asks for a password, one that trusts every client, one shutting down.
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import pg from 'pg';
@@ -10,7 +9,7 @@ import { pgAccepts } from '../src/stack/pg-ping.js';
 import { freePort } from '../src/util/net.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
-import { leftovers, processPids, readState } from './helpers/leftovers.js';
+import { instanceOf, leftovers, processPids, readState } from './helpers/leftovers.js';
 import { linkedProject } from './helpers/project.js';
 
 const compose = `services:
@@ -43,11 +42,8 @@ t.test(
 
     t.equal(await pgAccepts(guarded), true, 'asked for a password: it accepts connections');
     t.equal(await pgAccepts(guarded.replace(/\/orders$/, '/no_such_db')), true, 'a wrong database');
-    const guardedDir = (
-      ((readState(id, dir)?.detail.processes ?? []) as { name: string; dir: string }[]).find(
-        (p) => p.name === 'guarded-1',
-      ) as { dir: string }
-    ).dir;
+    const state = readState(id, dir);
+    const guardedDir = instanceOf(state, 'guarded-1')?.dir as string;
     // The engine's server listens on a socket in its folder too (`?host=/dir`, as libpq reads it).
     t.equal(await pgAccepts(`${guarded}?host=${encodeURIComponent(guardedDir)}`), true, 'through its socket');
     // An IPv6 address in brackets is the address: the connection reaches a listener on ::1.
@@ -89,10 +85,7 @@ t.test(
     // shutting down" (57P03), which pg_isready reports as rejecting connections.
     const session = new pg.Client({ connectionString: guarded });
     await session.connect();
-    const state = readState(id, dir);
-    const postmaster = (JSON.parse(readFileSync(`${guardedDir}/pid.json`, 'utf8')) as { pid: number }).pid;
-    const pids = processPids(state);
-    process.kill(postmaster, 'SIGTERM');
+    process.kill(instanceOf(state, 'guarded-1')?.pid as number, 'SIGTERM');
     let accepts = true;
     for (let i = 0; i < 100 && accepts; i++) {
       accepts = await pgAccepts(guarded);
@@ -103,6 +96,6 @@ t.test(
     t.equal(rows[0]?.one, 1, 'while the server is there: its open session still answers');
     await session.end();
     t.equal((await realstack(['down'])).exitCode, 0);
-    t.same(await leftovers(id, pids, dir), [], 'nothing of the run is left');
+    t.same(await leftovers(id, processPids(state), dir), [], 'nothing of the run is left');
   },
 );

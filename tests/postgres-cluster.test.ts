@@ -15,7 +15,7 @@ import t from 'tap';
 import { pruneTemplates } from '../src/engine/postgres-cluster.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
-import { leftovers, processPids, readState } from './helpers/leftovers.js';
+import { leftovers, processPids, readState, runDir } from './helpers/leftovers.js';
 import { linkedProject } from './helpers/project.js';
 
 // The process engine copies each run's PostgreSQL cluster from a template made once
@@ -101,8 +101,8 @@ t.test(
     // Its dynamic shared memory is made at start, for the stats and the parallel workers' use.
     t.ok(mapped(/\/pg_dynshmem\//).length > 0, 'its segments are files of its data directory');
     // The run's own folder may be in /dev/shm too (src/engine/run-dirs.ts): down removes that.
-    const runDir = (readState(id, dir)?.detail as { tmpDir?: string } | undefined)?.tmpDir ?? '?';
-    const shm = mapped(/^\/dev\/shm\//).filter((f) => !f.startsWith(`${runDir}/`));
+    const own = runDir(readState(id, dir)) ?? '?';
+    const shm = mapped(/^\/dev\/shm\//).filter((f) => !f.startsWith(`${own}/`));
     t.same(
       shm,
       [],

@@ -8,14 +8,13 @@ import path from 'node:path';
 import t from 'tap';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
-import { leftovers, readState } from './helpers/leftovers.js';
+import { leftovers, readState, runDir } from './helpers/leftovers.js';
 import { linkedProject, tinyCompose } from './helpers/project.js';
 
 const skip = processPassOnly();
 const postgresCompose = `${tinyCompose}  db:\n    image: postgres:16\n    environment: { POSTGRES_PASSWORD: pw }\n`;
 const server = "require('node:http').createServer((q, s) => s.end('{}')).listen(process.env.PORT);\n";
-const tmpDirOf = (runId: string, dir: string) =>
-  (readState(runId, dir)?.detail as { tmpDir?: string } | undefined)?.tmpDir ?? '';
+const tmpDirOf = (runId: string, dir: string) => runDir(readState(runId, dir)) ?? '';
 
 t.test(
   'by default, in memory when /dev/shm is a tmpfs with a GiB free, else in the temp dir',

@@ -27,13 +27,32 @@ export async function leftovers(runId: string, pids: number[] = [], projectDir =
   return found;
 }
 
+/** The folder a process-engine run keeps its files in (src/engine/run-dirs.ts), from its state. */
+export const runDir = (state: RunState | undefined): string | undefined =>
+  (state?.detail as { tmpDir?: string } | undefined)?.tmpDir;
+
+/** The service process a runner supervises, once the runner has started it (its pid.json). */
+const servicePid = (instanceDir: string): number | undefined => {
+  const file = path.join(instanceDir, 'pid.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid : undefined;
+};
+
+const recorded = (state: RunState | undefined) =>
+  (state?.detail.processes as { name: string; pid: number; dir: string }[] | undefined) ?? [];
+
+/** A process-engine instance (`api-1`): its folder and its service process, from the run's state. */
+export function instanceOf(
+  state: RunState | undefined,
+  name: string,
+): { dir: string; pid: number | undefined } | undefined {
+  const p = recorded(state).find((x) => x.name === name);
+  return p && { dir: p.dir, pid: servicePid(p.dir) };
+}
+
 /** The pids of a process-engine run: each runner and the service process it supervises. */
 export function processPids(state: RunState | undefined): number[] {
-  const processes = (state?.detail.processes as { pid: number; dir: string }[] | undefined) ?? [];
-  return processes.flatMap((p) => {
-    const child = path.join(p.dir, 'pid.json');
-    return existsSync(child)
-      ? [p.pid, (JSON.parse(readFileSync(child, 'utf8')) as { pid: number }).pid]
-      : [p.pid];
+  return recorded(state).flatMap((p) => {
+    const child = servicePid(p.dir);
+    return child === undefined ? [p.pid] : [p.pid, child];
   });
 }
