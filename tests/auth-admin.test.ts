@@ -4,6 +4,8 @@
 import pg from 'pg';
 import t from 'tap';
 import { request } from 'undici';
+import { DEFAULT_SCRYPT_N, Passwords } from '../services/auth/src/passwords.js';
+import { authorizeAs, authorizeUrl, Browser, newClient, pkce } from './helpers/oauth.js';
 import { stack } from './helpers/stack.js';
 
 const s = stack();
@@ -49,7 +51,9 @@ t.test('an admin creates a user, stored with a scrypt hash only, and deletes it'
   t.teardown(() => db.end());
   const row = (await db.query('SELECT password_hash FROM auth.users WHERE username = $1', [username]))
     .rows[0];
-  t.match(row?.password_hash, /^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/, 'scrypt, with its parameters');
+  t.match(row?.password_hash, /^scrypt\$\d+\$8\$1\$[\w-]{22}\$[\w-]{43}$/, 'scrypt, with its parameters');
+  // The compose file's cost for a development and test stack, unless the environment sets one.
+  t.equal(row?.password_hash.split('$')[1], process.env.PASSWORD_SCRYPT_N ?? '1024', 'at the stack’s cost');
   t.notMatch(row?.password_hash, 'correct horse', 'never the password');
 
   const again = await call('POST', '/admin/users', { username, password: 'another password' });
@@ -108,4 +112,40 @@ t.test('who an id is: the user, 404 for an unknown id, 400 for no id, 401 withou
   t.equal(bad.status, 400);
   t.match(bad.body.error_description, 'give ?id=, a user id');
   t.equal((await call('GET', `/admin/users?id=${id}`, undefined, {})).status, 401);
+});
+
+t.test('a user whose hash was made at another cost signs in: the cost travels with the hash', async (t) => {
+  // As a deployment's service (the default cost) stored it, read by this stack's service.
+  const user = {
+    username: `TEST ${s.runId} carol`.replaceAll(' ', '_'),
+    password: 'correct horse battery',
+  };
+  const hash = await new Passwords(DEFAULT_SCRYPT_N).hash(user.password);
+  t.match(hash, `scrypt$${DEFAULT_SCRYPT_N}$8$1$`);
+  const db = new pg.Client({ connectionString: s.postgres });
+  await db.connect();
+  t.teardown(() => db.end());
+  const id = (
+    await db.query('INSERT INTO auth.users (username, password_hash) VALUES ($1, $2) RETURNING id::text', [
+      user.username,
+      hash,
+    ])
+  ).rows[0]?.id as string;
+  t.teardown(() => call('DELETE', `/admin/users/${encodeURIComponent(user.username)}`));
+
+  const client = await newClient(t);
+  const { challenge } = pkce();
+  const url = authorizeUrl(client, {
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    scope: 'profile',
+    state: 's1',
+  });
+  const back = await authorizeAs(new Browser(), url, { ...user, id });
+  t.ok(back.searchParams.get('code'), 'signed in and consented: a code');
+  await t.rejects(
+    authorizeAs(new Browser(), url, { ...user, id, password: 'wrong horse battery' }),
+    /login answered 401/,
+    'a wrong password is still refused',
+  );
 });

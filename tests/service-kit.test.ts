@@ -25,9 +25,10 @@ t.test('a missing variable is named, with what to set, and the service exits 78'
 });
 
 t.test('a bad value is named with what was wrong', async (t) => {
-  const res = await startAuth({ DATABASE_URL: 'mysql://x', PORT: 'eighty' });
+  const res = await startAuth({ DATABASE_URL: 'mysql://x', PORT: 'eighty', PASSWORD_SCRYPT_N: '1000' });
   t.equal(res.exitCode, 78);
   t.match(res.all, /PORT="eighty" must be a whole number/);
+  t.match(res.all, /PASSWORD_SCRYPT_N="1000" must be a power of two from 1024 to 131072 \(scrypt's cost/);
   t.match(res.all, /DATABASE_URL="mysql:\/\/x" has protocol "mysql:", expected postgres:/);
   t.match(res.all, /ISSUER is not set; set it in the environment/, 'every problem at once');
   t.notOk(hasStackTrace(res.all), 'no stack trace');

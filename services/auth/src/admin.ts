@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { adminGuard, jsonError } from '../../kit/src/index.js';
 import { UUID } from '../../kit/src/input.js';
 import { rotateSigningKey } from './keys.js';
-import { hashPassword } from './passwords.js';
+import type { Passwords } from './passwords.js';
 
 const USERNAME = /^[^\s/]{1,100}$/;
 
@@ -11,7 +11,7 @@ const USERNAME = /^[^\s/]{1,100}$/;
  * The admin API the tests (and `just test-cleanup` later) use to manage users and rotate the
  * signing key, behind the kit's adminGuard.
  */
-export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): void {
+export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string, passwords: Passwords): void {
   const allowed = adminGuard(adminToken);
 
   app.post('/admin/users', async (request, reply) => {
@@ -33,7 +33,7 @@ export function admin(app: FastifyInstance, pool: pg.Pool, adminToken: string): 
     const res = await pool.query<{ id: string; created_at: Date }>(
       `INSERT INTO auth.users (username, password_hash) VALUES ($1, $2)
        ON CONFLICT (username) DO NOTHING RETURNING id, created_at`,
-      [username, await hashPassword(password)],
+      [username, await passwords.hash(password)],
     );
     const row = res.rows[0];
     if (!row) return jsonError(reply, 409, 'user_exists', `a user "${username}" exists already`);

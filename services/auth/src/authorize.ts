@@ -5,7 +5,7 @@ import { readCookie, setCookie } from './cookies.js';
 import { grantWithCode } from './grants.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 import { formBody, type Params, parseParams, queryOf, singleValued } from './params.js';
-import { verifyPassword } from './passwords.js';
+import type { Passwords } from './passwords.js';
 import type { FailureLimiter } from './rate-limit.js';
 import { chooseRedirect, redirectWith } from './redirect-uri.js';
 import { hashSecret, newSecret, secretMatches } from './tokens.js';
@@ -16,6 +16,7 @@ export interface AuthorizeOptions {
   resources: string[];
   scopes: string[];
   limiter: FailureLimiter;
+  passwords: Passwords;
 }
 
 const REQUEST_SECONDS = 600;
@@ -239,7 +240,7 @@ export function authorize(app: FastifyInstance, pool: pg.Pool, options: Authoriz
         [username],
       )
     ).rows[0];
-    if (!(await verifyPassword(form.get('password') ?? '', user?.password_hash)) || !user) {
+    if (!(await options.passwords.verify(form.get('password') ?? '', user?.password_hash)) || !user) {
       options.limiter.fail(`user:${username}`);
       return loginPage(reply, { ...page, status: 401, error: 'Wrong username or password.' });
     }

@@ -8,6 +8,7 @@ import { introspection } from './introspection.js';
 import { ensureSigningKey, publicKeys } from './keys.js';
 import { serverMetadata } from './metadata.js';
 import { migrations } from './migrations.js';
+import { DEFAULT_SCRYPT_N, Passwords, scryptCost } from './passwords.js';
 import { FailureLimiter } from './rate-limit.js';
 import { registration } from './registration.js';
 import { revocation } from './revocation.js';
@@ -57,6 +58,11 @@ await runService({
       parse: secret,
       hint: 'the resource servers’ introspection credential; `npx realstack up` generates one into .env',
     },
+    PASSWORD_SCRYPT_N: {
+      parse: scryptCost,
+      default: String(DEFAULT_SCRYPT_N),
+      hint: `scrypt's cost for new password hashes; ${DEFAULT_SCRYPT_N} unless a test stack wants faster sign-ins`,
+    },
   },
   async register({ app, pool, config }) {
     installJsonErrors(app);
@@ -74,8 +80,9 @@ await runService({
       reply.header('cache-control', 'public, max-age=60');
       return { keys: await publicKeys(pool, LIFETIME.accessToken) };
     });
+    const passwords = new Passwords(config.PASSWORD_SCRYPT_N);
     registration(app, pool, issuer);
-    authorize(app, pool, { issuer, resources: config.RESOURCES, scopes: SCOPES, limiter });
+    authorize(app, pool, { issuer, resources: config.RESOURCES, scopes: SCOPES, limiter, passwords });
     token(app, pool, { issuer, limiter });
     revocation(app, pool, { issuer, limiter });
     introspection(app, pool, {
@@ -84,7 +91,7 @@ await runService({
       resourceSecret: config.REALSTACK_RESOURCE_SECRET,
       limiter,
     });
-    admin(app, pool, config.REALSTACK_ADMIN_TOKEN);
+    admin(app, pool, config.REALSTACK_ADMIN_TOKEN, passwords);
     testData(app, pool, config.REALSTACK_ADMIN_TOKEN);
   },
 });
