@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
-import { dockerGet, dockerList, inspectContainer } from './docker-api.js';
+import { dockerGet, dockerList, inspectContainer, inspectImage } from './docker-api.js';
 import { HealthNow } from './health-now.js';
 import { writeInlineFiles } from './inline-files.js';
 import { pid1IsNode, severalNodes, signalNodes } from './node-signals.js';
@@ -126,7 +126,8 @@ export class DockerEngine implements Engine {
     private readonly store: StateStore,
     private readonly env: NodeJS.ProcessEnv,
     private readonly endpoint: DockerEndpoint,
-    private readonly images: Omit<RunFileOptions, 'labels'> = { images: {}, buildArgs: {} },
+    /** The images and build arguments the last build left (images/state.ts): read again once the run's build is done. */
+    private readonly images: () => Omit<RunFileOptions, 'labels'> = () => ({ images: {}, buildArgs: {} }),
   ) {
     this.healthNow = new HealthNow(() => endpoint.docker);
   }
@@ -142,7 +143,10 @@ export class DockerEngine implements Engine {
     return path.join(this.store.dir(this.run.runId), 'compose.json');
   }
 
-  private async writeRunFile(log?: (line: string) => void): Promise<void> {
+  private async writeRunFile(
+    images: Omit<RunFileOptions, 'labels'>,
+    log?: (line: string) => void,
+  ): Promise<void> {
     // With compose's model (yaml) it loads only for `up`: `ps` and `down` read the daemon.
     const [{ runFile }, { findComposeCli }, { readableBy }] = await Promise.all([
       import('./run-file.js'),
@@ -159,7 +163,7 @@ export class DockerEngine implements Engine {
       await findComposeCli(this.env),
       runFile(this.stack, {
         labels,
-        ...this.images,
+        ...images,
         inlineFiles: writeInlineFiles(this.stack, path.join(this.store.dir(this.run.runId), 'files')),
       }),
       log,
@@ -201,11 +205,20 @@ export class DockerEngine implements Engine {
    * then; realstack sees health as soon as the service's own check passes (health-now.ts).
    */
   async up(options: UpOptions): Promise<void> {
-    await this.writeRunFile(options.log);
-    const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
-    // dockerode starts the containers: it loads (0.2 s of CPU) while compose, a process of its
-    // own, creates them.
-    const result = await this.compose(['up', '--no-start', '--no-build', ...scale], () => this.docker);
+    // Compose takes 0.7 s to create the containers, most of it its own start: it creates them
+    // from the images the last build left while this run's build is checked, and again where
+    // the build changed one. Nothing starts before the build is done.
+    const images = this.images();
+    // Both end before anything else looks at the run: a `down` after a failed build too.
+    const [early, build] = await Promise.allSettled([this.create(images, options), options.built]);
+    if (build.status === 'rejected') throw build.reason;
+    if (early.status === 'rejected') throw early.reason;
+    let result = early.value;
+    if (result.exitCode !== 0 || !(await this.createdCurrent(images))) {
+      await removeContainers(this.docker, `${RUN_LABEL}=${this.run.runId}`);
+      // What the run file leaves out was said the first time.
+      result = await this.create(this.images(), { ...options, log: undefined });
+    }
     if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);
     const created = await this.containers();
     await startInOrder(this.stack.services, Date.now() + (options.timeoutMs ?? 120_000), {
@@ -216,6 +229,43 @@ export class DockerEngine implements Engine {
         await Promise.all(mine.map((c) => this.startContainer(c)));
       },
     });
+  }
+
+  /** Writes the run's compose file and has compose create what it names (`up --no-start`). */
+  private async create(images: Omit<RunFileOptions, 'labels'>, options: UpOptions) {
+    await this.writeRunFile(images, options.log);
+    const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
+    // dockerode starts the containers: it loads (0.2 s of CPU) while compose, a process of its
+    // own, creates them.
+    return this.compose(['up', '--no-start', '--no-build', ...scale], () => this.docker);
+  }
+
+  /**
+   * Whether the containers made before the build are what it left: the same images and build
+   * arguments chosen, and each container made from the image its name has now (a build moves
+   * the tag to a new image).
+   */
+  private async createdCurrent(before: Omit<RunFileOptions, 'labels'>): Promise<boolean> {
+    const now = this.images();
+    if (JSON.stringify(now) !== JSON.stringify(before)) return false;
+    const ids = new Map<string, Promise<string | undefined>>();
+    const idOf = (name: string) => {
+      if (!ids.has(name))
+        ids.set(
+          name,
+          inspectImage(this.endpoint, name).then((i) => i?.Id),
+        );
+      return ids.get(name) as Promise<string | undefined>;
+    };
+    const created = await this.containers();
+    const current = await Promise.all(
+      created.map(async (c) => {
+        const svc = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
+        const name = (svc && now.images[svc.name]) ?? svc?.image;
+        return name !== undefined && (await idOf(name)) === c.ImageID;
+      }),
+    );
+    return created.length > 0 && current.every(Boolean);
   }
 
   private async startContainer(c: Docker.ContainerInfo): Promise<void> {
@@ -589,15 +639,7 @@ async function extractFiles(tar: NodeJS.ReadableStream, dir: string): Promise<vo
 /** Removes containers, then networks and volumes, carrying the label: a run's `down`, and what a dead run left. */
 export async function removeByLabel(docker: Docker, label: string): Promise<number> {
   const filters = { label: [label] };
-  const containers = await docker.listContainers({ all: true, filters });
-  await Promise.all(
-    containers.map((c) =>
-      docker
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .catch(() => {}),
-    ),
-  );
+  const containers = await removeContainers(docker, label);
   // A network or volume is free only once no container holds it: these go second.
   const [networks, { Volumes: volumes }] = await Promise.all([
     docker.listNetworks({ filters }),
@@ -617,7 +659,21 @@ export async function removeByLabel(docker: Docker, label: string): Promise<numb
         .catch(() => {}),
     ),
   ]);
-  return containers.length + networks.length + (volumes?.length ?? 0);
+  return containers + networks.length + (volumes?.length ?? 0);
+}
+
+/** Removes the containers carrying the label, with their anonymous volumes; says how many there were. */
+async function removeContainers(docker: Docker, label: string): Promise<number> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {}),
+    ),
+  );
+  return containers.length;
 }
 
 export async function countByLabel(docker: Docker, label: string): Promise<number> {

@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { StackSpec } from '../stack/spec.js';
 import type { RunState } from '../stack/state.js';
-import type { CopiedCoverage, Engine, Instance, StopResult } from './types.js';
+import type { CopiedCoverage, Engine, Instance, StopResult, UpOptions } from './types.js';
 
 /**
  * LIVE_SMOKE: a stack somebody else runs. URLs come from the environment; nothing is
@@ -33,8 +33,9 @@ export class ExternalEngine implements Engine {
     }));
   }
 
-  async up(): Promise<void> {
+  async up(options: UpOptions): Promise<void> {
     this.urls();
+    await options.built;
   }
 
   async instances(): Promise<Instance[]> {

@@ -339,8 +339,10 @@ export class ProcessEngine implements Engine {
       tail: (instance, lines) => this.tail(instance, lines),
       start: async (svc) => {
         const own = peers.get(svc.name) as Peer;
+        // realstack's own PostgreSQL and Redis run no file of the project: they start while its build is checked.
         if (svc.role === 'postgres') return this.startPostgres(svc, Number([...own.ports.values()][0]));
         if (svc.role === 'redis') return this.startRedis(svc, Number([...own.ports.values()][0]));
+        await options.built;
         const replicas = options.scale[svc.name] ?? 1;
         for (let i = 1; i <= replicas; i++) {
           const mine = i === 1 ? own : await replicaPeer(own);
@@ -351,6 +353,8 @@ export class ProcessEngine implements Engine {
         }
       },
     });
+    // A stack of PostgreSQL and Redis alone still fails with its build.
+    await options.built;
   }
 
   private async startPostgres(svc: ServiceSpec, port: number): Promise<void> {

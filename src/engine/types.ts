@@ -36,6 +36,11 @@ export interface UpOptions {
   log?: (line: string) => void;
   /** How long the whole start may wait for services that others depend on. */
   timeoutMs?: number;
+  /**
+   * The run's build (the host build, and docker's images), under way. The engine makes ready
+   * meanwhile what does not run the project's files, and starts those only once it is done.
+   */
+  built?: Promise<void>;
 }
 
 export interface StopResult {

@@ -42,7 +42,7 @@ export async function engineFor(config: ToolkitConfig, run: RunState): Promise<E
         store,
         config.env,
         dockerEndpoint(config.env),
-        readImagesState(config).run,
+        () => readImagesState(config).run,
       );
     }
     case 'process': {
@@ -122,7 +122,7 @@ export interface UpOptions {
   log: Log;
   /** The stack outlives this process (`up`); otherwise it is this process's, to be reaped with it. */
   keep?: boolean;
-  /** Called before the engine is set up; e.g. to build images for docker. */
+  /** The run's build (e.g. images for docker): the engine starts what runs the project's files once it is done. */
   prepare?(engine: EngineName, stack: StackSpec): Promise<void>;
   /** Changes the stack before it starts: the coverage overlay (coverage/instrument.ts). */
   overlay?(stack: StackSpec): StackSpec;
@@ -155,7 +155,6 @@ export async function startStack(
   for (const s of stack.services)
     for (const n of s.notes.filter((n) => n.kind === 'changed' || n.kind === 'warning'))
       options.log(`  ${s.name}: ${n.kind === 'warning' ? 'warning: ' : ''}${n.text}`);
-  await options.prepare?.(choice.name, stack);
   const store = new StateStore(config.stateDir);
   const run = newRunState(config, choice.name, stack, options.keep);
   const engine = await engineFor(config, run);
@@ -177,9 +176,16 @@ export async function startStack(
     void engine.down().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
-  try {
+  // The build is checked (and made where it changed) while the engine readies what it can
+  // without it: docker's containers are created, the process engine's PostgreSQL starts.
+  const built = (async () => {
+    await options.prepare?.(choice.name, stack);
     options.log(`run ${run.runId}: starting ${engine.stack.services.map((s) => s.name).join(', ')}`);
-    await engine.up({ scale, timeoutMs: config.readyTimeoutMs, log: options.log });
+  })();
+  // Its failure is the engine's to throw when it comes to wait for it: not an unhandled one before.
+  built.catch(() => {});
+  try {
+    await engine.up({ scale, timeoutMs: config.readyTimeoutMs, log: options.log, built });
     const instances = await waitReady(engine, {
       timeoutMs: config.readyTimeoutMs,
       onChange: (i, ms) =>
@@ -189,6 +195,8 @@ export async function startStack(
     });
     return { engine, instances };
   } catch (err) {
+    // A build still running is let finish: it writes the project's files and images, not the run's.
+    await built.catch(() => {});
     await engine.down().catch((e: Error) => options.log(`cleanup after failure also failed: ${e.message}`));
     throw err;
   } finally {

@@ -1,0 +1,72 @@
+// The docker engine's `up` has compose create the run's containers while the build is checked,
+// from the images the last build left (src/engine/docker.ts, src/stack/stack.ts): a first run
+// with no image yet, a changed source that moves the image's tag, and a build that fails must
+// each end as if compose had waited for the build.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { request } from 'undici';
+import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
+import { leftovers } from './helpers/leftovers.js';
+import { linkedProject } from './helpers/project.js';
+
+const skip = dockerPassOnly() || (!(await availableEngines()).includes('docker') && dockerSkipReason);
+
+const server = (answer: string) =>
+  `require('node:http').createServer((q, s) => s.end('${answer}')).listen(8080);\n`;
+
+t.test(
+  'docker engine: containers made before the build are made again where it changed their image',
+  { skip },
+  async (t) => {
+    const id = testRunId('du');
+    const { dir, realstack: inProject } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': 'services:\n  web:\n    build: .\n    ports: ["8080"]\n',
+        Dockerfile: 'FROM node:20-alpine\nWORKDIR /srv\nCOPY server.cjs ./\nCMD ["node", "server.cjs"]\n',
+        'server.cjs': server('one'),
+      },
+      id,
+    );
+    const realstack = (args: string[]) => inProject(args, { REALSTACK_ENGINE: 'docker' });
+    t.teardown(() => realstack(['down']));
+    const answer = async () => {
+      const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
+      return (await request(ps.services[0]?.url as string)).body.text();
+    };
+
+    const first = await realstack(['up']);
+    t.equal(first.exitCode, 0, first.stderr);
+    t.match(first.stderr, /build \S+\/web:local \(service web, Dockerfile\): done/, 'no image yet: built');
+    t.notMatch(first.all, /No such image|ERROR/, 'compose finding no image before the build is not shown');
+    t.equal(await answer(), 'one');
+    t.equal((await realstack(['down'])).exitCode, 0);
+
+    writeFileSync(path.join(dir, 'server.cjs'), server('two'));
+    const changed = await realstack(['up']);
+    t.equal(changed.exitCode, 0, changed.stderr);
+    t.match(
+      changed.stderr,
+      /build \S+\/web:local \(service web, Dockerfile\): done/,
+      'a source changed: built',
+    );
+    t.equal(await answer(), 'two', 'the container runs the new build, not the image it was made from');
+    t.equal((await realstack(['down'])).exitCode, 0);
+
+    const same = await realstack(['up']);
+    t.equal(same.exitCode, 0, same.stderr);
+    t.match(same.stderr, /web:local: up to date/);
+    t.equal(await answer(), 'two');
+    t.equal((await realstack(['down'])).exitCode, 0);
+
+    // The containers compose made meanwhile go with the failed build.
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM node:20-alpine\nCOPY missing.cjs ./\n');
+    const broken = await realstack(['up']);
+    t.equal(broken.exitCode, 1, 'a failed build stops the up');
+    t.match(broken.stderr, /missing\.cjs/, "the build's own complaint");
+    t.notOk(hasStackTrace(broken.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
