@@ -248,24 +248,16 @@ export class DockerEngine implements Engine {
   private async createdCurrent(before: Omit<RunFileOptions, 'labels'>): Promise<boolean> {
     const now = this.images();
     if (JSON.stringify(now) !== JSON.stringify(before)) return false;
-    const ids = new Map<string, Promise<string | undefined>>();
-    const idOf = (name: string) => {
-      if (!ids.has(name))
-        ids.set(
-          name,
-          inspectImage(this.endpoint, name).then((i) => i?.Id),
-        );
-      return ids.get(name) as Promise<string | undefined>;
-    };
     const created = await this.containers();
-    const current = await Promise.all(
-      created.map(async (c) => {
-        const svc = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
-        const name = (svc && now.images[svc.name]) ?? svc?.image;
-        return name !== undefined && (await idOf(name)) === c.ImageID;
-      }),
+    const imageOf = (c: Docker.ContainerInfo) => {
+      const svc = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
+      return (svc && now.images[svc.name]) ?? svc?.image;
+    };
+    const names = [...new Set(created.map(imageOf))].filter((n) => n !== undefined);
+    const ids = new Map(
+      await Promise.all(names.map(async (n) => [n, (await inspectImage(this.endpoint, n))?.Id] as const)),
     );
-    return created.length > 0 && current.every(Boolean);
+    return created.length > 0 && created.every((c) => ids.get(imageOf(c) ?? '') === c.ImageID);
   }
 
   private async startContainer(c: Docker.ContainerInfo): Promise<void> {
