@@ -213,14 +213,15 @@ export class DockerEngine implements Engine {
     const [early, build] = await Promise.allSettled([this.create(images, options), options.built]);
     if (build.status === 'rejected') throw build.reason;
     if (early.status === 'rejected') throw early.reason;
-    let result = early.value;
-    if (result.exitCode !== 0 || !(await this.createdCurrent(images))) {
+    // Where no image existed yet, compose's first try failed: it runs again, and says why if it fails then.
+    let created = early.value.exitCode === 0 ? await this.containers() : [];
+    if (!(await this.createdCurrent(images, created))) {
       await removeContainers(this.docker, `${RUN_LABEL}=${this.run.runId}`);
       // What the run file leaves out was said the first time.
-      result = await this.create(this.images(), { ...options, log: undefined });
+      const again = await this.create(this.images(), { ...options, log: undefined });
+      if (again.exitCode !== 0) throw composeFailed('up', this.run.runId, again);
+      created = await this.containers();
     }
-    if (result.exitCode !== 0) throw composeFailed('up', this.run.runId, result);
-    const created = await this.containers();
     await startInOrder(this.stack.services, Date.now() + (options.timeoutMs ?? 120_000), {
       instances: () => this.instances({ polling: true }),
       tail: (instance, lines) => this.tail(instance, lines),
@@ -241,14 +242,16 @@ export class DockerEngine implements Engine {
   }
 
   /**
-   * Whether the containers made before the build are what it left: the same images and build
-   * arguments chosen, and each container made from the image its name has now (a build moves
-   * the tag to a new image).
+   * Whether the containers made before the build (none where compose failed) are what it left:
+   * the same images and build arguments chosen, and each container made from the image its name
+   * has now (a build moves the tag to a new image).
    */
-  private async createdCurrent(before: Omit<RunFileOptions, 'labels'>): Promise<boolean> {
+  private async createdCurrent(
+    before: Omit<RunFileOptions, 'labels'>,
+    created: Docker.ContainerInfo[],
+  ): Promise<boolean> {
     const now = this.images();
-    if (JSON.stringify(now) !== JSON.stringify(before)) return false;
-    const created = await this.containers();
+    if (created.length === 0 || JSON.stringify(now) !== JSON.stringify(before)) return false;
     const imageOf = (c: Docker.ContainerInfo) => {
       const svc = this.stack.services.find((s) => s.name === c.Labels[SERVICE_LABEL]);
       return (svc && now.images[svc.name]) ?? svc?.image;
@@ -257,7 +260,7 @@ export class DockerEngine implements Engine {
     const ids = new Map(
       await Promise.all(names.map(async (n) => [n, (await inspectImage(this.endpoint, n))?.Id] as const)),
     );
-    return created.length > 0 && created.every((c) => ids.get(imageOf(c) ?? '') === c.ImageID);
+    return created.every((c) => ids.get(imageOf(c) ?? '') === c.ImageID);
   }
 
   private async startContainer(c: Docker.ContainerInfo): Promise<void> {
