@@ -1,16 +1,16 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { readImagesState } from '../src/images/state.js';
-import { hasStackTrace, realstack, root, testRunId } from './helpers/cli.js';
+import { hasStackTrace, realstack, root, run as runProgram, testRunId } from './helpers/cli.js';
 import { otherPass, passEngines } from './helpers/engines.js';
 import { instanceOf, readState } from './helpers/leftovers.js';
 
 const engines = await passEngines();
+const docker = (args: string[]) => runProgram('docker', args);
 const onProcess = { skip: !engines.includes('process') && otherPass('process') };
 
 interface FileCoverage {
@@ -172,10 +172,8 @@ t.test(
       'label=com.docker.compose.service=api',
       'label=com.docker.compose.container-number=1',
     ];
-    const id = (
-      await execa('docker', ['ps', '-q', ...filters.flatMap((f) => ['--filter', f])])
-    ).stdout.trim();
-    const restart = await execa('docker', ['restart', '-t', '30', id], { reject: false, all: true });
+    const id = (await docker(['ps', '-q', ...filters.flatMap((f) => ['--filter', f])])).stdout.trim();
+    const restart = await docker(['restart', '-t', '30', id]);
     t.equal(restart.exitCode, 0, restart.all);
     t.equal((await run.cli('wait')).exitCode, 0, 'healthy again');
     const [after] = await urls(run.cli, 'api');
@@ -232,35 +230,31 @@ t.test(
     // this test (the installed example's) reaps such a container as a run whose `down` never
     // finished. The teardown removes it.
     t.teardown(async () => {
-      await execa('docker', ['rm', '-f', name], { reject: false });
+      await docker(['rm', '-f', name]);
       rmSync(dir, { recursive: true, force: true });
     });
-    const run = await execa(
-      'docker',
-      [
-        'run',
-        '-d',
-        '--name',
-        name,
-        '-v',
-        `${path.join(root, 'coverage-spy')}:/coverage-spy:ro`,
-        '-v',
-        `${dir}:/cov`,
-        '-e',
-        'NODE_OPTIONS=--require /coverage-spy/index.cjs',
-        '-e',
-        'NODE_V8_COVERAGE=/cov',
-        image,
-        'node',
-        '-e',
-        'setInterval(() => {}, 1000)',
-      ],
-      { reject: false, all: true },
-    );
+    const run = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-v',
+      `${path.join(root, 'coverage-spy')}:/coverage-spy:ro`,
+      '-v',
+      `${dir}:/cov`,
+      '-e',
+      'NODE_OPTIONS=--require /coverage-spy/index.cjs',
+      '-e',
+      'NODE_V8_COVERAGE=/cov',
+      image,
+      'node',
+      '-e',
+      'setInterval(() => {}, 1000)',
+    ]);
     t.equal(run.exitCode, 0, run.all);
     await new Promise((r) => setTimeout(r, 1000));
-    t.equal((await execa('docker', ['stop', '-t', '20', name])).exitCode, 0);
-    const exit = (await execa('docker', ['inspect', '-f', '{{.State.ExitCode}}', name])).stdout.trim();
+    t.equal((await docker(['stop', '-t', '20', name])).exitCode, 0);
+    const exit = (await docker(['inspect', '-f', '{{.State.ExitCode}}', name])).stdout.trim();
     t.equal(exit, '143', 'ended by its SIGTERM through the spy, not killed (137)');
     const files = readdirSync(dir);
     t.ok(

@@ -65,9 +65,10 @@ t.test(
     await until(() => existsSync(path.join(dir, 'build.log')), 'the first up starts the build');
     const second = realstack(['up'], { REALSTACK_RUN_ID: other });
     let said = '';
-    second.all?.on('data', (chunk: Buffer) => {
-      said += chunk;
-    });
+    for (const stream of [second.stdout, second.stderr])
+      stream?.on('data', (chunk: Buffer) => {
+        said += chunk;
+      });
     await until(() => /waiting for process \d+, which runs it/.test(said), 'the second up waits for it');
     writeFileSync(path.join(dir, 'release'), '');
     const [a, b] = await Promise.all([first, second]);

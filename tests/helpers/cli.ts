@@ -1,9 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,10 +26,34 @@ process.on('exit', () => {
 /** A run id of a test's own, so its stack never meets the suite's or another test's. */
 export const testRunId = (label: string): string => `t${label}${randomBytes(3).toString('hex')}`;
 
+/** How a program a test ran ended, and what it wrote (each without its last newline). */
+export interface RunResult {
+  /** Undefined when a signal ended it, or it never started. */
+  exitCode?: number;
+  signal?: NodeJS.Signals;
+  stdout: string;
+  stderr: string;
+  /** Standard output and error interleaved, as they came. */
+  all: string;
+  timedOut: boolean;
+}
+
+/** A running program: awaited, its result; meanwhile its output streams, its pid and kill(). */
+export type Running = Promise<RunResult> & Pick<ChildProcess, 'kill' | 'pid' | 'stdout' | 'stderr'>;
+
+const text = (chunks: Buffer[]) =>
+  Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+
 /**
  * A program as a user runs it. tap adds its own `--import` to NODE_OPTIONS of every process a
  * test spawns (its process tracking, with signal handlers of its own), and that would reach the
  * services the CLI starts; env(1) removes it, or sets a test's own NODE_OPTIONS, before the exec.
+ *
+ * node:child_process, not execa: execa is some 150 modules, and every one a test file loads
+ * passes through tap's module hooks (0.45 s of CPU in each of the suite's test processes,
+ * docs/performance.md).
  */
 export function run(
   command: string,
@@ -37,14 +61,55 @@ export function run(
   options: {
     cwd?: string;
     env?: Record<string, string | undefined>;
+    /** false: the environment is `env` alone, not this process's with `env` over it. */
     extendEnv?: boolean;
+    /** Milliseconds, after which the program gets SIGTERM and `timedOut` is true. */
     timeout?: number;
     nodeOptions?: string;
   } = {},
-) {
-  const { nodeOptions, ...rest } = options;
-  const env = nodeOptions === undefined ? ['-u', 'NODE_OPTIONS'] : [`NODE_OPTIONS=${nodeOptions}`];
-  return execa('env', [...env, command, ...args], { ...rest, reject: false, all: true });
+): Running {
+  const { nodeOptions, cwd, env = {}, extendEnv = true, timeout } = options;
+  const unset = nodeOptions === undefined ? ['-u', 'NODE_OPTIONS'] : [`NODE_OPTIONS=${nodeOptions}`];
+  const child = spawn('env', [...unset, command, ...args], {
+    cwd,
+    env: extendEnv ? { ...process.env, ...env } : env,
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const all: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d) && all.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d) && all.push(d));
+  let timedOut = false;
+  const timer =
+    timeout === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+        }, timeout);
+  const result = new Promise<RunResult>((resolve) => {
+    const settle = (exitCode: number | null, signal: NodeJS.Signals | null, failure = '') => {
+      clearTimeout(timer);
+      if (failure) err.push(Buffer.from(failure)) && all.push(Buffer.from(failure));
+      resolve({
+        exitCode: exitCode ?? undefined,
+        signal: signal ?? undefined,
+        stdout: text(out),
+        stderr: text(err),
+        all: text(all),
+        timedOut,
+      });
+    };
+    // 'close', not 'exit': the output is whole only once both pipes have ended.
+    child.on('close', (code, signal) => settle(code, signal));
+    child.on('error', (error) => settle(null, null, `${error.message}\n`));
+  });
+  return Object.assign(result, {
+    kill: child.kill.bind(child),
+    pid: child.pid,
+    stdout: child.stdout,
+    stderr: child.stderr,
+  });
 }
 
 /** The real CLI in a child process. */
