@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
@@ -97,9 +98,21 @@ export interface Quarantined extends TestKey {
 type Row = Record<string, SqlValue>;
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
-/** sql.js compiles its WebAssembly once per process, on the first use. */
+/**
+ * sql.js compiles its WebAssembly once per process, on the first use. With only V8's baseline
+ * compiler (Liftoff): the optimising one, for the functions sql.js runs hot as it starts, costs
+ * a command that runs a few small queries 0.27 s of CPU more (docs/performance.md). The flag is
+ * V8's, for whatever compiles meanwhile, so it is set for this compile alone.
+ */
 const engine = () => {
-  sqlJs ??= import('sql.js').then((m) => m.default());
+  sqlJs ??= import('sql.js').then(async (m) => {
+    setFlagsFromString('--liftoff-only');
+    try {
+      return await m.default();
+    } finally {
+      setFlagsFromString('--no-liftoff-only');
+    }
+  });
   return sqlJs;
 };
 
