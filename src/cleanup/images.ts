@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import type Docker from 'dockerode';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { daemonAnswers, dockerEndpoint } from '../engine/docker.js';
+import { dockerGet, dockerList } from '../engine/docker-api.js';
 import { INPUTS_LABEL, PROJECT_DIR_LABEL } from '../images/stand-ins.js';
 import type { Log } from '../log.js';
 
@@ -28,10 +30,12 @@ const tagList = (image: ImageVerdict) => image.tags.join(', ') || '<none>';
 export async function surveyImages(config: ToolkitConfig): Promise<ImageVerdict[]> {
   const endpoint = dockerEndpoint(config.env);
   if (!(await daemonAnswers(endpoint))) return [];
-  const { docker } = endpoint;
+  // Plain GETs: a survey that finds nothing to remove never loads dockerode (0.3 s of CPU).
   const [images, containers] = await Promise.all([
-    docker.listImages({ filters: { label: [INPUTS_LABEL] } }),
-    docker.listContainers({ all: true }),
+    dockerList<Docker.ImageInfo[]>(endpoint, '/images/json', INPUTS_LABEL),
+    dockerGet(endpoint, '/containers/json?all=1', 30_000).then(
+      (body) => JSON.parse(body) as Docker.ContainerInfo[],
+    ),
   ]);
   const inUse = new Set(containers.map((c) => c.ImageID));
   return images
