@@ -1,4 +1,5 @@
 import type { ToolkitConfig } from '../config/toolkit.js';
+import { runTmpDirs } from '../engine/run-dirs.js';
 import type { Engine, EngineName, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
 import { readImagesState } from '../images/state.js';
@@ -54,6 +55,26 @@ export async function engineFor(config: ToolkitConfig, run: RunState): Promise<E
       return new ExternalEngine(run.stack, run, config.env);
     }
   }
+}
+
+/**
+ * A run id already in use (REALSTACK_RUN_ID given again): a second start would overwrite the
+ * live run's state, and its processes or containers would outlive every `down`. A live run is
+ * refused; what a dead one left is reaped first. A new id costs one look at the state folder.
+ */
+async function noSecondStart(config: ToolkitConfig, runId: string, log: Log): Promise<void> {
+  if (!new StateStore(config.stateDir).load(runId) && !runTmpDirs(config.env).some((d) => d.runId === runId))
+    return;
+  const { reapDead, surveyRuns } = await import('../cleanup/reaper.js');
+  const verdict = (await surveyRuns(config, Number.POSITIVE_INFINITY)).find((v) => v.runId === runId);
+  if (!verdict) return;
+  if (verdict.dead) {
+    await reapDead(config, [verdict], log);
+    return;
+  }
+  throw new UserError(
+    `run ${runId} is already up: ${verdict.resources.join(', ')} (${verdict.reason}). Take it down first (\`npx realstack down\`; \`npx realstack cleanup --show\` lists every run), or start this one under another REALSTACK_RUN_ID.`,
+  );
 }
 
 /** The run a command acts on: REALSTACK_RUN_ID, else the last one `up` started. */
@@ -167,6 +188,7 @@ export async function startStack(
     }
   }
   if (choice.name !== 'external') {
+    await noSecondStart(config, run.runId, options.log);
     store.save(run);
     // A run with an id of its own (tests, CI) is addressed by that id and leaves `current` alone.
     if (!config.env.REALSTACK_RUN_ID) store.setCurrent(run.runId);
