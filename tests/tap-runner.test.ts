@@ -1,7 +1,7 @@
 // How `realstack test` starts tap (src/testing/tap-runner/): with the `tap` reporter, the runner
 // starts without the packages only tap's other reporters use, and the TAP stream it writes is
 // the one tap writes when started as a user starts it.
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { checkNamedFiles } from '../src/testing/selection.js';
@@ -125,5 +125,45 @@ t.todo('left to do');
         .map((line) => line.replace(/ # time=[\d.]+m?s$/, ''));
     t.ok(points(plain.stdout).length >= 6, 'the plain run reports every test point');
     t.same(points(viaRealstack.stdout), points(plain.stdout));
+  },
+);
+
+t.test(
+  "tap and its test processes find the project's bins first; a project without tap is told how to get it",
+  { skip },
+  async (t) => {
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': tinyCompose,
+        'server.cjs': tinyService(),
+        'package.json': '{"name": "tap-path-project", "private": true, "type": "module"}\n',
+        '.taprc': 'include:\n  - "test/**/*.test.mjs"\ndisable-coverage: true\nallow-empty-coverage: true\n',
+        // As `npm test` gives it: a test that runs a bin of the project finds it.
+        'test/path.test.mjs': `import path from 'node:path';
+import t from 'tap';
+t.test('the PATH', async (t) => {
+  const dirs = process.env.PATH.split(path.delimiter);
+  t.equal(dirs[0], path.join(process.cwd(), 'node_modules', '.bin'), "the project's bins first");
+  t.ok(dirs.includes(path.dirname(process.execPath)), "this Node's folder");
+});
+`,
+      },
+      testRunId('tappath'),
+    );
+    t.teardown(() => realstack(['down']));
+    const found = await realstack(['test', '--retries', '0']);
+    t.equal(found.exitCode, 0, found.stdout);
+    t.equal(found.stdout.trim().split('\n').at(-1), '1 passed, 0 failed');
+
+    for (const link of ['tap', '.bin/tap']) rmSync(path.join(dir, 'node_modules', link));
+    const none = await realstack(['test', '--retries', '0'], { PATH: '/usr/local/bin:/usr/bin:/bin' });
+    t.equal(none.exitCode, 1);
+    t.match(
+      none.stderr,
+      /tap did not start \(spawn tap ENOENT\): install it in the project, `npm install --save-dev tap`/,
+    );
+    t.notOk(hasStackTrace(none.stderr));
+    t.notMatch((await realstack(['ps'])).all, /web-1\s+running/, 'the stack it started is down again');
   },
 );

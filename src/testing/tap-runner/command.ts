@@ -8,14 +8,29 @@ import path from 'node:path';
  */
 const KNOWN_RUNNERS = [4];
 
-/** The project's tap where execa's `preferLocal` finds it: node_modules/.bin here or above. */
-function localTapScript(projectDir: string): string | undefined {
+/** The project's node_modules/.bin folders, nearest first: where `npm exec` looks for a bin. */
+function binDirs(projectDir: string): string[] {
+  const dirs: string[] = [];
   for (let dir = path.resolve(projectDir); ; dir = path.dirname(dir)) {
-    const bin = path.join(dir, 'node_modules', '.bin', 'tap');
-    if (existsSync(bin)) return realpathSync(bin);
-    if (path.dirname(dir) === dir) return undefined;
+    dirs.push(path.join(dir, 'node_modules', '.bin'));
+    if (path.dirname(dir) === dir) return dirs;
   }
 }
+
+/** The project's tap: node_modules/.bin here or above. */
+function localTapScript(projectDir: string): string | undefined {
+  const bin = binDirs(projectDir)
+    .map((dir) => path.join(dir, 'tap'))
+    .find((file) => existsSync(file));
+  return bin && realpathSync(bin);
+}
+
+/**
+ * The PATH tap and its test processes get, as `npm test` gives one: the project's bins first,
+ * then this Node's folder, then the caller's PATH. Tests that run a bin of the project find it.
+ */
+export const tapPath = (projectDir: string, PATH = ''): string =>
+  [...binDirs(projectDir), path.dirname(process.execPath), PATH].filter(Boolean).join(path.delimiter);
 
 /** The value tap's arguments leave in force for an option (the last one given wins, as in tap). */
 function optionOf(args: string[], long: string, short: string): string | undefined {
@@ -47,7 +62,7 @@ function runnerMajor(script: string): number | undefined {
 /**
  * How to start tap with these arguments: with the `tap` reporter and the project's own tap of a
  * known runner, the runner starts without the packages only its other reporters use
- * (./hooks.ts); otherwise as `tap` on the PATH that `preferLocal` gives.
+ * (./hooks.ts); otherwise as `tap` on the PATH of `tapPath`.
  */
 export function tapCommand(projectDir: string, args: string[]): { file: string; args: string[] } {
   const script = reporterOf(args) === 'tap' ? localTapScript(projectDir) : undefined;
