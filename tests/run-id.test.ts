@@ -2,16 +2,15 @@
 // live run would overwrite its state, and its processes would outlive every `down`, which would
 // still say nothing was left. So a live run refuses a second start, and what a killed run left
 // under the id is reaped before the new one starts (src/stack/stack.ts).
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { statFields } from '../src/util/pid.js';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
-import { leftovers, processPids, readState } from './helpers/leftovers.js';
-import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
+import { crash, leftovers, processPids, readState } from './helpers/leftovers.js';
+import { linkedProject, tinyCompose, tinyService, waitingTest } from './helpers/project.js';
 
 const skip = processPassOnly();
 
@@ -52,29 +51,16 @@ t.test('a killed run’s id starts again: what it left is reaped first', { skip 
       'server.cjs': tinyService(),
       'package.json': '{"name": "run-id", "private": true, "type": "module"}\n',
       '.taprc': 'include:\n  - "test/**/*.test.mjs"\ndisable-coverage: true\nallow-empty-coverage: true\n',
-      // Says it runs (with its pid, for tap's process group), then waits to be killed.
-      'test/waits.test.mjs': `import { renameSync, writeFileSync } from 'node:fs';
-import t from 'tap';
-t.test('waits', async (t) => {
-  writeFileSync('${marker}.tmp', String(process.pid));
-  renameSync('${marker}.tmp', '${marker}');
-  await new Promise((r) => setTimeout(r, 120_000));
-  t.pass('was not killed');
-});
-`,
+      'test/waits.test.mjs': waitingTest,
     },
     id,
   );
   t.teardown(() => realstack(['down']));
-  const owner = realstack(['test']);
+  const owner = realstack(['test'], { REALSTACK_TEST_MARKER: marker });
   for (let i = 0; i < 600 && !existsSync(marker); i++) await sleep(100);
   t.ok(existsSync(marker), 'the run is up and its test is running');
   const pids = processPids(readState(id, dir));
-  // The owner and tap's process group die as in a crash, leaving the stack.
-  const tapGroup = Number(statFields(readFileSync(marker, 'utf8'))?.[2]);
-  owner.kill('SIGKILL');
-  process.kill(-tapGroup, 'SIGKILL');
-  await owner;
+  await crash(owner, marker);
   t.ok(
     (await leftovers(id, pids, dir)).some((l) => l.startsWith('process')),
     'the killed run left its processes',

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
 import { runTmpDirs } from '../../src/engine/run-dirs.js';
 import type { RunState } from '../../src/stack/state.js';
-import { isAlive } from '../../src/util/pid.js';
-import { root } from './cli.js';
+import { isAlive, statFields } from '../../src/util/pid.js';
+import { type Running, root } from './cli.js';
 
 /** A run's state file, in this repository's project or another's (`projectDir`). */
 export const stateFile = (runId: string, projectDir = root) =>
@@ -55,4 +55,15 @@ export function processPids(state: RunState | undefined): number[] {
     const child = servicePid(p.dir);
     return child === undefined ? [p.pid] : [p.pid, child];
   });
+}
+
+/**
+ * Kills a `realstack test` as a crash would, leaving its stack behind: the CLI, and tap's process
+ * group (a group of its own), found through the pid its waiting test file wrote to `marker`.
+ */
+export async function crash(child: Running, marker: string): Promise<void> {
+  const tapGroup = Number(statFields(readFileSync(marker, 'utf8'))?.[2]);
+  child.kill('SIGKILL');
+  process.kill(-tapGroup, 'SIGKILL');
+  await child;
 }

@@ -61,6 +61,20 @@ ${extra}    res.writeHead(200, { 'content-type': 'application/json' });
 process.on('SIGTERM', () => process.exit(0));
 `;
 
+/**
+ * A project's test file that says it runs (its pid in REALSTACK_TEST_MARKER's file, written aside
+ * and renamed, so a test that sees the file never reads it empty), then waits to be killed.
+ */
+export const waitingTest = `import { renameSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+t.test('waits to be killed', async (t) => {
+  writeFileSync(process.env.REALSTACK_TEST_MARKER + '.tmp', String(process.pid));
+  renameSync(process.env.REALSTACK_TEST_MARKER + '.tmp', process.env.REALSTACK_TEST_MARKER);
+  await new Promise((r) => setTimeout(r, 120_000));
+  t.pass('was not killed');
+});
+`;
+
 export const tinyCompose = `services:
   web:
     image: node:20

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { statFields } from '../../src/util/pid.js';
 import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
 import {
   availableEngines,
@@ -19,7 +18,7 @@ import {
   passEngines,
   processPassOnly,
 } from '../helpers/engines.js';
-import { leftovers, processPids, readState } from '../helpers/leftovers.js';
+import { crash, leftovers, processPids, readState } from '../helpers/leftovers.js';
 import {
   API_RESOURCE,
   authorizeAs,
@@ -30,7 +29,7 @@ import {
   redeem,
   sendJson,
 } from '../helpers/oauth.js';
-import { linkedProject, tinyCompose, tinyService } from '../helpers/project.js';
+import { linkedProject, tinyCompose, tinyService, waitingTest } from '../helpers/project.js';
 import { queryAt } from '../helpers/sql.js';
 import { stack } from '../helpers/stack.js';
 import { callAs } from '../helpers/tenant.js';
@@ -224,11 +223,7 @@ for (const engine of await passEngines()) {
     for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
     t.ok(existsSync(marker), 'the run is up and its test is running');
     const pids = processPids(readState(id));
-    // tap runs in a process group of its own: it goes too, as in a crash, leaving the stack.
-    const tapGroup = Number(statFields(readFileSync(marker, 'utf8'))?.[2]);
-    child.kill('SIGKILL');
-    process.kill(-tapGroup, 'SIGKILL');
-    await child;
+    await crash(child, marker);
     t.ok((await leftovers(id, pids)).length > 0, 'the killed run left its stack behind');
 
     const show = await realstack(['cleanup', '--show', '--json']);
@@ -271,15 +266,7 @@ t.test(
         'docker-compose.yml': `${tinyCompose}  db:\n    image: postgres:16\n    environment: { POSTGRES_PASSWORD: x }\n`,
         'server.cjs': tinyService(),
         'package.json': '{"name":"elsewhere","private":true}',
-        'test/waits.test.mjs': `import { renameSync, writeFileSync } from 'node:fs';
-import t from 'tap';
-t.test('waits to be killed', async (t) => {
-  writeFileSync(process.env.REALSTACK_TEST_MARKER + '.tmp', String(process.pid));
-  renameSync(process.env.REALSTACK_TEST_MARKER + '.tmp', process.env.REALSTACK_TEST_MARKER);
-  await new Promise((r) => setTimeout(r, 120_000));
-  t.pass('was not killed');
-});
-`,
+        'test/waits.test.mjs': waitingTest,
       },
       id,
     );
@@ -287,10 +274,7 @@ t.test('waits to be killed', async (t) => {
     for (let i = 0; i < 1200 && !existsSync(marker); i++) await sleep(100);
     t.ok(existsSync(marker), "the other project's run is up and its test is running");
     const pids = processPids(readState(id, dir));
-    const tapGroup = Number(statFields(readFileSync(marker, 'utf8'))?.[2]);
-    child.kill('SIGKILL');
-    process.kill(-tapGroup, 'SIGKILL');
-    await child;
+    await crash(child, marker);
 
     // This checkout has no state of that run: it kills the services and removes the temp dir,
     // after their runners have recorded the kill (removing it sooner raced their last write).
