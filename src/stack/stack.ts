@@ -62,9 +62,13 @@ export async function engineFor(config: ToolkitConfig, run: RunState): Promise<E
  * live run's state, and its processes or containers would outlive every `down`. A live run is
  * refused; what a dead one left is reaped first. A new id costs one look at the state folder.
  */
-async function noSecondStart(config: ToolkitConfig, runId: string, log: Log): Promise<void> {
-  if (!new StateStore(config.stateDir).load(runId) && !runTmpDirs(config.env).some((d) => d.runId === runId))
-    return;
+async function noSecondStart(
+  config: ToolkitConfig,
+  store: StateStore,
+  runId: string,
+  log: Log,
+): Promise<void> {
+  if (!store.load(runId) && !runTmpDirs(config.env).some((d) => d.runId === runId)) return;
   const { reapDead, surveyRuns } = await import('../cleanup/reaper.js');
   const verdict = (await surveyRuns(config, Number.POSITIVE_INFINITY)).find((v) => v.runId === runId);
   if (!verdict) return;
@@ -188,7 +192,7 @@ export async function startStack(
     }
   }
   if (choice.name !== 'external') {
-    await noSecondStart(config, run.runId, options.log);
+    await noSecondStart(config, store, run.runId, options.log);
     store.save(run);
     // A run with an id of its own (tests, CI) is addressed by that id and leaves `current` alone.
     if (!config.env.REALSTACK_RUN_ID) store.setCurrent(run.runId);
