@@ -142,13 +142,21 @@ export async function surveyRuns(
   });
 }
 
+/**
+ * The instance folders of a process-engine temp dir; none once it is gone, as it can go at any
+ * moment: another command's reaper (every run's start has one) may be reaping the same dead run.
+ */
+function instanceDirs(tmpDir: string): string[] {
+  try {
+    return readdirSync(tmpDir);
+  } catch {
+    return [];
+  }
+}
+
 /** pid.json files of a process-engine temp dir: the service processes its runners started. */
 function childPids(tmpDir: string): number[] {
-  let services: string[] = [];
-  try {
-    services = readdirSync(tmpDir);
-  } catch {}
-  return services.flatMap((s) => {
+  return instanceDirs(tmpDir).flatMap((s) => {
     try {
       return [(JSON.parse(readFileSync(path.join(tmpDir, s, 'pid.json'), 'utf8')) as { pid: number }).pid];
     } catch {
@@ -166,7 +174,7 @@ const hasLiveProcess = (tmpDir: string) => childPids(tmpDir).some(isAlive);
  */
 async function runnersRecorded(tmpDir: string): Promise<void> {
   const pending = () =>
-    readdirSync(tmpDir).filter(
+    instanceDirs(tmpDir).filter(
       (s) => existsSync(path.join(tmpDir, s, 'pid.json')) && !existsSync(path.join(tmpDir, s, 'exit.json')),
     );
   for (const deadline = Date.now() + 3000; pending().length > 0 && Date.now() < deadline; )
