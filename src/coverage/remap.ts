@@ -90,7 +90,9 @@ export function remapProcessCoverage(
       data.sources = (data.sources ?? []).map((s) => toHost(s, map) ?? s);
       for (const s of data.sources) {
         const resolved = path.resolve(path.dirname(host), data.sourceRoot ?? '', s);
-        if (!exists(resolved)) missing.add(resolved);
+        // A bundle's map names its packages' files too, which the report drops: a bundle built
+        // in an image may name packages this machine never installed.
+        if (isProjectFile(resolved) && !exists(resolved)) missing.add(resolved);
       }
     }
     cache[pathToFileURL(host).href] = { ...entry, data };

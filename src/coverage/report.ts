@@ -26,6 +26,9 @@ export async function coverageMapOf(dumpDir: string, projectDir: string): Promis
     // a tenth of the whole report; these two are what can still appear.
     exclude: ['coverage/**', '**/*.d.ts'],
     excludeNodeModules: true,
+    // A bundled service (esbuild, webpack, ncc) is one script whose map names its packages'
+    // sources beside its own: they are dropped once mapped back, not by the script's name.
+    excludeAfterRemap: true,
     allowExternal: false,
   }) as InstanceType<typeof Report> & { getCoverageMapFromAllCoverageFiles(): Promise<CoverageMap> };
   const map = await report.getCoverageMapFromAllCoverageFiles();
