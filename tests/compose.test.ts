@@ -61,7 +61,7 @@ t.test('the reference stack: compose file and realstack.json, nothing hand-label
     { container: '/app', host: root.replace(/\/$/, '') },
     'inferred from the build context',
   );
-  t.same(auth.entry, ['dist/services/auth/src/main.js'], 'inferred from the command');
+  t.same(auth.entry, ['dist/services/auth/bundle/main.js'], 'inferred from the command');
   t.equal(auth.healthPath, '/health');
   t.equal(auth.knownPortVar, 'AUTH_PORT', 'auth must know its public URL: the toolkit chooses its port');
   t.same(auth.dependsOn, [{ service: 'postgres', condition: 'service_healthy' }]);
