@@ -2,10 +2,14 @@
 // source map names the project's sources and its packages' files side by side. The report keeps
 // the project's, with their own lines, and drops the packages' once mapped back. The bundle is
 // built, then its package removed, as when an image's build made it: that is no missing source.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+// The report is made from the bundle's own functions alone, and says what the whole would.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import t from 'tap';
+import { mergeRemapped, remapDump } from '../src/coverage/remap.js';
+import { coverageMapOf } from '../src/coverage/report.js';
 import { testRunId } from './helpers/cli.js';
 import { passEngines } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
@@ -100,5 +104,31 @@ for (const engine of await passEngines()) {
     t.equal(summary[path.join(dir, 'src/route.js')].lines.total, 4, "route.js's own lines");
     t.ok(existsSync(path.join(dir, 'coverage/web/index.html')));
     t.same(await leftovers(runId, [], dir), []);
+
+    // The report was made from the bundle trimmed to the project's functions (bundles.ts). The
+    // same dumps, remapped and merged but not trimmed, give c8 the very same report.
+    const raw = path.join(dir, 'coverage/raw/web-1');
+    const dumps = readdirSync(raw).filter((f) => f.startsWith('coverage-'));
+    t.ok(dumps.length > 0, 'the instance wrote dumps');
+    const mapping = { container: engine === 'docker' ? '/app' : dir, host: dir };
+    const merged = mergeRemapped(
+      dumps.map((f) => remapDump(readFileSync(path.join(raw, f)), mapping, existsSync).cov),
+    );
+    const whole = mkdtempSync(path.join(os.tmpdir(), 'realstack-untrimmed-'));
+    t.teardown(() => rmSync(whole, { recursive: true, force: true }));
+    writeFileSync(path.join(whole, 'merged.json'), JSON.stringify(merged));
+    const trimmedDump = path.join(dir, 'coverage/.remapped/web');
+    const functions = (dir: string) =>
+      (
+        JSON.parse(readFileSync(path.join(dir, 'merged.json'), 'utf8')) as {
+          result: { functions: unknown[] }[];
+        }
+      ).result.flatMap((s) => s.functions).length;
+    t.ok(functions(trimmedDump) < functions(whole), "the package's functions were left out");
+    t.same(
+      (await coverageMapOf(trimmedDump, dir)).toJSON(),
+      (await coverageMapOf(whole, dir)).toJSON(),
+      'the same lines, branches and functions as the whole bundle gives',
+    );
   });
 }

@@ -6,9 +6,10 @@ import type { Log } from '../log.js';
 import { readSlices } from '../spy/slices.js';
 import type { StackSpec } from '../stack/spec.js';
 import { readAhead } from '../util/files.js';
+import { trimBundles } from './bundles.js';
 import { describeProcesses, findGaps, type Gap, readHarvest } from './collect.js';
 import { checkGates, type GateFailure, lineRanges } from './gates.js';
-import { mergeRemapped, type Remapped, remapDump, remapSlice } from './remap.js';
+import { isProjectFile, mergeRemapped, type Remapped, remapDump, remapSlice } from './remap.js';
 import { combine, coverageMapOf, writeReports } from './report.js';
 
 export interface CoverageOutcome {
@@ -101,6 +102,9 @@ export async function reportCoverage(
       `\ncoverage of ${title} (${path.relative(stack.projectDir, dir)}/):\n${writeReports(map, dir, stack.projectDir)}`,
     );
   };
+  // What c8 reports (report.ts): the project's files, not its packages', nothing outside it.
+  const own = (file: string) =>
+    isProjectFile(file) && !path.relative(stack.projectDir, file).startsWith('..');
   const maps = [];
   const lines: Record<string, number> = {};
   for (const service of services) {
@@ -108,7 +112,7 @@ export async function reportCoverage(
     if (covs.length === 0) continue;
     const dumps = path.join(paths.remapped, service);
     mkdirSync(dumps, { recursive: true });
-    writeFileSync(path.join(dumps, 'merged.json'), JSON.stringify(mergeRemapped(covs)));
+    writeFileSync(path.join(dumps, 'merged.json'), JSON.stringify(trimBundles(mergeRemapped(covs), own)));
     const map = await coverageMapOf(dumps, stack.projectDir);
     maps.push(map);
     lines[service] = map.getCoverageSummary().lines.pct;

@@ -48,7 +48,7 @@ function toHost(url: string, map: PathMapping): string | undefined {
 }
 
 /** The service's own code: not its packages, and not the spy (mounted beside it, or in the repo). */
-const isProjectFile = (hostPath: string) => {
+export const isProjectFile = (hostPath: string) => {
   const segments = hostPath.split(path.sep);
   return !segments.includes('node_modules') && !segments.includes('coverage-spy');
 };
