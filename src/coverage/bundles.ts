@@ -61,16 +61,20 @@ export function trimBundles(cov: MergedCoverage, isProjectFile: (file: string) =
       return source === undefined || own[source];
     });
 
-    // Source 0 is the packages'; the project's follow in their order.
-    const kept = sources.flatMap((s, i) => (own[i] ? [{ file: s, content: data.sourcesContent?.[i] }] : []));
-    const index = new Map(kept.map((k, n) => [sources.indexOf(k.file), n + 1]));
+    // Source 0 is the packages'; the project's follow in their order. The mappings are rewritten
+    // in place, now that the functions have been sorted by them.
+    const kept: { file: string; content: string }[] = [];
+    const index = new Map<number, number>();
+    sources.forEach((file, i) => {
+      if (own[i]) index.set(i, kept.push({ file, content: data.sourcesContent?.[i] ?? readOrEmpty(file) }));
+    });
     for (const line of lines) {
       let n = 0;
       for (const segment of line) {
         if (segment.length > 1) {
           const source = index.get(segment[1] as number) ?? 0;
           // A run of the packages' code is one segment: c8 looks a position up by the segment
-          // at or before it, which is then a package's as before, and the map is a tenth.
+          // at or before it, which is then a package's as before, and the map shrinks to half.
           if (source === 0 && n > 0 && line[n - 1]?.[1] === 0) continue;
           segment[1] = source;
         }
@@ -87,7 +91,7 @@ export function trimBundles(cov: MergedCoverage, isProjectFile: (file: string) =
           path.join(path.dirname(file), 'node_modules', '(bundled packages)'),
           ...kept.map((k) => k.file),
         ],
-        sourcesContent: ['', ...kept.map((k) => k.content ?? readOrEmpty(k.file))],
+        sourcesContent: ['', ...kept.map((k) => k.content)],
         mappings: encode(lines),
       },
     };
