@@ -2,33 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode, type SourceMapMappings } from '@jridgewell/sourcemap-codec';
-
-interface FunctionCoverage {
-  ranges: { startOffset: number; endOffset: number; count: number }[];
-  [key: string]: unknown;
-}
-
-interface ScriptCoverage {
-  url: string;
-  [key: string]: unknown;
-}
-
-interface SourceMapEntry {
-  lineLengths?: number[];
-  data?: {
-    sources?: string[];
-    sourceRoot?: string;
-    mappings?: string;
-    sourcesContent?: (string | null)[];
-    [key: string]: unknown;
-  } | null;
-  [key: string]: unknown;
-}
-
-export interface MergedCoverage {
-  result: ScriptCoverage[];
-  'source-map-cache'?: Record<string, SourceMapEntry>;
-}
+import type { ProcessCoverage } from './remap.js';
 
 /**
  * A bundled service's script holds its packages' code beside its own: thousands of functions
@@ -39,7 +13,7 @@ export interface MergedCoverage {
  * modules), and gives the map one source for all the packages, first (where c8 puts code it
  * cannot place), empty, and the project's sources with their text.
  */
-export function trimBundles(cov: MergedCoverage, isProjectFile: (file: string) => boolean): MergedCoverage {
+export function trimBundles(cov: ProcessCoverage, isProjectFile: (file: string) => boolean): ProcessCoverage {
   const cache = { ...cov['source-map-cache'] };
   const result = cov.result.map((script) => {
     const entry = cache[script.url];
@@ -54,7 +28,7 @@ export function trimBundles(cov: MergedCoverage, isProjectFile: (file: string) =
 
     const lines = decode(data.mappings);
     const sourceAt = sourceFinder(lines, entry.lineLengths);
-    const functions = (script.functions as FunctionCoverage[]).filter((fn) => {
+    const functions = script.functions?.filter((fn) => {
       const range = fn.ranges[0];
       if (!range || range.startOffset === 0) return true;
       const source = sourceAt(range.startOffset, range.endOffset);
@@ -97,7 +71,7 @@ export function trimBundles(cov: MergedCoverage, isProjectFile: (file: string) =
     };
     return { ...script, functions };
   });
-  return { result, 'source-map-cache': cache };
+  return { ...cov, result, 'source-map-cache': cache };
 }
 
 const readOrEmpty = (file: string) => {

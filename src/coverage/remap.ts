@@ -13,17 +13,30 @@ export interface PathMapping {
   host: string;
 }
 
-interface ScriptCoverage {
+/** One script of a V8 dump (NODE_V8_COVERAGE): its URL and its functions' ranges and counts. */
+export interface ScriptCoverage {
   url: string;
+  functions?: {
+    ranges: { startOffset: number; endOffset: number; count: number }[];
+    [key: string]: unknown;
+  }[];
   [key: string]: unknown;
 }
 
-interface SourceMapCacheEntry {
-  data?: { sources?: string[]; sourceRoot?: string; [key: string]: unknown } | null;
+/** What Node adds to a dump for a script with a source map: the map, and the script's line lengths. */
+export interface SourceMapCacheEntry {
+  lineLengths?: number[];
+  data?: {
+    sources?: string[];
+    sourceRoot?: string;
+    sourcesContent?: (string | null)[];
+    mappings?: string;
+    [key: string]: unknown;
+  } | null;
   [key: string]: unknown;
 }
 
-interface ProcessCoverage {
+export interface ProcessCoverage {
   result: ScriptCoverage[];
   'source-map-cache'?: Record<string, SourceMapCacheEntry>;
   [key: string]: unknown;
