@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode, type SourceMapMappings } from '@jridgewell/sourcemap-codec';
-import type { ProcessCoverage } from './remap.js';
+import { type ProcessCoverage, sourcePath } from './remap.js';
 
 /**
  * A bundled service's script holds its packages' code beside its own: thousands of functions
@@ -20,9 +20,7 @@ export function trimBundles(cov: ProcessCoverage, isProjectFile: (file: string) 
     const data = entry?.data;
     if (!entry?.lineLengths || !data?.sources || typeof data.mappings !== 'string') return script;
     const file = fileURLToPath(script.url);
-    const sources = data.sources.map((s) =>
-      s.startsWith('file:') ? fileURLToPath(s) : path.resolve(path.dirname(file), data.sourceRoot ?? '', s),
-    );
+    const sources = data.sources.map((s) => sourcePath(file, data, s));
     const own = sources.map(isProjectFile);
     if (own.every(Boolean)) return script;
 

@@ -5,7 +5,7 @@ import type { CoverageConfig } from '../config/project.js';
 import type { Log } from '../log.js';
 import { readSlices } from '../spy/slices.js';
 import type { StackSpec } from '../stack/spec.js';
-import { readAhead } from '../util/files.js';
+import { readAhead, within } from '../util/files.js';
 import { trimBundles } from './bundles.js';
 import { describeProcesses, findGaps, type Gap, readHarvest } from './collect.js';
 import { checkGates, type GateFailure, lineRanges } from './gates.js';
@@ -103,8 +103,7 @@ export async function reportCoverage(
     );
   };
   // What c8 reports (report.ts): the project's files, not its packages', nothing outside it.
-  const own = (file: string) =>
-    isProjectFile(file) && !path.relative(stack.projectDir, file).startsWith('..');
+  const own = (file: string) => isProjectFile(file) && within(file, stack.projectDir);
   const maps = [];
   const lines: Record<string, number> = {};
   for (const service of services) {

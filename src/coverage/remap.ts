@@ -60,6 +60,12 @@ function toHost(url: string, map: PathMapping): string | undefined {
   return path.join(map.host, p.slice(root.length));
 }
 
+/** Where a source a map names is: a `file:` URL as it says, else against the script's folder. */
+export const sourcePath = (script: string, data: { sourceRoot?: string }, source: string): string =>
+  source.startsWith('file:')
+    ? fileURLToPath(source)
+    : path.resolve(path.dirname(script), data.sourceRoot ?? '', source);
+
 /** The service's own code: not its packages, and not the spy (mounted beside it, or in the repo). */
 export const isProjectFile = (hostPath: string) => {
   const segments = hostPath.split(path.sep);
@@ -102,7 +108,7 @@ export function remapProcessCoverage(
       if (data.sourceRoot) data.sourceRoot = toHost(data.sourceRoot, map) ?? data.sourceRoot;
       data.sources = (data.sources ?? []).map((s) => toHost(s, map) ?? s);
       for (const s of data.sources) {
-        const resolved = path.resolve(path.dirname(host), data.sourceRoot ?? '', s);
+        const resolved = sourcePath(host, data, s);
         // A bundle's map names its packages' files too, which the report drops: a bundle built
         // in an image may name packages this machine never installed.
         if (isProjectFile(resolved) && !exists(resolved)) missing.add(resolved);
