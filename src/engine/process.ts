@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -12,7 +11,6 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
@@ -32,6 +30,7 @@ import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import { RUN_TMP_PREFIX, runDirRoot } from './run-dirs.js';
 import type { RunnerSpec } from './runner.js';
+import { RunnerPool } from './runner-pool.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
 import { stopInOrder } from './stop-order.js';
@@ -77,7 +76,6 @@ async function replicaPeer(first: Peer): Promise<Peer> {
   return { ...first, ports: new Map(ports) };
 }
 
-const runnerScript = fileURLToPath(new URL('./runner.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** In a run's temp dir: the state file that records the run. */
@@ -290,6 +288,7 @@ export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
   readonly startsCurrentBuild = true;
   private names?: Map<string, string>;
+  private readonly runners = new RunnerPool();
 
   constructor(
     readonly stack: StackSpec,
@@ -311,6 +310,23 @@ export class ProcessEngine implements Engine {
       const refusal = processEngineRefusal(svc, this.env);
       if (refusal) throw refusal;
     }
+    // A runner for every process of the run: those that start at once while the run is
+    // prepared, the rest while those start (all at once, they slowed this command on 2 cores).
+    const processes = (svcs: ServiceSpec[]) =>
+      svcs.reduce(
+        (n, s) => n + (s.role === 'postgres' || s.role === 'redis' ? 1 : (options.scale[s.name] ?? 1)),
+        0,
+      );
+    const first = this.stack.services.filter((s) => s.dependsOn.length === 0);
+    this.runners.warm(processes(first), processes(this.stack.services) - processes(first));
+    try {
+      await this.startAll(options);
+    } finally {
+      this.runners.release();
+    }
+  }
+
+  private async startAll(options: UpOptions): Promise<void> {
     const tmpDir = mkdtempSync(path.join(runDirRoot(this.env), `${RUN_TMP_PREFIX}${this.run.runId}-`));
     // PostgreSQL runs as `nobody` when we are root, and must reach its data dir.
     chmodSync(tmpDir, 0o755);
@@ -512,14 +528,9 @@ export class ProcessEngine implements Engine {
     this.save();
   }
 
-  /** Starts the runner of the process in `dir` (its runner.json), detached: the stack outlives this command. */
+  /** Starts the runner of the process in `dir` (its runner.json). */
   private launch(dir: string): number {
-    const runner = spawn(process.execPath, [runnerScript, path.join(dir, 'runner.json')], {
-      detached: true,
-      stdio: 'ignore',
-    });
-    runner.unref();
-    return runner.pid as number;
+    return this.runners.launch(path.join(dir, 'runner.json'));
   }
 
   /** The processes that make up the stack now: retired ones are left out. */

@@ -5,7 +5,7 @@
  * log timestamps are on the other engine), forwards stop signals, and records how the process
  * ended (exit code or signal) in a file, which a plain detached child could not tell anyone.
  *
- * Usage: node runner.js SPEC.json
+ * Usage: node runner.js SPEC.json, or SPEC.json's path on standard input
  */
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
@@ -103,4 +103,7 @@ function main(specFile: string): void {
   });
 }
 
-main(process.argv[2] as string);
+// A runner started ahead of its service (runner-pool.ts) reads which spec on its input; one
+// that reads nothing was not needed.
+const specFile = process.argv[2] ?? readFileSync(0, 'utf8');
+if (specFile) main(specFile);

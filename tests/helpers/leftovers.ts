@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { countByLabel, dockerEndpoint, RUN_LABEL } from '../../src/engine/docker.js';
 import { runTmpDirs } from '../../src/engine/run-dirs.js';
@@ -15,11 +15,31 @@ export function readState(runId: string, projectDir = root): RunState | undefine
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunState) : undefined;
 }
 
+/**
+ * The process engine's runners started by a command of run `runId`, found by the environment
+ * they inherit from it: those a launch took, and those started ahead that none did
+ * (src/engine/runner-pool.ts).
+ */
+function runnersOf(runId: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!argv[1]?.endsWith('/engine/runner.js') || !isAlive(Number(pid))) continue;
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`REALSTACK_RUN_ID=${runId}`))
+        pids.push(Number(pid));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return pids;
+}
+
 /** What a run left behind: containers, networks, volumes, processes, temp dirs, state. */
 export async function leftovers(runId: string, pids: number[] = [], projectDir = root): Promise<string[]> {
   const found: string[] = [];
   if (existsSync(path.dirname(stateFile(runId, projectDir)))) found.push('state dir');
-  for (const pid of pids) if (isAlive(pid)) found.push(`process ${pid}`);
+  for (const pid of new Set([...pids, ...runnersOf(runId)])) if (isAlive(pid)) found.push(`process ${pid}`);
   for (const d of runTmpDirs(process.env)) if (d.runId === runId) found.push(`temp dir ${d.dir}`);
   const { docker } = dockerEndpoint(process.env);
   const n = await countByLabel(docker, `${RUN_LABEL}=${runId}`).catch(() => 0);
