@@ -40,6 +40,25 @@ sql_ident() { printf '"%s"' "${1//\"/\"\"}"; }
 # the zone it was made in, a data directory this user can fill and that is empty (initdb refuses
 # one that is not, and should say so), names single-user mode can take as one line each.
 template=/usr/local/share/realstack/pgdata-template
+# The copy is mostly the creation of its 970 files, which is slow on a disk whose metadata waits
+# on the device (ext4 mounted with discard, in a VM): a copy per database and per folder, side
+# by side, takes 0.45 s there where one takes 0.75 s (docs/performance.md).
+copy_template() {
+  local entry db pids=()
+  for entry in "$template"/*; do
+    if [ "$entry" = "$template/base" ]; then
+      mkdir -m 700 "$PGDATA/base"
+      for db in "$entry"/*; do
+        cp -R --preserve=mode "$db" "$PGDATA/base/" &
+        pids+=($!)
+      done
+    else
+      cp -R --preserve=mode "$entry" "$PGDATA/" &
+      pids+=($!)
+    fi
+  done
+  for entry in "${pids[@]}"; do wait "$entry"; done
+}
 template_serves() {
   [ -r "$template/PG_VERSION" ] && [ -z "$POSTGRES_INITDB_ARGS" ] && [ -z "${POSTGRES_INITDB_WALDIR:-}" ] &&
     [ -z "${TZ:-}" ] && cmp -s /etc/localtime "$template.localtime" && [ -d "$PGDATA" ] && [ -z "$(ls -A "$PGDATA")" ] &&
@@ -62,7 +81,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # Statements for single-user mode, one per line: no server to start and stop.
   setup=()
   if template_serves; then
-    cp -R --preserve=mode "$template/." "$PGDATA/"
+    copy_template
     # initdb names the bootstrap superuser (OID 10), which ALTER ROLE may not rename while it is
     # the session user, as it is in single-user mode: its catalog row gets the name initdb would
     # have written.
