@@ -224,6 +224,7 @@ export class DockerEngine implements Engine {
     }
     await startInOrder(this.stack.services, Date.now() + (options.timeoutMs ?? 120_000), {
       instances: () => this.instances({ polling: true }),
+      checkEnded: () => this.checkEnded(),
       tail: (instance, lines) => this.tail(instance, lines),
       start: async (svc) => {
         const mine = created.filter((c) => c.Labels[SERVICE_LABEL] === svc.name);
@@ -280,6 +281,10 @@ export class DockerEngine implements Engine {
 
   private static instanceName(c: Docker.ContainerInfo): string {
     return `${c.Labels[SERVICE_LABEL]}-${c.Labels[NUMBER_LABEL] ?? '1'}`;
+  }
+
+  checkEnded(): Promise<void> {
+    return this.healthNow.checkEnded();
   }
 
   async instances(options: { polling?: boolean } = {}): Promise<Instance[]> {

@@ -50,9 +50,22 @@ export class HealthNow {
   private readonly lastRun = new Map<string, number>();
   private readonly cannotRun = new Map<string, string>();
   private readonly running = new Map<string, Promise<boolean>>();
+  private ended?: { promise: Promise<void>; resolve: () => void };
 
   /** dockerode is loaded when a check first runs, not for a look at a stack already healthy. */
   constructor(private readonly docker: () => Docker) {}
+
+  /** Settles when the next check realstack runs ends: one promise for every waiter, until then. */
+  checkEnded(): Promise<void> {
+    if (!this.ended) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.ended = { promise, resolve };
+    }
+    return this.ended.promise;
+  }
 
   /**
    * Why the container's check will never pass, when a run of it (realstack's or Docker's) said
@@ -98,7 +111,11 @@ export class HealthNow {
       if (now - (this.lastRun.get(life) ?? 0) < MIN_GAP_MS) return 'starting';
       this.lastRun.set(life, now);
       const timeoutMs = (info.Config.Healthcheck?.Timeout || DEFAULT_TIMEOUT_NS) / 1e6;
-      check = this.run(info.Id, life, test, timeoutMs).finally(() => this.running.delete(life));
+      check = this.run(info.Id, life, test, timeoutMs).finally(() => {
+        this.running.delete(life);
+        this.ended?.resolve();
+        this.ended = undefined;
+      });
       this.running.set(life, check);
     }
     if (polling) return 'starting';

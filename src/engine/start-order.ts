@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { Stalls, withLog } from '../stack/readiness.js';
 import type { Condition, ServiceSpec } from '../stack/spec.js';
+import { pause } from '../util/pause.js';
 import type { Engine, Instance } from './types.js';
 
 /** What an engine lends the start: a look at its instances, and the start of one service. */
-export interface Starter extends Pick<Engine, 'instances' | 'tail'> {
+export interface Starter extends Pick<Engine, 'instances' | 'checkEnded' | 'tail'> {
   start(service: ServiceSpec): Promise<void>;
 }
 
@@ -116,6 +116,6 @@ export async function startInOrder(
         `the start waited past the readiness timeout for ${unmet.join(', ')}. Raise REALSTACK_READY_TIMEOUT_MS if the machine is slow`,
       );
     // Every dependant waits on this step: a short one is worth its few extra looks.
-    await sleep(100);
+    await pause(100, starter.checkEnded?.());
   }
 }

@@ -78,6 +78,12 @@ export interface Engine {
    * for readiness), so a health check the engine starts need not be waited for.
    */
   instances(options?: { polling?: boolean }): Promise<Instance[]>;
+  /**
+   * Settles when a health check the engine started for a polling look has ended, so that the
+   * poller looks again at once: its answer decides what starts next. Engines that start none
+   * leave it out.
+   */
+  checkEnded?(): Promise<void>;
   /** The last lines a process wrote, for error messages. */
   tail(instance: string, lines: number): Promise<string[]>;
   logs(service: string | undefined, options: LogOptions, out: Writable): Promise<void>;

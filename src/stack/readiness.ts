@@ -1,7 +1,6 @@
 import type { Engine, Instance } from '../engine/types.js';
 import { UserError } from '../errors.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { pause } from '../util/pause.js';
 
 export interface ReadyOptions {
   timeoutMs: number;
@@ -106,6 +105,6 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
       throw new UserError(`no service of the stack appeared within ${options.timeoutMs} ms`);
     }
     // A service is ready whenever it is; a long step here is a delay on every `up`.
-    await sleep(100);
+    await pause(100, engine.checkEnded?.());
   }
 }
