@@ -125,6 +125,22 @@ for (const engine of await passEngines()) {
         [{ max_connections: '42' }],
         "the command's flags reach postgres",
       );
+      const databases = 'SELECT datname, pg_get_userbyid(datdba) AS owner FROM pg_database ORDER BY datname';
+      t.same(
+        await query(shop, 'from the secret', databases),
+        [
+          { datname: 'orders', owner: 'shop' },
+          { datname: 'postgres', owner: 'shop' },
+          { datname: 'template0', owner: 'shop' },
+          { datname: 'template1', owner: 'shop' },
+        ],
+        "POSTGRES_DB's database beside initdb's, the superuser's, as the official image makes them",
+      );
+      t.same(
+        (await query(url('open'), '', databases)).map((r) => r.datname),
+        ['postgres', 'template0', 'template1'],
+        "no POSTGRES_DB: initdb's databases alone",
+      );
       await t.rejects(
         query(shop, 'a wrong one', 'SELECT 1'),
         /password authentication failed/,
