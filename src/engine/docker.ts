@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { probeService } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
+import { type Ran, runCommand } from '../util/run-command.js';
 import { dockerGet, dockerList, inspectContainer, inspectImage } from './docker-api.js';
 import { HealthNow } from './health-now.js';
 import { writeInlineFiles } from './inline-files.js';
@@ -172,11 +173,11 @@ export class DockerEngine implements Engine {
   }
 
   /** Compose on the run's file; `meanwhile` is work of this process's own done while it runs. */
-  private async compose(args: string[], meanwhile?: () => void) {
-    // Only `up` and `addInstance` run compose: `ps`, `logs` and `down` do not load execa.
-    const [{ execa }, { findComposeCli }] = await Promise.all([import('execa'), import('./compose-cli.js')]);
+  private async compose(args: string[], meanwhile?: () => void): Promise<Ran> {
+    // Only `up` and `addInstance` run compose: `ps`, `logs` and `down` do not look for it.
+    const { findComposeCli } = await import('./compose-cli.js');
     const cli = await findComposeCli(this.env);
-    const child = execa(
+    const ran = runCommand(
       cli.command,
       [
         ...cli.prefix,
@@ -188,14 +189,10 @@ export class DockerEngine implements Engine {
         this.file,
         ...args,
       ],
-      {
-        env: { ...this.env, DOCKER_HOST: this.endpoint.host },
-        reject: false,
-        all: true,
-      },
+      { ...this.env, DOCKER_HOST: this.endpoint.host },
     );
     meanwhile?.();
-    return child;
+    return ran;
   }
 
   /**
