@@ -10,11 +10,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import t from 'tap';
-import { pruneSpares, pruneTemplates, spareOf } from '../src/engine/postgres-cluster.js';
-import { runDirRoot } from '../src/engine/run-dirs.js';
+import { pruneTemplates } from '../src/engine/postgres-cluster.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers, processPids, readState, runDir } from './helpers/leftovers.js';
@@ -42,7 +40,7 @@ t.test(
   { skip: processPassOnly() },
   async (t) => {
     const id = testRunId('pgc');
-    const { dir, realstack } = linkedProject(
+    const { realstack } = linkedProject(
       t,
       { 'docker-compose.yml': compose, 'db/init/01-items.sql': init, 'package.json': '{"name":"shop"}' },
       id,
@@ -67,24 +65,12 @@ t.test(
     };
     t.teardown(() => realstack(['down']));
 
-    // The password is this test's own: so is the template, and the copy made ahead of it.
-    let spare = '';
     for (const round of ['first', 'second']) {
       const up = await realstack(['up']);
       t.equal(up.exitCode, 0, `${round} up succeeds`);
-      const { postgresTemplate } = (readState(id, dir)?.detail ?? {}) as { postgresTemplate?: string };
-      spare = spareOf(postgresTemplate as string, runDirRoot(process.env));
-      if (round === 'second') t.notOk(existsSync(spare), 'the second run took the copy made ahead');
       t.same(await items(), ['from the init script'], `${round} run: the init script's row, and no other`);
       t.equal((await realstack(['down'])).exitCode, 0, `${round} down`);
-      // down copies the template ahead in the background; the next up takes the copy.
-      for (let i = 0; i < 300 && !existsSync(path.join(spare, 'PG_VERSION')); i++) await sleep(100);
-      t.ok(
-        existsSync(path.join(spare, 'PG_VERSION')),
-        `after the ${round} down, a copy waits for the next run`,
-      );
     }
-    rmSync(spare, { recursive: true, force: true });
     const marks = readdirSync(os.tmpdir()).filter((d) => /^realstack-pgdata-[0-9a-f]{16}\.json$/.test(d));
     t.ok(marks.length > 0, 'the template cluster is kept for the next run');
     t.ok(
@@ -186,30 +172,6 @@ t.test(
       'kept: the last used, an initdb at work, and what is not a template',
     );
     t.notOk(existsSync(path.join(dir, `${stale[0]}.json`)), 'a removed template takes its mark along');
-
-    // The copies made ahead of each run, beside the runs' folders: one per template still there.
-    const runs = path.join(dir, 'runs');
-    mkdirSync(runs);
-    const spare = (name: string, minutesAgo: number) => {
-      mkdirSync(path.join(runs, `realstack-pgspare-${name}`));
-      const at = new Date(now - minutesAgo * 60_000);
-      utimesSync(path.join(runs, `realstack-pgspare-${name}`), at, at);
-      return path.join(runs, `realstack-pgspare-${name}`);
-    };
-    const kept = [spare(key(0), 0), spare(`${key(1)}.4242`, 1), spare('of-someone-else', 60)];
-    const unwanted = [spare(key(100), 0), spare(`${key(2)}.4243`, 30)];
-    t.same(
-      pruneSpares(runs, dir, now).sort(),
-      unwanted.sort(),
-      'removed: the copy of a template gone, and one stopped halfway long ago',
-    );
-    t.same(
-      readdirSync(runs)
-        .map((d) => path.join(runs, d))
-        .sort(),
-      kept.sort(),
-      "kept: a template's copy, one being made, and what is not a copy",
-    );
     t.end();
   },
 );

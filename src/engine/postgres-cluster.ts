@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -45,8 +45,6 @@ const specKey = ({ user, password, database, auth, initdbArgs, timezone }: Clust
 ];
 
 const TEMPLATE_PREFIX = 'realstack-pgdata-';
-/** A template's copy made ahead, beside the runs' folders (run-dirs.ts): a run takes it by a rename. */
-const SPARE_PREFIX = 'realstack-pgspare-';
 /** How many templates stay whatever their age: one per project and settings in daily use. */
 const KEEP_TEMPLATES = 8;
 /** A template used this recently may be being copied: never removed. */
@@ -191,61 +189,20 @@ async function initTemplate(bin: string, target: string, spec: ClusterSpec, runA
   }
 }
 
-/** Where the copy of `template` made ahead waits, under the runs' root `runRoot`. */
-export const spareOf = (template: string, runRoot: string) =>
-  path.join(runRoot, `${SPARE_PREFIX}${path.basename(template).slice(TEMPLATE_PREFIX.length)}`);
-
 /**
- * Copies `template` for the next run in the background, unless a copy waits already: `down`
- * calls it, when the machine is idle, so that the next `up` renames the copy into place instead
- * of making it while PostgreSQL and every service wait (0.1 s of a 1.1 s `up`). Two at once
- * race to a rename, and the loser removes its copy.
- */
-export function copyAhead(template: string, runRoot: string): void {
-  const spare = spareOf(template, runRoot);
-  if (existsSync(spare) || !existsSync(path.join(template, 'PG_VERSION'))) return;
-  const work = `${spare}.${process.pid}`;
-  spawn('sh', ['-c', 'cp -Rp "$1" "$2" && mv -T "$2" "$3" || rm -rf "$2"', 'sh', template, work, spare], {
-    detached: true,
-    stdio: 'ignore',
-  }).unref();
-}
-
-/**
- * Removes the copies made ahead under `runRoot` that no run can take: their template in
- * `templates` is gone (pruned, or made by a PostgreSQL build since replaced), or the copy
- * stopped halfway, long ago. Returns what it removed.
- */
-export function pruneSpares(runRoot: string, templates = os.tmpdir(), now = Date.now()): string[] {
-  const name = new RegExp(`^${SPARE_PREFIX}([0-9a-f]{16})(\\.\\d+)?$`);
-  const gone = readdirSync(runRoot).filter((entry) => {
-    const m = name.exec(entry);
-    if (!m) return false;
-    if (m[2] === undefined)
-      return !existsSync(path.join(templates, `${TEMPLATE_PREFIX}${m[1]}`, 'PG_VERSION'));
-    return now - (statSync(path.join(runRoot, entry), { throwIfNoEntry: false })?.mtimeMs ?? 0) > IN_USE_MS;
-  });
-  for (const entry of gone) rmSync(path.join(runRoot, entry), { recursive: true, force: true });
-  return gone.map((entry) => path.join(runRoot, entry));
-}
-
-/**
- * Makes `data` a new PostgreSQL cluster for `spec`, its database empty: the copy of the template
- * made ahead under `runRoot` where one waits, else a copy of the template, which is made the
- * first time it is wanted. Returns the template, for `copyAhead`.
+ * Makes `data` a new PostgreSQL cluster for `spec`, its database empty: a copy of the template,
+ * which is made the first time it is wanted.
  */
 export async function freshCluster(
   bin: string,
   data: string,
   spec: ClusterSpec,
   runAs: RunAs,
-  runRoot: string,
-): Promise<string> {
+): Promise<void> {
   const template = templateDir(bin, spec, runAs);
   if (!existsSync(path.join(template, 'PG_VERSION'))) {
     await initTemplate(bin, template, spec, runAs);
     pruneTemplates();
-    pruneSpares(runRoot);
   }
   // Its last use: what pruneTemplates keeps the most recent by.
   const now = new Date();
@@ -253,12 +210,6 @@ export async function freshCluster(
     utimesSync(`${template}.json`, now, now);
   } catch {
     markTemplate(bin, template);
-  }
-  try {
-    renameSync(spareOf(template, runRoot), data);
-    return template;
-  } catch {
-    // None waits (the first run, or another took it): this run copies.
   }
   // cp keeps owners and modes (PostgreSQL refuses a data directory others may read) and takes
   // half the time of fs.cpSync; node's execFile, since loading execa would cost as much again.
@@ -270,5 +221,4 @@ export async function freshCluster(
     await initTemplate(bin, template, spec, runAs);
     await copy();
   });
-  return template;
 }

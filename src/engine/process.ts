@@ -60,8 +60,6 @@ interface Detail {
   processes: ProcessRecord[];
   /** Each service's container ports and the host ports its first instance took: what peers reach. */
   ports?: Record<string, [number, string][]>;
-  /** The template PostgreSQL's cluster was copied from: `down` copies it ahead for the next run. */
-  postgresTemplate?: string;
 }
 
 const peerOf = (service: string, ports: Map<number, string>): Peer => ({
@@ -385,7 +383,7 @@ export class ProcessEngine implements Engine {
     if (runAs) chownTree(dir, runAs);
     // Loaded here, not with the engine: `ps` and `down` never make a cluster (execa costs 0.13 s).
     const { freshCluster } = await import('./postgres-cluster.js');
-    this.detail.postgresTemplate = await freshCluster(bin, data, settings, runAs, runDirRoot(this.env));
+    await freshCluster(bin, data, settings, runAs);
     // fsync=off: the test database is thrown away with the run; durability would only cost time.
     // Shared memory segments in the data directory, not loose in /dev/shm: a server killed outright
     // (chaos, a crashed run) leaves them in the run's dir, which `down` and the reaper remove.
@@ -806,7 +804,5 @@ export class ProcessEngine implements Engine {
     await this.stop();
     if (this.detail?.tmpDir) rmSync(this.detail.tmpDir, { recursive: true, force: true });
     this.store.remove(this.run.runId);
-    const template = this.detail?.postgresTemplate;
-    if (template) (await import('./postgres-cluster.js')).copyAhead(template, runDirRoot(this.env));
   }
 }
