@@ -78,6 +78,10 @@ async function replicaPeer(first: Peer): Promise<Peer> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How many processes a service runs as: realstack's own PostgreSQL and Redis once, others their replicas. */
+const processCount = (svc: ServiceSpec, scale: UpOptions['scale']): number =>
+  svc.role === 'postgres' || svc.role === 'redis' ? 1 : (scale[svc.name] ?? 1);
+
 /** In a run's temp dir: the state file that records the run. */
 export const RUN_OWNER_FILE = 'realstack-run.json';
 
@@ -312,11 +316,7 @@ export class ProcessEngine implements Engine {
     }
     // A runner for every process of the run: those that start at once while the run is
     // prepared, the rest while those start (all at once, they slowed this command on 2 cores).
-    const processes = (svcs: ServiceSpec[]) =>
-      svcs.reduce(
-        (n, s) => n + (s.role === 'postgres' || s.role === 'redis' ? 1 : (options.scale[s.name] ?? 1)),
-        0,
-      );
+    const processes = (svcs: ServiceSpec[]) => svcs.reduce((n, s) => n + processCount(s, options.scale), 0);
     const first = this.stack.services.filter((s) => s.dependsOn.length === 0);
     this.runners.warm(processes(first), processes(this.stack.services) - processes(first));
     try {
@@ -359,7 +359,7 @@ export class ProcessEngine implements Engine {
         if (svc.role === 'postgres') return this.startPostgres(svc, Number([...own.ports.values()][0]));
         if (svc.role === 'redis') return this.startRedis(svc, Number([...own.ports.values()][0]));
         await options.built;
-        const replicas = options.scale[svc.name] ?? 1;
+        const replicas = processCount(svc, options.scale);
         for (let i = 1; i <= replicas; i++) {
           const mine = i === 1 ? own : await replicaPeer(own);
           const { env, unresolved } = processEnvironment(this.stack, svc, peers, mine);

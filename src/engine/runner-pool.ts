@@ -4,6 +4,16 @@ import { fileURLToPath } from 'node:url';
 
 const runnerScript = fileURLToPath(new URL('./runner.js', import.meta.url));
 
+/** A runner, detached, that this command does not wait for; its spec as an argument or on `input`. */
+function spawnRunner(args: string[], input: 'pipe' | 'ignore'): ChildProcess {
+  const runner = spawn(process.execPath, [runnerScript, ...args], {
+    detached: true,
+    stdio: [input, 'ignore', 'ignore'],
+  });
+  runner.unref();
+  return runner;
+}
+
 /**
  * Starts the process engine's runners (runner.ts), detached: the stack outlives the command
  * that started it. A runner is a Node process, and Node's own start (0.1 to 0.15 s here) stood
@@ -23,11 +33,7 @@ export class RunnerPool {
 
   private start(count: number): void {
     for (let i = 0; i < count; i++) {
-      const runner = spawn(process.execPath, [runnerScript], {
-        detached: true,
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
-      runner.unref();
+      const runner = spawnRunner([], 'pipe');
       // Nor does its input keep this command alive: should it end before `release`, a crash,
       // an unused runner reads the end of its input and exits.
       (runner.stdin as Socket).unref();
@@ -46,9 +52,7 @@ export class RunnerPool {
       warm.stdin?.end(specFile);
       return warm.pid as number;
     }
-    const runner = spawn(process.execPath, [runnerScript, specFile], { detached: true, stdio: 'ignore' });
-    runner.unref();
-    return runner.pid as number;
+    return spawnRunner([specFile], 'ignore').pid as number;
   }
 
   /** Ends the runners no launch took: they have run nothing yet. */
