@@ -1,7 +1,8 @@
 // How `realstack test` starts tap (src/testing/tap-runner/): with the `tap` reporter, the runner
-// starts without the packages only tap's other reporters use, and the TAP stream it writes is
-// the one tap writes when started as a user starts it.
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+// starts without the packages only tap's other reporters use, with tap's coverage off its test
+// processes start without tap's process recorder, and the TAP stream it writes is the one tap
+// writes when started as a user starts it.
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { checkNamedFiles } from '../src/testing/selection.js';
@@ -39,12 +40,17 @@ t.test("a file's absence is told from tap's other arguments", async (t) => {
 
 t.test('the lean start is taken only for the tap reporter and a tap of the project', async (t) => {
   const { dir } = linkedProject(t, {}, testRunId('tapcmd'));
-  const lean = tapCommand(dir, ['--reporter=tap', 'test/a.test.mjs']);
+  const lean = tapCommand(dir, ['--reporter=tap', 'test/a.test.mjs'], false);
   t.equal(lean.file, process.execPath, 'node starts the runner');
   t.match(lean.args[0], /^--import=file:.*\/tap-runner\/register\.js$/);
+  t.match(
+    tapCommand(dir, ['--reporter=tap'], true).args[0],
+    /^--import=file:.*\/tap-runner\/register\.js\?coverage=off$/,
+    'the runner is told when coverage is off',
+  );
   t.match(lean.args[1], /\/tap\/dist\/esm\/run\.mjs$/, "then the project's tap, its link followed");
   t.same(lean.args.slice(2), ['--reporter=tap', 'test/a.test.mjs']);
-  t.same(tapCommand(dir, ['--reporter=tap', '-R', 'spec']), {
+  t.same(tapCommand(dir, ['--reporter=tap', '-R', 'spec'], true), {
     file: 'tap',
     args: ['--reporter=tap', '-R', 'spec'],
   });
@@ -56,13 +62,13 @@ t.test('the lean start is taken only for the tap reporter and a tap of the proje
   mkdirSync(path.join(later, 'node_modules', '.bin'));
   symlinkSync('../tap/dist/esm/run.mjs', path.join(later, 'node_modules', '.bin', 'tap'));
   t.same(
-    tapCommand(later, ['--reporter=tap']),
+    tapCommand(later, ['--reporter=tap'], true),
     { file: 'tap', args: ['--reporter=tap'] },
     'a runner whose imports were not checked starts as tap starts',
   );
   const bare = tempProject(t, {});
   t.same(
-    tapCommand(bare, ['--reporter=tap']),
+    tapCommand(bare, ['--reporter=tap'], true),
     { file: 'tap', args: ['--reporter=tap'] },
     'no tap here: tap from PATH',
   );
@@ -129,32 +135,47 @@ t.todo('left to do');
 );
 
 t.test(
-  "tap and its test processes find the project's bins first; a project without tap is told how to get it",
+  "tap and its test processes find the project's bins first, and carry tap's process recorder only for tap's coverage; a project without tap is told how to get it",
   { skip },
   async (t) => {
+    const taprc = (coverage: boolean) =>
+      `include:\n  - "test/**/*.test.mjs"\ndisable-coverage: ${!coverage}\nallow-empty-coverage: true\n`;
     const { dir, realstack } = linkedProject(
       t,
       {
         'docker-compose.yml': tinyCompose,
         'server.cjs': tinyService(),
         'package.json': '{"name": "tap-path-project", "private": true, "type": "module"}\n',
-        '.taprc': 'include:\n  - "test/**/*.test.mjs"\ndisable-coverage: true\nallow-empty-coverage: true\n',
+        '.taprc': taprc(false),
         // As `npm test` gives it: a test that runs a bin of the project finds it.
-        'test/path.test.mjs': `import path from 'node:path';
+        'test/path.test.mjs': `import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import t from 'tap';
 t.test('the PATH', async (t) => {
   const dirs = process.env.PATH.split(path.delimiter);
   t.equal(dirs[0], path.join(process.cwd(), 'node_modules', '.bin'), "the project's bins first");
   t.ok(dirs.includes(path.dirname(process.execPath)), "this Node's folder");
 });
+t.test("tap's process recorder", async (t) => {
+  const recorder = /@tapjs[\\\\/]processinfo[\\\\/]/;
+  const wanted = process.env.RECORDER === 'yes';
+  t.equal(process.execArgv.some((a) => recorder.test(a)), wanted, 'in the test process');
+  const options = execFileSync(process.execPath, ['-p', 'process.env.NODE_OPTIONS ?? ""'], { encoding: 'utf8' });
+  t.equal(recorder.test(options), wanted, 'in a Node process the test starts');
+});
 `,
       },
       testRunId('tappath'),
     );
     t.teardown(() => realstack(['down']));
-    const found = await realstack(['test', '--retries', '0']);
+    const found = await realstack(['test', '--retries', '0'], { RECORDER: 'no' });
     t.equal(found.exitCode, 0, found.stdout);
-    t.equal(found.stdout.trim().split('\n').at(-1), '1 passed, 0 failed');
+    t.equal(found.stdout.trim().split('\n').at(-1), '2 passed, 0 failed');
+    // tap's coverage reads what the recorder writes: with coverage on, it stays.
+    writeFileSync(path.join(dir, '.taprc'), taprc(true));
+    const covered = await realstack(['test', '--retries', '0'], { RECORDER: 'yes' });
+    t.equal(covered.exitCode, 0, covered.stdout);
+    t.equal(covered.stdout.trim().split('\n').at(-1), '2 passed, 0 failed');
 
     for (const link of ['tap', '.bin/tap']) rmSync(path.join(dir, 'node_modules', link));
     const none = await realstack(['test', '--retries', '0'], { PATH: '/usr/local/bin:/usr/bin:/bin' });

@@ -70,13 +70,18 @@ async function tapOnce(
   // tap's coverage would measure the test processes (realstack measures the services), and
   // without any it exits 1 for no test's fault: off unless the project's tap settings say.
   const own = tapConfig(config.projectDir);
-  const coverage =
-    'disable-coverage' in own || tapArgs.some((a) => /coverage/.test(a)) ? [] : ['--disable-coverage'];
+  const coverageArgs = tapArgs.some((a) => /coverage/.test(a));
+  const coverage = 'disable-coverage' in own || coverageArgs ? [] : ['--disable-coverage'];
+  const coverageOff = coverage.length > 0 || (own['disable-coverage'] === true && !coverageArgs);
   // tap's default leaves one core free: one job at a time on the two-core runners most CI
   // systems give. Test files against a real stack spend much of their time waiting on it,
   // so one job per core unless the project's tap settings or the arguments say.
   const jobs = 'jobs' in own || jobsArgIndex(tapArgs) >= 0 ? [] : [`--jobs=${os.availableParallelism()}`];
-  const command = tapCommand(config.projectDir, ['--reporter=tap', ...coverage, ...jobs, ...tapArgs]);
+  const command = tapCommand(
+    config.projectDir,
+    ['--reporter=tap', ...coverage, ...jobs, ...tapArgs],
+    coverageOff,
+  );
   const env = {
     ...process.env,
     ...config.env,

@@ -61,13 +61,19 @@ function runnerMajor(script: string): number | undefined {
 
 /**
  * How to start tap with these arguments: with the `tap` reporter and the project's own tap of a
- * known runner, the runner starts without the packages only its other reporters use
- * (./hooks.ts); otherwise as `tap` on the PATH of `tapPath`.
+ * known runner, the runner starts without the packages only its other reporters use, and with
+ * `coverageOff` its test processes start without tap's process recorder (./hooks.ts); otherwise
+ * as `tap` on the PATH of `tapPath`.
  */
-export function tapCommand(projectDir: string, args: string[]): { file: string; args: string[] } {
+export function tapCommand(
+  projectDir: string,
+  args: string[],
+  coverageOff: boolean,
+): { file: string; args: string[] } {
   const script = reporterOf(args) === 'tap' ? localTapScript(projectDir) : undefined;
   const known = script && /\.m?js$/.test(script) && KNOWN_RUNNERS.includes(runnerMajor(script) ?? -1);
   if (!script || !known) return { file: 'tap', args };
-  const register = new URL('./register.js', import.meta.url).href;
-  return { file: process.execPath, args: [`--import=${register}`, script, ...args] };
+  const register = new URL('./register.js', import.meta.url);
+  if (coverageOff) register.searchParams.set('coverage', 'off');
+  return { file: process.execPath, args: [`--import=${register.href}`, script, ...args] };
 }

@@ -5,19 +5,58 @@
 // nothing.
 // realstack reads the TAP stream itself and starts tap this way only when the run's reporter is
 // `tap` (./command.ts), so neither stand-in is ever asked for what it does not have.
-import type { ResolveHook } from 'node:module';
+//
+// With tap's coverage off, the test processes need no `@tapjs/processinfo` either: it records
+// what each process loads, for coverage and `tap --changed`, and tap puts it both in a test
+// process's arguments (@tapjs/run's test-argv.js) and in the NODE_OPTIONS its spawn gives it
+// (@tapjs/core's spawn.js), from where it rides into every Node process a test starts. Each such
+// process paid 0.2 to 0.4 s of CPU for it (docs/performance.md). ./command.ts says whether
+// coverage is off; only then do those two imports get their stand-ins.
+import type { InitializeHook, ResolveHook } from 'node:module';
 
-const STAND_INS: Record<string, string> = {
-  '@tapjs/reporter': './no-reporter.js',
-  pacote: './on-first-call.js',
+interface StandIn {
+  /** The package whose module imports it (a path fragment of the importer's URL). */
+  importer: string;
+  specifier: string;
+  module: string;
+  /** Taken only when the run has tap's coverage off. */
+  withoutCoverage?: true;
+}
+
+const STAND_INS: StandIn[] = [
+  { importer: '/@tapjs/run/', specifier: '@tapjs/reporter', module: './no-reporter.js' },
+  { importer: '/@tapjs/run/', specifier: 'pacote', module: './on-first-call.js' },
+  {
+    importer: '/@tapjs/run/',
+    specifier: './test-argv.js',
+    module: './argv-without-processinfo.js',
+    withoutCoverage: true,
+  },
+  {
+    importer: '/@tapjs/core/',
+    specifier: '@tapjs/processinfo',
+    module: './spawn-without-processinfo.js',
+    withoutCoverage: true,
+  },
+];
+
+let coverageOff = false;
+
+export const initialize: InitializeHook<{ coverageOff: boolean }> = (data) => {
+  coverageOff = data?.coverageOff === true;
 };
 
 export const resolve: ResolveHook = async (specifier, context, next) => {
-  const standIn = STAND_INS[specifier];
-  if (!standIn || !context.parentURL?.includes('/@tapjs/run/')) return next(specifier, context);
+  const standIn = STAND_INS.find(
+    (s) =>
+      s.specifier === specifier &&
+      context.parentURL?.includes(s.importer) &&
+      (coverageOff || !s.withoutCoverage),
+  );
+  if (!standIn) return next(specifier, context);
   // Resolved as tap would, so the stand-in can load the very module tap asked for.
   const real = await next(specifier, context);
-  const url = new URL(standIn, import.meta.url);
+  const url = new URL(standIn.module, import.meta.url);
   url.searchParams.set('module', real.url);
   return { url: url.href, format: 'module', shortCircuit: true };
 };
