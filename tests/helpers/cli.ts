@@ -48,8 +48,9 @@ const text = (chunks: Buffer[]) =>
 
 /**
  * A program as a user runs it. tap adds its own `--import` to NODE_OPTIONS of every process a
- * test spawns (its process tracking, with signal handlers of its own), and that would reach the
- * services the CLI starts; env(1) removes it, or sets a test's own NODE_OPTIONS, before the exec.
+ * test spawns (its process tracking, with signal handlers of its own) unless `realstack test`
+ * started it with tap's coverage off, and under a plain `npx tap` that would reach the services
+ * the CLI starts; env(1) removes it, or sets a test's own NODE_OPTIONS, before the exec.
  *
  * node:child_process, not execa: execa is some 150 modules, and every one a test file loads
  * passes through tap's module hooks (0.45 s of CPU in each of the suite's test processes,
