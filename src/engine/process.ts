@@ -542,18 +542,27 @@ export class ProcessEngine implements Engine {
     const processes = this.live();
     return Promise.all(
       processes.map(async (p): Promise<Instance> => {
-        const exit = readJson<{ code: number }>(path.join(p.dir, 'exit.json'));
-        if (exit)
-          return {
-            service: p.service,
-            name: p.name,
-            state: 'exited',
-            health: 'none',
-            exitCode: exit.code,
-            url: p.url,
-          };
+        const exited = (): Instance | undefined => {
+          const exit = readJson<{ code: number }>(path.join(p.dir, 'exit.json'));
+          return exit
+            ? {
+                service: p.service,
+                name: p.name,
+                state: 'exited',
+                health: 'none',
+                exitCode: exit.code,
+                url: p.url,
+              }
+            : undefined;
+        };
+        const ended = exited();
+        if (ended) return ended;
+        // The runner records the exit, then ends: between the look above and this one it may
+        // have done both, and its record says more than "missing".
         if (!isAlive(p.pid))
-          return { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url };
+          return (
+            exited() ?? { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url }
+          );
         const own = { service: p.service, name: p.name, url: p.url, startedAt: p.startedAt };
         const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
         if (isStopped(child)) return { ...own, state: 'paused', health: 'none' };
