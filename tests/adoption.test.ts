@@ -185,6 +185,22 @@ t.test(
     const res = await realstack(['test'], env);
     t.equal(res.exitCode, 0, res.stderr);
     t.match(res.stdout, /^6 passed, 0 failed$/m, 'the closing line');
+    // tap's default plugins give every test process its TypeScript loader; this project shows no
+    // TypeScript, so only a TypeScript test file's process gets it. Each file checks its own.
+    const loaded = (want: boolean) => `import t from 'tap';
+t.test('the TypeScript loader', async (t) => {
+  t.equal(process.execArgv.some((a) => /@tapjs[\\/]typescript[\\/]/.test(a)), ${want}, process.execArgv.join(' '));
+});
+`;
+    writeFileSync(path.join(project, 'test', 'js-loader.test.mjs'), loaded(false));
+    writeFileSync(
+      path.join(project, 'test', 'ts-loader.test.ts'),
+      `const typed: number = 1;\n${loaded(true)}`,
+    );
+    const loaders = await realstack(['test', 'test/js-loader.test.mjs', 'test/ts-loader.test.ts'], env);
+    for (const file of ['js-loader.test.mjs', 'ts-loader.test.ts']) rmSync(path.join(project, 'test', file));
+    t.equal(loaders.exitCode, 0, loaders.stdout);
+    t.match(loaders.stdout, /^2 passed, 0 failed$/m);
     const pids = processPids(readState(id, project));
     const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as {
       services: { name: string; url: string }[];

@@ -7,6 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import { checkNamedFiles } from '../src/testing/selection.js';
 import { reporterOf, tapCommand } from '../src/testing/tap-runner/command.js';
+import { showsTypeScript } from '../src/testing/tap-runner/typescript.js';
 import { hasStackTrace, run, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tapPlugins, tempProject, tinyCompose, tinyService } from './helpers/project.js';
@@ -39,18 +40,22 @@ t.test("a file's absence is told from tap's other arguments", async (t) => {
 });
 
 t.test('the lean start is taken only for the tap reporter and a tap of the project', async (t) => {
+  const leanRun = { coverageOff: true, typescriptByFile: true };
   const { dir } = linkedProject(t, {}, testRunId('tapcmd'));
-  const lean = tapCommand(dir, ['--reporter=tap', 'test/a.test.mjs'], false);
+  const lean = tapCommand(dir, ['--reporter=tap', 'test/a.test.mjs'], {
+    coverageOff: false,
+    typescriptByFile: false,
+  });
   t.equal(lean.file, process.execPath, 'node starts the runner');
   t.match(lean.args[0], /^--import=file:.*\/tap-runner\/register\.js$/);
   t.match(
-    tapCommand(dir, ['--reporter=tap'], true).args[0],
-    /^--import=file:.*\/tap-runner\/register\.js\?coverage=off$/,
-    'the runner is told when coverage is off',
+    tapCommand(dir, ['--reporter=tap'], leanRun).args[0],
+    /^--import=file:.*\/tap-runner\/register\.js\?coverage=off&typescript=by-file$/,
+    'the runner is told when coverage is off, and when the project shows no TypeScript',
   );
   t.match(lean.args[1], /\/tap\/dist\/esm\/run\.mjs$/, "then the project's tap, its link followed");
   t.same(lean.args.slice(2), ['--reporter=tap', 'test/a.test.mjs']);
-  t.same(tapCommand(dir, ['--reporter=tap', '-R', 'spec'], true), {
+  t.same(tapCommand(dir, ['--reporter=tap', '-R', 'spec'], leanRun), {
     file: 'tap',
     args: ['--reporter=tap', '-R', 'spec'],
   });
@@ -62,17 +67,40 @@ t.test('the lean start is taken only for the tap reporter and a tap of the proje
   mkdirSync(path.join(later, 'node_modules', '.bin'));
   symlinkSync('../tap/dist/esm/run.mjs', path.join(later, 'node_modules', '.bin', 'tap'));
   t.same(
-    tapCommand(later, ['--reporter=tap'], true),
+    tapCommand(later, ['--reporter=tap'], leanRun),
     { file: 'tap', args: ['--reporter=tap'] },
     'a runner whose imports were not checked starts as tap starts',
   );
-  const bare = tempProject(t, {});
+  const noTap = tempProject(t, {});
   t.same(
-    tapCommand(bare, ['--reporter=tap'], true),
+    tapCommand(noTap, ['--reporter=tap'], leanRun),
     { file: 'tap', args: ['--reporter=tap'] },
     'no tap here: tap from PATH',
   );
 });
+
+t.test(
+  'a project shows TypeScript by a tsconfig tap reads, a TypeScript package, or tap settings',
+  async (t) => {
+    const env = {};
+    const js = tempProject(t, {
+      'package.json': '{"devDependencies": {"tap": "^21.0.0", "@types/node": "^20"}}',
+    });
+    t.notOk(showsTypeScript(js, {}, env), 'JavaScript and tap: no');
+    t.notOk(showsTypeScript(tempProject(t, {}), {}, env), 'no package.json: no');
+    t.notOk(showsTypeScript(js, { plugin: ['!@tapjs/typescript'] }, env), 'the plugin left out: no');
+    for (const [files, why] of [
+      [{ 'tsconfig.json': '{}' }, 'tsconfig.json'],
+      [{ 'tsconfig.test.json': '{}' }, 'tsconfig.test.json'],
+      [{ 'package.json': '{"devDependencies": {"typescript": "^5"}}' }, 'typescript'],
+      [{ 'package.json': '{"dependencies": {"tsx": "^4"}}' }, 'tsx'],
+    ] as const)
+      t.ok(showsTypeScript(tempProject(t, files), {}, env), why);
+    t.ok(showsTypeScript(js, { typecheck: true }, env), "tap's typecheck");
+    t.ok(showsTypeScript(js, { plugin: ['@tapjs/typescript'] }, env), 'the plugin named');
+    t.ok(showsTypeScript(js, {}, { TAP_TSCONFIG: 'tsconfig.build.json' }), 'TAP_TSCONFIG');
+  },
+);
 
 t.test(
   'realstack test writes the TAP stream tap writes, failures and skips included; another reporter is refused',

@@ -28,6 +28,7 @@ import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManife
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
 import { tapCommand, tapPath } from './tap-runner/command.js';
+import { showsTypeScript } from './tap-runner/typescript.js';
 import { testEnv } from './test-env.js';
 
 /** A running stack of this checkout that answers healthy, or undefined. */
@@ -77,17 +78,16 @@ async function tapOnce(
   // systems give. Test files against a real stack spend much of their time waiting on it,
   // so one job per core unless the project's tap settings or the arguments say.
   const jobs = 'jobs' in own || jobsArgIndex(tapArgs) >= 0 ? [] : [`--jobs=${os.availableParallelism()}`];
-  const command = tapCommand(
-    config.projectDir,
-    ['--reporter=tap', ...coverage, ...jobs, ...tapArgs],
-    coverageOff,
-  );
   const env = {
     ...process.env,
     ...config.env,
     ...testEnv(engine, instances, config.project, config.env),
     ...extraEnv,
   };
+  const command = tapCommand(config.projectDir, ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
+    coverageOff,
+    typescriptByFile: !showsTypeScript(config.projectDir, own, env),
+  });
   // node:child_process, not execa: its 150 modules were 0.2 s of CPU before every tap start.
   const tap = spawn(command.file, command.args, {
     cwd: config.projectDir,

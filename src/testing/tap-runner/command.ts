@@ -59,21 +59,30 @@ function runnerMajor(script: string): number | undefined {
   }
 }
 
+/** What a run's test processes can do without (./hooks.ts). */
+export interface LeanRun {
+  /** tap's coverage is off: no process recorder. */
+  coverageOff: boolean;
+  /** The project shows no TypeScript (./typescript.ts): the loader only for TypeScript files. */
+  typescriptByFile: boolean;
+}
+
 /**
  * How to start tap with these arguments: with the `tap` reporter and the project's own tap of a
- * known runner, the runner starts without the packages only its other reporters use, and with
- * `coverageOff` its test processes start without tap's process recorder (./hooks.ts); otherwise
- * as `tap` on the PATH of `tapPath`.
+ * known runner, the runner starts without the packages only its other reporters use, and its
+ * test processes without what `lean` says they can do without (./hooks.ts); otherwise as `tap`
+ * on the PATH of `tapPath`.
  */
 export function tapCommand(
   projectDir: string,
   args: string[],
-  coverageOff: boolean,
+  lean: LeanRun,
 ): { file: string; args: string[] } {
   const script = reporterOf(args) === 'tap' ? localTapScript(projectDir) : undefined;
   const known = script && /\.m?js$/.test(script) && KNOWN_RUNNERS.includes(runnerMajor(script) ?? -1);
   if (!script || !known) return { file: 'tap', args };
   const register = new URL('./register.js', import.meta.url);
-  if (coverageOff) register.searchParams.set('coverage', 'off');
+  if (lean.coverageOff) register.searchParams.set('coverage', 'off');
+  if (lean.typescriptByFile) register.searchParams.set('typescript', 'by-file');
   return { file: process.execPath, args: [`--import=${register.href}`, script, ...args] };
 }

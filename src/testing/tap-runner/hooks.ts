@@ -10,18 +10,26 @@
 // what each process loads, for coverage and `tap --changed`, and tap puts it both in a test
 // process's arguments (@tapjs/run's test-argv.js) and in the NODE_OPTIONS its spawn gives it
 // (@tapjs/core's spawn.js), from where it rides into every Node process a test starts. Each such
-// process paid 0.2 to 0.4 s of CPU for it (docs/performance.md). ./command.ts says whether
-// coverage is off; only then do those two imports get their stand-ins.
+// process paid 0.2 to 0.4 s of CPU for it (docs/performance.md). And in a project that shows no
+// TypeScript (./typescript.ts), a test process of a JavaScript file needs no TypeScript loader,
+// which tap's default plugins give every test process: about 1 s of CPU (docs/performance.md).
+// ./command.ts says which of these the run has (`coverage=off`, `typescript=by-file`); only then
+// do those imports get their stand-ins, which read the same words from their own URLs.
 import type { InitializeHook, ResolveHook } from 'node:module';
+
+/** What ./command.ts said of the run, in register.js's URL: `coverage=off`, `typescript=by-file`. */
+let run = new URLSearchParams();
 
 interface StandIn {
   /** The package whose module imports it (a path fragment of the importer's URL). */
   importer: string;
   specifier: string;
   module: string;
-  /** Taken only when the run has tap's coverage off. */
-  withoutCoverage?: true;
+  /** Taken only for a run of which this is true. */
+  when?: (run: URLSearchParams) => boolean;
 }
+
+const coverageOff = (run: URLSearchParams) => run.get('coverage') === 'off';
 
 const STAND_INS: StandIn[] = [
   { importer: '/@tapjs/run/', specifier: '@tapjs/reporter', module: './no-reporter.js' },
@@ -30,33 +38,28 @@ const STAND_INS: StandIn[] = [
     importer: '/@tapjs/run/',
     specifier: './test-argv.js',
     module: './argv-without-processinfo.js',
-    withoutCoverage: true,
+    when: coverageOff,
   },
   {
     importer: '/@tapjs/core/',
     specifier: '@tapjs/processinfo',
-    module: './spawn-without-processinfo.js',
-    withoutCoverage: true,
+    module: './test-spawn.js',
+    when: (run) => coverageOff(run) || run.get('typescript') === 'by-file',
   },
 ];
 
-let coverageOff = false;
-
-export const initialize: InitializeHook<{ coverageOff: boolean }> = (data) => {
-  coverageOff = data?.coverageOff === true;
+export const initialize: InitializeHook<string> = (search) => {
+  run = new URLSearchParams(search);
 };
 
 export const resolve: ResolveHook = async (specifier, context, next) => {
   const standIn = STAND_INS.find(
-    (s) =>
-      s.specifier === specifier &&
-      context.parentURL?.includes(s.importer) &&
-      (coverageOff || !s.withoutCoverage),
+    (s) => s.specifier === specifier && context.parentURL?.includes(s.importer) && (s.when?.(run) ?? true),
   );
   if (!standIn) return next(specifier, context);
   // Resolved as tap would, so the stand-in can load the very module tap asked for.
   const real = await next(specifier, context);
-  const url = new URL(standIn.module, import.meta.url);
+  const url = new URL(`${standIn.module}?${run}`, import.meta.url);
   url.searchParams.set('module', real.url);
   return { url: url.href, format: 'module', shortCircuit: true };
 };
