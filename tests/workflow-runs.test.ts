@@ -1,9 +1,10 @@
 // The workflow's recipes whose runs have a run id of their own: the smoke tests and diagnosis
 // against the suite's stack as an external one, a diagnosis after a failing run on a stack of
 // its own, and a refusal. Their test data never meets the suite's, so they run beside it.
+import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { closing, hasStackTrace, realstack, testRunId } from './helpers/cli.js';
+import { closing, hasStackTrace, realstack, root, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { filesRun, recipes } from './helpers/recipes.js';
 import { externalEnv, stack } from './helpers/stack.js';
@@ -96,13 +97,20 @@ t.test(
   'diagnose-tests after a failing run: the failing test and what the services logged meanwhile',
   { skip },
   async (t) => {
+    const state = path.join(scratch, 'state-failed');
+    // The checkout's build record: in a state folder without it, the run's `up` would run the
+    // host build (npm run build) again, rewriting dist/ under the tests running beside this one.
+    mkdirSync(state, { recursive: true });
+    copyFileSync(path.join(root, '.realstack', 'images.json'), path.join(state, 'images.json'));
     const env = {
       REALSTACK_ENGINE: 'process',
-      REALSTACK_STATE_DIR: path.join(scratch, 'state-failed'),
+      REALSTACK_STATE_DIR: state,
       REALSTACK_RUN_ID: testRunId('diag'),
     };
-    const failed = await justDo(['test', 'tests/fixtures/fails.fixture.ts'], env);
+    // It fails on every attempt: the project's retries (realstack.json) would only run it again.
+    const failed = await justDo(['test', '--retries', '0', 'tests/fixtures/fails.fixture.ts'], env);
     t.equal(closing(failed.stdout), '0 passed, 1 failed');
+    t.match(failed.stderr, 'host build (npm run build): up to date');
     const res = await justDo(['diagnose-tests'], env);
     t.equal(res.exitCode, 1);
     t.match(res.stdout, /^FAIL\s+last run\s+.*0 passed, 1 failed/m);
