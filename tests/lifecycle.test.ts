@@ -39,7 +39,8 @@ for (const engine of await passEngines()) {
           .find((s) => s.name === 'api')
           ?.instances.map((i) => i.name);
 
-      t.equal((await cli('up', '--coverage')).exitCode, 0, 'the stack is up, with the coverage spy');
+      const started = await cli('up', '--coverage');
+      t.equal(started.exitCode, 0, `the stack is up, with the coverage spy: ${started.stderr}`);
       t.teardown(() => cli('down'));
 
       const up = await cli('scale', 'api=2', '--profile', 'api-me', '--rate', '100');

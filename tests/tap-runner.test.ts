@@ -2,7 +2,7 @@
 // starts without the packages only tap's other reporters use, with tap's coverage off its test
 // processes start without tap's process recorder, and the TAP stream it writes is the one tap
 // writes when started as a user starts it.
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { checkNamedFiles } from '../src/testing/selection.js';
@@ -53,6 +53,9 @@ t.test('the lean start is taken only for the tap reporter and a tap of the proje
     /^--import=file:.*\/tap-runner\/register\.js\?coverage=off&typescript=by-file$/,
     'the runner is told when coverage is off, and when the project shows no TypeScript',
   );
+  const ahead = tapCommand(dir, ['--reporter=tap'], { ...leanRun, waitForStack: true });
+  t.match(ahead.args[0], /\?coverage=off&typescript=by-file&wait=stack$/, 'started ahead: it waits');
+  t.equal(ahead.waitsForStack, true);
   t.match(lean.args[1], /\/tap\/dist\/esm\/run\.mjs$/, "then the project's tap, its link followed");
   t.same(lean.args.slice(2), ['--reporter=tap', 'test/a.test.mjs']);
   t.same(tapCommand(dir, ['--reporter=tap', '-R', 'spec'], leanRun), {
@@ -67,9 +70,9 @@ t.test('the lean start is taken only for the tap reporter and a tap of the proje
   mkdirSync(path.join(later, 'node_modules', '.bin'));
   symlinkSync('../tap/dist/esm/run.mjs', path.join(later, 'node_modules', '.bin', 'tap'));
   t.same(
-    tapCommand(later, ['--reporter=tap'], leanRun),
+    tapCommand(later, ['--reporter=tap'], { ...leanRun, waitForStack: true }),
     { file: 'tap', args: ['--reporter=tap'] },
-    'a runner whose imports were not checked starts as tap starts',
+    'a runner whose imports were not checked starts as tap starts, and cannot wait',
   );
   const noTap = tempProject(t, {});
   t.same(
@@ -214,5 +217,68 @@ t.test("tap's process recorder", async (t) => {
     );
     t.notOk(hasStackTrace(none.stderr));
     t.notMatch((await realstack(['ps'])).all, /web-1\s+running/, 'the stack it started is down again');
+  },
+);
+
+/** The processes whose working folder is `dir`: what a run in that project left running. */
+const processesIn = (dir: string) =>
+  readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`) === dir;
+      } catch {
+        return false; // gone meanwhile, or a zombie
+      }
+    });
+
+t.test(
+  "tap's runner starts while the stack comes up, and its tests start once it is ready, with its URLs; a stack that fails leaves no runner",
+  { skip },
+  async (t) => {
+    const compose = tinyCompose.replace('server.cjs', 'slow.cjs');
+    const { dir, realstack } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': compose,
+        // Listens a second and a half after its start, and says when.
+        'slow.cjs': `setTimeout(() => {
+  require('node:fs').writeFileSync('listening.txt', String(Date.now()));
+  ${tinyService().replace(/\n/g, '\n  ')}
+}, 1500);
+`,
+        'package.json': '{"name": "tap-ahead-project", "private": true, "type": "module"}\n',
+        // The runner is this test process's parent: its start, from /proc, against the service's.
+        'test/order.test.mjs': `import { readFileSync } from 'node:fs';
+import t from 'tap';
+t.test('the runner started before the service listened; the test after', async (t) => {
+  const btime = Number(/^btime (\\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))[1]);
+  const ticks = Number(readFileSync('/proc/' + process.ppid + '/stat', 'utf8').split(') ')[1].split(' ')[19]);
+  const runnerStarted = btime * 1000 + ticks * 10;
+  const listened = Number(readFileSync('listening.txt', 'utf8'));
+  t.ok(runnerStarted < listened, 'runner ' + runnerStarted + ', service listening ' + listened);
+  t.ok(Date.now() >= listened, 'the test runs after');
+  const res = await fetch(process.env.REALSTACK_WEB_URL);
+  t.same(await res.json(), { ok: true }, 'the stack answers at the URL the test was given');
+});
+`,
+      },
+      testRunId('tapahead'),
+    );
+    const res = await realstack(['test', '--retries', '0']);
+    t.equal(res.exitCode, 0, `${res.stdout}\n${res.stderr}`);
+    t.equal(res.stdout.trim().split('\n').at(-1), '1 passed, 0 failed');
+
+    writeFileSync(path.join(dir, 'slow.cjs'), 'process.exit(3);\n');
+    const failed = await realstack(['test', '--retries', '0']);
+    t.equal(failed.exitCode, 1, 'the stack did not come up');
+    t.match(failed.stderr, /web-1.*exit(ed)? .*3/);
+    t.notOk(hasStackTrace(failed.stderr));
+    let left = processesIn(dir);
+    for (let i = 0; i < 20 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = processesIn(dir);
+    }
+    t.same(left, [], 'no tap runner (nor anything else) is left in the project');
   },
 );

@@ -26,6 +26,7 @@ import {
   tapArgsFor,
 } from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
+import { startTapAhead } from './tap-process.js';
 
 /** Copies every instrumented process's dumps into the coverage folder's raw/. */
 export async function harvestRun(engine: Engine, config: ToolkitConfig, log: Log): Promise<void> {
@@ -98,11 +99,20 @@ export async function runTestsWithCoverage(
   // Slices of an earlier recording would count again in this run's figures.
   rmSync(sliceDir, { recursive: true, force: true });
   if (perTest) openSliceDir(sliceDir);
-  const { engine } = await startStack(config, {
-    log,
-    prepare: prepareRun(config, log),
-    overlay: (stack) => instrument(stack, spy, perTest ? sliceDir : undefined),
-  });
+  // tap's runner loads its modules while the stack starts.
+  const ahead = startTapAhead(config, recording, log);
+  let started: Awaited<ReturnType<typeof startStack>>;
+  try {
+    started = await startStack(config, {
+      log,
+      prepare: prepareRun(config, log),
+      overlay: (stack) => instrument(stack, spy, perTest ? sliceDir : undefined),
+    });
+  } catch (error) {
+    ahead?.abandon();
+    throw error;
+  }
+  const { engine } = started;
   const takeDown = downOnce(engine, log);
   let counts: Counts;
   try {
@@ -114,6 +124,7 @@ export async function runTestsWithCoverage(
           retries: 0,
           kind: 'coverage',
           extraEnv: recorder.env,
+          ahead,
         });
       } finally {
         await recorder.finish();
@@ -123,11 +134,13 @@ export async function runTestsWithCoverage(
         retries: retries ?? config.project.flaky.retries,
         kind: 'coverage',
         shard: Boolean(plan),
+        ahead,
       });
     log('stopping the services gracefully, so that every process flushes its coverage');
     for (const r of await engine.stop()) log(describeStop(r));
     await harvestRun(engine, config, log);
   } finally {
+    ahead?.abandon();
     await takeDown();
   }
   const outcome = await reportCoverage(engine.stack, config.coverage, config.coverageDir, log);

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import os from 'node:os';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../errors.js';
@@ -15,20 +13,11 @@ import { failingFiles, mergeAttempt, retryArgs } from './attempts.js';
 import { connectionHints } from './connection-hints.js';
 import { classify, quarantinedNow, recordRun, setApart } from './record-history.js';
 import { keepServiceLogs, recordResults } from './results.js';
-import {
-  checkNamedFiles,
-  jobsArgIndex,
-  parseTestRun,
-  setFiles,
-  tapArgsFor,
-  tapConfig,
-  tapOrder,
-} from './selection.js';
+import { checkNamedFiles, parseTestRun, setFiles, tapArgsFor, tapOrder } from './selection.js';
 import { clearManifest, describePlan, emptyShard, NO_RUN, planShard, writeManifest } from './shard.js';
 import { StackWatch } from './stack-watch.js';
 import { fileTable, summaryLine, tapCounter } from './summary.js';
-import { tapCommand, tapPath } from './tap-runner/command.js';
-import { showsTypeScript } from './tap-runner/typescript.js';
+import { startTap, startTapAhead, type TapProcess } from './tap-process.js';
 import { testEnv } from './test-env.js';
 
 /** A running stack of this checkout that answers healthy, or undefined. */
@@ -56,8 +45,9 @@ async function reusable(config: ToolkitConfig, log: Log): Promise<Engine | undef
 }
 
 /**
- * One tap run against the stack's URLs. The TAP stream goes to the terminal and, as it passes,
- * into the counter. Ctrl-C stops tap's whole process group, runs `cleanup` and exits 130.
+ * One tap run against the stack's URLs: `ahead`'s runner, started before the stack was up, or a
+ * tap started now. The TAP stream goes to the terminal and, as it passes, into the counter.
+ * Ctrl-C stops tap's whole process group, runs `cleanup` and exits 130.
  */
 async function tapOnce(
   config: ToolkitConfig,
@@ -66,55 +56,21 @@ async function tapOnce(
   log: Log,
   cleanup: () => Promise<void>,
   extraEnv: Record<string, string>,
+  ahead?: TapProcess,
 ): Promise<FileCounts[]> {
   const instances = await engine.instances();
-  // tap's coverage would measure the test processes (realstack measures the services), and
-  // without any it exits 1 for no test's fault: off unless the project's tap settings say.
-  const own = tapConfig(config.projectDir);
-  const coverageArgs = tapArgs.some((a) => /coverage/.test(a));
-  const coverage = 'disable-coverage' in own || coverageArgs ? [] : ['--disable-coverage'];
-  const coverageOff = coverage.length > 0 || (own['disable-coverage'] === true && !coverageArgs);
-  // tap's default leaves one core free: one job at a time on the two-core runners most CI
-  // systems give. Test files against a real stack spend much of their time waiting on it,
-  // so one job per core unless the project's tap settings or the arguments say.
-  const jobs = 'jobs' in own || jobsArgIndex(tapArgs) >= 0 ? [] : [`--jobs=${os.availableParallelism()}`];
-  const env = {
-    ...process.env,
-    ...config.env,
-    ...testEnv(engine, instances, config.project, config.env),
-    ...extraEnv,
-  };
-  const command = tapCommand(config.projectDir, ['--reporter=tap', ...coverage, ...jobs, ...tapArgs], {
-    coverageOff,
-    typescriptByFile: !showsTypeScript(config.projectDir, own, env),
-  });
-  // node:child_process, not execa: its 150 modules were 0.2 s of CPU before every tap start.
-  const tap = spawn(command.file, command.args, {
-    cwd: config.projectDir,
-    env: { ...env, PATH: tapPath(config.projectDir, env.PATH) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    // A group of its own, so an interrupt reaches tap and every test process it started.
-    detached: true,
-  });
-  const exited = new Promise<number>((resolve) => {
-    tap.on('close', (code) => resolve(code ?? 1));
-    tap.on('error', (err) => {
-      log(`tap did not start (${err.message}): install it in the project, \`npm install --save-dev tap\``);
-      resolve(1);
-    });
-  });
+  const stackEnv = { ...testEnv(engine, instances, config.project, config.env), ...extraEnv };
+  ahead?.go?.(stackEnv);
+  const {
+    child,
+    exited,
+    signal: signalTests,
+  } = ahead ?? startTap(config, tapArgs, { ...process.env, ...config.env, ...stackEnv }, log);
   const { parser, files } = tapCounter();
-  tap.stdout.on('data', (chunk: Buffer) => {
+  child.stdout?.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     parser.write(chunk);
   });
-  const signalTests = (signal: NodeJS.Signals) => {
-    try {
-      if (tap.pid) process.kill(-tap.pid, signal);
-    } catch {
-      // The group is gone already.
-    }
-  };
   const onInterrupt = () => {
     log('interrupted: stopping the tests');
     signalTests('SIGINT');
@@ -155,6 +111,8 @@ export interface SuiteOptions {
    * shard must weigh the files by the same history to split them alike.
    */
   shard?: boolean;
+  /** tap's runner, started before the stack came up (startTapAhead): the first attempt's. */
+  ahead?: TapProcess;
 }
 
 /**
@@ -190,7 +148,7 @@ export async function runSuite(
   };
   let files: FileCounts[];
   try {
-    files = await tapOnce(config, engine, tapArgs, log, cleanup, options.extraEnv ?? {});
+    files = await tapOnce(config, engine, tapArgs, log, cleanup, options.extraEnv ?? {}, options.ahead);
     noteFailures(files);
     for (let attempt = 1; attempt <= options.retries; attempt++) {
       const again = failingFiles(files);
@@ -275,17 +233,25 @@ export async function runTests(toolkit: ToolkitConfig, args: string[], log: Log)
   // LIVE_SMOKE: a stack somebody else runs, attached by its URLs; nothing starts or stops.
   const config = ensureSecrets(run.set === 'smoke' ? { ...toolkit, engine: 'external' } : toolkit);
   let ran = NO_RUN;
-  const counts =
-    plan && plan.mine.length === 0
-      ? emptyShard(config)
-      : await withStack(config, log, (engine, stop) => {
-          ran = { runId: engine.run.runId, engine: engine.name };
-          return runSuite(config, engine, tapArgs, log, stop, {
-            retries: run.retries ?? config.project.flaky.retries,
-            kind: 'test',
-            shard: Boolean(plan),
-          });
+  let counts: Counts;
+  if (plan && plan.mine.length === 0) counts = emptyShard(config);
+  else {
+    // tap's runner loads its modules while the stack is found or started.
+    const ahead = startTapAhead(config, tapArgs, log);
+    try {
+      counts = await withStack(config, log, (engine, stop) => {
+        ran = { runId: engine.run.runId, engine: engine.name };
+        return runSuite(config, engine, tapArgs, log, stop, {
+          retries: run.retries ?? config.project.flaky.retries,
+          kind: 'test',
+          shard: Boolean(plan),
+          ahead,
         });
+      });
+    } finally {
+      ahead?.abandon();
+    }
+  }
   if (plan) await writeManifest(config, plan, { ...ran, kind: 'test' }, counts);
   else clearManifest(config);
   if (run.byModule) process.stdout.write(`${fileTable(counts.files)}\n`);

@@ -65,6 +65,8 @@ export interface LeanRun {
   coverageOff: boolean;
   /** The project shows no TypeScript (./typescript.ts): the loader only for TypeScript files. */
   typescriptByFile: boolean;
+  /** Started before the stack is up: the runner waits for its environment (./gated-run.ts). */
+  waitForStack?: boolean;
 }
 
 /**
@@ -77,12 +79,14 @@ export function tapCommand(
   projectDir: string,
   args: string[],
   lean: LeanRun,
-): { file: string; args: string[] } {
+): { file: string; args: string[]; waitsForStack?: true } {
   const script = reporterOf(args) === 'tap' ? localTapScript(projectDir) : undefined;
   const known = script && /\.m?js$/.test(script) && KNOWN_RUNNERS.includes(runnerMajor(script) ?? -1);
   if (!script || !known) return { file: 'tap', args };
   const register = new URL('./register.js', import.meta.url);
   if (lean.coverageOff) register.searchParams.set('coverage', 'off');
   if (lean.typescriptByFile) register.searchParams.set('typescript', 'by-file');
-  return { file: process.execPath, args: [`--import=${register.href}`, script, ...args] };
+  if (lean.waitForStack) register.searchParams.set('wait', 'stack');
+  const command = { file: process.execPath, args: [`--import=${register.href}`, script, ...args] };
+  return lean.waitForStack ? { ...command, waitsForStack: true } : command;
 }

@@ -15,9 +15,13 @@
 // which tap's default plugins give every test process: about 1 s of CPU (docs/performance.md).
 // ./command.ts says which of these the run has (`coverage=off`, `typescript=by-file`); only then
 // do those imports get their stand-ins, which read the same words from their own URLs.
+//
+// A runner started before the stack is up (`wait=stack`) gets a run.js that waits for the
+// stack's environment before the tests start (./gated-run.ts): the runner's second of module
+// loading overlaps the stack's start.
 import type { InitializeHook, ResolveHook } from 'node:module';
 
-/** What ./command.ts said of the run, in register.js's URL: `coverage=off`, `typescript=by-file`. */
+/** What ./command.ts said of the run, in register.js's URL: `coverage=off`, `typescript=by-file`, `wait=stack`. */
 let run = new URLSearchParams();
 
 interface StandIn {
@@ -39,6 +43,12 @@ const STAND_INS: StandIn[] = [
     specifier: './test-argv.js',
     module: './argv-without-processinfo.js',
     when: coverageOff,
+  },
+  {
+    importer: '/@tapjs/run/',
+    specifier: './run.js',
+    module: './gated-run.js',
+    when: (run) => run.get('wait') === 'stack',
   },
   {
     importer: '/@tapjs/core/',
