@@ -2,14 +2,14 @@
 // its own with `--scale api=2`, one person, a change through one replica read through the other.
 import t from 'tap';
 import { request } from 'undici';
-import { realstack, testRunId } from './helpers/cli.js';
+import { exitedZero, realstack, testRunId } from './helpers/cli.js';
 
 const env = { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: testRunId('replicas') };
 
 t.test(
   'area 7: an active-organisation change through one replica is seen through the other, never stale',
   async (t) => {
-    t.equal((await realstack(['up', '--scale', 'api=2'], env)).exitCode, 0, 'a stack with two api replicas');
+    exitedZero(t, await realstack(['up', '--scale', 'api=2'], env), 'a stack with two api replicas');
     t.teardown(() => realstack(['down'], env));
     const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as {
       services: { name: string; url: string; instances: { url: string }[] }[];

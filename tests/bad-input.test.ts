@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { hasStackTrace, realstack, root, run, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, realstack, root, run, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers, processPids, readState } from './helpers/leftovers.js';
 
@@ -147,7 +147,7 @@ t.test('bad input to scale and restart is named, with what to do', { skip }, asy
   const none = await cli('scale', 'api=2');
   t.equal(none.exitCode, 1);
   t.match(none.stderr, `no run "${env.REALSTACK_RUN_ID}" is known`);
-  t.equal((await cli('up')).exitCode, 0);
+  exitedZero(t, await cli('up'), 'up');
   t.teardown(() => cli('down'));
   const cases: [string[], number, string | RegExp][] = [
     [['scale'], 2, 'realstack scale SERVICE=N'],

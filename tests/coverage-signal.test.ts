@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
@@ -26,7 +26,7 @@ t.test(
   'a snapshot taken with SIGWINCH leaves a service that stops on SIGUSR2 running',
   { skip },
   async (t) => {
-    t.equal((await realstack(['up', '--coverage'], env)).exitCode, 0, 'up with the spy');
+    exitedZero(t, await realstack(['up', '--coverage'], env), 'up with the spy');
     const snapshot = await realstack(['coverage', 'snapshot'], env);
     t.equal(snapshot.exitCode, 0, snapshot.stderr);
     t.match(snapshot.stderr, 'SIGWINCH sent to web-1');

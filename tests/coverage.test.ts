@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { readImagesState } from '../src/images/state.js';
-import { hasStackTrace, realstack, root, run as runProgram, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, realstack, root, run as runProgram, testRunId } from './helpers/cli.js';
 import { otherPass, passEngines } from './helpers/engines.js';
 import { instanceOf, readState } from './helpers/leftovers.js';
 
@@ -79,7 +79,7 @@ t.test(
   onProcess,
   async (t) => {
     const run = coverageRun(t, 'process', 'cov');
-    t.equal((await run.up()).exitCode, 0, 'up with the coverage spy');
+    exitedZero(t, await run.up(), 'up with the coverage spy');
     const [auth] = await urls(run.cli, 'auth');
     await hit(auth as string, 3);
     const snapshot = await run.cli('coverage', 'snapshot');
@@ -142,7 +142,7 @@ t.test(
   onProcess,
   async (t) => {
     const run = coverageRun(t, 'process', 'kill');
-    t.equal((await run.up()).exitCode, 0);
+    exitedZero(t, await run.up(), 'up');
     const api = instanceOf(readState(run.env.REALSTACK_RUN_ID), 'api-1');
     process.kill(api?.pid as number, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
@@ -161,7 +161,7 @@ t.test(
   async (t) => {
     // One stack for both (a docker stack costs seconds): two replicas, then the first restarted.
     const run = coverageRun(t, 'docker', 'rep');
-    t.equal((await run.up('--scale', 'api=2')).exitCode, 0);
+    exitedZero(t, await run.up('--scale', 'api=2'), 'up with two api replicas');
     const [first, second] = await urls(run.cli, 'api');
     await hit(first as string, 5);
     await hit(second as string, 7);

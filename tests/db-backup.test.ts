@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
-import { hasStackTrace, realstack, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, realstack, testRunId } from './helpers/cli.js';
 import { passEngines, processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 
@@ -21,7 +21,7 @@ for (const engine of await passEngines()) {
     { skip: processPassOnly() },
     async (t) => {
       const env = { REALSTACK_ENGINE: engine, REALSTACK_RUN_ID: testRunId('bak') };
-      t.equal((await realstack(['up'], env)).exitCode, 0);
+      exitedZero(t, await realstack(['up'], env), 'up');
       t.teardown(() => realstack(['down'], env));
       const ps = JSON.parse((await realstack(['ps', '--json'], env)).stdout) as {
         services: { name: string; url: string }[];

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { realstack, testRunId } from './helpers/cli.js';
+import { exitedZero, realstack, testRunId } from './helpers/cli.js';
 import { passEngines } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 
@@ -39,8 +39,7 @@ for (const engine of await passEngines()) {
           .find((s) => s.name === 'api')
           ?.instances.map((i) => i.name);
 
-      const started = await cli('up', '--coverage');
-      t.equal(started.exitCode, 0, `the stack is up, with the coverage spy: ${started.stderr}`);
+      exitedZero(t, await cli('up', '--coverage'), 'the stack is up, with the coverage spy');
       t.teardown(() => cli('down'));
 
       const up = await cli('scale', 'api=2', '--profile', 'api-me', '--rate', '100');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { pruneTemplates } from '../src/engine/postgres-cluster.js';
-import { testRunId } from './helpers/cli.js';
+import { exitedZero, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers, processPids, readState, runDir } from './helpers/leftovers.js';
 import { linkedProject } from './helpers/project.js';
@@ -91,7 +91,7 @@ t.test(
       id,
     );
     t.teardown(() => realstack(['down']));
-    t.equal((await realstack(['up'])).exitCode, 0, 'up succeeds');
+    exitedZero(t, await realstack(['up']), 'up succeeds');
     const postmaster = processPids(readState(id, dir))[1] as number;
     const mapped = (where: RegExp) =>
       readFileSync(`/proc/${postmaster}/maps`, 'utf8')

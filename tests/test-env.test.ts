@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
 
@@ -93,7 +93,7 @@ t.test('init maps the variable, and the tests pass unchanged on a run of their o
 });
 
 t.test('realstack env: what the tests get, as shell exports and as JSON', { skip }, async (t) => {
-  t.equal((await realstack(['up'])).exitCode, 0);
+  exitedZero(t, await realstack(['up']), 'up');
   const json = await realstack(['env', '--json']);
   t.equal(json.exitCode, 0, json.stderr);
   const env = JSON.parse(json.stdout) as Record<string, string>;

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { linkedProject, tinyCompose } from './helpers/project.js';
 
@@ -41,7 +41,7 @@ const answers = async () => {
 const loadLine = (stderr: string) => /load: (\d+) requests sent, (\d+) failed/.exec(stderr);
 
 t.test('update rolls a service onto its new build and back, losing no request', { skip }, async (t) => {
-  t.equal((await realstack(['up'])).exitCode, 0);
+  exitedZero(t, await realstack(['up']), 'up');
   t.same(await answers(), ['v1']);
 
   for (const version of ['v2', 'v1']) {

@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,6 +37,14 @@ export interface RunResult {
   /** Standard output and error interleaved, as they came. */
   all: string;
   timedOut: boolean;
+}
+
+/**
+ * That a command exited 0; when it did not, the assertion's message carries its standard error,
+ * so that a failure in CI says why (a stack that did not come up, under a busy machine).
+ */
+export function exitedZero(t: Test, res: RunResult, what: string): void {
+  t.equal(res.exitCode, 0, res.exitCode === 0 ? what : `${what}: ${res.stderr}`);
 }
 
 /** A running program: awaited, its result; meanwhile its output streams, its pid and kill(). */

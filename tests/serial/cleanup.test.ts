@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
+import { exitedZero, hasStackTrace, just, realstack, root, run, testRunId } from '../helpers/cli.js';
 import {
   availableEngines,
   dockerPassOnly,
@@ -315,7 +315,7 @@ t.test(
     t.equal((await inProject(['images'], docker)).exitCode, 0);
     const current = await imageId();
     t.not(current, replaced, 'a changed source builds anew; the last build loses its tag');
-    t.equal((await inProject(['up'], docker)).exitCode, 0);
+    exitedZero(t, await inProject(['up'], docker), 'up');
 
     const listed = async () => {
       const show = await realstack(['cleanup', '--show', '--json', '--run', id]);
@@ -378,7 +378,7 @@ CREATE TABLE audit.log (id serial PRIMARY KEY, message varchar(200));
       id,
     );
     t.teardown(() => realstack(['down']));
-    t.equal((await realstack(['up'])).exitCode, 0);
+    exitedZero(t, await realstack(['up']), 'up');
     const ps = JSON.parse((await realstack(['ps', '--json'])).stdout) as { services: { url: string }[] };
     const url = new URL(ps.services[0]?.url as string);
     url.password = 'pw';
