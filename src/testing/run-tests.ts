@@ -61,11 +61,7 @@ async function tapOnce(
   const instances = await engine.instances();
   const stackEnv = { ...testEnv(engine, instances, config.project, config.env), ...extraEnv };
   ahead?.go?.(stackEnv);
-  const {
-    child,
-    exited,
-    signal: signalTests,
-  } = ahead ?? startTap(config, tapArgs, { ...process.env, ...config.env, ...stackEnv }, log);
+  const { child, exited, signal: signalTests } = ahead ?? startTap(config, tapArgs, stackEnv, log);
   const { parser, files } = tapCounter();
   child.stdout?.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);

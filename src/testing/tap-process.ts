@@ -21,13 +21,16 @@ export interface TapProcess {
   abandon: () => void;
 }
 
-/** Starts tap in the project with these arguments and this environment. */
+/**
+ * Starts tap in the project with these arguments. Its environment is this process's and the
+ * project's (`config.env`), with the stack's (URLs, run id) on top.
+ */
 export const startTap = (
   config: ToolkitConfig,
   tapArgs: string[],
-  env: Record<string, string | undefined>,
+  stackEnv: Record<string, string | undefined>,
   log: Log,
-): TapProcess => launch(config, tapArgs, env, log, false) as TapProcess;
+): TapProcess => launch(config, tapArgs, stackEnv, log, false) as TapProcess;
 
 /**
  * Starts tap's runner before the stack is up: it loads its modules, then waits on its fd 3 for
@@ -35,15 +38,16 @@ export const startTap = (
  * where that start is not possible: a tap whose runner realstack does not start itself.
  */
 export const startTapAhead = (config: ToolkitConfig, tapArgs: string[], log: Log): TapProcess | undefined =>
-  launch(config, tapArgs, { ...process.env, ...config.env }, log, true);
+  launch(config, tapArgs, {}, log, true);
 
 function launch(
   config: ToolkitConfig,
   tapArgs: string[],
-  env: Record<string, string | undefined>,
+  stackEnv: Record<string, string | undefined>,
   log: Log,
   ahead: boolean,
 ): TapProcess | undefined {
+  const env = { ...process.env, ...config.env, ...stackEnv };
   // tap's coverage would measure the test processes (realstack measures the services), and
   // without any it exits 1 for no test's fault: off unless the project's tap settings say.
   const own = tapConfig(config.projectDir);
