@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { loadToolkitConfig } from '../src/config/toolkit.js';
 import { runHostBuild } from '../src/images/host-build.js';
-import { hasStackTrace, root, run, testRunId } from './helpers/cli.js';
+import { exitedZero, hasStackTrace, root, run, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject, tempProject, tinyService } from './helpers/project.js';
@@ -72,8 +72,8 @@ t.test(
     await until(() => /waiting for process \d+, which runs it/.test(said), 'the second up waits for it');
     writeFileSync(path.join(dir, 'release'), '');
     const [a, b] = await Promise.all([first, second]);
-    t.equal(a.exitCode, 0, 'the first up is ready');
-    t.equal(b.exitCode, 0, 'the second up is ready');
+    exitedZero(t, a, 'the first up is ready');
+    exitedZero(t, b, 'the second up is ready');
     t.equal(builds(), 1, 'the build ran once');
     t.match(b.all, 'host build (node build.cjs): up to date', 'the second found it built');
     for (const run of [id, other])
