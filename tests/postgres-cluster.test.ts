@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
-import { pruneTemplates } from '../src/engine/postgres-cluster.js';
+import { pruneTemplates, templateRoot } from '../src/engine/postgres-cluster.js';
 import { exitedZero, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
 import { leftovers, processPids, readState, runDir } from './helpers/leftovers.js';
@@ -71,10 +71,10 @@ t.test(
       t.same(await items(), ['from the init script'], `${round} run: the init script's row, and no other`);
       t.equal((await realstack(['down'])).exitCode, 0, `${round} down`);
     }
-    const marks = readdirSync(os.tmpdir()).filter((d) => /^realstack-pgdata-[0-9a-f]{16}\.json$/.test(d));
+    const marks = readdirSync(templateRoot()).filter((d) => /^realstack-pgdata-[0-9a-f]{16}\.json$/.test(d));
     t.ok(marks.length > 0, 'the template cluster is kept for the next run');
     t.ok(
-      marks.some((m) => existsSync(JSON.parse(readFileSync(path.join(os.tmpdir(), m), 'utf8')).postgres)),
+      marks.some((m) => existsSync(JSON.parse(readFileSync(path.join(templateRoot(), m), 'utf8')).postgres)),
       'beside it, the PostgreSQL build that made it',
     );
   },
@@ -120,7 +120,7 @@ t.test(
 );
 
 t.test(
-  'templates are bounded: those no build can want go, then all but the 8 last used, except any used in the last 10 minutes',
+  'templates are bounded: those no build can want go, then all but the 4 last used, except any used in the last 10 minutes',
   (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-prune-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,7 +144,7 @@ t.test(
     };
     const ours = { postgres, size, mtimeMs };
     const key = (n: number) => n.toString(16).padStart(16, '0');
-    // Used 0 to 8 minutes ago: the 8 last used, and one used within the 10 minutes.
+    // Used 0 to 8 minutes ago: the 4 last used, and five used within the 10 minutes.
     const recent = Array.from({ length: 9 }, (_, i) => template(key(i), i, ours));
     const stale = [
       template(key(100), 30, ours),
@@ -162,7 +162,7 @@ t.test(
     t.same(
       removed.sort(),
       [...stale].sort(),
-      'removed: the orphaned, the replaced, the unused beyond 8, the old',
+      'removed: the orphaned, the replaced, the unused beyond 4, the old',
     );
     t.same(
       readdirSync(dir)
@@ -175,3 +175,4 @@ t.test(
     t.end();
   },
 );
+

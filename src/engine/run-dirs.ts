@@ -36,6 +36,11 @@ export function runDirRoot(env: NodeJS.ProcessEnv): string {
       `REALSTACK_RUN_DIR=${asked} is not a folder this user can write: the process engine keeps each run's files (PostgreSQL's data, logs, coverage dumps) there. Create it, or unset REALSTACK_RUN_DIR to use /dev/shm or the temp dir.`,
     );
   }
+  return memoryRoot() ?? os.tmpdir();
+}
+
+/** The machine's memory (/dev/shm) when it is a tmpfs this user can write with a GiB free. */
+export function memoryRoot(): string | undefined {
   try {
     const memory = statfsSync(MEMORY);
     accessSync(MEMORY, constants.W_OK);
@@ -43,7 +48,7 @@ export function runDirRoot(env: NodeJS.ProcessEnv): string {
   } catch {
     // no /dev/shm here (macOS), or not ours to write
   }
-  return os.tmpdir();
+  return undefined;
 }
 
 /** Every run's temp dir on this machine, wherever a run of any setting put it. */
