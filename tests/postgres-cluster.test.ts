@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
+import { unprivilegedUser } from '../src/engine/postgres-binaries.js';
 import { pruneTemplates, templateRoot } from '../src/engine/postgres-cluster.js';
 import { exitedZero, testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
@@ -176,3 +178,12 @@ t.test(
   },
 );
 
+t.test(
+  'as root, PostgreSQL runs as nobody: the user and group `id` names, read without running it',
+  { skip: process.getuid?.() === 0 ? false : 'not root: PostgreSQL runs as this user' },
+  (t) => {
+    const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }));
+    t.same(unprivilegedUser(), { uid: id('-u'), gid: id('-g') });
+    t.end();
+  },
+);
