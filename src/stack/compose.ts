@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { LineCounter, parseDocument } from 'yaml';
 import { type ProjectConfig, ROLES, type Role, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
 import { UserError } from '../errors.js';
+import { cachedYaml, yaml } from '../util/yaml.js';
 import { inferService } from './infer.js';
 import { InterpolationError, interpolate } from './interpolate.js';
 import { readPorts } from './ports.js';
@@ -152,15 +152,8 @@ function replicas(spec: ServiceSpec, svc: Yaml, where: string): void {
   else if (n > 1) spec.replicas = n;
 }
 
-function readYaml(file: string): Yaml {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ComposeFileError(
-      `cannot read compose file ${file}: ${(err as NodeJS.ErrnoException).code}. Name the stack's files in REALSTACK_COMPOSE_FILES, realstack.json's compose.files or compose's own COMPOSE_FILE.`,
-    );
-  }
+function parseYaml(file: string, text: string): unknown {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { merge: true, lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -170,7 +163,19 @@ function readYaml(file: string): Yaml {
       `${file}:${pos.line}:${pos.col}: the compose file does not parse: ${e.message.split('\n')[0]}. Fix the YAML at that line.`,
     );
   }
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+function readYaml(file: string): Yaml {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ComposeFileError(
+      `cannot read compose file ${file}: ${(err as NodeJS.ErrnoException).code}. Name the stack's files in REALSTACK_COMPOSE_FILES, realstack.json's compose.files or compose's own COMPOSE_FILE.`,
+    );
+  }
+  const value = cachedYaml('compose file', text, () => parseYaml(file, text));
   // A file of `include:` alone is a compose file too: its services come from the files it names.
   if (isMap(value) && value.include !== undefined && value.services === undefined) value.services = {};
   if (!isMap(value) || !isMap(value.services)) {

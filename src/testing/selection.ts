@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.js';
+import { cachedYaml, yaml } from '../util/yaml.js';
 import { reporterOf, reportFileOf } from './tap-runner/command.js';
 
 /**
@@ -186,9 +186,8 @@ async function tapList(projectDir: string, files: string[]): Promise<string[]> {
 /** tap's own settings, where tap reads them: .taprc first (YAML), else package.json's "tap". */
 export function tapConfig(projectDir: string): Record<string, unknown> {
   try {
-    return (
-      (parseYaml(readFileSync(path.join(projectDir, '.taprc'), 'utf8')) as Record<string, unknown>) ?? {}
-    );
+    const text = readFileSync(path.join(projectDir, '.taprc'), 'utf8');
+    return (cachedYaml('.taprc', text, () => yaml().parse(text)) as Record<string, unknown>) ?? {};
   } catch {}
   try {
     return (
