@@ -62,11 +62,6 @@ async function tapOnce(
   const stackEnv = { ...testEnv(engine, instances, config.project, config.env), ...extraEnv };
   ahead?.go?.(stackEnv);
   const { child, exited, signal: signalTests } = ahead ?? startTap(config, tapArgs, stackEnv, log);
-  const { parser, files } = tapCounter();
-  child.stdout?.on('data', (chunk: Buffer) => {
-    process.stdout.write(chunk);
-    parser.write(chunk);
-  });
   const onInterrupt = () => {
     log('interrupted: stopping the tests');
     signalTests('SIGINT');
@@ -78,12 +73,21 @@ async function tapOnce(
   };
   process.once('SIGINT', onInterrupt);
   let tapExit: number;
+  let files: FileCounts[];
   try {
+    // The TAP parser loads while tap starts the test processes, not before the stack (70 ms);
+    // tap's output waits in the pipe meanwhile.
+    const counter = await tapCounter();
+    files = counter.files;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      counter.parser.write(chunk);
+    });
     tapExit = await exited;
+    counter.parser.end();
   } finally {
     process.removeListener('SIGINT', onInterrupt);
   }
-  parser.end();
   if (tapExit !== 0 && !files.some((f) => f.tests.some((t) => t.status === 'failed'))) {
     const why = `tap exited with ${tapExit} without a failing test result`;
     files.push({
