@@ -18,7 +18,7 @@ const config = {
     rounds: 2,
     token: 'node token.cjs',
     profiles: {
-      home: { service: 'web', path: '/', connections: 4, requests: 120 },
+      home: { service: 'web', path: '/', connections: 4, requests: 40 },
       private: { service: 'web', path: '/private', auth: true, connections: 2, requests: 300 },
       missing: { service: 'web', path: '/missing', connections: 1, requests: 50 },
     },
