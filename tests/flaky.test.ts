@@ -15,7 +15,9 @@ const { dir, realstack } = linkedProject(
   t,
   {
     // A host port as written in the compose file: realstack publishes on a free one instead.
-    'docker-compose.yml': tinyCompose.replace('ports: ["8080"]', 'ports: ["38271:8080"]'),
+    // Below the kernel's ephemeral range (32768 and up), where every free port a test's stack
+    // takes comes from: 38271 was once a concurrent test's service, and answered.
+    'docker-compose.yml': tinyCompose.replace('ports: ["8080"]', 'ports: ["29271:8080"]'),
     // A crash on request: the stack changes under a running test.
     'server.cjs': tinyService("    if (req.url === '/crash') setTimeout(() => process.exit(3), 50);\n"),
     'package.json': '{"name": "flaky-project", "private": true, "type": "module"}\n',
@@ -40,7 +42,7 @@ t.test('always fails', async (t) => {
 `,
     'test/compose-port.test.mjs': `import t from 'tap';
 t.test('the port of the compose file answers', async (t) => {
-  t.equal((await fetch('http://localhost:38271/')).status, 200);
+  t.equal((await fetch('http://localhost:29271/')).status, 200);
 });
 `,
     'test/crash.test.mjs': `import t from 'tap';
@@ -192,11 +194,11 @@ t.test(
     t.match(res.stderr, /not ok: test\/compose-port\.test\.mjs: the port of the compose file answers/);
     t.match(
       res.stderr,
-      /hint: a test connected to port 38271, which web publishes in the compose file \(38271:8080\); realstack publishes it on a free port of 127\.0\.0\.1 instead, at http:\/\/127\.0\.0\.1:\d+ in this run, so that runs never clash\. Read the URL from REALSTACK_WEB_URL in the test \(or serviceUrl\('web'\) from 'realstack'\), or set "pinPorts": true in web's entry in realstack\.json/,
+      /hint: a test connected to port 29271, which web publishes in the compose file \(29271:8080\); realstack publishes it on a free port of 127\.0\.0\.1 instead, at http:\/\/127\.0\.0\.1:\d+ in this run, so that runs never clash\. Read the URL from REALSTACK_WEB_URL in the test \(or serviceUrl\('web'\) from 'realstack'\), or set "pinPorts": true in web's entry in realstack\.json/,
     );
     t.match(
       junit(),
-      /fetch failed: connect ECONNREFUSED (127\.0\.0\.1|::1):38271/,
+      /fetch failed: connect ECONNREFUSED (127\.0\.0\.1|::1):29271/,
       "the failure says fetch's cause",
     );
     t.notOk(hasStackTrace(res.stderr));
