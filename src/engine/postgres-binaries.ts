@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { userCacheDir } from '../util/files.js';
 
 /**
  * The package ships its libraries' symlinks as a list (native/pg-symlinks.json) for its install
@@ -45,7 +46,7 @@ function hydrated(nativeDir: string): string {
     const version = (
       JSON.parse(readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string }
     ).version;
-    const copy = path.join(os.homedir(), '.cache', 'realstack', `postgres-${version}`);
+    const copy = userCacheDir(`postgres-${version}`);
     if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
       mkdirSync(path.dirname(copy), { recursive: true });
       cpSync(nativeDir, copy, { recursive: true });

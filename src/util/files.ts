@@ -1,13 +1,23 @@
 import { closeSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
-/** Writes `text` to `file` (its folder made if need be), then renames: a reader never sees half a file. */
+/**
+ * Writes `text` to `file` (its folder made if need be), then renames: a reader never sees half a
+ * file. The temp file is this process's own, so two writers of one file never write into each
+ * other's.
+ */
 export function writeFileWhole(file: string, text: string | Uint8Array): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }
+
+/** realstack's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache): no other user writes there. */
+export const userCacheDir = (...parts: string[]): string =>
+  path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'realstack', ...parts);
 
 /** The last `lines` lines of a file, reading at most its last 64 KiB. */
 export function tailFile(file: string, lines: number): string[] {

@@ -1,15 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { userCacheDir, writeFileWhole } from './files.js';
 
 /** Entries kept: a project's compose files change a few times a day, a test suite's far more. */
 const KEEP = 200;
-
-/** The user's own cache folder (as for the copied PostgreSQL binaries): no other user can write it. */
-const cacheDir = () =>
-  path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'realstack', 'parsed');
 
 /**
  * What a parser made of a text, kept by the text's hash for the next command, which reads it
@@ -20,7 +16,8 @@ const cacheDir = () =>
  * nothing, and a cache that cannot be read or written costs only a parse.
  */
 export function cachedParse<T>(parser: string, text: string, parse: () => T): T {
-  const dir = cacheDir();
+  // The user's own: no other user can plant an entry that becomes a command.
+  const dir = userCacheDir('parsed');
   const file = path.join(dir, createHash('sha256').update(parser).update('\0').update(text).digest('hex'));
   try {
     return deserialize(readFileSync(file)) as T;
@@ -30,10 +27,7 @@ export function cachedParse<T>(parser: string, text: string, parse: () => T): T 
   const value = parse();
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Whole or not at all: a reader beside us never sees half an entry.
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, serialize(value));
-    renameSync(tmp, file);
+    writeFileWhole(file, serialize(value));
     prune(dir);
   } catch {
     // a read-only home: every command parses
