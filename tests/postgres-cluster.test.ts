@@ -12,7 +12,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { unprivilegedUser } from '../src/engine/postgres-binaries.js';
 import { pruneTemplates, templateRoot } from '../src/engine/postgres-cluster.js';
 import { exitedZero, testRunId } from './helpers/cli.js';
@@ -121,37 +121,45 @@ t.test(
   },
 );
 
+/**
+ * A folder of its own for pruneTemplates, with a PostgreSQL build in it: `template` makes one
+ * used `minutesAgo`, with a mark (`ours`: made by that build) or without (an earlier realstack's).
+ */
+function templateFolder(t: Test) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-prune-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const now = Date.now();
+  const postgres = path.join(dir, 'bin', 'postgres');
+  mkdirSync(path.dirname(postgres));
+  writeFileSync(postgres, 'the build');
+  const { size, mtimeMs } = { size: 9, mtimeMs: Math.floor(now / 1000) * 1000 };
+  utimesSync(postgres, new Date(mtimeMs), new Date(mtimeMs));
+  const template = (key: string, minutesAgo: number, mark?: object) => {
+    const folder = path.join(dir, `realstack-pgdata-${key}`);
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'PG_VERSION'), '16\n');
+    const at = new Date(now - minutesAgo * 60_000);
+    if (mark) {
+      writeFileSync(`${folder}.json`, JSON.stringify(mark));
+      utimesSync(`${folder}.json`, at, at);
+    }
+    utimesSync(folder, at, at);
+    return `realstack-pgdata-${key}`;
+  };
+  const key = (n: number) => n.toString(16).padStart(16, '0');
+  return { dir, now, template, ours: { postgres, size, mtimeMs }, key };
+}
+
 t.test(
   'templates are bounded: those no build can want go, then all but the 4 last used, except any used in the last 10 minutes',
   (t) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'realstack-prune-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const now = Date.now();
-    const postgres = path.join(dir, 'bin', 'postgres');
-    mkdirSync(path.dirname(postgres));
-    writeFileSync(postgres, 'the build');
-    const { size, mtimeMs } = { size: 9, mtimeMs: Math.floor(now / 1000) * 1000 };
-    utimesSync(postgres, new Date(mtimeMs), new Date(mtimeMs));
-    const template = (key: string, minutesAgo: number, mark?: object) => {
-      const folder = path.join(dir, `realstack-pgdata-${key}`);
-      mkdirSync(folder);
-      writeFileSync(path.join(folder, 'PG_VERSION'), '16\n');
-      const at = new Date(now - minutesAgo * 60_000);
-      if (mark) {
-        writeFileSync(`${folder}.json`, JSON.stringify(mark));
-        utimesSync(`${folder}.json`, at, at);
-      }
-      utimesSync(folder, at, at);
-      return `realstack-pgdata-${key}`;
-    };
-    const ours = { postgres, size, mtimeMs };
-    const key = (n: number) => n.toString(16).padStart(16, '0');
+    const { dir, now, template, ours, key } = templateFolder(t);
     // Used 0 to 8 minutes ago: the 4 last used, and five used within the 10 minutes.
     const recent = Array.from({ length: 9 }, (_, i) => template(key(i), i, ours));
     const stale = [
       template(key(100), 30, ours),
       template(key(101), 0, { ...ours, postgres: path.join(dir, 'gone', 'postgres') }),
-      template(key(102), 0, { ...ours, size: size + 1 }),
+      template(key(102), 0, { ...ours, size: ours.size + 1 }),
       // Made by an earlier realstack: no mark, the folder's own age.
       template(key(103), 120),
       // An initdb's work folder, never finished.
@@ -187,3 +195,14 @@ t.test(
     t.end();
   },
 );
+
+t.test('past the last 10 minutes, exactly the 4 last used templates stay', (t) => {
+  const { dir, now, template, ours, key } = templateFolder(t);
+  const made = Array.from({ length: 5 }, (_, i) => template(key(i), 20 + i, ours));
+  t.same(
+    pruneTemplates(dir, now).map((f) => path.basename(f)),
+    [made[4]],
+    'the fifth, used 24 minutes ago, goes',
+  );
+  t.end();
+});
