@@ -221,7 +221,7 @@ export class DockerEngine implements Engine {
     }
     await startInOrder(this.stack.services, Date.now() + (options.timeoutMs ?? 120_000), {
       instances: () => this.instances({ polling: true }),
-      checkEnded: () => this.checkEnded(),
+      changed: () => this.changed(),
       tail: (instance, lines) => this.tail(instance, lines),
       start: async (svc) => {
         const mine = created.filter((c) => c.Labels[SERVICE_LABEL] === svc.name);
@@ -280,7 +280,7 @@ export class DockerEngine implements Engine {
     return `${c.Labels[SERVICE_LABEL]}-${c.Labels[NUMBER_LABEL] ?? '1'}`;
   }
 
-  checkEnded(): Promise<void> {
+  changed(): Promise<void> {
     return this.healthNow.checkEnded();
   }
 

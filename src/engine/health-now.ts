@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { probeService } from '../stack/probe.js';
 import type { ServiceSpec } from '../stack/spec.js';
+import { Wake } from '../util/wake.js';
 import { execIn } from './container-exec.js';
 import type { Health } from './types.js';
 
@@ -50,21 +51,14 @@ export class HealthNow {
   private readonly lastRun = new Map<string, number>();
   private readonly cannotRun = new Map<string, string>();
   private readonly running = new Map<string, Promise<boolean>>();
-  private ended?: { promise: Promise<void>; resolve: () => void };
+  private readonly ended = new Wake();
 
   /** dockerode is loaded when a check first runs, not for a look at a stack already healthy. */
   constructor(private readonly docker: () => Docker) {}
 
   /** Settles when the next check realstack runs ends: one promise for every waiter, until then. */
   checkEnded(): Promise<void> {
-    if (!this.ended) {
-      let resolve = () => {};
-      const promise = new Promise<void>((r) => {
-        resolve = r;
-      });
-      this.ended = { promise, resolve };
-    }
-    return this.ended.promise;
+    return this.ended.next();
   }
 
   /**
@@ -113,8 +107,7 @@ export class HealthNow {
       const timeoutMs = (info.Config.Healthcheck?.Timeout || DEFAULT_TIMEOUT_NS) / 1e6;
       check = this.run(info.Id, life, test, timeoutMs).finally(() => {
         this.running.delete(life);
-        this.ended?.resolve();
-        this.ended = undefined;
+        this.ended.fire();
       });
       this.running.set(life, check);
     }

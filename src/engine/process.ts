@@ -2,11 +2,13 @@ import {
   chmodSync,
   cpSync,
   existsSync,
+  type FSWatcher,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
+  watch,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +25,7 @@ import type { RunState, StateStore } from '../stack/state.js';
 import { tailFile, within } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { isAlive, isStopped } from '../util/pid.js';
+import { Wake } from '../util/wake.js';
 import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
@@ -352,6 +355,7 @@ export class ProcessEngine implements Engine {
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     await startInOrder(this.stack.services, deadline, {
       instances: () => this.instances(),
+      changed: () => this.changed(),
       tail: (instance, lines) => this.tail(instance, lines),
       start: async (svc) => {
         const own = peers.get(svc.name) as Peer;
@@ -531,6 +535,31 @@ export class ProcessEngine implements Engine {
   /** Starts the runner of the process in `dir` (its runner.json). */
   private launch(dir: string): number {
     return this.runners.launch(path.join(dir, 'runner.json'));
+  }
+
+  private readonly output = new Wake();
+  private readonly watching = new Map<string, FSWatcher>();
+
+  /**
+   * Settles when a process of the run writes output or ends: its runner writes both into the
+   * process's folder. The folders are watched only while a poller waits, and no longer once one
+   * of them changed: a `realstack test` that keeps this engine does not hear every log line.
+   */
+  changed(): Promise<void> {
+    const fire = () => {
+      for (const w of this.watching.values()) w.close();
+      this.watching.clear();
+      this.output.fire();
+    };
+    for (const { dir } of this.live()) {
+      if (this.watching.has(dir)) continue;
+      try {
+        this.watching.set(dir, watch(dir, { persistent: false }, fire));
+      } catch {
+        // A folder removed meanwhile: the next look says what became of its process.
+      }
+    }
+    return this.output.next();
   }
 
   /** The processes that make up the stack now: retired ones are left out. */

@@ -5,7 +5,7 @@ import { pause } from '../util/pause.js';
 import type { Engine, Instance } from './types.js';
 
 /** What an engine lends the start: a look at its instances, and the start of one service. */
-export interface Starter extends Pick<Engine, 'instances' | 'checkEnded' | 'tail'> {
+export interface Starter extends Pick<Engine, 'instances' | 'changed' | 'tail'> {
   start(service: ServiceSpec): Promise<void>;
 }
 
@@ -116,6 +116,6 @@ export async function startInOrder(
         `the start waited past the readiness timeout for ${unmet.join(', ')}. Raise REALSTACK_READY_TIMEOUT_MS if the machine is slow`,
       );
     // Every dependant waits on this step: a short one is worth its few extra looks.
-    await pause(100, starter.checkEnded?.());
+    await pause(100, starter.changed?.());
   }
 }

@@ -79,11 +79,11 @@ export interface Engine {
    */
   instances(options?: { polling?: boolean }): Promise<Instance[]>;
   /**
-   * Settles when a health check the engine started for a polling look has ended, so that the
-   * poller looks again at once: its answer decides what starts next. Engines that start none
-   * leave it out.
+   * Settles when what a polling look sees may have changed, so that the poller looks again at
+   * once rather than at its next step: a health check the engine ran for a look has ended
+   * (docker), a service wrote output or ended (process: most servers say so when they listen).
    */
-  checkEnded?(): Promise<void>;
+  changed?(): Promise<void>;
   /** The last lines a process wrote, for error messages. */
   tail(instance: string, lines: number): Promise<string[]>;
   logs(service: string | undefined, options: LogOptions, out: Writable): Promise<void>;

@@ -105,6 +105,6 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
       throw new UserError(`no service of the stack appeared within ${options.timeoutMs} ms`);
     }
     // A service is ready whenever it is; a long step here is a delay on every `up`.
-    await pause(100, engine.checkEnded?.());
+    await pause(100, engine.changed?.());
   }
 }
