@@ -80,6 +80,28 @@ t.test('commands on no running stack say how to start one', { skip }, async (t) 
   t.match(res.stderr, 'no run "nosuchrun" is known');
 });
 
+t.test(
+  'a run id compose could not name a project after is refused before anything starts',
+  { skip },
+  async (t) => {
+    // Compose v1 lowercased `MyRun`'s project: its containers went unseen, and `up` waited two minutes.
+    for (const [id, like] of [
+      ['MyRun', 'myrun'],
+      ['../elsewhere', 'elsewhere'],
+      ['run one', 'run-one'],
+    ] as const) {
+      const res = await realstack(['up'], { REALSTACK_ENGINE: 'process', REALSTACK_RUN_ID: id });
+      t.equal(res.exitCode, 1, id);
+      t.match(res.stderr, `REALSTACK_RUN_ID="${id}" cannot name a run`);
+      t.match(res.stderr, `Use ${like}, for example`);
+      t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+      t.notOk(existsSync(path.join(root, '.realstack', 'runs', id)), 'no state of it kept');
+    }
+    const ok = await realstack(['ps'], { REALSTACK_RUN_ID: 'a-run_2' });
+    t.match(ok.stderr, 'no run "a-run_2" is known', 'lowercase letters, digits, - and _ pass');
+  },
+);
+
 t.test('bad arguments get usage errors, not stack traces', { skip }, async (t) => {
   const scale = await realstack(['up', '--scale', 'api'], { REALSTACK_ENGINE: 'process' });
   t.equal(scale.exitCode, 2);

@@ -68,6 +68,26 @@ function addDotenv(merged: NodeJS.ProcessEnv, file: string): void {
 
 export const secretsFile = (stateDir: string) => path.join(stateDir, 'secrets.env');
 
+/** What compose takes as a project name, which a run's id becomes part of (and of its folders). */
+const RUN_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/**
+ * A run id given in REALSTACK_RUN_ID names the run's compose project, its folders and its labels.
+ * Compose v1 lowercases a project name it is given, so the containers of `MyRun` carried a label
+ * realstack never looked for, and `up` waited for them until its timeout.
+ */
+function checkRunId(id: string | undefined): void {
+  if (!id || RUN_ID.test(id)) return;
+  const like = id
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
+  throw new UserError(
+    `REALSTACK_RUN_ID=${JSON.stringify(id)} cannot name a run: a run id becomes the name of its compose project and its folders, which take lowercase letters, digits, "-" and "_" (a letter or digit first, 63 at most). ${like ? `Use ${like}, for example, or` : 'Use such an id, or'} leave REALSTACK_RUN_ID unset for a new id per \`up\`.`,
+  );
+}
+
 export function loadToolkitConfig(
   projectDir = process.cwd(),
   env: NodeJS.ProcessEnv = process.env,
@@ -84,6 +104,7 @@ export function loadToolkitConfig(
       `REALSTACK_ENGINE=${merged.REALSTACK_ENGINE} (or --engine ${merged.REALSTACK_ENGINE}) is not an engine; use one of ${engines.join(', ')}.`,
     );
   }
+  checkRunId(merged.REALSTACK_RUN_ID);
   const timeout = Number(merged.REALSTACK_READY_TIMEOUT_MS || 120_000);
   if (!Number.isInteger(timeout) || timeout <= 0) {
     throw new UserError(
