@@ -296,6 +296,9 @@ export class ProcessEngine implements Engine {
   readonly startsCurrentBuild = true;
   private names?: Map<string, string>;
   private readonly runners = new RunnerPool();
+  /** What `changed` hands its waiters, and the process folders it watches meanwhile. */
+  private readonly output = new Wake();
+  private readonly watching = new Map<string, FSWatcher>();
 
   constructor(
     readonly stack: StackSpec,
@@ -536,9 +539,6 @@ export class ProcessEngine implements Engine {
   private launch(dir: string): number {
     return this.runners.launch(path.join(dir, 'runner.json'));
   }
-
-  private readonly output = new Wake();
-  private readonly watching = new Map<string, FSWatcher>();
 
   /**
    * Settles when a process of the run writes output or ends: its runner writes both into the
