@@ -13,6 +13,11 @@ export class UserError extends Error {
   }
 }
 
+/** A compose file that compose itself would refuse, or that says something it cannot mean. */
+export class ComposeFileError extends UserError {
+  override name = 'ComposeFileError';
+}
+
 /** `fn`'s result; a UserError it throws says first what it was about (`service "api": ...`). */
 export function about<T>(subject: string, fn: () => T): T {
   try {

@@ -40,7 +40,7 @@ export function psTable(instances: Instance[]): string {
     ['INSTANCE', 'STATE', 'HEALTH', 'URL'],
     ...instances.map((i) => [
       i.name,
-      i.state === 'exited' ? `exited (${i.exitCode})` : i.state,
+      i.state === 'exited' ? `${i.restarting ? 'restarting' : 'exited'} (${i.exitCode})` : i.state,
       i.health,
       hidePassword(i.url ?? ''),
     ]),

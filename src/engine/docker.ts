@@ -291,7 +291,8 @@ export class DockerEngine implements Engine {
         const info = await inspectContainer(this.endpoint, c.Id);
         const service = c.Labels[SERVICE_LABEL] as string;
         const spec = this.stack.services.find((s) => s.name === service);
-        const running = info.State.Running;
+        // Docker says Running as well while a container waits to restart: it is not.
+        const running = info.State.Running && !info.State.Restarting;
         const paused = info.State.Paused;
         const binding = spec?.containerPort
           ? info.NetworkSettings.Ports?.[`${spec.containerPort}/tcp`]?.[0]
@@ -311,6 +312,8 @@ export class DockerEngine implements Engine {
           startedAt: info.State.StartedAt,
         };
         if (!running) instance.exitCode = info.State.ExitCode;
+        if (info.State.Restarting) instance.restarting = true;
+        if (info.RestartCount > 0) instance.restarts = info.RestartCount;
         if (url) instance.url = url;
         const problem = running && health !== 'healthy' ? this.healthNow.problem(info, spec) : undefined;
         if (problem) instance.problem = problem;

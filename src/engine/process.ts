@@ -32,7 +32,7 @@ import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } 
 import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import { RUN_TMP_PREFIX, runDirRoot } from './run-dirs.js';
-import type { RunnerSpec } from './runner.js';
+import type { ExitRecord, RunnerSpec } from './runner.js';
 import { RunnerPool } from './runner-pool.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -519,6 +519,8 @@ export class ProcessEngine implements Engine {
       timesFile: path.join(dir, 'output.times'),
       pidFile: path.join(dir, 'pid.json'),
       exitFile: path.join(dir, 'exit.json'),
+      stoppedFile: path.join(dir, 'stopped'),
+      ...(svc.restart ? { restart: svc.restart } : {}),
       ...(runAs ?? {}),
     };
     writeFileSync(path.join(dir, 'runner.json'), JSON.stringify(spec));
@@ -572,7 +574,10 @@ export class ProcessEngine implements Engine {
     return Promise.all(
       processes.map(async (p): Promise<Instance> => {
         const exited = (): Instance | undefined => {
-          const exit = readJson<{ code: number }>(path.join(p.dir, 'exit.json'));
+          const exit = readJson<ExitRecord>(path.join(p.dir, 'exit.json'));
+          // Counted as Docker counts it: a restart waiting out its backoff is one.
+          const restarting = exit?.restarting === true && isAlive(p.pid);
+          const restarts = (exit?.restarts ?? 0) + (restarting ? 1 : 0);
           return exit
             ? {
                 service: p.service,
@@ -581,6 +586,8 @@ export class ProcessEngine implements Engine {
                 health: 'none',
                 exitCode: exit.code,
                 url: p.url,
+                ...(restarting ? { restarting } : {}),
+                ...(restarts ? { restarts } : {}),
               }
             : undefined;
         };
@@ -592,13 +599,24 @@ export class ProcessEngine implements Engine {
           return (
             exited() ?? { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url }
           );
-        const own = { service: p.service, name: p.name, url: p.url, startedAt: p.startedAt };
-        const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
+        const running = readJson<{ pid: number; at?: string; restarts?: number }>(
+          path.join(p.dir, 'pid.json'),
+        );
+        const child = running?.pid;
+        // A restart of the runner's own (the restart policy's) is a new start of the service.
+        const startedAt = running?.at ?? p.startedAt;
+        const own = {
+          service: p.service,
+          name: p.name,
+          url: p.url,
+          startedAt,
+          ...(running?.restarts ? { restarts: running.restarts } : {}),
+        };
         if (isStopped(child)) return { ...own, state: 'paused', health: 'none' };
         const svc = this.stack.services.find((s) => s.name === p.service);
         const health = await probeService(svc, p.url || undefined, { direct: true });
         // A look at /proc costs milliseconds on every poll: not while a service is just starting.
-        const looks = health === 'starting' && Date.now() - Date.parse(p.startedAt) >= LISTEN_LOOK_AFTER_MS;
+        const looks = health === 'starting' && Date.now() - Date.parse(startedAt) >= LISTEN_LOOK_AFTER_MS;
         const problem =
           looks && child ? (this.listensElsewhere(p, child) ?? this.unresolvedPeer(p)) : undefined;
         return { ...own, state: 'running', health, ...(problem ? { problem } : {}) };
@@ -705,9 +723,15 @@ export class ProcessEngine implements Engine {
 
   private async stopOne(p: ProcessRecord, signal: NodeJS.Signals): Promise<StopResult> {
     const exitFile = path.join(p.dir, 'exit.json');
-    const already = readJson<{ code: number }>(exitFile);
-    if (already || !isAlive(p.pid))
+    const already = readJson<ExitRecord>(exitFile);
+    if (already || !isAlive(p.pid)) {
+      // Between a crash and its restart, the runner is told to let it be, and ends.
+      if (already?.restarting && isAlive(p.pid)) {
+        process.kill(p.pid, signal);
+        for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(20);
+      }
       return { instance: p.name, exitCode: already?.code, graceful: false, endedBefore: true };
+    }
     // A paused process would hold the signal until thawed, and be killed at the end of its grace.
     const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
     if (isStopped(child)) signalGroup(child as number, 'SIGCONT');
@@ -786,7 +810,10 @@ export class ProcessEngine implements Engine {
     if (how === 'graceful') return this.stopOne(p, this.stopSignal(p));
     const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
     const exitFile = path.join(p.dir, 'exit.json');
-    if (child !== undefined && !existsSync(exitFile)) killGroup(child);
+    // A kill of realstack's is a stop, which no restart policy undoes (as Docker's kill).
+    writeFileSync(path.join(p.dir, 'stopped'), '');
+    if (readJson<ExitRecord>(exitFile)?.restarting) process.kill(p.pid, 'SIGTERM');
+    else if (child !== undefined && !existsSync(exitFile)) killGroup(child);
     // The runner sees its child die and records how (137).
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(50);
     return { instance, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };
@@ -795,7 +822,9 @@ export class ProcessEngine implements Engine {
   async startInstance(instance: string): Promise<void> {
     const p = this.record(instance);
     if (isAlive(p.pid) && !existsSync(path.join(p.dir, 'exit.json'))) return;
-    for (const f of ['exit.json', 'pid.json']) rmSync(path.join(p.dir, f), { force: true });
+    // A runner waiting to restart it gives way to the start asked for now.
+    if (isAlive(p.pid)) await this.stopOne(p, 'SIGTERM');
+    for (const f of ['exit.json', 'pid.json', 'stopped']) rmSync(path.join(p.dir, f), { force: true });
     p.pid = this.launch(p.dir);
     p.startedAt = new Date().toISOString();
     this.save();

@@ -66,6 +66,8 @@ export function runFile(stack: StackSpec, options: RunFileOptions): Yaml {
         if (!mounted.has(b.container)) volumes.push(`${b.host}:${b.container}${b.readOnly ? ':ro' : ''}`);
       if (volumes.length > 0) out.volumes = volumes;
       out.stop_grace_period = `${s.stopGraceSeconds}s`;
+      // As read (stack/restart.ts): `deploy.restart_policy` too, which compose v1 passes over.
+      if (s.restart) out.restart = [s.restart.name, s.restart.maxRetries].filter(Boolean).join(':');
       if (s.extraHosts)
         out.extra_hosts = [...(Array.isArray(base.extra_hosts) ? base.extra_hosts : []), ...s.extraHosts];
       const image = options.images[s.name];

@@ -38,7 +38,8 @@ function meets(
 ): boolean | { instance: string; why: string } {
   if (condition === 'service_started') return true;
   if (mine.length === 0) return false;
-  const exited = mine.find((i) => i.state === 'exited' || i.state === 'missing');
+  // One that its restart policy starts again has not ended: it is waited for (Stalls counts).
+  const exited = mine.find((i) => (i.state === 'exited' && !i.restarting) || i.state === 'missing');
   if (condition === 'service_completed_successfully') {
     if (!exited) return false;
     if (exited.exitCode === 0) return true;
@@ -52,7 +53,7 @@ function meets(
       instance: exited.name,
       why: `${waiter} waits for ${service} to be healthy, but ${exited.name} exited with code ${exited.exitCode}`,
     };
-  return mine.every((i) => i.health === 'healthy' || i.health === 'none');
+  return mine.every((i) => !i.restarting && (i.health === 'healthy' || i.health === 'none'));
 }
 
 /**
@@ -92,15 +93,15 @@ export async function startInOrder(
           );
         if (typeof met === 'object') throw await withLog(starter, met.instance, met.why);
         if (!met) pending.push(`${svc.name} on ${d.service} (${d.condition})`);
-        // A dependency that will not get healthy is named now, not at the deadline.
-        if (!met && started.has(d.service) && d.condition === 'service_healthy')
+        // A dependency that will not get healthy (or keeps crashing) is named now, not at the deadline.
+        if (!met && started.has(d.service) && d.condition !== 'service_started')
           for (const i of list.filter((x) => x.service === d.service)) {
             const why = stalls.why(i, Date.now(), false);
             if (why)
               throw await withLog(
                 starter,
                 i.name,
-                `${svc.name} waits for ${d.service} to be healthy, but ${i.name} ${why}`,
+                `${svc.name} waits for ${d.service} to ${d.condition === 'service_healthy' ? 'be healthy' : 'complete'}, but ${i.name} ${why}`,
               );
           }
       }

@@ -15,6 +15,10 @@ export interface Instance {
   state: 'running' | 'paused' | 'exited' | 'missing';
   health: Health;
   exitCode?: number;
+  /** Exited, and its restart policy starts it again (Docker's "restarting"). */
+  restarting?: boolean;
+  /** How many times its restart policy has started it again. */
+  restarts?: number;
   /** When its process last started (ISO 8601): a change means it restarted. */
   startedAt?: string;
   /** http://127.0.0.1:PORT for HTTP services, a postgres:// URL for the database. */

@@ -4,17 +4,14 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { type ProjectConfig, ROLES, type Role, type ServiceConfig } from '../config/project.js';
 import type { ToolkitConfig } from '../config/toolkit.js';
-import { UserError } from '../errors.js';
+import { ComposeFileError, UserError } from '../errors.js';
 import { cachedYaml, yaml } from '../util/yaml.js';
 import { inferService } from './infer.js';
 import { InterpolationError, interpolate } from './interpolate.js';
 import { readPorts } from './ports.js';
 import { composeNames, reachedPorts } from './references.js';
+import { restartPolicy } from './restart.js';
 import type { Condition, FileMount, ServiceSpec, StackSpec } from './spec.js';
-
-export class ComposeFileError extends UserError {
-  override name = 'ComposeFileError';
-}
 
 type Yaml = Record<string, unknown>;
 
@@ -550,6 +547,8 @@ export function loadStack(
       coverage: false,
       notes: notes.map((text) => ({ kind: 'changed', text })),
     };
+    const restart = restartPolicy(svc, where);
+    if (restart) spec.restart = restart;
     if (typeof svc.image === 'string') spec.image = svc.image;
     if (isMap(svc.build) || typeof svc.build === 'string') {
       const b = isMap(svc.build) ? svc.build : { context: svc.build };

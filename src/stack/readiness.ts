@@ -29,6 +29,13 @@ const failure = (engine: Engine, inst: Instance, why: string) =>
 
 /** How long an engine's problem with an instance must last before the start fails on it. */
 const PROBLEM_GRACE_MS = 5000;
+/**
+ * Restarts by its restart policy while the start waits, before it counts as a crash loop: a
+ * service that exits until a peer answers comes back within Docker's backoff (0.1, 0.2, 0.4,
+ * 0.8, 1.6 s); one that never gets further is named after about three seconds, not at the
+ * readiness timeout.
+ */
+const MAX_START_RESTARTS = 5;
 
 /**
  * Why an instance will not get ready, once it has lasted: a problem the engine sees (one may
@@ -38,9 +45,14 @@ const PROBLEM_GRACE_MS = 5000;
 export class Stalls {
   private readonly problemSince = new Map<string, number>();
   private readonly unhealthySince = new Map<string, number>();
+  private readonly restartsBefore = new Map<string, number>();
   constructor(private readonly unhealthyGraceMs = 10_000) {}
 
   why(inst: Instance, now: number, ready: boolean): string | undefined {
+    if (!this.restartsBefore.has(inst.name)) this.restartsBefore.set(inst.name, inst.restarts ?? 0);
+    const restarts = (inst.restarts ?? 0) - (this.restartsBefore.get(inst.name) as number);
+    if (restarts >= MAX_START_RESTARTS && !ready)
+      return `keeps exiting while starting: its restart policy started it again ${restarts} times${inst.restarting ? `, and it exited with code ${inst.exitCode} once more` : ''}`;
     const lasted = (since: Map<string, number>, active: boolean, ms: number) => {
       if (!active) {
         since.delete(inst.name);
@@ -61,7 +73,7 @@ export class Stalls {
 /**
  * Waits until every instance is running and healthy, under one overall timeout. Fails at
  * once when a process exits, with its exit code and last log lines: waiting on would only
- * delay the same answer.
+ * delay the same answer. One its restart policy starts again is waited for, up to a few restarts.
  */
 
 export async function waitReady(engine: Engine, options: ReadyOptions): Promise<Instance[]> {
@@ -83,7 +95,8 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
         options.onChange?.(inst, now - start);
       }
       if (done(inst)) continue;
-      if (inst.state === 'exited')
+      // Its restart policy starts it again: the restarts are counted (Stalls), not the exit.
+      if (inst.state === 'exited' && !inst.restarting)
         throw await failure(engine, inst, `exited with code ${inst.exitCode} while starting`);
       if (inst.state === 'missing')
         throw await failure(engine, inst, 'is gone: its process ended without a trace');

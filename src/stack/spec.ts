@@ -10,6 +10,15 @@ export interface Note {
   text: string;
 }
 
+/**
+ * A restart policy that restarts (compose's `restart`, or `deploy.restart_policy`, which wins in
+ * compose v2), as Docker takes it: `maxRetries` only for `on-failure`, none meaning no limit.
+ */
+export interface RestartPolicy {
+  name: 'always' | 'unless-stopped' | 'on-failure';
+  maxRetries?: number;
+}
+
 export type Condition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 
 /** What the toolkit needs to know of one service: the compose file, labels, realstack.json and inference. */
@@ -59,6 +68,8 @@ export interface ServiceSpec {
   stopGraceSeconds: number;
   /** compose's `stop_signal` (`SIGINT`), when it is not SIGTERM. */
   stopSignal?: NodeJS.Signals;
+  /** When Docker starts it again after it exits; the process engine's runner does the same. */
+  restart?: RestartPolicy;
   /** `required: false`: compose starts the service without it when it does not run. */
   dependsOn: { service: string; condition: Condition; required?: false }[];
   tty: boolean;

@@ -216,7 +216,7 @@ export async function startStack(
       timeoutMs: config.readyTimeoutMs,
       onChange: (i, ms) =>
         options.log(
-          `  ${i.name.padEnd(12)} ${i.state}${i.health !== 'none' ? `, ${i.health}` : ''} (${(ms / 1000).toFixed(1)}s)`,
+          `  ${i.name.padEnd(12)} ${i.restarting ? `exited with code ${i.exitCode}, restarting` : i.state}${i.health !== 'none' ? `, ${i.health}` : ''} (${(ms / 1000).toFixed(1)}s)`,
         ),
     });
     return { engine, instances };

@@ -8,7 +8,7 @@ export interface StackEvent {
 
 const describe = (i: Instance) =>
   i.state === 'exited'
-    ? `exited with code ${i.exitCode}`
+    ? `exited with code ${i.exitCode}${i.restarting ? ' (its restart policy starts it again)' : ''}`
     : i.state !== 'running'
       ? i.state
       : i.health === 'unhealthy'
