@@ -677,6 +677,13 @@ t.test('the migrations of the usual tools name their tables and text columns', a
   CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, words integer, summary text)\`);
 `,
     'src/server.mjs': 'await db.query(`CREATE TABLE IF NOT EXISTS hits (path text)`);\n',
+    'src/db.ts': `export const pool = new pg.Pool();
+export const migrate = () => pool.query(\`CREATE TABLE IF NOT EXISTS orders (
+    id serial PRIMARY KEY,
+    customer text NOT NULL
+  )\`);
+`,
+    'src/db.test.ts': 'await pool.query(`CREATE TABLE probe (label text)`);\n',
     'prisma/migrations/20240101000000_init/migration.sql':
       'CREATE TABLE "Customer" (\n  "id" SERIAL NOT NULL,\n  "email" TEXT NOT NULL,\n  CONSTRAINT "Customer_pkey" PRIMARY KEY ("id")\n);\n',
   });
@@ -686,6 +693,7 @@ t.test('the migrations of the usual tools name their tables and text columns', a
     ['migrations/20240101-create-user.cjs', 'Users', 'username', 'Sequelize, its text key passed over'],
     ['src/migration/1712000000000-Init.ts', 'post', 'headline', "TypeORM's SQL"],
     ['src/migrate.mjs', 'notes', 'summary', "the project's own migration script"],
+    ['src/db.ts', 'orders', 'customer', 'the module that opens the database and makes its tables'],
     ['prisma/migrations/20240101000000_init/migration.sql', 'Customer', 'email', "Prisma's SQL"],
   ];
   for (const [file, table, column, form] of expected)
@@ -697,6 +705,7 @@ t.test('the migrations of the usual tools name their tables and text columns', a
       'migrations/20240101-create-user.cjs',
       'migrations/short.js',
       'prisma/migrations/20240101000000_init/migration.sql',
+      'src/db.ts',
       'src/migrate.mjs',
       'src/migration/1712000000000-Init.ts',
     ],
