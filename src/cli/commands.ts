@@ -582,7 +582,7 @@ export const commands: Record<string, Command> = {
         async (c) => {
           const name = c.version === 2 ? 'docker compose (v2)' : 'docker-compose (v1)';
           const v = await execa(c.command, [...c.prefix, 'version', '--short'], {
-            env: config.env,
+            env: { ...config.env, ...c.env },
             reject: false,
             all: true,
           });

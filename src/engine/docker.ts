@@ -189,7 +189,7 @@ export class DockerEngine implements Engine {
         this.file,
         ...args,
       ],
-      { ...this.env, DOCKER_HOST: this.endpoint.host },
+      { ...this.env, ...cli.env, DOCKER_HOST: this.endpoint.host },
     );
     meanwhile?.();
     return ran;

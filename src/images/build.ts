@@ -263,7 +263,13 @@ async function composeBuild(
           ],
           // The classic builder: no BuildKit or buildx needed, and compose v1 and v2 build alike.
           {
-            env: { ...config.env, DOCKER_HOST: host, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+            env: {
+              ...config.env,
+              ...cli.env,
+              DOCKER_HOST: host,
+              DOCKER_BUILDKIT: '0',
+              COMPOSE_DOCKER_CLI_BUILD: '0',
+            },
             all: true,
           },
         ),
