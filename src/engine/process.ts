@@ -724,14 +724,15 @@ export class ProcessEngine implements Engine {
   private async stopOne(p: ProcessRecord, signal: NodeJS.Signals): Promise<StopResult> {
     const exitFile = path.join(p.dir, 'exit.json');
     const already = readJson<ExitRecord>(exitFile);
-    if (already || !isAlive(p.pid)) {
-      // Between a crash and its restart, the runner is told to let it be, and ends.
-      if (already?.restarting && isAlive(p.pid)) {
-        process.kill(p.pid, signal);
-        for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(20);
-      }
+    if (already?.restarting && isAlive(p.pid)) {
+      // Between a crash and its restart, the runner is told to let it be, and ends; had the
+      // restart begun meanwhile, its process is stopped below as any other.
+      process.kill(p.pid, signal);
+      for (let i = 0; i < 50 && isAlive(p.pid); i++) await sleep(20);
+      if (!isAlive(p.pid))
+        return { instance: p.name, exitCode: already.code, graceful: false, endedBefore: true };
+    } else if (already || !isAlive(p.pid))
       return { instance: p.name, exitCode: already?.code, graceful: false, endedBefore: true };
-    }
     // A paused process would hold the signal until thawed, and be killed at the end of its grace.
     const child = readJson<{ pid: number }>(path.join(p.dir, 'pid.json'))?.pid;
     if (isStopped(child)) signalGroup(child as number, 'SIGCONT');
