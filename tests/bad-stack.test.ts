@@ -97,6 +97,50 @@ t.test('a Node service whose command the process engine cannot know', async (t) 
   t.notOk(hasStackTrace(res.stderr));
 });
 
+t.test("a container path written in a service's code: named, with where the file is here", async (t) => {
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app", "./conf:/etc/web"]
+    command: ["node", "server.js"]
+    ports: ["8080"]
+    secrets: [api_token]
+secrets:
+  api_token:
+    file: ./token.txt
+`,
+    'token.txt': 'x\n',
+    'conf/web.json': '{}\n',
+    // What the container has at those paths; this machine has them elsewhere.
+    'server.js': "require('node:fs').readFileSync(process.env.READS);\n",
+  });
+  for (const [reads, host] of [
+    ['/run/secrets/api_token', path.join(dir, 'token.txt')],
+    ['/etc/web/web.json', path.join(dir, 'conf', 'web.json')],
+  ] as const) {
+    writeFileSync(path.join(dir, 'server.js'), `require('node:fs').readFileSync('${reads}');\n`);
+    const res = await up(dir);
+    t.equal(res.exitCode, 1, res.all);
+    const said = res.stderr.split('\nlast ')[0] as string;
+    t.match(
+      said,
+      `web-1 exited with code 1 while starting; it looked for ${reads}, a path in its container: on the process engine every service runs on this machine, where that file is ${host}.`,
+    );
+    t.match(said, `: ${reads}\` in the compose file), or run it on the docker engine`, 'with what to do');
+    t.notOk(hasStackTrace(said), "realstack's own words carry no stack trace");
+    t.same(runsLeft(dir), [], 'no run state left');
+  }
+  writeFileSync(path.join(dir, 'server.js'), "require('node:fs').readFileSync('/nowhere/known');\n");
+  const other = await up(dir);
+  t.match(
+    other.stderr,
+    'web-1 exited with code 1 while starting\nlast',
+    'a path the container has no file for is not explained',
+  );
+});
+
 t.test("a build.target that names no stage of the service's Dockerfile", async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': 'services:\n  worker:\n    build:\n      context: .\n      target: wrker\n',

@@ -28,6 +28,7 @@ import { isAlive, isStopped } from '../util/pid.js';
 import { Wake } from '../util/wake.js';
 import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
+import { missingContainerPath } from './missing-path.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
@@ -575,6 +576,7 @@ export class ProcessEngine implements Engine {
       processes.map(async (p): Promise<Instance> => {
         const exited = (): Instance | undefined => {
           const exit = readJson<ExitRecord>(path.join(p.dir, 'exit.json'));
+          const problem = exit && exit.code !== 0 ? this.missingPath(p) : undefined;
           // Counted as Docker counts it: a restart waiting out its backoff is one.
           const restarting = exit?.restarting === true && isAlive(p.pid);
           const restarts = (exit?.restarts ?? 0) + (restarting ? 1 : 0);
@@ -588,6 +590,7 @@ export class ProcessEngine implements Engine {
                 url: p.url,
                 ...(restarting ? { restarting } : {}),
                 ...(restarts ? { restarts } : {}),
+                ...(problem ? { problem } : {}),
               }
             : undefined;
         };
@@ -656,6 +659,22 @@ export class ProcessEngine implements Engine {
     return (
       `cannot reach ${found.name}: its log says "${found.line}". On the process engine every service runs on this machine, where ${found.name} resolves nowhere. ` +
       `${rewrittenForms(found.name)}, not where a script file or a shell variable holds it. Pass it in one of those forms, or run the stack on the docker engine (REALSTACK_ENGINE=docker)`
+    );
+  }
+
+  /**
+   * A service that ended because a path of its container was not there, where this machine has
+   * that file elsewhere: the path is written in its code, where realstack cannot rewrite it.
+   */
+  private missingPath(p: ProcessRecord): string | undefined {
+    const svc = this.stack.services.find((s) => s.name === p.service);
+    const found =
+      svc && missingContainerPath(tailFile(path.join(p.dir, 'output.log'), 20), containerPaths(svc));
+    if (!found) return undefined;
+    const variable = `${path.basename(found.path).toUpperCase().replace(/\W/g, '_')}_FILE`;
+    return (
+      `looked for ${found.path}, a path in its container: on the process engine every service runs on this machine, where that file is ${found.host}. ` +
+      `realstack rewrites such paths in its environment and command, not in its code: have the code take the path from a variable (\`${variable}: ${found.path}\` in the compose file), or run it on the docker engine (REALSTACK_ENGINE=docker)`
     );
   }
 

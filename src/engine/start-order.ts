@@ -45,13 +45,13 @@ function meets(
     if (exited.exitCode === 0) return true;
     return {
       instance: exited.name,
-      why: `${waiter} waits for ${service} to complete, but ${exited.name} exited with code ${exited.exitCode}`,
+      why: `${waiter} waits for ${service} to complete, but ${exited.name} exited with code ${exited.exitCode}${exited.problem ? `; it ${exited.problem}` : ''}`,
     };
   }
   if (exited)
     return {
       instance: exited.name,
-      why: `${waiter} waits for ${service} to be healthy, but ${exited.name} exited with code ${exited.exitCode}`,
+      why: `${waiter} waits for ${service} to be healthy, but ${exited.name} exited with code ${exited.exitCode}${exited.problem ? `; it ${exited.problem}` : ''}`,
     };
   return mine.every((i) => !i.restarting && (i.health === 'healthy' || i.health === 'none'));
 }

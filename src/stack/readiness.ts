@@ -97,7 +97,11 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
       if (done(inst)) continue;
       // Its restart policy starts it again: the restarts are counted (Stalls), not the exit.
       if (inst.state === 'exited' && !inst.restarting)
-        throw await failure(engine, inst, `exited with code ${inst.exitCode} while starting`);
+        throw await failure(
+          engine,
+          inst,
+          `exited with code ${inst.exitCode} while starting${inst.problem ? `; it ${inst.problem}` : ''}`,
+        );
       if (inst.state === 'missing')
         throw await failure(engine, inst, 'is gone: its process ended without a trace');
       const why = stalls.why(inst, now, ready(inst));
