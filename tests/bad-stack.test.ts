@@ -1,6 +1,9 @@
 // Stacks realstack cannot run as they are: each is named at once, with what to do, and nothing
 // of the attempt is left behind.
+
+import { once } from 'node:events';
 import { existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { freePort } from '../src/util/net.js';
@@ -140,6 +143,31 @@ secrets:
     'a path the container has no file for is not explained',
   );
 });
+
+t.test(
+  'a port written in the code that another process of this machine holds: named, with what to do',
+  async (t) => {
+    const port = await freePort();
+    const holder = createServer().listen(port, '0.0.0.0');
+    await once(holder, 'listening');
+    t.teardown(() => holder.close());
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:\n  web:\n    image: node:20\n    working_dir: /app\n    volumes: [".:/app"]\n    command: ["node", "server.js"]\n    ports: ["${port}:${port}"]\n`,
+      'server.js': `require('node:http').createServer((req, res) => res.end()).listen(${port});\n`,
+    });
+    const res = await up(dir);
+    t.equal(res.exitCode, 1, res.all);
+    const said = res.stderr.split('\nlast ')[0] as string;
+    t.match(
+      said,
+      new RegExp(
+        `web-1 exited with code 1 while starting; it could not listen on port ${port}: another process of this machine has it\\. .*realstack gave it port \\d+ in PORT\\. Make it listen on process\\.env\\.PORT \\(\`listen\\(process\\.env\\.PORT \\?\\? ${port}\\)\`\\), or run it on the docker engine`,
+      ),
+    );
+    t.notOk(hasStackTrace(said), "realstack's own words carry no stack trace");
+    t.same(runsLeft(dir), [], 'no run state left');
+  },
+);
 
 t.test("a build.target that names no stage of the service's Dockerfile", async (t) => {
   const dir = tempProject(t, {

@@ -26,9 +26,9 @@ import { tailFile, within } from '../util/files.js';
 import { freePort, portIsFree } from '../util/net.js';
 import { isAlive, isStopped } from '../util/pid.js';
 import { Wake } from '../util/wake.js';
+import { missingContainerPath, portTaken } from './exit-cause.js';
 import { writeInlineFiles } from './inline-files.js';
 import { groupListeningPorts } from './listening-ports.js';
-import { missingContainerPath } from './missing-path.js';
 import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } from './postgres-binaries.js';
 import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
@@ -576,7 +576,7 @@ export class ProcessEngine implements Engine {
       processes.map(async (p): Promise<Instance> => {
         const exited = (): Instance | undefined => {
           const exit = readJson<ExitRecord>(path.join(p.dir, 'exit.json'));
-          const problem = exit && exit.code !== 0 ? this.missingPath(p) : undefined;
+          const problem = exit && exit.code !== 0 ? this.exitCause(p) : undefined;
           // Counted as Docker counts it: a restart waiting out its backoff is one.
           const restarting = exit?.restarting === true && isAlive(p.pid);
           const restarts = (exit?.restarts ?? 0) + (restarting ? 1 : 0);
@@ -663,18 +663,28 @@ export class ProcessEngine implements Engine {
   }
 
   /**
-   * A service that ended because a path of its container was not there, where this machine has
-   * that file elsewhere: the path is written in its code, where realstack cannot rewrite it.
+   * Why a service ended, where its log says and the process engine is the reason: a path of its
+   * container written in its code (this machine has the file elsewhere), or a port written in
+   * its code that another process of this machine holds.
    */
-  private missingPath(p: ProcessRecord): string | undefined {
+  private exitCause(p: ProcessRecord): string | undefined {
     const svc = this.stack.services.find((s) => s.name === p.service);
-    const found =
-      svc && missingContainerPath(tailFile(path.join(p.dir, 'output.log'), 20), containerPaths(svc));
-    if (!found) return undefined;
-    const variable = `${path.basename(found.path).toUpperCase().replace(/\W/g, '_')}_FILE`;
+    if (!svc) return undefined;
+    const lines = tailFile(path.join(p.dir, 'output.log'), 40);
+    const found = missingContainerPath(lines, containerPaths(svc));
+    if (found) {
+      const variable = `${path.basename(found.path).toUpperCase().replace(/\W/g, '_')}_FILE`;
+      return (
+        `looked for ${found.path}, a path in its container: on the process engine every service runs on this machine, where that file is ${found.host}. ` +
+        `realstack rewrites such paths in its environment and command, not in its code: have the code take the path from a variable (\`${variable}: ${found.path}\` in the compose file), or run it on the docker engine (REALSTACK_ENGINE=docker)`
+      );
+    }
+    const port = portTaken(lines);
+    const given = p.url ? Number(new URL(p.url).port) : undefined;
+    if (port === undefined || port === given) return undefined;
     return (
-      `looked for ${found.path}, a path in its container: on the process engine every service runs on this machine, where that file is ${found.host}. ` +
-      `realstack rewrites such paths in its environment and command, not in its code: have the code take the path from a variable (\`${variable}: ${found.path}\` in the compose file), or run it on the docker engine (REALSTACK_ENGINE=docker)`
+      `could not listen on port ${port}: another process of this machine has it. On the process engine every service runs on this machine, where a port written in the code is everyone's; realstack gave it port ${given ?? 'none'} in PORT. ` +
+      `Make it listen on process.env.PORT (\`listen(process.env.PORT ?? ${port})\`), or run it on the docker engine (REALSTACK_ENGINE=docker)`
     );
   }
 

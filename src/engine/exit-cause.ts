@@ -1,3 +1,6 @@
+// What a service's last lines say it ended of, where the process engine can say why and what
+// to do: every service runs on this machine there, beside everything else on it.
+
 /**
  * A file a service did not find, as Node (`ENOENT: no such file or directory, open
  * '/run/secrets/token'`) and a shell or C program (`/etc/app/config.yml: No such file or
@@ -22,6 +25,18 @@ export function missingContainerPath(
     if (path === undefined) continue;
     const host = toHost(path);
     if (host !== path) return { path, host };
+  }
+  return undefined;
+}
+
+/** Node's words for a port another process holds (`listen EADDRINUSE: address already in use :::3000`). */
+const IN_USE = /EADDRINUSE\b.*?:(\d+)\s*$/;
+
+/** The port the last of `lines` says the service could not listen on, since another process had it. */
+export function portTaken(lines: string[]): number | undefined {
+  for (const line of [...lines].reverse()) {
+    const port = IN_USE.exec(line.trim())?.[1];
+    if (port !== undefined) return Number(port);
   }
   return undefined;
 }
