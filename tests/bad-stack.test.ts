@@ -135,13 +135,14 @@ secrets:
     t.notOk(hasStackTrace(said), "realstack's own words carry no stack trace");
     t.same(runsLeft(dir), [], 'no run state left');
   }
-  writeFileSync(path.join(dir, 'server.js'), "require('node:fs').readFileSync('/nowhere/known');\n");
-  const other = await up(dir);
-  t.match(
-    other.stderr,
-    'web-1 exited with code 1 while starting\nlast',
-    'a path the container has no file for is not explained',
-  );
+  for (const [reads, why] of [
+    ['/nowhere/known', 'a path the container has no file for'],
+    ['/etc/web/other.json', 'a file its mount does not hold, here either'],
+  ]) {
+    writeFileSync(path.join(dir, 'server.js'), `require('node:fs').readFileSync('${reads}');\n`);
+    const other = await up(dir);
+    t.match(other.stderr, 'web-1 exited with code 1 while starting\nlast', `${why} is not explained`);
+  }
 });
 
 t.test(

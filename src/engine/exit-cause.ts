@@ -1,5 +1,6 @@
 // What a service's last lines say it ended of, where the process engine can say why and what
 // to do: every service runs on this machine there, beside everything else on it.
+import { existsSync } from 'node:fs';
 
 /**
  * A file a service did not find, as Node (`ENOENT: no such file or directory, open
@@ -10,7 +11,7 @@ const MISSING = /ENOENT\b[^'"]*['"](\/[^'"]+)['"]|(\/[^\s:'"]+): No such file or
 
 /**
  * The last of `lines` that says a path of the service's container was missing, where this
- * machine has that file elsewhere (`toHost`: its secrets, configs, bind mounts and image files).
+ * machine has that file (it is there) elsewhere (`toHost`: its secrets, configs, bind mounts and image files).
  * On the process engine a path written in a service's code cannot be moved there: only the
  * environment and the command are rewritten.
  */
@@ -24,7 +25,8 @@ export function missingContainerPath(
       .find((p) => p !== undefined);
     if (path === undefined) continue;
     const host = toHost(path);
-    if (host !== path) return { path, host };
+    // Not there either: what it looked for is missing, not misplaced.
+    if (host !== path && existsSync(host)) return { path, host };
   }
   return undefined;
 }
