@@ -756,7 +756,9 @@ export class ProcessEngine implements Engine {
     if (already?.restarting && isAlive(p.pid)) {
       // Between a crash and its restart, the runner is told to let it be, and ends; had the
       // restart begun meanwhile, its process is stopped below as any other.
-      process.kill(p.pid, signal);
+      try {
+        process.kill(p.pid, signal);
+      } catch {}
       for (let i = 0; i < 50 && isAlive(p.pid); i++) await sleep(20);
       if (!isAlive(p.pid))
         return { instance: p.name, exitCode: already.code, graceful: false, endedBefore: true };
@@ -842,8 +844,12 @@ export class ProcessEngine implements Engine {
     const exitFile = path.join(p.dir, 'exit.json');
     // A kill of realstack's is a stop, which no restart policy undoes (as Docker's kill).
     writeFileSync(path.join(p.dir, 'stopped'), '');
-    if (readJson<ExitRecord>(exitFile)?.restarting) process.kill(p.pid, 'SIGTERM');
-    else if (child !== undefined && !existsSync(exitFile)) killGroup(child);
+    if (readJson<ExitRecord>(exitFile)?.restarting) {
+      // Its runner waits to restart it, and ends at the signal (unless it has just ended).
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch {}
+    } else if (child !== undefined && !existsSync(exitFile)) killGroup(child);
     // The runner sees its child die and records how (137).
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(50);
     return { instance, exitCode: readJson<{ code: number }>(exitFile)?.code ?? 137, graceful: false };

@@ -52,7 +52,7 @@ export class Stalls {
     if (!this.restartsBefore.has(inst.name)) this.restartsBefore.set(inst.name, inst.restarts ?? 0);
     const restarts = (inst.restarts ?? 0) - (this.restartsBefore.get(inst.name) as number);
     if (restarts >= MAX_START_RESTARTS && !ready)
-      return `keeps exiting while starting: its restart policy started it again ${restarts} times${inst.restarting ? `, and it exited with code ${inst.exitCode} once more` : ''}`;
+      return `keeps exiting while starting: its restart policy started it again ${restarts} times${inst.restarting ? `, and it exited with code ${inst.exitCode} once more` : ''}${inst.problem ? `; it ${inst.problem}` : ''}`;
     const lasted = (since: Map<string, number>, active: boolean, ms: number) => {
       if (!active) {
         since.delete(inst.name);
