@@ -203,3 +203,28 @@ ${service('peer', 8081, '["node", "peer.cjs"]', '    expose: ["8081"]\n')}${serv
     t.notMatch(up.stderr, /not healthy after/, 'before the ready timeout');
   },
 );
+
+t.test("a peer named in a service's code, which ends it: named at its exit", { skip }, async (t) => {
+  const { realstack } = linkedProject(
+    t,
+    {
+      'docker-compose.yml': `services:
+${service('peer', 8081, '["node", "peer.cjs"]', '    expose: ["8081"]\n')}${service('eager', 8080, '["node", "server.cjs"]', '    depends_on: [peer]\n')}`,
+      'peer.cjs': tinyService(),
+      // Its peer's address written in the code, and no handler for the connection's error.
+      'server.cjs': "require('node:net').connect(8081, 'peer', () => require('./listen.cjs'));\n",
+      'listen.cjs': tinyService(),
+      'package.json': '{"name": "eager-project", "private": true}\n',
+    },
+    testRunId('pcea'),
+  );
+  t.teardown(() => realstack(['down']));
+  const up = await realstack(['up']);
+  t.equal(up.exitCode, 1, 'up fails');
+  t.match(
+    up.stderr,
+    /eager-1 exited with code 1 while starting; it cannot reach peer: its log says "Error: getaddrinfo ENOTFOUND peer"/,
+    'naming the peer and the log line',
+  );
+  t.match(up.stderr, /REALSTACK_ENGINE=docker\)\nlast/, 'and what to do, before its log');
+});

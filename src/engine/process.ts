@@ -651,10 +651,13 @@ export class ProcessEngine implements Engine {
    * rewrite-command.ts); a name it cannot see (in a script file, built in a variable) is named
    * at once, not after the ready timeout.
    */
-  private unresolvedPeer(p: ProcessRecord): string | undefined {
+  private unresolvedPeer(
+    p: ProcessRecord,
+    lines = tailFile(path.join(p.dir, 'output.log'), 10),
+  ): string | undefined {
     // Asked on every poll while a service starts: the stack's names are worked out once.
     this.names ??= composeNames(this.stack);
-    const found = unresolvedName(tailFile(path.join(p.dir, 'output.log'), 10), this.names);
+    const found = unresolvedName(lines, this.names);
     if (!found) return undefined;
     return (
       `cannot reach ${found.name}: its log says "${found.line}". On the process engine every service runs on this machine, where ${found.name} resolves nowhere. ` +
@@ -664,8 +667,9 @@ export class ProcessEngine implements Engine {
 
   /**
    * Why a service ended, where its log says and the process engine is the reason: a path of its
-   * container written in its code (this machine has the file elsewhere), or a port written in
-   * its code that another process of this machine holds.
+   * container written in its code (this machine has the file elsewhere), a port written in its
+   * code that another process of this machine holds, or a peer's compose name that resolves
+   * nowhere here.
    */
   private exitCause(p: ProcessRecord): string | undefined {
     const svc = this.stack.services.find((s) => s.name === p.service);
@@ -681,7 +685,7 @@ export class ProcessEngine implements Engine {
     }
     const port = portTaken(lines);
     const given = p.url ? Number(new URL(p.url).port) : undefined;
-    if (port === undefined || port === given) return undefined;
+    if (port === undefined || port === given) return this.unresolvedPeer(p, lines);
     return (
       `could not listen on port ${port}: another process of this machine has it. On the process engine every service runs on this machine, where a port written in the code is everyone's; realstack gave it port ${given ?? 'none'} in PORT. ` +
       `Make it listen on process.env.PORT (\`listen(process.env.PORT ?? ${port})\`), or run it on the docker engine (REALSTACK_ENGINE=docker)`
