@@ -102,6 +102,8 @@ for (const engine of await passEngines()) {
       const run = await openRun(loadToolkitConfig(dir, env));
       const web = (await run.instances()).find((i) => i.name === 'web-1');
       t.match(web, { state: 'running', health: 'healthy', restarts: 1 }, 'web-1 counts its restart');
+      const ps = await cli(['ps']);
+      t.match(ps.stdout, /web-1 +running \(restarted 1×\) +healthy/, 'and ps says so');
 
       // realstack's kill (chaos's) is a stop, which no restart policy undoes, as with Docker's kill.
       const killed = await run.stopInstance('web-1', 'kill');

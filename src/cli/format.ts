@@ -35,14 +35,16 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
+/** An instance's state as `docker ps` puts it (`restarting (1)`: its exit code), with its policy's restarts. */
+function stateText(i: Instance): string {
+  if (i.state === 'exited') return `${i.restarting ? 'restarting' : 'exited'} (${i.exitCode})`;
+  // A crash loop between two crashes looks like any running service, but for this.
+  return i.restarts ? `${i.state} (restarted ${i.restarts}×)` : i.state;
+}
+
 export function psTable(instances: Instance[]): string {
   return table([
     ['INSTANCE', 'STATE', 'HEALTH', 'URL'],
-    ...instances.map((i) => [
-      i.name,
-      i.state === 'exited' ? `${i.restarting ? 'restarting' : 'exited'} (${i.exitCode})` : i.state,
-      i.health,
-      hidePassword(i.url ?? ''),
-    ]),
+    ...instances.map((i) => [i.name, stateText(i), i.health, hidePassword(i.url ?? '')]),
   ]);
 }
