@@ -33,7 +33,7 @@ import { binariesForUnprivileged, chownTree, postgresBinDir, unprivilegedUser } 
 import { rewriteHostWords } from './rewrite-command.js';
 import { type Peer, peerNames, type Rewrite, rewriteEnvironment } from './rewrite-env.js';
 import { RUN_TMP_PREFIX, runDirRoot } from './run-dirs.js';
-import type { ExitRecord, RunnerSpec } from './runner.js';
+import type { ExitRecord, PidRecord, RunnerSpec } from './runner.js';
 import { RunnerPool } from './runner-pool.js';
 import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
@@ -602,9 +602,8 @@ export class ProcessEngine implements Engine {
           return (
             exited() ?? { service: p.service, name: p.name, state: 'missing', health: 'none', url: p.url }
           );
-        const running = readJson<{ pid: number; at?: string; restarts?: number }>(
-          path.join(p.dir, 'pid.json'),
-        );
+        // A runner of an older realstack wrote its pid alone.
+        const running = readJson<Partial<PidRecord>>(path.join(p.dir, 'pid.json'));
         const child = running?.pid;
         // A restart of the runner's own (the restart policy's) is a new start of the service.
         const startedAt = running?.at ?? p.startedAt;

@@ -21,7 +21,7 @@ export interface RunnerSpec {
   logFile: string;
   /** Where each chunk of the log starts and when it was written. */
   timesFile: string;
-  /** Written once the process is running: { pid, at, restarts }. */
+  /** Written once the process is running (PidRecord). */
   pidFile: string;
   /** Written when the process ends (ExitRecord); removed when a restart's process runs. */
   exitFile: string;
@@ -30,6 +30,14 @@ export interface RunnerSpec {
   restart?: RestartPolicy;
   uid?: number;
   gid?: number;
+}
+
+export interface PidRecord {
+  pid: number;
+  /** When this process started (ISO 8601): a restart of the runner's own changes it. */
+  at: string;
+  /** How many times the restart policy had started it again before this run. */
+  restarts: number;
 }
 
 export interface ExitRecord {
@@ -113,8 +121,10 @@ function main(specFile: string): void {
       writeAtomic(spec.exitFile, { code: 127, signal: null, at: new Date().toISOString(), restarts });
       process.exit(127);
     });
-    if (running.pid !== undefined)
-      writeAtomic(spec.pidFile, { pid: running.pid, at: new Date(startedAt).toISOString(), restarts });
+    if (running.pid !== undefined) {
+      const record: PidRecord = { pid: running.pid, at: new Date(startedAt).toISOString(), restarts };
+      writeAtomic(spec.pidFile, record);
+    }
     // A restart's process is running: the last exit is no longer the news.
     if (restarts > 0) rmSync(spec.exitFile, { force: true });
     let closed = false;

@@ -17,21 +17,22 @@ export function restartPolicy(svc: Yaml, where: string): RestartPolicy | undefin
   const fromDeploy = deploy?.restart_policy as Yaml | undefined;
   let name: string | undefined;
   let retries: unknown;
-  let key: string;
+  /** Where the count of retries is written: what an error in it names. */
+  let retriesKey: string;
   if (fromDeploy && typeof fromDeploy === 'object') {
-    key = 'deploy.restart_policy.condition';
     name = CONDITIONS[String(fromDeploy.condition ?? 'any')];
     if (!name)
       throw new ComposeFileError(
-        `${where}: ${key} is ${JSON.stringify(fromDeploy.condition)}; compose knows ${Object.keys(CONDITIONS).join(', ')}`,
+        `${where}: deploy.restart_policy.condition is ${JSON.stringify(fromDeploy.condition)}; compose knows ${Object.keys(CONDITIONS).join(', ')}`,
       );
     retries = name === 'on-failure' ? fromDeploy.max_attempts : undefined;
+    retriesKey = 'deploy.restart_policy.max_attempts';
   } else {
     if (svc.restart === undefined || svc.restart === null || svc.restart === false) return undefined;
-    key = 'restart';
     const [policy, count, ...rest] = String(svc.restart).split(':');
     name = policy;
     retries = count;
+    retriesKey = `restart's N`;
     if (
       !POLICIES.includes(policy as string) ||
       rest.length > 0 ||
@@ -45,7 +46,7 @@ export function restartPolicy(svc: Yaml, where: string): RestartPolicy | undefin
   const maxRetries = retries === undefined || retries === null ? 0 : Number(retries);
   if (!Number.isInteger(maxRetries) || maxRetries < 0)
     throw new ComposeFileError(
-      `${where}: the retries of ${key} must be a whole number, not ${JSON.stringify(retries)}`,
+      `${where}: ${retriesKey} must be a whole number of retries, not ${JSON.stringify(retries)}`,
     );
   return { name: name as RestartPolicy['name'], ...(maxRetries > 0 ? { maxRetries } : {}) };
 }
