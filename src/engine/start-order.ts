@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { Stalls, withLog } from '../stack/readiness.js';
+import { endedBecause, Stalls, withLog } from '../stack/readiness.js';
 import type { Condition, ServiceSpec } from '../stack/spec.js';
 import { pause } from '../util/pause.js';
 import type { Engine, Instance } from './types.js';
@@ -45,13 +45,13 @@ function meets(
     if (exited.exitCode === 0) return true;
     return {
       instance: exited.name,
-      why: `${waiter} waits for ${service} to complete, but ${exited.name} exited with code ${exited.exitCode}${exited.problem ? `; it ${exited.problem}` : ''}`,
+      why: `${waiter} waits for ${service} to complete, but ${exited.name} exited with code ${exited.exitCode}${endedBecause(exited)}`,
     };
   }
   if (exited)
     return {
       instance: exited.name,
-      why: `${waiter} waits for ${service} to be healthy, but ${exited.name} exited with code ${exited.exitCode}${exited.problem ? `; it ${exited.problem}` : ''}`,
+      why: `${waiter} waits for ${service} to be healthy, but ${exited.name} exited with code ${exited.exitCode}${endedBecause(exited)}`,
     };
   return mine.every((i) => !i.restarting && (i.health === 'healthy' || i.health === 'none'));
 }

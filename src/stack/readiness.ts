@@ -27,6 +27,9 @@ export async function withLog(
 const failure = (engine: Engine, inst: Instance, why: string) =>
   withLog(engine, inst.name, `${inst.name} ${why}`);
 
+/** What the engine knows of why an ended instance ended, after what the message said of it. */
+export const endedBecause = (inst: Instance): string => (inst.problem ? `; it ${inst.problem}` : '');
+
 /** How long an engine's problem with an instance must last before the start fails on it. */
 const PROBLEM_GRACE_MS = 5000;
 /**
@@ -52,7 +55,7 @@ export class Stalls {
     if (!this.restartsBefore.has(inst.name)) this.restartsBefore.set(inst.name, inst.restarts ?? 0);
     const restarts = (inst.restarts ?? 0) - (this.restartsBefore.get(inst.name) as number);
     if (restarts >= MAX_START_RESTARTS && !ready)
-      return `keeps exiting while starting: its restart policy started it again ${restarts} times${inst.restarting ? `, and it exited with code ${inst.exitCode} once more` : ''}${inst.problem ? `; it ${inst.problem}` : ''}`;
+      return `keeps exiting while starting: its restart policy started it again ${restarts} times${inst.restarting ? `, and it exited with code ${inst.exitCode} once more` : ''}${endedBecause(inst)}`;
     const lasted = (since: Map<string, number>, active: boolean, ms: number) => {
       if (!active) {
         since.delete(inst.name);
@@ -100,7 +103,7 @@ export async function waitReady(engine: Engine, options: ReadyOptions): Promise<
         throw await failure(
           engine,
           inst,
-          `exited with code ${inst.exitCode} while starting${inst.problem ? `; it ${inst.problem}` : ''}`,
+          `exited with code ${inst.exitCode} while starting${endedBecause(inst)}`,
         );
       if (inst.state === 'missing')
         throw await failure(engine, inst, 'is gone: its process ended without a trace');
