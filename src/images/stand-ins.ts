@@ -166,7 +166,7 @@ export async function standIn(
             recursive: true,
             verbatimSymlinks: true,
           });
-        await dockerBuild(ctx, node, inputs, { DEBIAN_IMAGE: debian });
+        await dockerBuild(ctx, node, inputs, { DEBIAN_IMAGE: debian, NODE_VERSION: process.versions.node });
       } finally {
         rmSync(ctx, { recursive: true, force: true });
       }
