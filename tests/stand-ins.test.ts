@@ -4,7 +4,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { hasStackTrace, testRunId } from './helpers/cli.js';
+import { hasStackTrace, run, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
 import { linkedProject, tinyCompose, tinyService } from './helpers/project.js';
@@ -55,8 +55,9 @@ function dockerProject(t: Test, prefix: string, files: Record<string, string>) {
 }
 
 /** The node project of a test, with the health check `check` (compose's JSON form). */
-const project = (t: Test, check: string) =>
+const project = (t: Test, check: string, more: Record<string, string> = {}) =>
   dockerProject(t, 'si', {
+    ...more,
     'docker-compose.yml': compose(check),
     Dockerfile: dockerfile,
     // What the service writes at its stop is not a source (realstack's own outputs are not named).
@@ -126,6 +127,52 @@ t.test(
     t.match(up.stderr, 'Make it use a command the image has');
     t.notOk(hasStackTrace(up.stderr), 'no stack trace');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+// src/engine/known-checks.ts: a check that GETs the health path realstack's probe just had a
+// 2xx from is answered by the probe, where the image has the check's program.
+t.test(
+  'docker engine: a curl of the health path realstack probes is answered by the probe, with nothing run in the container; a curl the image lacks still fails',
+  { skip },
+  async (t) => {
+    const healthPath = { 'realstack.json': JSON.stringify({ services: { web: { healthPath: '/health' } } }) };
+    const { id, realstack } = project(
+      t,
+      '["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"]',
+      healthPath,
+    );
+    const since = (Date.now() / 1000).toFixed(3);
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 0, up.stderr);
+    t.match(up.stderr, /web-1\s+running, healthy/);
+    const name = (
+      await run('docker', ['ps', '-q', '--filter', `label=dev.realstack.run=${id}`])
+    ).stdout.trim();
+    const execs = await run('docker', [
+      ...['events', '--since', since, '--until', (Date.now() / 1000).toFixed(3)],
+      ...['--filter', `container=${name}`, '--filter', 'event=exec_create', '--format', '{{.Action}}'],
+    ]);
+    t.equal(execs.exitCode, 0, execs.stderr);
+    t.equal(execs.stdout.trim(), '', 'realstack ran nothing in the container');
+    const log = (await run('docker', ['inspect', '-f', '{{json .State.Health.Log}}', name])).stdout.trim();
+    t.same(JSON.parse(log) ?? [], [], 'nor has Docker yet: its first check is 30 s away');
+    const env = (await run('docker', ['inspect', '-f', '{{json .Config.Env}}', name])).stdout;
+    t.ok(
+      (JSON.parse(env) as string[]).includes(`NODE_VERSION=${process.versions.node}`),
+      'the stand-in says its Node version, as the official image does (a Node fetch check needs 18)',
+    );
+    t.equal((await realstack(['down'])).exitCode, 0);
+
+    const lacking = project(t, '["CMD", "/opt/none/curl", "-f", "http://localhost:8080/health"]', healthPath);
+    const failed = await lacking.realstack(['up']);
+    t.equal(failed.exitCode, 1, 'the same check through a curl the image does not have');
+    t.match(
+      failed.stderr,
+      /web-1 cannot pass its health check \(\/opt\/none\/curl -f http:\/\/localhost:8080\/health\): the check cannot run in the container/,
+    );
+    t.notOk(hasStackTrace(failed.stderr), 'no stack trace');
+    t.same(await leftovers(lacking.id, [], lacking.dir), [], 'nothing of the run is left');
   },
 );
 

@@ -36,6 +36,37 @@ export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 20
   });
 }
 
+/** Go's fs.FileMode type bits, as the daemon states a path's mode. */
+const MODE_DIR = 2 ** 31;
+const MODE_SYMLINK = 1 << 27;
+
+/**
+ * Whether a container has a program at `file` (`HEAD /containers/{id}/archive`: the daemon's stat
+ * of the path, no copy, no process in the container): a link, or a file someone may run.
+ */
+export function programInContainer(endpoint: DockerEndpoint, id: string, file: string): Promise<boolean> {
+  const path = `/containers/${encodeURIComponent(id)}/archive?path=${encodeURIComponent(file)}`;
+  return new Promise((resolve) => {
+    const req = http.request(
+      { ...endpoint.target, path, method: 'HEAD', agent: false, timeout: 2000 },
+      (res) => {
+        res.resume();
+        const header = res.headers['x-docker-container-path-stat'];
+        if (res.statusCode !== 200 || typeof header !== 'string') return resolve(false);
+        try {
+          const { mode } = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mode: number };
+          resolve(mode < MODE_DIR && ((mode & MODE_SYMLINK) !== 0 || (mode & 0o111) !== 0));
+        } catch {
+          resolve(false);
+        }
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
 /**
  * A list call filtered by label (`/containers/json?all=1`, `/networks`, `/volumes`), parsed. A
  * daemon that answered its ping may be slow to list under load: it gets half a minute.

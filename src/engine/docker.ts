@@ -130,7 +130,7 @@ export class DockerEngine implements Engine {
     /** The images and build arguments the last build left (images/state.ts): read again once the run's build is done. */
     private readonly images: () => Omit<RunFileOptions, 'labels'> = () => ({ images: {}, buildArgs: {} }),
   ) {
-    this.healthNow = new HealthNow(() => endpoint.docker);
+    this.healthNow = new HealthNow(endpoint);
   }
 
   private get docker(): Docker {

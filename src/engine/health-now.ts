@@ -3,7 +3,13 @@ import { probeService } from '../stack/probe.js';
 import type { ServiceSpec } from '../stack/spec.js';
 import { Wake } from '../util/wake.js';
 import { execIn } from './container-exec.js';
+import type { DockerEndpoint } from './docker.js';
+import { programInContainer } from './docker-api.js';
+import { answeredByProbe } from './known-checks.js';
 import type { Health } from './types.js';
+
+/** Where a program without a slash is looked for when the container's environment names no PATH (Docker's). */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const lastLine = (text: string): string => text.trim().split('\n').at(-1)?.trim() ?? '';
 
@@ -39,7 +45,9 @@ const MIN_GAP_MS = 250;
  * from the host (the published port, the health path, PostgreSQL accepting connections) says
  * the service answers: the check is still the user's, so "ready" means what the compose file
  * says; the probe only keeps realstack from spawning the check inside a container that is still
- * booting. Docker's status wins once it has one.
+ * booting. Where the check asks what the probe has just asked (`pg_isready`, a `curl` of the
+ * health path: ./known-checks.ts) and the image has its programs, the probe's pass is the
+ * check's, and nothing runs in the container. Docker's status wins once it has one.
  *
  * A poller (the wait for readiness) does not wait for the check it starts: its next look sees
  * the answer. A Node check takes a third of a second, and one look covers every container:
@@ -54,7 +62,7 @@ export class HealthNow {
   private readonly ended = new Wake();
 
   /** dockerode is loaded when a check first runs, not for a look at a stack already healthy. */
-  constructor(private readonly docker: () => Docker) {}
+  constructor(private readonly endpoint: DockerEndpoint) {}
 
   /** Settles when the next check realstack runs ends: one promise for every waiter, until then. */
   checkEnded(): Promise<void> {
@@ -101,6 +109,10 @@ export class HealthNow {
     let check = this.running.get(life);
     if (!check) {
       if (url && (await probeService(spec, url)) !== 'healthy') return 'starting';
+      if (url && spec && (await this.answered(info, spec))) {
+        this.passed.add(life);
+        return 'healthy';
+      }
       const now = Date.now();
       if (now - (this.lastRun.get(life) ?? 0) < MIN_GAP_MS) return 'starting';
       this.lastRun.set(life, now);
@@ -115,12 +127,39 @@ export class HealthNow {
     return (await check) ? 'healthy' : 'starting';
   }
 
+  /**
+   * Whether the probe that just passed has answered the container's check (./known-checks.ts),
+   * and the image has what the check runs: without `curl`, a `curl` check fails in Docker.
+   */
+  private async answered(info: Docker.ContainerInspectInfo, spec: ServiceSpec): Promise<boolean> {
+    const env = Object.fromEntries(
+      (info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    );
+    // PostgreSQL and Redis are probed by their protocols, not at a health path.
+    const http = spec.role !== 'postgres' && spec.role !== 'redis';
+    const programs = answeredByProbe(
+      info.Config.Healthcheck?.Test,
+      { role: spec.role, port: spec.containerPort, path: http ? spec.healthPath : undefined },
+      env,
+    );
+    if (!programs) return false;
+    const dirs = (env.PATH ?? DEFAULT_PATH).split(':').filter((d) => d.startsWith('/'));
+    const found = await Promise.all(
+      programs.map(async (program) => {
+        const places = program.includes('/') ? [program] : dirs.map((d) => `${d}/${program}`);
+        const here = await Promise.all(places.map((p) => programInContainer(this.endpoint, info.Id, p)));
+        return here.includes(true);
+      }),
+    );
+    return !found.includes(false);
+  }
+
   /** Runs the check as Docker would (CMD: the arguments; CMD-SHELL: through /bin/sh -c). */
   private async run(id: string, life: string, test: string[], timeoutMs: number): Promise<boolean> {
     const [kind, ...rest] = test;
     const cmd = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : test;
     // undefined: a container that stopped meanwhile, which the next look at it shows.
-    const result = await execIn(this.docker(), id, cmd, timeoutMs);
+    const result = await execIn(this.endpoint.docker, id, cmd, timeoutMs);
     if (result?.exitCode === 0) this.passed.add(life);
     // 126 and 127: the command cannot be run or is not there (`curl` in an image without it).
     if (result?.exitCode === 126 || result?.exitCode === 127)
