@@ -215,7 +215,7 @@ function getsProbedUrl(
   hosts: Set<string>,
   mustSayOutput: boolean,
 ): boolean {
-  if (!read || read.operands.length !== 1 || !sameUrl(read.operands[0], target, hosts)) return false;
+  if (read?.operands.length !== 1 || !sameUrl(read.operands[0], target, hosts)) return false;
   const output = read.options.get('output');
   if (!output) return !mustSayOutput;
   return output.length === 1 && ['-', '/dev/null'].includes(output[0]?.text as string) && !output[0]?.expands;
