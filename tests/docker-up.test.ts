@@ -3,9 +3,11 @@
 // with no image yet, a changed source that moves the image's tag, and a build that fails must
 // each end as if compose had waited for the build.
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
+import { freePort } from '../src/util/net.js';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
 import { availableEngines, dockerPassOnly, dockerSkipReason } from './helpers/engines.js';
 import { leftovers } from './helpers/leftovers.js';
@@ -67,6 +69,38 @@ t.test(
     t.equal(broken.exitCode, 1, 'a failed build stops the up');
     t.match(broken.stderr, /missing\.cjs/, "the build's own complaint");
     t.notOk(hasStackTrace(broken.stderr), 'no stack trace');
+    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  },
+);
+
+// realstack starts the containers compose made through the daemon's API (startContainer in
+// src/engine/docker-api.ts); a start the daemon refuses is said with its cause.
+t.test(
+  'docker engine: a pinned host port another program holds: up says which, and leaves nothing',
+  { skip },
+  async (t) => {
+    const id = testRunId('dup');
+    const port = await freePort();
+    const holder = net.createServer().listen(port, '127.0.0.1');
+    t.teardown(() => holder.close());
+    const { dir, realstack: inProject } = linkedProject(
+      t,
+      {
+        'docker-compose.yml': `services:\n  web:\n    image: node:20\n    working_dir: /app\n    volumes: [".:/app"]\n    command: ["node", "server.cjs"]\n    ports: ["127.0.0.1:${port}:8080"]\n`,
+        'realstack.json': JSON.stringify({ services: { web: { pinPorts: true } } }),
+        'server.cjs': server('one'),
+      },
+      id,
+    );
+    const realstack = (args: string[]) => inProject(args, { REALSTACK_ENGINE: 'docker' });
+    t.teardown(() => realstack(['down']));
+    const up = await realstack(['up']);
+    t.equal(up.exitCode, 1);
+    t.match(
+      up.stderr,
+      `web-1 did not start: host port 127.0.0.1:${port} is already taken by another program`,
+    );
+    t.notOk(hasStackTrace(up.stderr), 'no stack trace');
     t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
   },
 );

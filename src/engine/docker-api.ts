@@ -6,8 +6,9 @@ import type { DockerEndpoint } from './docker.js';
  * One GET of the Docker Engine API, its body as text, for what only looks at the daemon: whether
  * it answers, the reaper's survey at every run's start, a run's containers and their state (`ps`,
  * readiness), the images an `up` checks. dockerode and what it loads (gRPC, protobuf, ssh2) take
- * 0.15 to 0.18 s to load, against 0.03 s for these calls (docs/performance.md); whatever changes
- * the daemon's state, or runs in a container, goes through dockerode.
+ * 0.15 to 0.18 s to load, against 0.03 s for these calls (docs/performance.md). Of what changes
+ * the daemon's state, the start of a container is here too (every `up` starts its containers);
+ * the rest, and whatever runs in a container, goes through dockerode.
  */
 export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 2000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -33,6 +34,35 @@ export function dockerGet(endpoint: DockerEndpoint, path: string, timeoutMs = 20
       req.destroy(new Error(`the Docker daemon did not answer GET ${path} in ${timeoutMs} ms`)),
     );
     req.on('error', reject);
+  });
+}
+
+/**
+ * Starts a created container (`POST /containers/{id}/start`): what `up` asks of the daemon once
+ * compose has made the run, without loading dockerode for it. Rejects with the daemon's message
+ * (a host port taken, a missing volume).
+ */
+export function startContainer(endpoint: DockerEndpoint, id: string): Promise<void> {
+  const path = `/containers/${encodeURIComponent(id)}/start`;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...endpoint.target, path, method: 'POST', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        // 304: it had started already.
+        if (res.statusCode === 204 || res.statusCode === 304) return resolve();
+        let message = body.trim();
+        try {
+          message = (JSON.parse(body) as { message?: string }).message ?? message;
+        } catch {}
+        reject(new Error(`the Docker daemon answered ${res.statusCode}: ${message}`));
+      });
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 

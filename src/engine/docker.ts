@@ -8,7 +8,7 @@ import { probeService } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type Ran, runCommand } from '../util/run-command.js';
-import { dockerGet, dockerList, inspectContainer, inspectImage } from './docker-api.js';
+import { dockerGet, dockerList, inspectContainer, inspectImage, startContainer } from './docker-api.js';
 import { HealthNow } from './health-now.js';
 import { writeInlineFiles } from './inline-files.js';
 import { pid1IsNode, severalNodes, signalNodes } from './node-signals.js';
@@ -172,12 +172,12 @@ export class DockerEngine implements Engine {
     writeFileSync(this.file, JSON.stringify(file, null, 2), { mode: 0o600 });
   }
 
-  /** Compose on the run's file; `meanwhile` is work of this process's own done while it runs. */
-  private async compose(args: string[], meanwhile?: () => void): Promise<Ran> {
+  /** Compose on the run's file. */
+  private async compose(args: string[]): Promise<Ran> {
     // Only `up` and `addInstance` run compose: `ps`, `logs` and `down` do not look for it.
     const { findComposeCli } = await import('./compose-cli.js');
     const cli = await findComposeCli(this.env);
-    const ran = runCommand(
+    return runCommand(
       cli.command,
       [
         ...cli.prefix,
@@ -191,8 +191,6 @@ export class DockerEngine implements Engine {
       ],
       { ...this.env, ...cli.env, DOCKER_HOST: this.endpoint.host },
     );
-    meanwhile?.();
-    return ran;
   }
 
   /**
@@ -234,9 +232,7 @@ export class DockerEngine implements Engine {
   private async create(images: Omit<RunFileOptions, 'labels'>, options: UpOptions) {
     await this.writeRunFile(images, options.log);
     const scale = Object.entries(options.scale).flatMap(([svc, n]) => ['--scale', `${svc}=${n}`]);
-    // dockerode starts the containers: it loads (0.2 s of CPU) while compose, a process of its
-    // own, creates them.
-    return this.compose(['up', '--no-start', '--no-build', ...scale], () => this.docker);
+    return this.compose(['up', '--no-start', '--no-build', ...scale]);
   }
 
   /**
@@ -263,7 +259,7 @@ export class DockerEngine implements Engine {
 
   private async startContainer(c: Docker.ContainerInfo): Promise<void> {
     try {
-      await this.docker.getContainer(c.Id).start();
+      await startContainer(this.endpoint, c.Id);
     } catch (error) {
       const message = (error as Error).message;
       throw new UserError(
