@@ -59,6 +59,8 @@ export class HealthNow {
   private readonly lastRun = new Map<string, number>();
   private readonly cannotRun = new Map<string, string>();
   private readonly running = new Map<string, Promise<boolean>>();
+  /** Per container run: whether its check is one the probe answers, its programs found; asked once. */
+  private readonly knownCheck = new Map<string, Promise<boolean>>();
   private readonly ended = new Wake();
 
   /** dockerode is loaded when a check first runs, not for a look at a stack already healthy. */
@@ -109,7 +111,7 @@ export class HealthNow {
     let check = this.running.get(life);
     if (!check) {
       if (url && (await probeService(spec, url)) !== 'healthy') return 'starting';
-      if (url && spec && (await this.answered(info, spec))) {
+      if (url && spec && (await this.answered(info, spec, life))) {
         this.passed.add(life);
         return 'healthy';
       }
@@ -131,7 +133,16 @@ export class HealthNow {
    * Whether the probe that just passed has answered the container's check (./known-checks.ts),
    * and the image has what the check runs: without `curl`, a `curl` check fails in Docker.
    */
-  private async answered(info: Docker.ContainerInspectInfo, spec: ServiceSpec): Promise<boolean> {
+  private answered(info: Docker.ContainerInspectInfo, spec: ServiceSpec, life: string): Promise<boolean> {
+    let known = this.knownCheck.get(life);
+    if (!known) {
+      known = this.readCheck(info, spec);
+      this.knownCheck.set(life, known);
+    }
+    return known;
+  }
+
+  private async readCheck(info: Docker.ContainerInspectInfo, spec: ServiceSpec): Promise<boolean> {
     const env = Object.fromEntries(
       (info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
     );
