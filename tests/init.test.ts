@@ -453,6 +453,43 @@ t.test("services sharing one bind mount: each one's health path from its own fol
   t.equal(services.users.healthPath, '/health', "from its entry's folder, not the gateway's route");
 });
 
+t.test(
+  'the health path its compose health check fetches, over the routes a shared source tree names',
+  async (t) => {
+    // One build context for an api and a worker: the api's sources sit beside the worker's
+    // /healthz, and only its health check says which path is the api's.
+    const dir = tempProject(t, {
+      'compose.yaml': `services:
+  api:
+    build: .
+    ports: ["3000:3000"]
+    healthcheck:
+      test: curl -f http://localhost:3000/health || exit 1
+  worker:
+    build: .
+    command: ["node", "src/worker.js"]
+    expose: ["3001"]
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://127.0.0.1:9999/healthz"]
+`,
+      Dockerfile: 'FROM node:20-alpine\nWORKDIR /app\nCOPY src ./src\nCMD ["node", "src/server.js"]\n',
+      'src/server.js': "if (req.url === '/health') ok();\n",
+      'src/worker.js': "if (req.url === '/healthz') ok();\n",
+    });
+    const res = await init(dir);
+    t.equal(res.exitCode, 0, res.all);
+    const { services } = JSON.parse(readFileSync(path.join(dir, 'realstack.json'), 'utf8'));
+    t.equal(services.api.healthPath, '/health');
+    t.match(res.all, 'api: health path /health (what its health check fetches)');
+    t.equal(
+      services.worker.healthPath,
+      '/healthz',
+      'a check on another port than its own says nothing: its sources do',
+    );
+    t.match(res.all, 'worker: health path /healthz (its sources name it; also /health)');
+  },
+);
+
 t.test("a one-shot that runs a package's command: no entry to ask for", async (t) => {
   const dir = tempProject(t, {
     'docker-compose.yml': `services:

@@ -164,7 +164,12 @@ function serviceEntry(config: ToolkitConfig, svc: ServiceSpec, plan: Plan): Serv
     plan.todo.push(
       `${svc.name}: which script is the service could not be read from its command: add "entry": ["dist/server.js"] (relative to its source root), or every Node process in it counts as the service`,
     );
-  if (svc.containerPort && svc.sourceRoot) {
+  const checked = svc.checkFetches?.port === svc.containerPort ? svc.checkFetches?.path : undefined;
+  if (checked) {
+    // The compose file's own check says it: a route of a sibling's in a shared source tree does not.
+    entry.healthPath = checked;
+    plan.found.push(`${svc.name}: health path ${checked} (what its health check fetches)`);
+  } else if (svc.containerPort && svc.sourceRoot) {
     const [best, ...others] =
       serviceDirs(svc)
         .map(healthCandidates)

@@ -432,6 +432,15 @@ function inlineText(
   return value;
 }
 
+/** The URL a health check fetches from its own container, read from its words; undefined where it names none. */
+function checkFetches(test: unknown): ServiceSpec['checkFetches'] {
+  const words = Array.isArray(test) ? test.slice(1).map(String) : typeof test === 'string' ? [test] : [];
+  const m = /\bhttps?:\/\/(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(\d+))?(\/[^\s'"`)]*)/.exec(
+    words.join(' '),
+  );
+  return m ? { port: Number(m[1] ?? 80), path: m[2] as string } : undefined;
+}
+
 const CONDITIONS: Condition[] = ['service_started', 'service_healthy', 'service_completed_successfully'];
 
 function labelConfig(labels: Record<string, string | null>, where: string): ServiceConfig {
@@ -547,6 +556,8 @@ export function loadStack(
       coverage: false,
       notes: notes.map((text) => ({ kind: 'changed', text })),
     };
+    const fetches = checkFetches(test);
+    if (fetches && spec.healthcheck) spec.checkFetches = fetches;
     const restart = restartPolicy(svc, where);
     if (restart) spec.restart = restart;
     if (typeof svc.image === 'string') spec.image = svc.image;

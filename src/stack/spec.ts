@@ -52,6 +52,12 @@ export interface ServiceSpec {
   healthPath?: string;
   /** The compose file (or image) gives it a health check of its own. */
   healthcheck: boolean;
+  /**
+   * What that check fetches over HTTP on the container's loopback (`curl -f
+   * http://localhost:3000/health`): the health path its author chose, and the port (80 when the
+   * URL names none).
+   */
+  checkFetches?: { port: number; path: string };
   /** Container path and the host path it holds: for remapping coverage and the process engine. */
   sourceRoot?: { container: string; host: string };
   /** The scripts, relative to the source root, that are the service (the spy leaves out the rest). */
