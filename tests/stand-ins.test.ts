@@ -57,7 +57,6 @@ function dockerProject(t: Test, prefix: string, files: Record<string, string>) {
 /** The node project of a test, with the health check `check` (compose's JSON form). */
 const project = (t: Test, check: string, more: Record<string, string> = {}) =>
   dockerProject(t, 'si', {
-    ...more,
     'docker-compose.yml': compose(check),
     Dockerfile: dockerfile,
     // What the service writes at its stop is not a source (realstack's own outputs are not named).
@@ -65,6 +64,7 @@ const project = (t: Test, check: string, more: Record<string, string> = {}) =>
     'out/.keep': '',
     'package.json': JSON.stringify({ name: 'web', private: true, scripts: { start: 'node server.cjs' } }),
     'server.cjs': server,
+    ...more,
   });
 
 t.test(
@@ -133,7 +133,7 @@ t.test(
 // src/engine/known-checks.ts: a check that GETs the health path realstack's probe just had a
 // 2xx from is answered by the probe, where the image has the check's program.
 t.test(
-  'docker engine: a curl of the health path realstack probes is answered by the probe, with nothing run in the container; a curl the image lacks still fails',
+  'docker engine: a curl of the health path realstack probes is answered by the probe, with nothing run in the container; a check of another path runs once the service answers; a curl the image lacks still fails',
   { skip },
   async (t) => {
     const healthPath = { 'realstack.json': JSON.stringify({ services: { web: { healthPath: '/health' } } }) };
@@ -163,6 +163,30 @@ t.test(
       'the stand-in says its Node version, as the official image does (a Node fetch check needs 18)',
     );
     t.equal((await realstack(['down'])).exitCode, 0);
+
+    // A health path that is not the check's (404 here) is still an answer: the check runs then,
+    // not at Docker's first interval.
+    const elsewhere = project(t, '["CMD", "curl", "-fs", "http://localhost:8080/live"]', {
+      ...healthPath,
+      'server.cjs':
+        "require('node:http').createServer((q, s) => { s.statusCode = q.url === '/live' ? 200 : 404; s.end(); }).listen(8080);\nprocess.on('SIGTERM', () => process.exit(0));\n",
+    });
+    const since2 = (Date.now() / 1000).toFixed(3);
+    const upElsewhere = await elsewhere.realstack(['up']);
+    t.equal(upElsewhere.exitCode, 0, upElsewhere.stderr);
+    const other = (
+      await run('docker', ['ps', '-q', '--filter', `label=dev.realstack.run=${elsewhere.id}`])
+    ).stdout.trim();
+    const ran = await run('docker', [
+      ...['events', '--since', since2, '--until', (Date.now() / 1000).toFixed(3)],
+      ...['--filter', `container=${other}`, '--filter', 'event=exec_create', '--format', '{{.Action}}'],
+    ]);
+    t.match(ran.stdout, /exec_create: curl -fs http:\/\/localhost:8080\/live/, 'realstack ran the check');
+    const otherLog = (
+      await run('docker', ['inspect', '-f', '{{json .State.Health.Log}}', other])
+    ).stdout.trim();
+    t.same(JSON.parse(otherLog) ?? [], [], 'before Docker did');
+    t.equal((await elsewhere.realstack(['down'])).exitCode, 0);
 
     const lacking = project(t, '["CMD", "/opt/none/curl", "-f", "http://localhost:8080/health"]', healthPath);
     const failed = await lacking.realstack(['up']);

@@ -38,8 +38,8 @@ const MIN_GAP_MS = 250;
 /**
  * A container's own health check, run now instead of at Docker's next interval.
  *
- * Docker runs the first check one interval after the start (1 s in the reference stack, often
- * 30 s in a user's compose file) and knows nothing between checks; Docker 25's `start_interval`
+ * Docker runs the first check one interval after the start (30 s in the reference stack and in
+ * many users' compose files) and knows nothing between checks; Docker 25's `start_interval`
  * is the daemon's answer, and 20.10 does not have it. While Docker still says "starting",
  * realstack runs the container's check itself, through `docker exec`, as soon as its own probe
  * from the host (the published port, the health path, PostgreSQL accepting connections) says
@@ -110,8 +110,10 @@ export class HealthNow {
     if (this.passed.has(life)) return 'healthy';
     let check = this.running.get(life);
     if (!check) {
-      if (url && (await probeService(spec, url)) !== 'healthy') return 'starting';
-      if (url && spec && (await this.answered(info, spec, life))) {
+      // Any answer will do to run the check: a health path that is not the check's (404) is an answer.
+      const probe = url ? await probeService(spec, url) : undefined;
+      if (probe === 'starting') return 'starting';
+      if (probe === 'healthy' && spec && (await this.answered(info, spec, life))) {
         this.passed.add(life);
         return 'healthy';
       }
