@@ -145,6 +145,25 @@ secrets:
   }
 });
 
+t.test('a health path that answers, but not 2xx: named with what it said', async (t) => {
+  // On the process engine realstack's probe is the service's readiness: "keeps failing" alone
+  // would not say that the service answered, nor what.
+  const dir = tempProject(t, {
+    'docker-compose.yml': `services:\n  web:\n    image: node:20\n    working_dir: /app\n    volumes: [".:/app"]\n    command: ["node", "server.js"]\n    ports: ["8080"]\n`,
+    'realstack.json': JSON.stringify({ services: { web: { healthPath: '/health' } } }),
+    'server.js':
+      'require(\'node:http\').createServer((req, res) => { res.statusCode = 503; res.end(\'{\\n  "database": "down"\\n}\'); }).listen(Number(process.env.PORT));\n',
+  });
+  const res = await up(dir);
+  t.equal(res.exitCode, 1, res.all);
+  t.match(
+    res.stderr,
+    'web-1 is unhealthy: GET /health answers 503 ({ "database": "down" }), and realstack waits for a 2xx (its healthPath in realstack.json)',
+  );
+  t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+  t.same(runsLeft(dir), [], 'no run state left');
+});
+
 t.test(
   'a port written in the code that another process of this machine holds: named, with what to do',
   async (t) => {

