@@ -145,24 +145,51 @@ secrets:
   }
 });
 
-t.test('a health path that answers, but not 2xx: named with what it said', async (t) => {
-  // On the process engine realstack's probe is the service's readiness: "keeps failing" alone
-  // would not say that the service answered, nor what.
-  const dir = tempProject(t, {
-    'docker-compose.yml': `services:\n  web:\n    image: node:20\n    working_dir: /app\n    volumes: [".:/app"]\n    command: ["node", "server.js"]\n    ports: ["8080"]\n`,
-    'realstack.json': JSON.stringify({ services: { web: { healthPath: '/health' } } }),
-    'server.js':
-      'require(\'node:http\').createServer((req, res) => { res.statusCode = 503; res.end(\'{\\n  "database": "down"\\n}\'); }).listen(Number(process.env.PORT));\n',
-  });
-  const res = await up(dir);
-  t.equal(res.exitCode, 1, res.all);
-  t.match(
-    res.stderr,
-    'web-1 is unhealthy: GET /health answers 503 ({ "database": "down" }), and realstack waits for a 2xx (its healthPath in realstack.json)',
-  );
-  t.notOk(hasStackTrace(res.stderr), 'no stack trace');
-  t.same(runsLeft(dir), [], 'no run state left');
-});
+t.test(
+  'a health path that answers, but not 2xx: named with what it said, and a peer its code names',
+  async (t) => {
+    // On the process engine realstack's probe is the service's readiness: "keeps failing" alone
+    // would not say that the service answered, nor what. This one's code reaches its database by
+    // the compose name, which resolves nowhere here, and its /health says only "down".
+    const dir = tempProject(t, {
+      'docker-compose.yml': `services:
+  store:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "store.js"]
+    ports: ["7000"]
+  web:
+    image: node:20
+    working_dir: /app
+    volumes: [".:/app"]
+    command: ["node", "server.js"]
+    ports: ["8080"]
+`,
+      'realstack.json': JSON.stringify({ services: { web: { healthPath: '/health' } } }),
+      'store.js': "require('node:net').createServer((c) => c.end()).listen(Number(process.env.PORT));\n",
+      'server.js': `const net = require('node:net');
+require('node:http').createServer((req, res) => {
+  const c = net.connect(7000, 'store', () => { c.end(); res.end('{}'); });
+  c.on('error', () => { res.statusCode = 503; res.end('{\\n  "database": "down"\\n}'); });
+}).listen(Number(process.env.PORT));
+`,
+    });
+    const res = await up(dir);
+    t.equal(res.exitCode, 1, res.all);
+    t.match(
+      res.stderr,
+      'web-1 is unhealthy: GET /health answers 503 ({ "database": "down" }), and realstack waits for a 2xx (its healthPath in realstack.json). ' +
+        "Its code names store (server.js), a peer's compose name, which resolves nowhere on this machine",
+    );
+    t.match(
+      res.stderr,
+      'Take its address from the environment (STORE_HOST: store in the compose file, and STORE_PORT',
+    );
+    t.notOk(hasStackTrace(res.stderr), 'no stack trace');
+    t.same(runsLeft(dir), [], 'no run state left');
+  },
+);
 
 t.test(
   'a port written in the code that another process of this machine holds: named, with what to do',

@@ -3,13 +3,15 @@
 // its own (`wait.cjs peer:8081 server.cjs`, as wait-for-it.sh is used) starts, where `peer`
 // resolves nowhere on this machine; so does one whose wait loop names its peer with a host flag
 // (`pg_isready -h db`) or as netcat does (`nc -z peer 8081`).
+import path from 'node:path';
 import t from 'tap';
 import type { Role } from '../src/config/project.js';
 import { rewriteHostWords } from '../src/engine/rewrite-command.js';
 import type { Peer } from '../src/engine/rewrite-env.js';
+import { peerInScripts } from '../src/engine/unresolved.js';
 import { testRunId } from './helpers/cli.js';
 import { processPassOnly } from './helpers/engines.js';
-import { linkedProject, tinyService } from './helpers/project.js';
+import { linkedProject, tempProject, tinyService } from './helpers/project.js';
 
 const skip = processPassOnly();
 const service = (name: string, port: number, command: string, more = '') => `  ${name}:
@@ -227,4 +229,29 @@ ${service('peer', 8081, '["node", "peer.cjs"]', '    expose: ["8081"]\n')}${serv
     'naming the peer and the log line',
   );
   t.match(up.stderr, /REALSTACK_ENGINE=docker\)\nlast/, 'and what to do, before its log');
+});
+
+t.test("the peer names a service's scripts write as hosts, and what they do not", async (t) => {
+  const names = new Map([
+    ['db', 'db'],
+    ['database', 'db'],
+    ['api', 'api'],
+    ['web', 'web'],
+  ]);
+  const dir = tempProject(t, {
+    'bare.js': "net.connect(5432, 'db');\n",
+    'pair.js': 'const address = "db:5432";\n',
+    'url.js': "const url = 'postgres://app:secret@database/app';\n",
+    'api-url.js': 'fetch(`http://api:3000/v1/me`);\n',
+    'path.js': "app.get('api/v1', handler); const me = 'web';\n",
+    'bundle.js': `${'x'.repeat(300 * 1024)}\nnet.connect(5432, 'db');\n`,
+  });
+  const at = (file: string) => peerInScripts([path.join(dir, file)], names, 'web');
+  t.same(at('bare.js'), { name: 'db', file: path.join(dir, 'bare.js') });
+  t.equal(at('pair.js')?.name, 'db', 'a host:port pair');
+  t.equal(at('url.js')?.name, 'database', "a URL's host, an alias of db");
+  t.equal(at('api-url.js')?.name, 'api');
+  t.equal(at('path.js'), undefined, "a route's path is no host, and the service's own name is not a peer");
+  t.equal(at('bundle.js'), undefined, 'a bundle of packages is not read');
+  t.equal(peerInScripts([path.join(dir, 'missing.js')], names, 'web'), undefined, 'a script not there');
 });

