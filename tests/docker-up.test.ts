@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { freePort } from '../src/util/net.js';
 import { hasStackTrace, testRunId } from './helpers/cli.js';
@@ -73,34 +73,57 @@ t.test(
   },
 );
 
+/** One node service, its folder bind-mounted, published as `ports` says. */
+const webCompose = (ports: string) =>
+  `services:\n  web:\n    image: node:20\n    working_dir: /app\n    volumes: [".:/app"]\n    command: ["node", "server.cjs"]\n    ports: ["${ports}"]\n`;
+
+/** A project whose docker `up` fails: what it said, once nothing of its run is left and nothing it said was a stack trace. */
+async function failedUp(t: Test, label: string, files: Record<string, string>) {
+  const id = testRunId(label);
+  const { dir, realstack: inProject } = linkedProject(t, files, id);
+  const realstack = (args: string[]) => inProject(args, { REALSTACK_ENGINE: 'docker' });
+  t.teardown(() => realstack(['down']));
+  const up = await realstack(['up']);
+  t.equal(up.exitCode, 1, 'up fails');
+  t.notOk(hasStackTrace(up.stderr), 'no stack trace');
+  t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+  return up.stderr;
+}
+
 // realstack starts the containers compose made through the daemon's API (startContainer in
 // src/engine/docker-api.ts); a start the daemon refuses is said with its cause.
 t.test(
   'docker engine: a pinned host port another program holds: up says which, and leaves nothing',
   { skip },
   async (t) => {
-    const id = testRunId('dup');
     const port = await freePort();
     const holder = net.createServer().listen(port, '127.0.0.1');
     t.teardown(() => holder.close());
-    const { dir, realstack: inProject } = linkedProject(
-      t,
-      {
-        'docker-compose.yml': `services:\n  web:\n    image: node:20\n    working_dir: /app\n    volumes: [".:/app"]\n    command: ["node", "server.cjs"]\n    ports: ["127.0.0.1:${port}:8080"]\n`,
-        'realstack.json': JSON.stringify({ services: { web: { pinPorts: true } } }),
-        'server.cjs': server('one'),
-      },
-      id,
-    );
-    const realstack = (args: string[]) => inProject(args, { REALSTACK_ENGINE: 'docker' });
-    t.teardown(() => realstack(['down']));
-    const up = await realstack(['up']);
-    t.equal(up.exitCode, 1);
+    const said = await failedUp(t, 'dup', {
+      'docker-compose.yml': webCompose(`127.0.0.1:${port}:8080`),
+      'realstack.json': JSON.stringify({ services: { web: { pinPorts: true } } }),
+      'server.cjs': server('one'),
+    });
+    t.match(said, `web-1 did not start: host port 127.0.0.1:${port} is already taken by another program`);
+  },
+);
+
+// With no health check of its own, realstack's probe of the health path is the service's
+// readiness (src/stack/probe.ts unhealthyAnswer): an answer that is not 2xx is said as it came.
+t.test(
+  'docker engine: a health path that answers, but not 2xx, with no check of its own: said with what it answered',
+  { skip },
+  async (t) => {
+    const said = await failedUp(t, 'duh', {
+      'docker-compose.yml': webCompose('8080'),
+      'realstack.json': JSON.stringify({ services: { web: { healthPath: '/health' } } }),
+      'server.cjs':
+        "require('node:http').createServer((q, s) => { s.statusCode = 500; s.end('migrations pending'); }).listen(8080);\n",
+    });
     t.match(
-      up.stderr,
-      `web-1 did not start: host port 127.0.0.1:${port} is already taken by another program`,
+      said,
+      'web-1 is unhealthy: GET /health answers 500 (migrations pending), and realstack waits for a 2xx (its healthPath in realstack.json)',
     );
-    t.notOk(hasStackTrace(up.stderr), 'no stack trace');
-    t.same(await leftovers(id, [], dir), [], 'nothing of the run is left');
+    t.notMatch(said, 'keeps failing', 'no health check of its own to fail');
   },
 );

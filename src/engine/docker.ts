@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { UserError } from '../errors.js';
-import { probeService } from '../stack/probe.js';
+import { probeService, unhealthyAnswer } from '../stack/probe.js';
 import type { ServiceSpec, StackSpec } from '../stack/spec.js';
 import type { RunState, StateStore } from '../stack/state.js';
 import { type Ran, runCommand } from '../util/run-command.js';
@@ -311,7 +311,15 @@ export class DockerEngine implements Engine {
         if (info.State.Restarting) instance.restarting = true;
         if (info.RestartCount > 0) instance.restarts = info.RestartCount;
         if (url) instance.url = url;
-        const problem = running && health !== 'healthy' ? this.healthNow.problem(info, spec) : undefined;
+        const ownCheck = (info.Config.Healthcheck?.Test ?? ['NONE'])[0] !== 'NONE';
+        const problem =
+          running && health !== 'healthy'
+            ? (this.healthNow.problem(info, spec) ??
+              // No check of its own: realstack's probe of its health path is its readiness.
+              (!ownCheck && health === 'unhealthy' && url && spec?.healthPath
+                ? await unhealthyAnswer(url, spec.healthPath)
+                : undefined))
+            : undefined;
         if (problem) instance.problem = problem;
         return instance;
       }),

@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import { readMetas } from '../spy/files.js';
 import { processEngineRefusal } from '../stack/infer.js';
 import { postgresFlags, postgresSettings } from '../stack/postgres-settings.js';
-import { httpAnswer, probePostgres, probeService } from '../stack/probe.js';
+import { probePostgres, probeService, unhealthyAnswer } from '../stack/probe.js';
 import { redisArgs, redisServer } from '../stack/redis-settings.js';
 import { composeNames } from '../stack/references.js';
 import { environmentOf, type ServiceSpec, type StackSpec } from '../stack/spec.js';
@@ -631,28 +631,24 @@ export class ProcessEngine implements Engine {
   }
 
   /**
-   * What a service's health path said when it answered but not 2xx: on this engine realstack's
-   * probe is its readiness (no container runs its check), and "keeps failing" alone would not say
-   * that the service answered, nor what. Where its scripts name a peer by its compose name, that
-   * may be why (a database it cannot reach, and says only "down").
+   * What a service's health path said when it answered but not 2xx, and where its scripts name a
+   * peer by its compose name, that this may be why (a database it cannot reach, and says only
+   * "down").
    */
   private async unhealthyAnswer(
     svc: ServiceSpec,
     url: string,
     healthPath: string,
   ): Promise<string | undefined> {
-    const { status, body } = await httpAnswer(url, healthPath);
-    if (status === undefined || (status >= 200 && status < 300)) return undefined;
-    const said = body.replace(/\s+/g, ' ').trim();
+    const answer = await unhealthyAnswer(url, healthPath);
+    if (!answer) return undefined;
     this.names ??= composeNames(this.stack);
     const root = svc.sourceRoot?.host;
     const scripts = root ? (svc.entry ?? []).map((e) => path.resolve(root, e)) : [];
     const peer = peerInScripts(scripts, this.names, svc.name);
-    const variable = peer?.name.toUpperCase().replace(/\W/g, '_');
-    const why = peer
-      ? `. Its code names ${peer.name} (${shownPath(this.stack.projectDir, peer.file)}), a peer's compose name, which resolves nowhere on this machine: ${rewrittenForms(peer.name)}, not in code. Take its address from the environment (${variable}_HOST: ${peer.name} in the compose file, and ${variable}_PORT, which realstack sets beside it), or run the stack on the docker engine (REALSTACK_ENGINE=docker)`
-      : '';
-    return `is unhealthy: GET ${healthPath} answers ${status}${said ? ` (${said})` : ''}, and realstack waits for a 2xx (its healthPath in realstack.json)${why}`;
+    if (!peer) return answer;
+    const variable = peer.name.toUpperCase().replace(/\W/g, '_');
+    return `${answer}. Its code names ${peer.name} (${shownPath(this.stack.projectDir, peer.file)}), a peer's compose name, which resolves nowhere on this machine: ${rewrittenForms(peer.name)}, not in code. Take its address from the environment (${variable}_HOST: ${peer.name} in the compose file, and ${variable}_PORT, which realstack sets beside it), or run the stack on the docker engine (REALSTACK_ENGINE=docker)`;
   }
 
   /**

@@ -31,6 +31,18 @@ export function httpAnswer(url: string, path: string): Promise<{ status?: number
   });
 }
 
+/**
+ * Why a service whose health path answered but not 2xx is not ready, in words: realstack's
+ * probe is its readiness where no health check of its own runs (the process engine, a compose
+ * file without one), and "keeps failing" would not say that it answered, nor what.
+ */
+export async function unhealthyAnswer(url: string, healthPath: string): Promise<string | undefined> {
+  const { status, body } = await httpAnswer(url, healthPath);
+  if (status === undefined || (status >= 200 && status < 300)) return undefined;
+  const said = body.replace(/\s+/g, ' ').trim();
+  return `is unhealthy: GET ${healthPath} answers ${status}${said ? ` (${said})` : ''}, and realstack waits for a 2xx (its healthPath in realstack.json)`;
+}
+
 /** 2xx is healthy; a refused connection means the service is still starting. */
 export async function probeHttp(url: string, path: string): Promise<Health> {
   const { status } = await httpAnswer(url, path);
