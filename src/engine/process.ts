@@ -296,6 +296,8 @@ export class ProcessEngine implements Engine {
   readonly name = 'process' as const;
   readonly startsCurrentBuild = true;
   private names?: Map<string, string>;
+  /** A peer each service's scripts name as a host, read once: an unhealthy one is looked at every 100 ms. */
+  private readonly peersInCode = new Map<string, ReturnType<typeof peerInScripts>>();
   private readonly runners = new RunnerPool();
   /** What `changed` hands its waiters, and the process folders it watches meanwhile. */
   private readonly output = new Wake();
@@ -642,10 +644,13 @@ export class ProcessEngine implements Engine {
   ): Promise<string | undefined> {
     const answer = await unhealthyAnswer(url, healthPath);
     if (!answer) return undefined;
-    this.names ??= composeNames(this.stack);
-    const root = svc.sourceRoot?.host;
-    const scripts = root ? (svc.entry ?? []).map((e) => path.resolve(root, e)) : [];
-    const peer = peerInScripts(scripts, this.names, svc.name);
+    if (!this.peersInCode.has(svc.name)) {
+      this.names ??= composeNames(this.stack);
+      const root = svc.sourceRoot?.host;
+      const scripts = root ? (svc.entry ?? []).map((e) => path.resolve(root, e)) : [];
+      this.peersInCode.set(svc.name, peerInScripts(scripts, this.names, svc.name));
+    }
+    const peer = this.peersInCode.get(svc.name);
     if (!peer) return answer;
     const variable = peer.name.toUpperCase().replace(/\W/g, '_');
     return `${answer}. Its code names ${peer.name} (${shownPath(this.stack.projectDir, peer.file)}), a peer's compose name, which resolves nowhere on this machine: ${rewrittenForms(peer.name)}, not in code. Take its address from the environment (${variable}_HOST: ${peer.name} in the compose file, and ${variable}_PORT, which realstack sets beside it), or run the stack on the docker engine (REALSTACK_ENGINE=docker)`;
